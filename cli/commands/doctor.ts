@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { loadServicesConfig } from '../../infra/config.js';
+import { checkServices } from '../../infra/health.js';
+import { errorMessage } from '../../infra/errors.js';
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the native TensorFlow backend and that Kafka, ClickHouse and Redis answer')
+    .option('--no-services', 'check only the TensorFlow backend')
+    .action(async (opts: { services: boolean }) => {
+      let ok = true;
+      try {
+        const { tf, nativeTfVersion } = await import('../../infra/tf.js');
+        console.log(`ok    tensorflow  backend ${tf.getBackend()}, tfjs ${tf.version.tfjs}, libtensorflow ${nativeTfVersion()}`);
+      } catch (error) {
+        ok = false;
+        console.log(`FAIL  tensorflow  ${errorMessage(error)}`);
+      }
+      if (opts.services) {
+        for (const report of await checkServices(loadServicesConfig())) {
+          ok &&= report.ok;
+          console.log(`${report.ok ? 'ok  ' : 'FAIL'}  ${report.name.padEnd(10)}  ${report.detail} [${report.ms} ms]`);
+        }
+      }
+      if (!ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { registerMigrate } from './commands/migrate.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerServices } from './commands/services.js';
+import { runMain } from './run-main.js';
+
+const program = new Command('recsys')
+  .description('Recommender / CTR feature-embedding platform: streaming features, embedding-heavy models, online serving')
+  .showHelpAfterError()
+  .configureHelp({ sortSubcommands: true });
+
+registerServices(program);
+registerMigrate(program);
+registerDoctor(program);
+
+await runMain(() => program.parseAsync(process.argv));

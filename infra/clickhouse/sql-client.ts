@@ -1,0 +1,16 @@
+/**
+ * What the product needs from ClickHouse, independent of how it is reached.
+ * Production uses the HTTP client (clickhouse-client.ts); the compatibility
+ * test runs the very same product code on embedded chdb (a current ClickHouse),
+ * so every statement stays valid on both the 18.16 server here and today's
+ * releases.
+ */
+export interface SqlClient {
+  /** A statement without a result set (DDL, INSERT ... SELECT). */
+  command(sql: string): Promise<void>;
+  /** A SELECT; rows as JSON objects. UInt64 values come back as numbers. */
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** Inserts JSON rows into `table` (JSONEachRow). */
+  insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+
+/**
+ * Where the services are. Every field comes from an environment variable with
+ * a default pointing at the local services that `infra/scripts/services.sh up`
+ * starts on 127.0.0.1; CLI flags override env where a command offers them.
+ */
+const port = (value: string | undefined, fallback: number) => (value === undefined || value === '' ? fallback : Number(value));
+
+const ServicesConfigSchema = z.object({
+  kafka: z.object({
+    brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).min(1),
+    clientId: z.string().min(1),
+  }),
+  clickhouse: z.object({
+    url: z.string().url(),
+    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an identifier'),
+    username: z.string(),
+    password: z.string(),
+    requestTimeoutMs: z.number().int().positive(),
+  }),
+  redis: z.object({
+    url: z.string().regex(/^rediss?:\/\//, 'a redis:// URL'),
+    keyPrefix: z.string(),
+  }),
+});
+
+export type ServicesConfig = z.infer<typeof ServicesConfigSchema>;
+
+export function loadServicesConfig(env: NodeJS.ProcessEnv = process.env): ServicesConfig {
+  const raw = {
+    kafka: {
+      brokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${port(env.KAFKA_PORT, 9092)}`).split(',').map((s) => s.trim()).filter(Boolean),
+      clientId: env.KAFKA_CLIENT_ID ?? 'recsys',
+    },
+    clickhouse: {
+      url: env.CLICKHOUSE_URL ?? `http://127.0.0.1:${port(env.CLICKHOUSE_HTTP_PORT, 8123)}`,
+      database: env.CLICKHOUSE_DATABASE ?? 'recsys',
+      username: env.CLICKHOUSE_USER ?? 'default',
+      password: env.CLICKHOUSE_PASSWORD ?? '',
+      requestTimeoutMs: port(env.CLICKHOUSE_TIMEOUT_MS, 30_000),
+    },
+    redis: {
+      url: env.REDIS_URL ?? `redis://127.0.0.1:${port(env.REDIS_PORT, 6379)}`,
+      keyPrefix: env.REDIS_KEY_PREFIX ?? 'recsys:',
+    },
+  };
+  return parseWith(ServicesConfigSchema, raw, 'invalid service configuration (check KAFKA_*, CLICKHOUSE_*, REDIS_* env vars)');
+}
+
+/** Validates external input once, turning zod's issues into one readable ValidationError. */
+export function parseWith<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ValidationError(what, formatIssues(result.error));
+}
+
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+}

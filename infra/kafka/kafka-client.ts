@@ -1,0 +1,39 @@
+import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { ServicesConfig } from '../config.js';
+import { logger } from '../logger.js';
+
+const log = logger('kafka');
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** kafkajs logs through our structured logger instead of its own console format. */
+function logCreator() {
+  return ({ namespace, level, log: entry }: LogEntry) => {
+    const { message, ...rest } = entry;
+    log[LEVELS[level] ?? 'info']({ namespace, ...rest }, message);
+  };
+}
+
+export function createKafka(config: ServicesConfig['kafka'], overrides: Partial<KafkaConfig> = {}): Kafka {
+  return new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    logLevel: logLevel.WARN,
+    logCreator,
+    retry: { initialRetryTime: 100, retries: 8 },
+    ...overrides,
+  });
+}
+
+/** Creates the topics that do not exist yet; existing ones are left as they are. */
+export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) await admin.createTopics({ topics: [...missing], waitForLeaders: true });
+  return missing.map((t) => t.topic);
+}

@@ -1,0 +1,36 @@
+import { createRequire } from 'node:module';
+import { SetupError, errorMessage } from './errors.js';
+
+// TensorFlow's C++ core logs at INFO by default; keep warnings and errors.
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+
+type Tf = typeof import('@tensorflow/tfjs-node');
+
+const FIX = 'run `bash infra/scripts/install-tfjs-native.sh` (part of `npm run setup`) to build the native addon';
+
+/**
+ * The one way the product gets TensorFlow.js: the native backend or a clear
+ * failure. The pure-JS backend is ~100× slower, so falling back to it silently
+ * would turn a broken install into a training run that never ends.
+ */
+function loadNativeTf(): Tf {
+  let tf: Tf;
+  try {
+    tf = createRequire(import.meta.url)('@tensorflow/tfjs-node') as Tf;
+  } catch (error) {
+    throw new SetupError(`native TensorFlow.js (@tensorflow/tfjs-node) failed to load: ${errorMessage(error)}; ${FIX}`, { cause: error });
+  }
+  const backend = tf.getBackend();
+  if (backend !== 'tensorflow') {
+    throw new SetupError(`TensorFlow.js backend is '${backend}', expected the native 'tensorflow' backend; ${FIX}`);
+  }
+  return tf;
+}
+
+export const tf: Tf = loadNativeTf();
+
+/** The libtensorflow release the addon runs on (the wheel's, e.g. 2.21.0). */
+export function nativeTfVersion(): string {
+  const backend = tf.backend() as unknown as { binding?: { TF_Version?: string } };
+  return backend.binding?.TF_Version ?? 'unknown';
+}
