@@ -15,6 +15,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // Commands, benchmarks and tests talk to people on stdout.
     files: ['cli/**', 'bench/**', 'test/**', 'bin/**'],
     rules: { 'no-console': 'off' },

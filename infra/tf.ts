@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
+import type * as TfNode from '@tensorflow/tfjs-node';
 import { SetupError, errorMessage } from './errors.js';
 
 // TensorFlow's C++ core logs at INFO by default; keep warnings and errors.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
 
-type Tf = typeof import('@tensorflow/tfjs-node');
+type Tf = typeof TfNode;
 
 const FIX = 'run `bash infra/scripts/install-tfjs-native.sh` (part of `npm run setup`) to build the native addon';
 

@@ -1,0 +1,24 @@
+// `npm run bench -- <name> [args]` runs bench/<name>.ts; `npm run experiment -- <name>`
+// runs bench/experiments/<name>.ts. Each prints its figures and ends with one JSON line.
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export async function runNamed(kind: 'bench' | 'experiment', dir: string): Promise<void> {
+  const available = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !['run.ts', 'experiment.ts'].includes(f))
+    .map((f) => f.replace(/\.ts$/, ''))
+    .sort();
+  const name = process.argv[2];
+  if (!name || name === '--help' || name === '-h' || !available.includes(name)) {
+    console.log(`usage: npm run ${kind} -- <name> [options]\n\navailable: ${available.join(', ') || '(none yet)'}`);
+    process.exitCode = name && name !== '--help' && name !== '-h' ? 2 : 0;
+    return;
+  }
+  process.argv.splice(2, 1);
+  await import(path.join(dir, `${name}.ts`));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runNamed('bench', path.dirname(fileURLToPath(import.meta.url)));
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * The event schema, version 1: what Kafka ingestion, event files and serving
+ * all accept. Validate once at the edge with `parseEvent`, then trust `Event`.
+ *
+ * - interactions (`impression`, `click`, `rating`): a user met an item. `label`
+ *   is the binary outcome when known (an impression that was clicked has
+ *   label 1); `value` carries a graded outcome such as a rating. An
+ *   interaction that answers a served recommendation carries its `request_id`.
+ * - attribute updates (`item_update`, `user_update`): the entity's attributes
+ *   as of `ts` (a full replacement of the named attributes).
+ */
+export const EVENT_SCHEMA_VERSION = 1;
+export const MAX_EVENT_BYTES = 64 * 1024;
+
+export const INTERACTION_TYPES = ['impression', 'click', 'rating'] as const;
+export const UPDATE_TYPES = ['item_update', 'user_update'] as const;
+export const EVENT_TYPES = [...INTERACTION_TYPES, ...UPDATE_TYPES] as const;
+
+const Id = z.string().min(1, 'must not be empty').max(256, 'longer than 256 characters');
+/** Epoch milliseconds; 2001-09-09 .. 2286 rules out seconds sent by mistake. */
+const Timestamp = z.number().int('an integer (epoch milliseconds)').min(1e12, 'epoch milliseconds, not seconds').max(1e13);
+const AttributeValue = z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.array(z.string().max(256)).max(256)]);
+const Attributes = z.record(z.string().min(1).max(128), AttributeValue).refine((a) => Object.keys(a).length <= 256, 'at most 256 attributes');
+
+const base = {
+  schema_version: z.literal(EVENT_SCHEMA_VERSION).default(EVENT_SCHEMA_VERSION),
+  event_id: Id,
+  ts: Timestamp,
+};
+
+export const InteractionEventSchema = z
+  .object({
+    ...base,
+    type: z.enum(INTERACTION_TYPES),
+    user_id: Id,
+    item_id: Id,
+    label: z.union([z.literal(0), z.literal(1)]).optional(),
+    value: z.number().finite().optional(),
+    request_id: Id.optional(),
+    /** Request-time context (device, page, position...): usable as features. */
+    context: Attributes.optional(),
+  })
+  .strict();
+
+export const ItemUpdateEventSchema = z.object({ ...base, type: z.literal('item_update'), item_id: Id, attributes: Attributes }).strict();
+export const UserUpdateEventSchema = z.object({ ...base, type: z.literal('user_update'), user_id: Id, attributes: Attributes }).strict();
+
+export const EventSchema = z.discriminatedUnion('type', [
+  InteractionEventSchema,
+  ItemUpdateEventSchema,
+  UserUpdateEventSchema,
+]);
+
+export type InteractionEvent = z.infer<typeof InteractionEventSchema>;
+export type ItemUpdateEvent = z.infer<typeof ItemUpdateEventSchema>;
+export type UserUpdateEvent = z.infer<typeof UserUpdateEventSchema>;
+export type Event = InteractionEvent | ItemUpdateEvent | UserUpdateEvent;
+export type AttributeMap = z.infer<typeof Attributes>;
+
+export function isInteraction(event: Event): event is InteractionEvent {
+  return (INTERACTION_TYPES as readonly string[]).includes(event.type);
+}

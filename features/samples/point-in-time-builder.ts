@@ -1,0 +1,169 @@
+import type { AttributeMap, Event, InteractionEvent } from '../events/event-schema.js';
+import type { FeatureSpec } from '../spec/feature-spec.js';
+import type { BehaviourEntry, Example } from './example.js';
+import { compareEvents, isBefore, type EventOrder } from './event-order.js';
+
+export interface PointInTimeOptions {
+  /** @default 'time' */
+  order?: EventOrder;
+  /**
+   * How long (ms of event time) to hold events so that late arrivals can still
+   * enter the history of events after them. 0 suits sorted sources (files,
+   * ClickHouse ordered by time). @default 0
+   */
+  allowedLatenessMs?: number;
+}
+
+export interface BuilderStats {
+  events: number;
+  examples: number;
+  /** Events that arrived after the watermark had passed them. */
+  late: number;
+}
+
+/** The label rule of a spec, applied to one interaction. */
+export function labelOf(spec: FeatureSpec, event: InteractionEvent): number | undefined {
+  if (spec.label.from === 'label') return event.label;
+  return event.value === undefined ? undefined : event.value >= spec.label.threshold ? 1 : 0;
+}
+
+interface HistoryItem extends BehaviourEntry {
+  /** Arrival sequence, so equal keys keep a stable order. */
+  seq: number;
+}
+
+/**
+ * Turns a stream of events, in roughly increasing time, into examples whose
+ * history holds only events strictly earlier than the example (by `order`).
+ * The one implementation for files, ClickHouse and Kafka.
+ *
+ * Events are held in a reorder buffer until the watermark (largest ts seen −
+ * allowedLateness) passes them, then processed in order. An event later than
+ * that still gets a correct history (histories are kept sorted), but examples
+ * already emitted could not see it: those are counted in `stats.late`.
+ */
+export class PointInTimeSampleBuilder {
+  readonly stats: BuilderStats = { events: 0, examples: 0, late: 0 };
+  private readonly order: EventOrder;
+  private readonly lateness: number;
+  private readonly histories = new Map<string, HistoryItem[]>();
+  private readonly users = new Map<string, AttributeMap>();
+  private readonly items = new Map<string, AttributeMap>();
+  private pending: { event: Event; seq: number }[] = [];
+  private maxTs = -Infinity;
+  private minPendingTs = Infinity;
+  private emittedUpTo = -Infinity;
+  private seq = 0;
+  private readonly keep: number;
+
+  constructor(private readonly spec: FeatureSpec, { order = 'time', allowedLatenessMs = 0 }: PointInTimeOptions = {}) {
+    this.order = order;
+    this.lateness = allowedLatenessMs;
+    // Late events may fall behind a few newer ones; keep slack beyond maxLength.
+    this.keep = spec.behaviour.maxLength * 2 + 16;
+  }
+
+  /** Adds one event; returns the examples that became final. */
+  push(event: Event): Example[] {
+    this.stats.events++;
+    const seq = this.seq++;
+    if (event.ts < this.emittedUpTo) {
+      this.stats.late++;
+      return this.process([{ event, seq }]);
+    }
+    this.pending.push({ event, seq });
+    if (event.ts < this.minPendingTs) this.minPendingTs = event.ts;
+    if (event.ts > this.maxTs) this.maxTs = event.ts;
+    const watermark = this.maxTs - this.lateness;
+    // Events AT the watermark wait: a peer with the same ts may still come.
+    if (this.minPendingTs >= watermark) return [];
+    const ready: { event: Event; seq: number }[] = [];
+    const held: { event: Event; seq: number }[] = [];
+    let minHeld = Infinity;
+    for (const p of this.pending) {
+      if (p.event.ts < watermark) ready.push(p);
+      else {
+        held.push(p);
+        if (p.event.ts < minHeld) minHeld = p.event.ts;
+      }
+    }
+    this.pending = held;
+    this.minPendingTs = minHeld;
+    this.emittedUpTo = watermark;
+    return this.process(ready);
+  }
+
+  /** Processes everything still held (end of a bounded source). */
+  flush(): Example[] {
+    const ready = this.pending;
+    this.pending = [];
+    this.minPendingTs = Infinity;
+    if (ready.length > 0) this.emittedUpTo = Math.max(this.emittedUpTo, this.maxTs + 1);
+    return this.process(ready);
+  }
+
+  /** Attributes of an item as currently known (serving and tests). */
+  itemAttributes = (itemId: string): AttributeMap => this.items.get(itemId) ?? {};
+
+  private process(batch: { event: Event; seq: number }[]): Example[] {
+    batch.sort((a, b) => compareEvents(this.order, key(a.event), key(b.event)) || typeRank(a.event) - typeRank(b.event) || a.seq - b.seq);
+    const examples: Example[] = [];
+    for (const { event, seq } of batch) {
+      if (event.type === 'item_update') {
+        this.items.set(event.item_id, { ...this.items.get(event.item_id), ...event.attributes });
+        continue;
+      }
+      if (event.type === 'user_update') {
+        this.users.set(event.user_id, { ...this.users.get(event.user_id), ...event.attributes });
+        continue;
+      }
+      const label = labelOf(this.spec, event);
+      if (this.spec.exampleTypes.includes(event.type) && label !== undefined) {
+        examples.push({
+          event,
+          label,
+          user: this.users.get(event.user_id) ?? {},
+          item: this.items.get(event.item_id) ?? {},
+          history: this.historyBefore(event),
+          itemAttributes: this.itemAttributes,
+        });
+      }
+      if (this.isBehaviour(event, label)) this.remember(event, seq);
+    }
+    this.stats.examples += examples.length;
+    return examples;
+  }
+
+  private isBehaviour(event: InteractionEvent, label: number | undefined): boolean {
+    const { types, positiveOnly } = this.spec.behaviour;
+    return types.includes(event.type) && (!positiveOnly || label === 1);
+  }
+
+  /** Most recent first, strictly before `event`, at most behaviour.maxLength. */
+  private historyBefore(event: InteractionEvent): BehaviourEntry[] {
+    const history = this.histories.get(event.user_id);
+    if (!history) return [];
+    let end = history.length;
+    while (end > 0 && !isBefore(this.order, history[end - 1]!.ts, history[end - 1]!.item_id, event.ts, event.item_id)) end--;
+    const out: BehaviourEntry[] = [];
+    for (let i = end - 1; i >= 0 && out.length < this.spec.behaviour.maxLength; i--) {
+      out.push({ item_id: history[i]!.item_id, ts: history[i]!.ts });
+    }
+    return out;
+  }
+
+  private remember(event: InteractionEvent, seq: number): void {
+    let history = this.histories.get(event.user_id);
+    if (!history) this.histories.set(event.user_id, (history = []));
+    const entry = { item_id: event.item_id, ts: event.ts, seq };
+    let at = history.length;
+    while (at > 0 && compareEvents(this.order, key2(history[at - 1]!), key2(entry)) > 0) at--;
+    history.splice(at, 0, entry);
+    if (history.length > this.keep) history.splice(0, history.length - this.keep);
+  }
+}
+
+const key = (event: Event) => ({ ts: event.ts, item: 'item_id' in event ? event.item_id : '' });
+const key2 = (entry: BehaviourEntry) => ({ ts: entry.ts, item: entry.item_id });
+/** At one instant, attribute updates apply before the interactions that may use them. */
+const typeRank = (event: Event) => (event.type === 'item_update' || event.type === 'user_update' ? 0 : 1);

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The set-up step: Node dependencies, native TensorFlow for tfjs-node, and the
+# local services' binaries (Kafka jars, ClickHouse, Redis). Idempotent; a second
+# run takes seconds thanks to the caches under ${RECSYS_CACHE:-~/.cache/recsys}.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+started=$SECONDS
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# Dependencies' install scripts are skipped: tfjs-node's would download
+# libtensorflow from a host that may be unreachable, and npm runs it before any
+# hook of ours could place the library. install-tfjs-native.sh does that part.
+log "npm ci --ignore-scripts"
+npm ci --ignore-scripts --no-audit --no-fund
+
+log "native TensorFlow for @tensorflow/tfjs-node"
+bash infra/scripts/install-tfjs-native.sh
+
+log "service binaries (Kafka 3.9 jars, clickhouse-server, redis-server)"
+bash infra/scripts/services.sh install
+
+log "done in $((SECONDS - started)) s"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test command: type-check, lint (incl. import direction), unit tests,
+# then integration tests on the real local services. Services that were not
+# running are started here and stopped again at the end (KEEP_SERVICES=1 keeps them).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+export NODE_ENV=test
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "type-check"
+npx tsc -p tsconfig.json --noEmit
+
+step "lint"
+npx eslint .
+npx depcruise --config .dependency-cruiser.cjs --output-type err features models pipelines serving infra cli bench
+
+step "unit tests"
+npx mocha 'test/unit/**/*.test.ts'
+
+started=()
+stop_started() {
+  if [ "${#started[@]}" -gt 0 ] && [ "${KEEP_SERVICES:-0}" != "1" ]; then
+    step "stopping services started for the tests: ${started[*]}"
+    bash infra/scripts/services.sh down "${started[@]}" || true
+  fi
+}
+trap stop_started EXIT
+
+step "services"
+for service in kafka clickhouse redis; do
+  if ! bash infra/scripts/services.sh status "$service" >/dev/null 2>&1; then
+    started+=("$service")
+  fi
+done
+if [ "${#started[@]}" -gt 0 ]; then
+  bash infra/scripts/services.sh up "${started[@]}"
+fi
+bash infra/scripts/services.sh status
+
+step "integration tests (real Kafka, ClickHouse, Redis)"
+npx mocha --timeout 120000 'test/integration/**/*.test.ts'
