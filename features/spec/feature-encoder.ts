@@ -1,11 +1,11 @@
 import type { Example } from '../samples/example.js';
-import type { FeatureSpec, FieldSpec, SequenceField } from './feature-spec.js';
+import type { CategoricalField, FeatureSpec, FieldSpec, MultiField, SequenceField } from './feature-spec.js';
 import { itemSourceValue, listTokens, scalarToken, sourceValue } from './field-values.js';
 import {
   BucketVocabulary, FixedVocabulary, HashVocabulary, PAD_ID, VocabularyCounter, bucketize,
   type Vocabulary, type VocabularyJson,
 } from './vocabulary.js';
-import { hashToken } from '../hashing.js';
+import { hashString } from '../hashing.js';
 import { ValidationError } from '../../infra/errors.js';
 
 /** A list-valued input: ids row-major (size × maxLength, PAD_ID after `lengths[i]`). */
@@ -47,7 +47,7 @@ export class FeatureEncoder {
   /** Builds the fixed vocabularies from (training) examples. */
   static fit(spec: FeatureSpec, examples: Iterable<Example>): FeatureEncoder {
     const counters = new Map<string, VocabularyCounter>();
-    const fixed = spec.fields.filter((f) => (f.kind === 'categorical' || f.kind === 'multi') && f.vocab.type === 'fixed');
+    const fixed = spec.fields.filter((f): f is CategoricalField | MultiField => (f.kind === 'categorical' || f.kind === 'multi') && f.vocab.type === 'fixed');
     for (const f of fixed) counters.set(f.name, new VocabularyCounter());
     const sequencesOf = new Map<string, SequenceField[]>();
     for (const f of spec.fields) if (f.kind === 'sequence') sequencesOf.set(f.of, [...(sequencesOf.get(f.of) ?? []), f]);
@@ -69,7 +69,7 @@ export class FeatureEncoder {
     for (const f of spec.fields) {
       if (f.kind === 'numeric') vocabularies[f.name] = new BucketVocabulary(f.boundaries.length + 1);
       else if (f.kind === 'categorical' || f.kind === 'multi') {
-        vocabularies[f.name] = f.vocab.type === 'hash' ? new HashVocabulary(hashToken) : counters.get(f.name)!.build(f.vocab.minCount);
+        vocabularies[f.name] = f.vocab.type === 'hash' ? new HashVocabulary(hashString) : counters.get(f.name)!.build(f.vocab.minCount);
       }
     }
     return new FeatureEncoder(spec, vocabularies);
@@ -78,7 +78,7 @@ export class FeatureEncoder {
   static fromJSON(json: FeatureEncoderJson): FeatureEncoder {
     const vocabularies: Record<string, Vocabulary> = {};
     for (const [name, v] of Object.entries(json.vocabularies)) {
-      vocabularies[name] = v.type === 'fixed' ? new FixedVocabulary(v.tokens) : v.type === 'buckets' ? new BucketVocabulary(v.count) : new HashVocabulary(hashToken);
+      vocabularies[name] = v.type === 'fixed' ? new FixedVocabulary(v.tokens) : v.type === 'buckets' ? new BucketVocabulary(v.count) : new HashVocabulary(hashString);
     }
     return new FeatureEncoder(json.spec, vocabularies);
   }
