@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerMigrate } from './commands/migrate.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerServices } from './commands/services.js';
+import { registerData } from './commands/data.js';
 import { runMain } from './run-main.js';
 
 const program = new Command('recsys')
@@ -12,5 +13,6 @@ const program = new Command('recsys')
 registerServices(program);
 registerMigrate(program);
 registerDoctor(program);
+registerData(program);
 
 await runMain(() => program.parseAsync(process.argv));
