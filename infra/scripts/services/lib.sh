@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for infra/scripts/services/*.sh. Sourced, never executed.
 #
 # Every service script follows the same contract:
@@ -10,6 +11,7 @@
 # any checkout folder.
 SERVICES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 REPO_ROOT="$(cd "$SERVICES_DIR/../../.." && pwd -P)"
+# shellcheck disable=SC2034 # used by the service scripts that source this file
 INFRA_DIR="$REPO_ROOT/infra"
 VAR_DIR="$REPO_ROOT/var"
 RUN_DIR="$VAR_DIR/run"
@@ -25,8 +27,8 @@ log()  { printf '%-10s %s\n' "$SERVICE" "$*" >&2; }
 die()  { printf '%-10s ERROR: %s\n' "$SERVICE" "$*" >&2; exit 1; }
 
 now_ms() { date +%s%3N; }
-# Milliseconds since $1 (a now_ms value), printed as seconds with one decimal.
-elapsed_s() { local ms=$(( $(now_ms) - $1 )); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
+# Time since $1 (a now_ms value), printed as seconds with two decimals.
+elapsed_s() { local ms=$(( $(now_ms) - $1 )); printf '%d.%02d' $((ms / 1000)) $((ms % 1000 / 10)); }
 
 ensure_dirs() { mkdir -p "$RUN_DIR" "$LOG_DIR" "$@"; }
 
@@ -60,12 +62,14 @@ our_pid() {
 # Starts "$@" detached from this shell's session (so Ctrl-C or closing the
 # terminal does not take the server down) with output appended to $2. The
 # child writes its own pid before exec'ing the server, so the pid file names
-# the server itself rather than a wrapper.
+# the server itself rather than a wrapper. The lock fds (8, 9) are closed:
+# a server inheriting them would hold the lock for as long as it runs.
 launch_detached() {
   local pidf=$1 logf=$2
   shift 2
   rm -f "$pidf"
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$@" >>"$logf" 2>&1 </dev/null &
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$@" >>"$logf" 2>&1 </dev/null 8>&- 9>&- &
   disown 2>/dev/null || true
 }
 
@@ -88,7 +92,7 @@ stop_service() {
     kill -KILL "$pid" 2>/dev/null || true
     deadline=$(( $(now_ms) + 10000 ))
     while pid_alive "$pid" && (( $(now_ms) < deadline )); do sleep 0.1; done
-    pid_alive "$pid" && die "pid $pid survived SIGKILL"
+    if pid_alive "$pid"; then die "pid $pid survived SIGKILL"; fi
   fi
   rm -f "$pidf" "$RUN_DIR/$name.ports"
   log "stopped (pid $pid) in $(elapsed_s "$t0")s"
@@ -98,6 +102,7 @@ stop_service() {
 
 # True if something accepts TCP connections on 127.0.0.1:$1. Uses bash's
 # /dev/tcp so it needs no nc/ss; `timeout` bounds it should a SYN ever hang.
+# shellcheck disable=SC2016 # expanded by the inner bash
 port_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$BIND_HOST" "$1" 2>/dev/null; }
 
 # Best-effort description of who listens on port $1, for error messages.
@@ -106,15 +111,17 @@ port_owner() {
   ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:((.*))' | head -n1 || true
 }
 
-# Fails unless every given port is free. Called only when our own server is
-# not running, so anything listening is someone else's.
+# require_free_ports VAR...: fails unless the port in each named variable is
+# free. Called only when our own server is not running, so anything
+# listening is someone else's.
 require_free_ports() {
-  local p owner
-  for p in "$@"; do
-    [[ $p =~ ^[0-9]+$ ]] && (( p > 0 && p < 65536 )) || die "invalid port '$p'"
+  local var p owner
+  for var in "$@"; do
+    p=${!var}
+    if ! [[ $p =~ ^[0-9]+$ ]] || (( p < 1 || p > 65535 )); then die "invalid $var='$p'"; fi
     if port_open "$p"; then
       owner=$(port_owner "$p")
-      die "port $BIND_HOST:$p is already in use${owner:+ by $owner}, and not by a $SERVICE that services.sh started (no live $(pid_file "$SERVICE")). Stop that process or pick another port via the *_PORT environment variables."
+      die "$var: $BIND_HOST:$p is already in use${owner:+ by $owner}, not by a $SERVICE that services.sh started (no live $(pid_file "$SERVICE")). Stop that process or set $var to a free port."
     fi
   done
 }
@@ -124,50 +131,84 @@ require_free_ports() {
 save_ports() { printf '%s\n' "$@" >"$RUN_DIR/$SERVICE.ports"; }
 saved_port() { sed -n "${2:-1}p" "$RUN_DIR/$1.ports" 2>/dev/null || true; }
 
+# warn_port_change VAR <port it runs on>: an `up` that finds the server already
+# running does not move it, so say so if the caller asked for another port.
+warn_port_change() {
+  if [[ -n $2 && ${!1} != "$2" ]]; then
+    log "note: $1=${!1} differs from the running server's port $2; run \`down\` first to change it"
+  fi
+  return 0
+}
+
 # --- waiting -----------------------------------------------------------------
 
-# wait_healthy <timeout-s> <pid-file> <log-file> <probe-cmd...>
+# wait_healthy <timeout-s> <pid-file> <log-files> <probe-cmd...>
 # Polls the probe until it succeeds. Fails early, with the log tail, if the
-# recorded process dies, instead of sitting out the whole timeout.
+# recorded process dies, instead of sitting out the whole timeout. On a
+# timeout the half-started server is stopped, so the next `up` starts afresh
+# instead of reporting "already running".
+# <log-files> is a ':'-separated list of logs to show on failure.
 wait_healthy() {
-  local timeout=$1 pidf=$2 logf=$3 deadline pid
+  local timeout=$1 pidf=$2 logs=$3 deadline pid
   shift 3
   deadline=$(( $(now_ms) + timeout * 1000 ))
   while :; do
     if "$@" >/dev/null 2>&1; then return 0; fi
-    pid=$(tr -dc '0-9' <"$pidf" 2>/dev/null || true)
+    pid=$(tr -dc '0-9' 2>/dev/null <"$pidf" || true)
     if [[ -n $pid ]] && ! pid_alive "$pid"; then
-      fail_with_log "$logf" "process $pid exited during start-up"
+      rm -f "$pidf"
+      fail_with_log "$logs" "process $pid exited during start-up"
     fi
     if (( $(now_ms) > deadline )); then
-      fail_with_log "$logf" "not healthy after ${timeout}s"
+      if [[ -n $pid ]]; then
+        kill -TERM "$pid" 2>/dev/null || true
+        sleep 2
+        if pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+      fi
+      rm -f "$pidf"
+      fail_with_log "$logs" "not healthy after ${timeout}s (stopped it${pid:+, pid $pid}); raise ${SERVICE^^}_START_TIMEOUT if the machine is just slow"
     fi
-    sleep 0.2
+    sleep 0.1
   done
 }
 
+# fail_with_log <log-files> <message>: prints the message and the tail of each
+# non-empty log (':'-separated list), then exits 1.
 fail_with_log() {
-  local logf=$1 lines=${LOG_TAIL_LINES:-40}
+  local logs=$1 lines=${LOG_TAIL_LINES:-40} files=() logf shown=0
   shift
   {
     printf '%-10s ERROR: %s\n' "$SERVICE" "$*"
-    if [[ -s $logf ]]; then
+    IFS=: read -r -a files <<<"$logs"
+    for logf in "${files[@]}"; do
+      [[ -s $logf ]] || continue
+      shown=1
       printf '%-10s ---- last %d lines of %s ----\n' "$SERVICE" "$lines" "$logf"
       tail -n "$lines" "$logf"
+    done
+    if (( shown )); then
       printf '%-10s ----\n' "$SERVICE"
     else
-      printf '%-10s (log %s is empty or missing)\n' "$SERVICE" "$logf"
+      printf '%-10s (no log output in %s)\n' "$SERVICE" "$logs"
     fi
   } >&2
   exit 1
 }
 
-# Keeps one previous log so a health check that greps the log only sees lines
-# from the current start.
-rotate_log() { [[ -e $1 ]] && mv -f "$1" "$1.1"; return 0; }
+# Keeps one previous copy of each log (as <log>.prev, a name that ClickHouse's
+# own numbered rotation does not use), so health checks and failure reports
+# only see lines from the current start.
+rotate_log() {
+  local f
+  for f in "$@"; do
+    [[ -e $f ]] && mv -f "$f" "$f.prev"
+  done
+  return 0
+}
 
 # Serialises up/down of one service so two concurrent callers (say, parallel
-# CI steps) do not both decide "not running" and race on the port.
+# CI steps) do not both decide "not running" and race on the port. Uses fd 9;
+# anything started while it is held must close it (see launch_detached).
 take_lock() {
   exec 9>"$RUN_DIR/$SERVICE.lock"
   flock -w 300 9 || die "timed out waiting for $RUN_DIR/$SERVICE.lock"
@@ -187,7 +228,10 @@ render_template() {
   done
   sed "${expr[@]}" "$src" >"$dst.tmp"
   if grep -q '@[A-Z_][A-Z_]*@' "$dst.tmp"; then
-    die "unreplaced placeholder in $dst: $(grep -o '@[A-Z_][A-Z_]*@' "$dst.tmp" | head -n1)"
+    local left
+    left=$(grep -o '@[A-Z_][A-Z_]*@' "$dst.tmp" | head -n1)
+    rm -f "$dst.tmp"
+    die "unreplaced placeholder $left in $src"
   fi
   mv -f "$dst.tmp" "$dst"
 }
@@ -236,7 +280,8 @@ apt_ensure() {
 service_main() {
   local verb=${1:-}
   case $verb in
-    install|up|down|status) "svc_$verb" ;;
+    install) svc_install; log "installed" ;;
+    up|down|status) "svc_$verb" ;;
     *) die "usage: $0 install|up|down|status" ;;
   esac
 }

@@ -3,7 +3,7 @@
 # Usage: redis.sh install|up|down|status   (normally via infra/scripts/services.sh)
 set -euo pipefail
 SERVICE=redis
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 REDIS_PORT="${REDIS_PORT:-6379}"
@@ -31,18 +31,22 @@ svc_up() {
   local pid t0 port
   if pid=$(our_pid redis "$REDIS_PATTERN"); then
     port=$(saved_port redis); port=${port:-$REDIS_PORT}
+    # Normally returns at once; waits if an interrupted `up` left it starting.
+    wait_healthy "$REDIS_START_TIMEOUT" "$REDIS_PIDF" "$REDIS_LOG" redis_ping "$port"
     log "already running on $BIND_HOST:$port (pid $pid)"
+    warn_port_change REDIS_PORT "$port"
     return 0
   fi
-  require_free_ports "$REDIS_PORT"
+  require_free_ports REDIS_PORT
   rotate_log "$REDIS_LOG"
   t0=$(now_ms)
   # No snapshots or AOF: the data is disposable test/dev state, and disk
-  # writes would only slow the tests down.
+  # writes would only slow the tests down. Redis daemonizes itself; 9>&- keeps
+  # the daemon from inheriting (and forever holding) our lock.
   redis-server --port "$REDIS_PORT" --bind "$BIND_HOST" \
     --save '' --appendonly no \
     --daemonize yes --pidfile "$REDIS_PIDF" \
-    --dir "$REDIS_DIR" --logfile "$REDIS_LOG" \
+    --dir "$REDIS_DIR" --logfile "$REDIS_LOG" 9>&- \
     || fail_with_log "$REDIS_LOG" "redis-server failed to start"
   save_ports "$REDIS_PORT"
   wait_healthy "$REDIS_START_TIMEOUT" "$REDIS_PIDF" "$REDIS_LOG" redis_ping "$REDIS_PORT"
@@ -70,7 +74,7 @@ svc_status() {
   if port_open "$REDIS_PORT"; then
     printf '%-11s foreign    %-16s (port in use, not started by services.sh)\n' redis "$BIND_HOST:$REDIS_PORT"
   else
-    printf '%-11s down       %-16s\n' redis "$BIND_HOST:$REDIS_PORT"
+    printf '%-11s down       %s\n' redis "$BIND_HOST:$REDIS_PORT"
   fi
   return 1
 }
