@@ -1,7 +1,8 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ServicesConfig } from '../config.js';
 import type { SqlClient } from './sql-client.js';
-import { RecsysError } from '../errors.js';
+import { RecsysError, errorMessage } from '../errors.js';
+import { clickHouseErrorCode, isRetriableClickHouseError } from './error-codes.js';
 
 /**
  * Settings that make the 2018 server (18.16) and current releases answer alike:
@@ -25,15 +26,21 @@ export function createClickHouse(config: ServicesConfig['clickhouse'], { databas
     request_timeout: config.requestTimeoutMs,
     ...(database === null ? {} : { database }),
     clickhouse_settings: SETTINGS,
+    // Failures are rethrown with context below; the client's own error log would say it twice.
+    log: { level: ClickHouseLogLevel.OFF },
   });
   const context = { url: config.url, database };
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (error) {
-      // Server-side SQL errors are bugs or bad schema, not outages: no retry.
-      const sqlError = error instanceof Error && 'code' in error && typeof (error as { code: unknown }).code === 'string' && /^\d+$/.test((error as { code: string }).code);
-      throw new RecsysError(`ClickHouse ${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error, retriable: !sqlError, context });
+      const cause = (error as { cause?: unknown }).cause;
+      const detail = cause instanceof Error ? `${errorMessage(error)} (${cause.message})` : errorMessage(error);
+      throw new RecsysError(`ClickHouse ${what} failed: ${detail}`, {
+        cause: error,
+        retriable: isRetriableClickHouseError(error),
+        context: { ...context, code: clickHouseErrorCode(error) },
+      });
     }
   };
   return {

@@ -23,9 +23,11 @@ describe('Redis and BullMQ (real server)', () => {
 
   it('runs a BullMQ job end to end with progress and a result', async () => {
     const name = randomName('test-queue');
-    const connection = createRedis(config);
+    // BullMQ does not close connections it is handed: the test owns and closes them.
+    const connections = [createRedis(config), createRedis(config), createRedis(config)];
+    const [connection, eventsConnection, workerConnection] = connections as [Redis, Redis, Redis];
     const queue = new Queue(name, { connection });
-    const events = new QueueEvents(name, { connection: createRedis(config) });
+    const events = new QueueEvents(name, { connection: eventsConnection });
     const worker = new Worker(name, async (job: Job<{ n: number }>) => {
       let sum = 0;
       for (let i = 1; i <= job.data.n; i++) {
@@ -33,7 +35,7 @@ describe('Redis and BullMQ (real server)', () => {
         await job.updateProgress(Math.round((100 * i) / job.data.n));
       }
       return { sum };
-    }, { connection: createRedis(config), lockDuration: 5000 });
+    }, { connection: workerConnection, lockDuration: 5000 });
     const progress: number[] = [];
     events.on('progress', ({ data }) => progress.push(Number(data)));
     try {
@@ -48,7 +50,7 @@ describe('Redis and BullMQ (real server)', () => {
       await events.close();
       await queue.obliterate({ force: true });
       await queue.close();
-      await connection.quit().catch(() => {});
+      await Promise.all(connections.map((c) => c.quit().catch(() => {})));
     }
   });
 });
