@@ -12,8 +12,11 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # Dependencies' install scripts are skipped: tfjs-node's would download
 # libtensorflow from a host that may be unreachable, and npm runs it before any
 # hook of ours could place the library. install-tfjs-native.sh does that part.
-log "npm ci --ignore-scripts"
-npm ci --ignore-scripts --no-audit --no-fund
+# `npm install` with the lock file rather than `npm ci`: chdb lists optional
+# per-platform packages that are not all published, and `npm ci` then calls the
+# lock file out of sync even though every package this platform needs is in it.
+log "npm install --ignore-scripts (from package-lock.json)"
+npm install --ignore-scripts --no-audit --no-fund
 
 log "native TensorFlow for @tensorflow/tfjs-node"
 bash infra/scripts/install-tfjs-native.sh
