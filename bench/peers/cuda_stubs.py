@@ -56,7 +56,8 @@ GENERIC_STATUS = 999
 # Exports whose callers need more than "non-zero status" to behave sanely.
 SPECIAL = {
     # No device: torch.cuda.is_available() -> False, device_count() -> 0.
-    "cudaGetDeviceCount": "int cudaGetDeviceCount(int *n) { STUB_TRACE; if (n) *n = 0; return 100; /* cudaErrorNoDevice */ }",
+    # (100 = cudaErrorNoDevice)
+    "cudaGetDeviceCount": "int cudaGetDeviceCount(int *n) { STUB_TRACE; if (n) *n = 0; return 100; }",
     # Clearing the sticky error after the call above must succeed.
     "cudaGetLastError": "int cudaGetLastError(void) { STUB_TRACE; return 0; }",
     "cudaPeekAtLastError": "int cudaPeekAtLastError(void) { STUB_TRACE; return 0; }",
@@ -168,7 +169,8 @@ def version_script(nodes: dict[str, set[str]], unversioned: set[str]) -> str | N
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--torch-lib", help="torch/lib directory (default: that of the importing python's torch, found without importing it)")
+    ap.add_argument("--torch-lib",
+                    help="torch/lib directory (default: that of this python's torch, located without importing it)")
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"))
     args = ap.parse_args()
 

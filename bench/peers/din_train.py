@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import resource
 import time
 
 import numpy as np
 import torch
 from torch import nn
 
-from peer_common import IdSampler, emit, log, rss_base_mb, rss_mb, summarize_ms
+from peer_common import MALLOC_CHOICES, IdSampler, apply_malloc_policy, emit, log, rss_base_mb, rss_mb, summarize_ms
 
 PAD = 0  # id 0 of the item and category tables is padding; real ids start at 1
 
@@ -162,11 +163,14 @@ def run_mode(a: argparse.Namespace, mode: str, batches, base_mb: float) -> dict:
     times, losses = [], []
     for i in range(a.warmup + a.steps):
         b = batches[i % len(batches)]
+        if i == a.warmup:
+            faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = time.perf_counter()
         losses.append(train_step(b))
         dt = time.perf_counter() - t0
         if i >= a.warmup:
             times.append(dt)
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / a.steps
     train = summarize_ms(times)
 
     # Serving-style forward pass: eval mode (Dice/BN use running statistics), no autograd.
@@ -193,10 +197,16 @@ def run_mode(a: argparse.Namespace, mode: str, batches, base_mb: float) -> dict:
         "items": a.items, "cats": a.cats, "users": a.users, "dim": a.dim,
         "att_act": a.att_act,
         "threads": torch.get_num_threads(),
+        "malloc": a.malloc,
         "steps": a.steps,
+        # Rates from the mean step time (true throughput) and from the median
+        # (robust to a co-tenant stealing the CPU for a few steps).
         "train_examples_per_s": round(a.batch * 1e3 / train["ms_per_step_mean"], 1),
+        "train_examples_per_s_p50": round(a.batch * 1e3 / train["ms_per_step_p50"], 1),
         **train,
+        "minor_faults_per_step": round(faults),
         "infer_examples_per_s": round(a.batch * 1e3 / infer["ms_per_step_mean"], 1),
+        "infer_examples_per_s_p50": round(a.batch * 1e3 / infer["ms_per_step_p50"], 1),
         "infer_ms_p50": infer["ms_per_step_p50"],
         "loss_first": round(float(np.mean(losses[:k])), 4),
         "loss_last": round(float(np.mean(losses[-k:])), 4),
@@ -229,11 +239,15 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--malloc", choices=MALLOC_CHOICES, default="tuned",
+                    help="tuned: glibc malloc without per-step page faults (see peer_common.py); "
+                         "glibc: stock settings")
     return ap.parse_args()
 
 
 def main() -> None:
     a = parse_args()
+    apply_malloc_policy(a.malloc)
     base_mb = rss_base_mb()  # torch + numpy loaded, nothing allocated yet
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(a.seed)
@@ -249,8 +263,9 @@ def main() -> None:
         emit(results[0])
     else:
         dense, sparse = results
-        faster = max(results, key=lambda r: r["train_examples_per_s"])
-        slower = min(results, key=lambda r: r["train_examples_per_s"])
+        # Judged on the median step so one disturbed stretch cannot flip the verdict.
+        faster = max(results, key=lambda r: r["train_examples_per_s_p50"])
+        slower = min(results, key=lambda r: r["train_examples_per_s_p50"])
         emit({
             "peer": "torch",
             "torch": torch.__version__,
@@ -261,7 +276,7 @@ def main() -> None:
             "dense": dense,
             "sparse": sparse,
             "faster_train": faster["mode"],
-            "train_speedup": round(faster["train_examples_per_s"] / slower["train_examples_per_s"], 3),
+            "train_speedup_p50": round(faster["train_examples_per_s_p50"] / slower["train_examples_per_s_p50"], 3),
         })
 
 

@@ -13,18 +13,19 @@ is timed on its own with time.perf_counter (CPU ops are synchronous). Prints
 one JSON line on stdout.
 
 Run with the venv from install.sh, e.g.
-  "$(bench/peers/install.sh)" bench/peers/embedding_sparse_adam.py --rows 1000000
+  bench/peers/run.sh embedding_sparse_adam.py --rows 10000000
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import resource
 import time
 
 import numpy as np
 import torch
 
-from peer_common import IdSampler, emit, log, rss_base_mb, rss_mb, summarize_ms
+from peer_common import MALLOC_CHOICES, IdSampler, apply_malloc_policy, emit, log, rss_base_mb, rss_mb, summarize_ms
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,11 +47,15 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--batches", type=int, default=32,
                     help="distinct id batches pre-drawn and cycled through (0 = one per step)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--malloc", choices=MALLOC_CHOICES, default="tuned",
+                    help="tuned: glibc malloc without per-step page faults (see peer_common.py); "
+                         "glibc: stock settings")
     return ap.parse_args()
 
 
 def main() -> None:
     a = parse_args()
+    apply_malloc_policy(a.malloc)
     base_mb = rss_base_mb()  # torch + numpy loaded, nothing allocated yet
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -79,11 +84,14 @@ def main() -> None:
     times = []
     for i in range(total):
         ids = batches[i % n_batches]
+        if i == a.warmup:
+            faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = time.perf_counter()
         step(ids)
         dt = time.perf_counter() - t0
         if i >= a.warmup:
             times.append(dt)
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / a.steps
 
     # Bytes actually held per row: the weight plus every tensor SparseAdam keeps
     # (dense exp_avg and exp_avg_sq of the table's shape, created on first step).
@@ -103,11 +111,15 @@ def main() -> None:
         "lookups_per_step": a.batch * a.seq,
         "unique_rows_per_step": round(unique_per_step, 1),
         "threads": torch.get_num_threads(),
+        "malloc": a.malloc,
         "steps": a.steps,
         "warmup": a.warmup,
         **s,
         "steps_per_s": round(1e3 / s["ms_per_step_mean"], 2),
+        # Median-based rate: robust to a co-tenant stealing the CPU for a few steps.
+        "steps_per_s_p50": round(1e3 / s["ms_per_step_p50"], 2),
         "lookups_per_s": round(a.batch * a.seq * 1e3 / s["ms_per_step_mean"]),
+        "minor_faults_per_step": round(faults),
         **rss_mb(),
         "rss_base_mb": base_mb,
         "bytes_per_row": round(state_bytes / a.rows, 2),

@@ -11,7 +11,7 @@
 #
 # RECSYS_TORCH_CUDA_LIBS=real installs the genuine CUDA libraries instead
 # (requirements-cuda.txt, no triton) for when a C compiler is not available or
-# to cross-check the stubs; expect ~3.5 GB more on disk.
+# to cross-check the stubs; expect ~3 GB more on disk.
 #
 # Environment:
 #   RECSYS_CACHE            cache root (default ~/.cache/recsys)

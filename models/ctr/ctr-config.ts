@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/** How categorical fields become embedding tables (compared at equal budgets by the compression issue). */
+export const LayoutConfigSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('per-field'), dim: z.number().int().min(1) }),
+  z.object({ kind: z.literal('hashed'), rows: z.number().int().min(1), dim: z.number().int().min(1) }),
+  z.object({ kind: z.literal('unified'), rows: z.number().int().min(1), chunkDim: z.number().int().min(1), chunks: z.record(z.string(), z.number().int().min(1)).default({}) }),
+]);
+
+export const CtrModelConfigSchema = z.object({
+  type: z.enum(['lr', 'dnn', 'din']),
+  seed: z.number().int().default(1),
+  embedding: LayoutConfigSchema.default({ kind: 'per-field', dim: 16 }),
+  /** Dense parameters: Adam. */
+  learningRate: z.number().positive().default(1e-3),
+  /** Embedding rows: sparse (lazy) Adam. */
+  embeddingLearningRate: z.number().positive().default(1e-3),
+  /** λ of the mini-batch aware regulariser (DIN eq. 4); 0 turns it off. */
+  mbaLambda: z.number().min(0).default(0),
+  /** Hidden layers of the final MLP (DNN, DIN). */
+  mlpUnits: z.array(z.number().int().min(1)).default([200, 80]),
+  activation: z.enum(['dice', 'prelu', 'relu']).default('dice'),
+  /** DIN's local activation unit. */
+  attentionUnits: z.array(z.number().int().min(1)).default([80, 40]),
+  attentionActivation: z.enum(['dice', 'prelu', 'relu', 'sigmoid']).default('prelu'),
+  /** `none` is the paper's (weights used as they are); `softmax` and `length` normalise them. */
+  attentionNorm: z.enum(['none', 'softmax', 'length']).default('none'),
+});
+
+export type LayoutConfig = z.infer<typeof LayoutConfigSchema>;
+export type CtrModelConfig = z.infer<typeof CtrModelConfigSchema>;
+export type CtrModelConfigInput = z.input<typeof CtrModelConfigSchema>;

@@ -1,0 +1,252 @@
+import { tf } from '../../infra/tf.js';
+import {
+  gatherFieldOutputs, hashedLayout, perFieldLayout, unifiedLayout, rowsForBudget,
+  type EmbeddingLayout, type LayoutLookup,
+} from '../../features/embedding/index.js';
+import type { EncodedBatch, FeatureEncoder } from '../../features/spec/feature-encoder.js';
+import { createRng } from '../../features/math/rng.js';
+import { ParamStore, type Tensor, type Variable } from '../layers/params.js';
+import type { CtrModelConfig, LayoutConfig } from './ctr-config.js';
+import { embeddingPlans, layoutFields, layoutIds, listMask, type EmbeddingPlan } from './embedding-inputs.js';
+import { addMbaGradient } from './mba-regularizer.js';
+import { Dice } from '../layers/activations.js';
+import type { Mlp } from '../layers/mlp.js';
+import { ValidationError } from '../../infra/errors.js';
+
+type Tensor2D = ReturnType<typeof tf.tensor2d>;
+
+export interface DenseState {
+  entries: { name: string; shape: number[]; offset: number }[];
+  data: Float32Array;
+}
+type Tensor3D = ReturnType<typeof tf.tensor3d>;
+
+/** What a model's forward pass receives: each input part embedded, lists with masks. */
+export interface Embedded {
+  size: number;
+  /** part name → [size, width, dim] */
+  parts: Record<string, Tensor3D>;
+  /** list part name → [size, width], 1 for a value, 0 for padding */
+  masks: Record<string, Tensor2D>;
+  /** list part name → [size, 1], number of values (at least 1, to divide by) */
+  lengths: Record<string, Tensor2D>;
+}
+
+export function createLayout(config: LayoutConfig, encoder: FeatureEncoder, plans: readonly EmbeddingPlan[], seed: number, learningRate: number): EmbeddingLayout {
+  const fields = layoutFields(encoder, plans);
+  const optimizer = { kind: 'adam' as const, learningRate };
+  switch (config.kind) {
+    case 'per-field': return perFieldLayout(fields, { dim: config.dim, optimizer, seed });
+    // `rows` is the total budget, split over fields in proportion to their vocabularies.
+    case 'hashed': return hashedLayout(fields, { rows: rowsForBudget(fields, config.rows), dim: config.dim, optimizer, seed });
+    case 'unified': return unifiedLayout(fields, { rows: config.rows, chunkDim: config.chunkDim, chunks: config.chunks, optimizer, seed });
+  }
+}
+export { rowsForBudget };
+
+/**
+ * A CTR model: embedding tables outside the tape (a layout with sparse Adam),
+ * dense parameters inside it (Adam). Subclasses only define `logits`; the
+ * training step, prediction, MBA regularisation and saving are shared, so
+ * LR, DNN and DIN differ in exactly one block.
+ */
+export abstract class CtrModel {
+  readonly plans: EmbeddingPlan[];
+  readonly layout: EmbeddingLayout;
+  readonly params: ParamStore;
+  private readonly optimizer: ReturnType<typeof tf.train.adam>;
+  /** Per table, occurrences of each row in the training data (MBA's n_j). */
+  private rowCounts: Float32Array[] | undefined;
+  private steps = 0;
+
+  constructor(readonly encoder: FeatureEncoder, readonly config: CtrModelConfig, layout?: EmbeddingLayout) {
+    this.plans = embeddingPlans(encoder);
+    this.layout = layout ?? createLayout(this.embeddingLayoutConfig(), encoder, this.plans, config.seed, config.embeddingLearningRate);
+    this.params = new ParamStore(createRng(config.seed).fork(7));
+    this.optimizer = tf.train.adam(config.learningRate);
+  }
+
+  /** Width of a part's embedding: the chunks × dim of the layout field it belongs to. */
+  protected partDim(part: string): number {
+    const plan = this.plans.find((p) => p.parts.some((x) => x.name === part));
+    if (!plan) throw new Error(`no input part ${part}`);
+    const fieldPlan = this.layout.plans.find((p) => p.name === plan.field)!;
+    return fieldPlan.chunks * this.layout.tables[fieldPlan.table]!.dim;
+  }
+
+  /** All input parts, in spec order of their embedding fields. */
+  protected partNames(): string[] {
+    return this.plans.flatMap((p) => p.parts.map((x) => x.name));
+  }
+
+  /** LR overrides this to use one-dimensional embeddings. */
+  protected embeddingLayoutConfig(): LayoutConfig {
+    return this.config.embedding;
+  }
+
+  /** [size] logits for an embedded batch. Called inside the gradient tape when training. */
+  protected abstract logits(embedded: Embedded, training: boolean): Tensor;
+
+  /** Stateful layers fold in the last training batch (Dice's statistics). */
+  protected commitStatistics(): void {}
+
+  /** Layers whose activations carry state to save (Dice's moving statistics). */
+  protected statefulLayers(): Mlp[] {
+    return [];
+  }
+
+  /** Dense weights and Dice statistics as one Float32Array plus its index. */
+  denseState(): DenseState {
+    const entries: DenseState['entries'] = [];
+    const chunks: Float32Array[] = [];
+    let offset = 0;
+    const push = (name: string, shape: number[], data: Float32Array) => {
+      entries.push({ name, shape, offset });
+      chunks.push(data);
+      offset += data.length;
+    };
+    for (const [name, v] of this.params.variables) push(name, v.shape, v.dataSync() as Float32Array);
+    this.dices().forEach((dice, i) => {
+      const { mean, variance } = dice.statistics();
+      push(`dice${i}/moving_mean`, [mean.length], mean);
+      push(`dice${i}/moving_variance`, [variance.length], variance);
+    });
+    const data = new Float32Array(offset);
+    chunks.forEach((c, i) => data.set(c, entries[i]!.offset));
+    return { entries, data };
+  }
+
+  loadDenseState({ entries, data }: DenseState): void {
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    const take = (name: string, size: number): Float32Array => {
+      const e = byName.get(name);
+      if (!e) throw new ValidationError(`saved weights lack ${name}`);
+      const n = e.shape.reduce((a, b) => a * b, 1);
+      if (n !== size) throw new ValidationError(`saved ${name} has ${n} values, the model needs ${size}`);
+      return data.subarray(e.offset, e.offset + n);
+    };
+    for (const [name, v] of this.params.variables) v.assign(tf.tensor(take(name, v.size), v.shape));
+    this.dices().forEach((dice, i) => {
+      const units = dice.statistics().mean.length;
+      dice.setStatistics(take(`dice${i}/moving_mean`, units).slice(), take(`dice${i}/moving_variance`, units).slice());
+    });
+  }
+
+  private dices(): Dice[] {
+    return this.statefulLayers().flatMap((m) => m.activations()).filter((a): a is Dice => a instanceof Dice);
+  }
+
+  /** Counts row occurrences in the training data, for the MBA regulariser. */
+  fitRowCounts(batches: Iterable<EncodedBatch>): void {
+    const counts = this.layout.tables.map((t) => new Float32Array(t.rows));
+    for (const batch of batches) {
+      const ids = layoutIds(this.plans, batch);
+      for (const plan of this.layout.plans) {
+        const values = ids[plan.name]!;
+        const rows = new Int32Array(values.length);
+        for (let chunk = 0; chunk < plan.chunks; chunk++) {
+          plan.rowsOf(values, chunk, rows, 1, 0);
+          const c = counts[plan.table]!;
+          for (let i = 0; i < rows.length; i++) c[rows[i]!]!++;
+        }
+      }
+    }
+    this.rowCounts = counts;
+  }
+
+  /** One optimisation step; returns the mean log loss (plus the MBA penalty). */
+  trainStep(batch: EncodedBatch): number {
+    const lookup = this.layout.lookup(layoutIds(this.plans, batch));
+    const step = this.steps++;
+    const rowVars = lookup.tables.map((t, i) =>
+      tf.variable(tf.tensor2d(t.rows, [t.unique.length, this.layout.tables[i]!.dim]), true, `${this.params.variables.size}/rows${i}/${step}/${Math.random()}`));
+    const masks = this.masks(batch);
+    const labels = tf.tensor1d(batch.labels);
+    const dense = [...this.params.variables.values()];
+    let loss: number;
+    let rowGrads: Float32Array[];
+    try {
+      const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
+        const embedded = this.embed(lookup, rowVars, masks, batch.size);
+        return tf.losses.sigmoidCrossEntropy(labels, this.logits(embedded, true)) as ReturnType<typeof tf.scalar>;
+      }), [...dense, ...rowVars]);
+      loss = value.dataSync()[0]!;
+      const denseGrads: Record<string, Tensor> = {};
+      for (const v of dense) if (grads[v.name]) denseGrads[v.name] = grads[v.name]!;
+      // The optimizer looks variables up by these names; the map type is TF.js's.
+      this.optimizer.applyGradients(denseGrads as Parameters<typeof this.optimizer.applyGradients>[0]);
+      rowGrads = rowVars.map((v) => grads[v.name]!.dataSync() as Float32Array);
+      tf.dispose([value, ...Object.values(grads)]);
+    } finally {
+      tf.dispose([...rowVars, labels, ...Object.values(masks).flatMap((m) => [m.mask, m.length])]);
+    }
+    this.commitStatistics();
+    if (this.config.mbaLambda > 0 && this.rowCounts) {
+      lookup.tables.forEach((t, i) => {
+        loss += addMbaGradient(this.config.mbaLambda, this.layout.tables[i]!.dim, t.unique, t.rows, this.rowCounts![i]!, rowGrads[i]!);
+      });
+    }
+    this.layout.applyGradients(lookup, rowGrads);
+    return loss;
+  }
+
+  /** Click probabilities for a batch (inference mode). */
+  predict(batch: EncodedBatch): Float32Array {
+    const lookup = this.layout.lookup(layoutIds(this.plans, batch));
+    const masks = this.masks(batch);
+    try {
+      return tf.tidy(() => {
+        const rows = lookup.tables.map((t, i) => tf.tensor2d(t.rows, [t.unique.length, this.layout.tables[i]!.dim]));
+        return tf.sigmoid(this.logits(this.embed(lookup, rows, masks, batch.size), false)).dataSync() as Float32Array;
+      });
+    } finally {
+      tf.dispose(Object.values(masks).flatMap((m) => [m.mask, m.length]));
+    }
+  }
+
+  /** Masks are data, not parameters: built outside the tape (TF.js has no gradient for comparisons). */
+  private masks(batch: EncodedBatch): Record<string, { mask: Tensor2D; length: Tensor2D }> {
+    const out: Record<string, { mask: Tensor2D; length: Tensor2D }> = {};
+    for (const plan of this.plans) {
+      for (const part of plan.parts) {
+        if (part.kind !== 'list') continue;
+        const lengths = batch.lists[part.name]!.lengths;
+        out[part.name] = {
+          mask: tf.tensor2d(listMask(lengths, part.width), [batch.size, part.width]),
+          length: tf.tensor2d(Float32Array.from(lengths, (n) => Math.max(1, n)), [batch.size, 1]),
+        };
+      }
+    }
+    return out;
+  }
+
+  private embed(lookup: LayoutLookup, rows: readonly (Tensor2D | Variable)[], masks: Record<string, { mask: Tensor2D; length: Tensor2D }>, size: number): Embedded {
+    const outputs = gatherFieldOutputs(lookup, rows as Tensor2D[]);
+    const embedded: Embedded = { size, parts: {}, masks: {}, lengths: {} };
+    this.plans.forEach((plan, f) => {
+      const out = outputs[f]!;
+      const dim = out.shape[1];
+      let at = 0;
+      for (const part of plan.parts) {
+        const n = size * part.width;
+        embedded.parts[part.name] = tf.reshape(tf.slice(out, [at, 0], [n, dim]), [size, part.width, dim]);
+        at += n;
+        if (part.kind === 'list') {
+          embedded.masks[part.name] = masks[part.name]!.mask;
+          embedded.lengths[part.name] = masks[part.name]!.length;
+        }
+      }
+    });
+    return embedded;
+  }
+
+  /** Dense parameters and embedding parameters. */
+  parameterCount(): { dense: number; embedding: number } {
+    return { dense: this.params.count(), embedding: this.layout.parameterCount().total };
+  }
+
+  dispose(): void {
+    this.params.dispose();
+    this.optimizer.dispose();
+  }
+}
