@@ -16,6 +16,10 @@ export class LrModel extends CtrModel {
     this.bias = this.params.constant('bias', [1], 0);
   }
 
+  protected override sharesSequenceEmbeddings(): boolean {
+    return false;
+  }
+
   protected override embeddingLayoutConfig(): LayoutConfig {
     const e = this.config.embedding;
     return e.kind === 'unified' ? { ...e, chunkDim: 1, chunks: {} } : { ...e, dim: 1 };

@@ -60,7 +60,7 @@ export abstract class CtrModel {
   private steps = 0;
 
   constructor(readonly encoder: FeatureEncoder, readonly config: CtrModelConfig, layout?: EmbeddingLayout) {
-    this.plans = embeddingPlans(encoder);
+    this.plans = embeddingPlans(encoder, this.sharesSequenceEmbeddings());
     this.layout = layout ?? createLayout(this.embeddingLayoutConfig(), encoder, this.plans, config.seed, config.embeddingLearningRate);
     this.params = new ParamStore(createRng(config.seed).fork(7));
     this.optimizer = tf.train.adam(config.learningRate);
@@ -77,6 +77,11 @@ export abstract class CtrModel {
   /** All input parts, in spec order of their embedding fields. */
   protected partNames(): string[] {
     return this.plans.flatMap((p) => p.parts.map((x) => x.name));
+  }
+
+  /** Whether a behaviour sequence uses the rows of the field it is `of` (DIN: yes, by design). */
+  protected sharesSequenceEmbeddings(): boolean {
+    return true;
   }
 
   /** LR overrides this to use one-dimensional embeddings. */

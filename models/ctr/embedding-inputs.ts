@@ -19,13 +19,19 @@ export interface EmbeddingPlan {
   parts: InputPart[];
 }
 
-export function embeddingPlans(encoder: FeatureEncoder): EmbeddingPlan[] {
+export function embeddingPlans(encoder: FeatureEncoder, shareSequences = true): EmbeddingPlan[] {
   const fields = encoder.spec.fields;
   const plans: EmbeddingPlan[] = [];
   for (const f of fields) {
-    if (f.kind === 'sequence') continue;
+    if (f.kind === 'sequence') {
+      // Unshared: a behaviour sequence gets rows of its own (LR: "item in history" ≠ "candidate item").
+      if (!shareSequences) plans.push({ field: f.name, parts: [{ name: f.name, kind: 'list', width: f.maxLength }] });
+      continue;
+    }
     const parts: InputPart[] = [f.kind === 'multi' ? { name: f.name, kind: 'list', width: f.maxLength } : { name: f.name, kind: 'single', width: 1 }];
-    for (const s of fields) if (s.kind === 'sequence' && s.of === f.name) parts.push({ name: s.name, kind: 'list', width: s.maxLength });
+    if (shareSequences) {
+      for (const s of fields) if (s.kind === 'sequence' && s.of === f.name) parts.push({ name: s.name, kind: 'list', width: s.maxLength });
+    }
     plans.push({ field: f.name, parts });
   }
   return plans;
