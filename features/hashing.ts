@@ -37,19 +37,14 @@ export function murmur3(bytes: Uint8Array, seed = 0, length = bytes.length): num
     const k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     h = mixBlock(h, k);
   }
-  let k = 0;
-  switch (length & 3) {
-    case 3:
-      k ^= bytes[blocks + 2]! << 16;
-    // falls through
-    case 2:
-      k ^= bytes[blocks + 1]! << 8;
-    // falls through
-    case 1:
-      k ^= bytes[blocks]!;
-      k = Math.imul(k, C1);
-      k = (k << 15) | (k >>> 17);
-      h ^= Math.imul(k, C2);
+  const tail = length & 3;
+  if (tail > 0) {
+    let k = bytes[blocks]!;
+    if (tail > 1) k |= bytes[blocks + 1]! << 8;
+    if (tail > 2) k |= bytes[blocks + 2]! << 16;
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, C2);
   }
   return finalMix(h, length);
 }
@@ -100,7 +95,7 @@ export function bucketAll(
   values: ArrayLike<HashableValue>,
   salt: number,
   buckets: number,
-  out = new Int32Array(values.length),
+  out: Int32Array = new Int32Array(values.length),
   stride = 1,
   offset = 0,
 ): Int32Array {

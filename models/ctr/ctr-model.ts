@@ -52,7 +52,7 @@ export { rowsForBudget };
  */
 export abstract class CtrModel {
   readonly plans: EmbeddingPlan[];
-  readonly layout: EmbeddingLayout;
+  private currentLayout: EmbeddingLayout;
   readonly params: ParamStore;
   private readonly optimizer: ReturnType<typeof tf.train.adam>;
   /** Per table, occurrences of each row in the training data (MBA's n_j). */
@@ -61,9 +61,18 @@ export abstract class CtrModel {
 
   constructor(readonly encoder: FeatureEncoder, readonly config: CtrModelConfig, layout?: EmbeddingLayout) {
     this.plans = embeddingPlans(encoder, this.sharesSequenceEmbeddings());
-    this.layout = layout ?? createLayout(this.embeddingLayoutConfig(), encoder, this.plans, config.seed, config.embeddingLearningRate);
+    this.currentLayout = layout ?? createLayout(this.embeddingLayoutConfig(), encoder, this.plans, config.seed, config.embeddingLearningRate);
     this.params = new ParamStore(createRng(config.seed).fork(7));
     this.optimizer = tf.train.adam(config.learningRate);
+  }
+
+  get layout(): EmbeddingLayout {
+    return this.currentLayout;
+  }
+
+  /** Swaps in restored tables (same names and shapes), e.g. from an artifact's checkpoint. */
+  useTables(tables: Parameters<EmbeddingLayout['withTables']>[0]): void {
+    this.currentLayout = this.currentLayout.withTables(tables);
   }
 
   /** Width of a part's embedding: the chunks × dim of the layout field it belongs to. */

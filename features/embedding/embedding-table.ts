@@ -1,0 +1,215 @@
+import { ValidationError } from '../../infra/errors.js';
+import { DEFAULT_ROW, DynamicIds, resolveDynamicIds } from './dynamic-ids.js';
+import type { DynamicIdsConfig, DynamicIdsOptions, DynamicIdsState, DynamicIdsStats } from './dynamic-ids.js';
+import { mergeGradients } from './merge-gradients.js';
+import { createOptimizer } from './optimizers/create-optimizer.js';
+import { ParallelApply, shared } from './optimizers/parallel-apply.js';
+import { createOptimizerState, resetRowState } from './optimizers/sparse-optimizer.js';
+import type { OptimizerConfig, OptimizerState, SparseOptimizer } from './optimizers/sparse-optimizer.js';
+import { checkRowInit, initRow } from './row-init.js';
+import type { RowInit } from './row-init.js';
+import { copyRows, dedupeRows, toInt32Ids } from './table-lookup.js';
+import type { TableLookup } from './table-lookup.js';
+
+/** Ids are row indices in [0, rows): a dense vocabulary or already-hashed buckets. */
+export interface RangeIdsOptions {
+  kind: 'range';
+}
+
+export interface EmbeddingTableOptions {
+  /** Names the table in errors and checkpoints. @default 'embedding' */
+  name?: string;
+  rows: number;
+  dim: number;
+  optimizer: OptimizerConfig;
+  /** @default { kind: 'range' } */
+  ids?: RangeIdsOptions | DynamicIdsOptions;
+  /** @default uniform in ±1/√dim */
+  init?: RowInit;
+  /** Seeds row init: a row's first values depend only on (seed, id). @default 0 */
+  seed?: number;
+  /** Wall clock for expiryUnit 'ms'. @default Date.now */
+  now?: () => number;
+  /**
+   * Threads for the optimizer update (the caller's plus threads−1 workers);
+   * above 1, weights and optimizer state live on SharedArrayBuffers. Call
+   * close() when done. @default 1
+   */
+  threads?: number;
+}
+
+/** Restored state, as a checkpoint holds it. */
+export interface EmbeddingTableState {
+  weights: Float32Array;
+  optimizer: OptimizerState;
+  lookups: number;
+  dynamic?: DynamicIdsState;
+}
+
+export interface TableMemory {
+  weightBytes: number;
+  optimizerBytes: number;
+  idMapBytes: number;
+  /** The dedupe index: 4 bytes per row. */
+  scratchBytes: number;
+  totalBytes: number;
+  bytesPerRow: number;
+}
+
+/**
+ * A rows×dim embedding table kept outside the autograd tape. TF.js has no
+ * sparse gradient for gather, so a table in a tf.Variable would pay for every
+ * row every step; here a step costs only the rows the batch touched:
+ * `lookup` hands out those rows, `applyGradients` takes their gradient back
+ * and runs the sparse optimizer on them alone.
+ */
+export class EmbeddingTable {
+  readonly name: string;
+  readonly rows: number;
+  readonly dim: number;
+  readonly seed: number;
+  readonly init: RowInit;
+  readonly optimizer: SparseOptimizer;
+  readonly idsConfig: RangeIdsOptions | DynamicIdsConfig;
+  readonly weights: Float32Array;
+  readonly optimizerState: OptimizerState;
+  private readonly dynamic: DynamicIds | null;
+  private readonly updater: ParallelApply;
+  private readonly now: () => number;
+  private lookupCount: number;
+  private readonly mark: Int32Array;
+  private rowScratch = new Int32Array(0);
+  private uniqueScratch = new Int32Array(0);
+  private readonly issued = new WeakSet<Int32Array>();
+
+  constructor(options: EmbeddingTableOptions, restored?: EmbeddingTableState) {
+    const { name = 'embedding', rows, dim, ids = { kind: 'range' }, seed = 0, now = Date.now, threads = 1 } = options;
+    const issues = [
+      Number.isInteger(rows) && rows >= 1 && rows <= 2 ** 31 - 1 ? '' : `rows must be an integer in [1, 2^31-1], got ${rows}`,
+      Number.isInteger(dim) && dim >= 1 ? '' : `dim must be a positive integer, got ${dim}`,
+      rows * dim <= 2 ** 32 ? '' : `rows×dim must fit one Float32Array (≤ 2^32 floats), got ${rows * dim}`,
+      Number.isInteger(seed) ? '' : `seed must be an integer, got ${seed}`,
+      Number.isInteger(threads) && threads >= 1 ? '' : `threads must be a positive integer, got ${threads}`,
+      ids.kind === 'range' || ids.kind === 'dynamic' ? '' : `ids.kind must be 'range' or 'dynamic', got ${String((ids as { kind: unknown }).kind)}`,
+    ].filter(Boolean);
+    if (issues.length > 0) throw new ValidationError(`invalid embedding table '${name}'`, issues);
+    this.name = name;
+    this.rows = rows;
+    this.dim = dim;
+    this.seed = seed;
+    this.now = now;
+    this.init = checkRowInit(options.init ?? { kind: 'uniform', scale: 1 / Math.sqrt(dim) });
+    this.optimizer = createOptimizer(options.optimizer);
+    this.idsConfig = ids.kind === 'dynamic' ? resolveDynamicIds(ids, rows) : { kind: 'range' };
+    // Worker threads can only write memory they share with this one.
+    const place = threads > 1 ? shared : (array: Float32Array) => array;
+    const allocate = (n: number): Float32Array => (threads > 1 ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n));
+    this.weights = place(restored?.weights ?? allocate(rows * dim));
+    const state = restored?.optimizer ?? createOptimizerState(this.optimizer, rows, dim, allocate);
+    this.optimizerState = { slots: state.slots.map(place), step: state.step };
+    this.updater = new ParallelApply(this.optimizer, threads, this.weights, this.optimizerState.slots, dim);
+    this.lookupCount = restored?.lookups ?? 0;
+    this.mark = new Int32Array(rows).fill(-1);
+    this.dynamic =
+      this.idsConfig.kind === 'dynamic'
+        ? new DynamicIds(this.idsConfig, rows, (row, id) => this.freshRow(row, id), restored?.dynamic)
+        : null;
+    if (!restored && !this.dynamic) for (let row = 0; row < rows; row++) initRow(this.weights, row * dim, dim, this.init, seed, row);
+  }
+
+  /** Lookups so far: the clock of expiryUnit 'steps'. */
+  get lookups(): number {
+    return this.lookupCount;
+  }
+
+  /** Id-map state for a checkpoint; null for range ids. */
+  get dynamicState(): DynamicIdsState | null {
+    return this.dynamic?.state ?? null;
+  }
+
+  stats(): DynamicIdsStats | null {
+    return this.dynamic?.stats() ?? null;
+  }
+
+  memory(): TableMemory {
+    const weightBytes = this.weights.byteLength;
+    const optimizerBytes = this.optimizerState.slots.reduce((sum, slot) => sum + slot.byteLength, 0);
+    const idMapBytes = this.dynamic?.bytes ?? 0;
+    const scratchBytes = this.mark.byteLength;
+    const totalBytes = weightBytes + optimizerBytes + idMapBytes + scratchBytes;
+    return { weightBytes, optimizerBytes, idMapBytes, scratchBytes, totalBytes, bytesPerRow: totalBytes / this.rows };
+  }
+
+  /**
+   * The distinct rows of a batch of ids. Range ids must lie in [0, rows);
+   * dynamic ids are any int32 and may allocate, admit or expire rows.
+   */
+  lookup(ids: ArrayLike<number>): TableLookup {
+    const positions = toInt32Ids(ids, this.name);
+    const n = positions.length;
+    this.lookupCount++;
+    let rowOf: Int32Array = positions;
+    if (this.dynamic) {
+      rowOf = this.scratchRows(n);
+      this.dynamic.mapBatch(positions, rowOf, this.idsConfig.kind === 'dynamic' && this.idsConfig.expiryUnit === 'ms' ? this.now() : this.lookupCount);
+    } else {
+      this.checkRows(positions, 'ids');
+    }
+    if (this.uniqueScratch.length < n) this.uniqueScratch = new Int32Array(n);
+    const inverse = new Int32Array(n);
+    const u = dedupeRows(rowOf, n, this.mark, this.uniqueScratch, inverse);
+    const unique = this.uniqueScratch.slice(0, u);
+    // Dynamic tables may issue the zero row, which must still be filtered out.
+    if (!this.dynamic) this.issued.add(unique);
+    return { unique, inverse, rows: copyRows(this.weights, unique, this.dim) };
+  }
+
+  /**
+   * Runs the optimizer on rows `unique` with `grad` (unique.length × dim).
+   * Repeated rows have their gradients summed first, so gradients gathered
+   * from several lookups of one table can be concatenated and passed at once.
+   * A `unique` array exactly as a range table's lookup returned it is trusted
+   * to be distinct and in range; do not modify it.
+   */
+  applyGradients(unique: Int32Array, grad: Float32Array): void {
+    if (grad.length !== unique.length * this.dim) {
+      throw new ValidationError(`table '${this.name}': gradient size mismatch`, [
+        `grad has ${grad.length} floats, expected unique.length × dim = ${unique.length} × ${this.dim}`,
+      ]);
+    }
+    // An array this range table issued is known distinct and in range; the
+    // check would cost a cache miss per row (~1 ms at 17k rows).
+    let merged = { unique, grad };
+    if (!this.issued.has(unique)) {
+      this.checkRows(unique, 'unique');
+      merged = mergeGradients(unique, grad, this.dim, this.mark, this.dynamic ? DEFAULT_ROW : -1);
+    }
+    const step = ++this.optimizerState.step;
+    this.updater.apply({ weights: this.weights, slots: this.optimizerState.slots, step, unique: merged.unique, grad: merged.grad, dim: this.dim });
+  }
+
+  /** Stops the update threads (threads > 1); the table must not be trained afterwards. */
+  async close(): Promise<void> {
+    await this.updater.close();
+  }
+
+  private freshRow(row: number, id: number): void {
+    initRow(this.weights, row * this.dim, this.dim, this.init, this.seed, id);
+    resetRowState(this.optimizer, this.optimizerState, row, this.dim);
+  }
+
+  private scratchRows(n: number): Int32Array {
+    if (this.rowScratch.length < n) this.rowScratch = new Int32Array(n);
+    return this.rowScratch.length === n ? this.rowScratch : this.rowScratch.subarray(0, n);
+  }
+
+  private checkRows(rows: Int32Array, what: string): void {
+    const limit = this.rows;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (row < 0 || row >= limit) {
+        throw new ValidationError(`table '${this.name}': row out of range`, [`${what}[${i}] = ${row} is not in [0, ${limit})`]);
+      }
+    }
+  }
+}

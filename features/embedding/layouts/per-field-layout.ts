@@ -1,0 +1,36 @@
+import { ValidationError } from '../../../infra/errors.js';
+import { EmbeddingTable } from '../embedding-table.js';
+import type { OptimizerConfig } from '../optimizers/sparse-optimizer.js';
+import type { RowInit } from '../row-init.js';
+import { EmbeddingLayout } from './embedding-layout.js';
+import type { CategoricalField, FieldIds, FieldPlan } from './embedding-layout.js';
+
+export interface TableSettings {
+  dim: number;
+  optimizer: OptimizerConfig;
+  init?: RowInit;
+  /** @default 0 */
+  seed?: number;
+}
+
+/** (a) One table per field with a row per vocabulary entry: ids are vocabulary indices. */
+export function perFieldLayout(fields: readonly CategoricalField[], { dim, optimizer, init, seed = 0 }: TableSettings): EmbeddingLayout {
+  const tables = fields.map(
+    (field) => new EmbeddingTable({ name: field.name, rows: field.vocabularySize, dim, optimizer, init, seed }),
+  );
+  const plans = fields.map((field, t): FieldPlan => ({ name: field.name, table: t, chunks: 1, rowsOf: copyIndices(field.name) }));
+  return new EmbeddingLayout('per-field', tables, plans);
+}
+
+function copyIndices(field: string): FieldPlan['rowsOf'] {
+  return (values: FieldIds, _chunk, out, stride, offset) => {
+    for (let p = 0; p < values.length; p++) {
+      const value = values[p]!;
+      // The table checks the range; only non-integers would slip through the Int32Array.
+      if (typeof value !== 'number' || (value | 0) !== value) {
+        throw new ValidationError(`field '${field}': per-field tables take vocabulary indices`, [`ids[${p}] = ${JSON.stringify(value)}`]);
+      }
+      out[offset + p * stride] = value;
+    }
+  };
+}

@@ -1,0 +1,39 @@
+import { ValidationError } from '../../../infra/errors.js';
+import { bucketAll, hashString } from '../../hashing.js';
+import { EmbeddingTable } from '../embedding-table.js';
+import { EmbeddingLayout } from './embedding-layout.js';
+import type { CategoricalField, FieldPlan } from './embedding-layout.js';
+import type { TableSettings } from './per-field-layout.js';
+
+export interface UnifiedLayoutOptions extends Omit<TableSettings, 'dim'> {
+  /** Rows of the one shared table: the whole budget is rows × chunkDim. */
+  rows: number;
+  chunkDim: number;
+  /** Chunks per field (its output is chunks × chunkDim wide). @default 1 for every field */
+  chunks?: Readonly<Record<string, number>>;
+}
+
+/**
+ * (c) Unified Embedding (Coleman et al., NeurIPS 2023): every field shares one
+ * table. Field f's value is looked up c_f times, chunk j with its own salted
+ * hash h_{f,j}, and the chunks are concatenated. Distinct (f, j) salts make two
+ * values that collide in one chunk unlikely to collide in another.
+ */
+export function unifiedLayout(fields: readonly CategoricalField[], { rows, chunkDim, chunks = {}, optimizer, init, seed = 0 }: UnifiedLayoutOptions): EmbeddingLayout {
+  const bad = fields
+    .filter((field) => chunks[field.name] !== undefined && !(Number.isInteger(chunks[field.name]) && chunks[field.name]! >= 1))
+    .map((field) => `chunks['${field.name}'] = ${chunks[field.name]}`);
+  if (bad.length > 0) throw new ValidationError('unified layout: chunks must be positive integers', bad);
+  const table = new EmbeddingTable({ name: 'unified', rows, dim: chunkDim, optimizer, init, seed });
+  const plans = fields.map((field): FieldPlan => {
+    const count = chunks[field.name] ?? 1;
+    const salts = Array.from({ length: count }, (_, j) => hashString(`${field.name}/${j}`, seed));
+    return {
+      name: field.name,
+      table: 0,
+      chunks: count,
+      rowsOf: (values, chunk, out, stride, offset) => bucketAll(values, salts[chunk]!, rows, out, stride, offset),
+    };
+  });
+  return new EmbeddingLayout('unified', [table], plans);
+}

@@ -1,0 +1,69 @@
+import { ValidationError } from '../../infra/errors.js';
+import { BLOCK_ROWS, warmRows } from './row-blocks.js';
+
+/**
+ * What a table hands the model for one batch: the distinct rows it touched and,
+ * per input position, which of them it is. The model gathers `rows` (U×dim) by
+ * `inverse` inside its tape and returns the U×dim gradient with `unique`.
+ */
+export interface TableLookup {
+  /** Distinct row indices in order of first appearance. */
+  readonly unique: Int32Array;
+  /** Per input position, an index into `unique`. */
+  readonly inverse: Int32Array;
+  /** unique.length × dim weights, row k for unique[k]. */
+  readonly rows: Float32Array;
+}
+
+/**
+ * Dedupes `rowOf[0..count)` without a Map: `mark` (one int per table row,
+ * all -1 between calls) holds each row's slot in `unique` during the call and
+ * is reset afterwards, touching only the rows seen. Returns U.
+ */
+export function dedupeRows(
+  rowOf: ArrayLike<number>,
+  count: number,
+  mark: Int32Array,
+  unique: Int32Array,
+  inverse: Int32Array,
+): number {
+  let u = 0;
+  for (let i = 0; i < count; i++) {
+    const row = rowOf[i]!;
+    let slot = mark[row]!;
+    if (slot < 0) {
+      slot = u++;
+      mark[row] = slot;
+      unique[slot] = row;
+    }
+    inverse[i] = slot;
+  }
+  for (let k = 0; k < u; k++) mark[unique[k]!] = -1;
+  return u;
+}
+
+/** Copies the rows `unique` out of `weights` into one U×dim array. */
+export function copyRows(weights: Float32Array, unique: Int32Array, dim: number): Float32Array {
+  const out = new Float32Array(unique.length * dim);
+  // An element loop beats .set(subarray(...)), which allocates a view per row.
+  for (let first = 0, o = 0; first < unique.length; first += BLOCK_ROWS) {
+    const last = Math.min(unique.length, first + BLOCK_ROWS);
+    warmRows(weights, unique, first, last, dim);
+    for (let k = first; k < last; k++) {
+      for (let i = unique[k]! * dim, stop = i + dim; i < stop; i++) out[o++] = weights[i]!;
+    }
+  }
+  return out;
+}
+
+/** Input ids as an Int32Array, checking each is an int32 when they are not one already. */
+export function toInt32Ids(ids: ArrayLike<number>, table: string): Int32Array {
+  if (ids instanceof Int32Array) return ids;
+  const out = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const value = ids[i]!;
+    if ((value | 0) !== value) throw new ValidationError(`table '${table}': ids must be int32`, [`ids[${i}] = ${value}`]);
+    out[i] = value;
+  }
+  return out;
+}
