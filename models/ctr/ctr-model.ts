@@ -209,10 +209,14 @@ export abstract class CtrModel {
     const lookup = this.layout.lookup(layoutIds(this.plans, batch));
     const masks = this.masks(batch);
     try {
-      return tf.tidy(() => {
+      // tf.tidy walks a non-tensor result element by element: return the tensor, read it outside.
+      const probabilities = tf.tidy(() => {
         const rows = lookup.tables.map((t, i) => tf.tensor2d(t.rows, [t.unique.length, this.layout.tables[i]!.dim]));
-        return tf.sigmoid(this.logits(this.embed(lookup, rows, masks, batch.size), false)).dataSync() as Float32Array;
+        return tf.sigmoid(this.logits(this.embed(lookup, rows, masks, batch.size), false));
       });
+      const values = probabilities.dataSync() as Float32Array;
+      probabilities.dispose();
+      return values;
     } finally {
       tf.dispose(Object.values(masks).flatMap((m) => [m.mask, m.length]));
     }
