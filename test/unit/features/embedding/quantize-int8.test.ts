@@ -21,7 +21,8 @@ describe('int8 quantization', () => {
         const back = dequantizeInt8(q);
         weights.forEach((w, i) => {
           const scale = q.scales[Math.floor(i / dim)]!;
-          assert.ok(Math.abs(back[i]! - w) <= scale / 2 + 1e-6 * Math.abs(w), `element ${i}: ${w} → ${back[i]}`);
+          // A row whose max|x| is below 127 float32 denormals has a scale that rounds to 0: it comes back as zeros, off by < 2e-43.
+          assert.ok(Math.abs(back[i]! - w) <= scale / 2 + 1e-6 * Math.abs(w) + 2e-43, `element ${i}: ${w} → ${back[i]}`);
         });
       }),
     );
