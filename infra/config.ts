@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 
@@ -58,4 +59,15 @@ export function parseWith<S extends z.ZodTypeAny>(schema: S, value: unknown, wha
 
 export function formatIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+}
+
+/** Reads a JSON config file and validates it once; unreadable files and bad JSON are ValidationErrors too. */
+export function loadJsonFile<S extends z.ZodTypeAny>(schema: S, file: string, what: string): z.infer<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ValidationError(`cannot read ${what} ${file}: ${(error as Error).message}`);
+  }
+  return parseWith(schema, json, `invalid ${what} ${file}`);
 }

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseWith } from '../../infra/config.js';
-import { ValidationError } from '../../infra/errors.js';
+import { loadJsonFile, parseWith } from '../../infra/config.js';
 import { INTERACTION_TYPES } from '../events/event-schema.js';
 
 /**
@@ -108,11 +106,5 @@ export function parseFeatureSpec(value: unknown, where = 'feature spec'): Featur
 }
 
 export function loadFeatureSpec(file: string): FeatureSpec {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ValidationError(`cannot read feature spec ${file}: ${(error as Error).message}`);
-  }
-  return parseFeatureSpec(json, `feature spec ${file}`);
+  return loadJsonFile(FeatureSpecSchema, file, 'feature spec');
 }

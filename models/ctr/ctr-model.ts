@@ -32,6 +32,9 @@ export interface Embedded {
   lengths: Record<string, Tensor2D>;
 }
 
+/** TF.js variable names are global: each step's row variables get fresh ones. */
+let rowVariableIds = 0;
+
 export function createLayout(config: LayoutConfig, encoder: FeatureEncoder, plans: readonly EmbeddingPlan[], seed: number, learningRate: number): EmbeddingLayout {
   const fields = layoutFields(encoder, plans);
   const optimizer = { kind: 'adam' as const, learningRate };
@@ -57,7 +60,6 @@ export abstract class CtrModel {
   private readonly optimizer: ReturnType<typeof tf.train.adam>;
   /** Per table, occurrences of each row in the training data (MBA's n_j). */
   private rowCounts: Float32Array[] | undefined;
-  private steps = 0;
 
   constructor(readonly encoder: FeatureEncoder, readonly config: CtrModelConfig, layout?: EmbeddingLayout) {
     this.plans = embeddingPlans(encoder, this.sharesSequenceEmbeddings());
@@ -171,9 +173,8 @@ export abstract class CtrModel {
   /** One optimisation step; returns the mean log loss (plus the MBA penalty). */
   trainStep(batch: EncodedBatch): number {
     const lookup = this.layout.lookup(layoutIds(this.plans, batch));
-    const step = this.steps++;
     const rowVars = lookup.tables.map((t, i) =>
-      tf.variable(tf.tensor2d(t.rows, [t.unique.length, this.layout.tables[i]!.dim]), true, `${this.params.variables.size}/rows${i}/${step}/${Math.random()}`));
+      tf.variable(tf.tensor2d(t.rows, [t.unique.length, this.layout.tables[i]!.dim]), true, `rows/${rowVariableIds++}`));
     const masks = this.masks(batch);
     const labels = tf.tensor1d(batch.labels);
     const dense = [...this.params.variables.values()];

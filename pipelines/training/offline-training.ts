@@ -36,7 +36,9 @@ export async function runOfflineTraining(config: TrainConfig, options: OfflineTr
   const seed = options.seed ?? config.model.seed;
   const splits = await loadSplits(config);
   log.info({ train: splits.train.length, validation: splits.validation.length, test: splits.test.length }, 'examples built');
-  const [train, validation, test] = [splits.train, splits.validation, splits.test].map((x) => splits.encoder.encode(x)) as [ReturnType<typeof splits.encoder.encode>, ReturnType<typeof splits.encoder.encode>, ReturnType<typeof splits.encoder.encode>];
+  const train = splits.encoder.encode(splits.train);
+  const validation = splits.encoder.encode(splits.validation);
+  const test = splits.encoder.encode(splits.test);
   const model = createCtrModel(splits.encoder, { ...config.model, seed });
   if (model.config.mbaLambda > 0) model.fitRowCounts([train]);
   const result = trainCtr(model, train, validation, { ...config.training, seed, onStep: options.onStep, onEpoch: options.onEpoch });

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseWith } from '../../infra/config.js';
-import { ValidationError } from '../../infra/errors.js';
+import { loadJsonFile } from '../../infra/config.js';
 import { CtrModelConfigSchema } from '../../models/ctr/ctr-config.js';
 
 /**
@@ -38,13 +36,7 @@ export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type SourceConfig = z.infer<typeof SourceSchema>;
 
 export function loadTrainConfig(file: string): TrainConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ValidationError(`cannot read training config ${file}: ${(error as Error).message}`);
-  }
-  const config = parseWith(TrainConfigSchema, json, `invalid training config ${file}`);
+  const config = loadJsonFile(TrainConfigSchema, file, 'training config');
   const base = path.dirname(path.resolve(file));
   const resolve = (p: string) => path.resolve(base, p);
   return {
