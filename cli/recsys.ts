@@ -3,6 +3,9 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerServices } from './commands/services.js';
 import { registerData } from './commands/data.js';
+import { registerTrain } from './commands/train.js';
+import { registerEval } from './commands/eval.js';
+import { registerStart } from './commands/start.js';
 import { runMain } from './run-main.js';
 
 const program = new Command('recsys')
@@ -14,5 +17,8 @@ registerServices(program);
 registerMigrate(program);
 registerDoctor(program);
 registerData(program);
+registerTrain(program);
+registerEval(program);
+registerStart(program);
 
 await runMain(() => program.parseAsync(process.argv));

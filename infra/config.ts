@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
 
@@ -70,4 +71,12 @@ export function loadJsonFile<S extends z.ZodTypeAny>(schema: S, file: string, wh
     throw new ValidationError(`cannot read ${what} ${file}: ${(error as Error).message}`);
   }
   return parseWith(schema, json, `invalid ${what} ${file}`);
+}
+
+/**
+ * The model registry folder (the source of truth for published models):
+ * RECSYS_REGISTRY, else `var/registry` under the working directory.
+ */
+export function defaultRegistryDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.RECSYS_REGISTRY ?? 'var/registry');
 }

@@ -12,6 +12,8 @@ const MODEL_FILE = 'model.json';
 const DENSE_INDEX = 'dense.json';
 const DENSE_DATA = 'dense.bin';
 const EMBEDDINGS = 'embeddings.ckpt';
+/** How the version was trained: source, training options, per-epoch history. */
+export const TRAINING_FILE = 'training.json';
 
 const DenseIndexSchema = z.array(z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() }));
 
@@ -21,10 +23,12 @@ export interface SaveModelOptions {
   metrics?: Record<string, number | null>;
   trainedUntil?: number | null;
   extra?: Record<string, unknown>;
+  /** Written as training.json: how it was trained and its learning curves. */
+  training?: unknown;
 }
 
 /** Publishes a trained CTR model as a new version in the registry (the artifact format of models/artifact). */
-export async function saveCtrModel(model: CtrModel, { registry, name, metrics, trainedUntil, extra }: SaveModelOptions): Promise<{ dir: string; manifest: Manifest }> {
+export async function saveCtrModel(model: CtrModel, { registry, name, metrics, trainedUntil, extra, training }: SaveModelOptions): Promise<{ dir: string; manifest: Manifest }> {
   const dense = model.denseState();
   return writeArtifact(registry, {
     model: name,
@@ -33,6 +37,7 @@ export async function saveCtrModel(model: CtrModel, { registry, name, metrics, t
       [MODEL_FILE]: `${JSON.stringify({ config: model.config, encoder: model.encoder.toJSON() }, null, 1)}\n`,
       [DENSE_INDEX]: JSON.stringify(dense.entries),
       [DENSE_DATA]: new Uint8Array(dense.data.buffer, dense.data.byteOffset, dense.data.byteLength),
+      ...(training === undefined ? {} : { [TRAINING_FILE]: `${JSON.stringify(training)}\n` }),
     },
     stage: async (dir) => {
       await saveCheckpoint(`${dir}/${EMBEDDINGS}`, model.layout.tables);

@@ -9,13 +9,15 @@ export interface TrainingReportInput {
   bestEpoch: number;
   test: CtrMetrics;
   calibration: Calibration;
+  /** Which split `test` holds. @default 'test' */
+  evaluatedSplit?: string;
 }
 
 /** The evaluation report: metrics table, learning curves, reliability diagram. */
 export function trainingReport(r: TrainingReportInput): string {
   const metrics = htmlTable(['split', 'AUC', 'GAUC', 'logloss', 'ECE', 'pred/obs', 'examples'], [
     ['validation (best epoch)', ...row(r.epochs[r.bestEpoch - 1]!.validation)],
-    ['test', ...row(r.test)],
+    [r.evaluatedSplit ?? 'test', ...row(r.test)],
   ]);
   const curves = [
     linePlot('Learning curves', 'epoch', 'loss', [
@@ -26,7 +28,7 @@ export function trainingReport(r: TrainingReportInput): string {
       { name: 'AUC', points: r.epochs.map((e) => [e.epoch, e.validation.auc]) },
       { name: 'GAUC', points: r.epochs.map((e) => [e.epoch, e.validation.gauc]) },
     ]),
-    linePlot('Calibration (test)', 'mean predicted', 'observed click rate', [
+    linePlot(`Calibration (${r.evaluatedSplit ?? 'test'})`, 'mean predicted', 'observed click rate', [
       { name: 'model', points: r.calibration.bins.map((b) => [b.predicted, b.observed]) },
       { name: 'ideal', points: [[0, 0], [1, 1]], dashed: true, color: '#999' },
     ], { square: true }),

@@ -1,13 +1,11 @@
 import { jsonlCtrSplits, syntheticCtrSplits } from '../../features/datasets/ctr-sources.js';
 import { defaultMovieLensDir, loadMovieLens } from '../../features/datasets/movielens.js';
 import { movieLensCtrSplits, type CtrSplits } from '../../features/datasets/movielens-ctr.js';
-import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
-import type { TrainConfig } from './train-config.js';
+import type { FeatureSpec } from '../../features/spec/feature-spec.js';
+import type { SourceConfig } from './train-config.js';
 
-/** Train/validation/test examples for a config's source, through the point-in-time builder. */
-export async function loadSplits(config: TrainConfig): Promise<CtrSplits> {
-  const spec = loadFeatureSpec(config.features);
-  const source = config.source;
+/** Train/validation/test examples for a source, through the point-in-time builder. */
+export async function loadSplits(source: SourceConfig, spec: FeatureSpec): Promise<CtrSplits> {
   switch (source.kind) {
     case 'movielens': return movieLensCtrSplits(await loadMovieLens(source.dir ?? defaultMovieLensDir()), spec);
     case 'jsonl': return jsonlCtrSplits(spec, source.file);

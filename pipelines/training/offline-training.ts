@@ -8,8 +8,10 @@ import { evaluate } from '../../models/train/evaluate.js';
 import { trainCtr, type StepProgress, type EpochResult, type TrainResult } from '../../models/train/train-ctr.js';
 import { logger } from '../../infra/logger.js';
 import { trainingReport } from '../reports/training-report.js';
+import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
 import { loadSplits, trainedUntil } from './load-splits.js';
 import type { TrainConfig } from './train-config.js';
+import { trainingRecord } from './training-record.js';
 
 const log = logger('offline-training');
 
@@ -34,7 +36,7 @@ export interface OfflineTrainingResult {
 /** Source → point-in-time examples → train with early stopping → test → artifact + HTML report. */
 export async function runOfflineTraining(config: TrainConfig, options: OfflineTrainingOptions): Promise<OfflineTrainingResult> {
   const seed = options.seed ?? config.model.seed;
-  const splits = await loadSplits(config);
+  const splits = await loadSplits(config.source, loadFeatureSpec(config.features));
   log.info({ train: splits.train.length, validation: splits.validation.length, test: splits.test.length }, 'examples built');
   const train = splits.encoder.encode(splits.train);
   const validation = splits.encoder.encode(splits.validation);
@@ -50,6 +52,7 @@ export async function runOfflineTraining(config: TrainConfig, options: OfflineTr
     metrics: { ...prefixed('validation', result.best), ...prefixed('test', testMetrics) },
     trainedUntil: trainedUntil(splits),
     extra: { bestEpoch: result.bestEpoch, source: config.source },
+    training: trainingRecord(config.source, seed, config.training, result),
   });
   // int8's cost is measured on the saved model's tables, after the artifact is written.
   CtrScorer.fromModel(model, 'int8');
