@@ -6,12 +6,9 @@ import { defaultMovieLensDir, loadMovieLens } from '../../features/datasets/movi
 import { movieLensCtrSplits } from '../../features/datasets/movielens-ctr.js';
 import { resolveSyntheticOptions, syntheticBayesReport, syntheticEvents } from '../../features/datasets/synthetic.js';
 import { ValidationError } from '../../infra/errors.js';
+import { positiveInt } from '../options.js';
 
-const int = (name: string) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
-};
+const int = positiveInt;
 const fraction = (value: string): number => {
   const x = Number(value);
   if (!(x > 0 && x < 1)) throw new ValidationError(`--abrupt-drift-at must be a fraction in (0, 1), got ${JSON.stringify(value)}`);

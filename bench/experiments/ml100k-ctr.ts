@@ -1,0 +1,105 @@
+// The CTR results table on MovieLens-100K (the project's protocol, see
+// features/datasets/movielens-ctr.ts): LR, DNN and DIN variants, several
+// seeds, mean ± std (sample std) of test AUC, GAUC and logloss. Early
+// stopping and every choice below look at the validation split only.
+//
+//   npm run experiment -- ml100k-ctr [--models lr,dnn,din,...] [--seeds 1,2,3] [--fresh]
+//
+// Resumable: each (model, seed) is saved to results/ml100k-ctr/ when done and
+// skipped next time unless its configuration changed (or --fresh).
+import { parseArgs } from 'node:util';
+import { loadMovieLensCtr } from '../../features/datasets/movielens-ctr.js';
+import { createCtrModel } from '../../models/create-model.js';
+import type { CtrModelConfigInput } from '../../models/ctr/ctr-config.js';
+import type { CtrMetrics } from '../../models/metrics/classification.js';
+import { evaluate } from '../../models/train/evaluate.js';
+import { trainCtr } from '../../models/train/train-ctr.js';
+import { loadTrainConfig } from '../../pipelines/training/train-config.js';
+import { meanStd, pm, ResultsStore } from '../lib/results-store.js';
+
+/** The configurations of the table; the `ml100k-*` config files are the published defaults. */
+const fromFile = (name: string) => {
+  const c = loadTrainConfig(new URL(`../../configs/models/${name}.json`, import.meta.url).pathname);
+  return { model: c.model as CtrModelConfigInput, training: c.training };
+};
+const VARIANTS: Record<string, { label: string; model: CtrModelConfigInput; training: { epochs: number; batchSize: number; patience: number } }> = {
+  lr: { label: 'LR', ...fromFile('ml100k-lr') },
+  dnn: { label: 'DNN (mean-pooled history, Dice)', ...fromFile('ml100k-dnn') },
+  din: { label: 'DIN (paper: Dice, unnormalised attention)', ...fromFile('ml100k-din') },
+  'din-prelu': { label: 'DIN, PReLU', ...fromFile('ml100k-din') },
+  'din-softmax': { label: 'DIN, softmax-normalised attention', ...fromFile('ml100k-din') },
+};
+VARIANTS['din-prelu']!.model = { ...VARIANTS['din-prelu']!.model, activation: 'prelu' };
+VARIANTS['din-softmax']!.model = { ...VARIANTS['din-softmax']!.model, attentionNorm: 'softmax' };
+
+const { values: flags } = parseArgs({
+  options: {
+    models: { type: 'string', default: Object.keys(VARIANTS).join(',') },
+    seeds: { type: 'string', default: '1,2,3' },
+    fresh: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (flags.help) {
+  console.log(`usage: npm run experiment -- ml100k-ctr [--models ${Object.keys(VARIANTS).join(',')}] [--seeds 1,2,3] [--fresh]`);
+  process.exit(0);
+}
+const names = flags.models.split(',').map((s) => s.trim()).filter(Boolean);
+for (const n of names) if (!VARIANTS[n]) throw new Error(`unknown model ${n}; known: ${Object.keys(VARIANTS).join(', ')}`);
+const seeds = flags.seeds.split(',').map(Number);
+
+interface RunResult {
+  test: CtrMetrics;
+  validation: CtrMetrics;
+  bestEpoch: number;
+  epochs: number;
+  secondsPerEpoch: number;
+  parameters: { dense: number; embedding: number };
+}
+
+const store = new ResultsStore<RunResult>('ml100k-ctr');
+const splits = await loadMovieLensCtr();
+const [train, validation, test] = [splits.train, splits.validation, splits.test].map((x) => splits.encoder.encode(x)) as [ReturnType<typeof splits.encoder.encode>, ReturnType<typeof splits.encoder.encode>, ReturnType<typeof splits.encoder.encode>];
+console.log(`MovieLens-100K CTR protocol: ${train.size} train, ${validation.size} validation, ${test.size} test examples`);
+
+const results: Record<string, RunResult[]> = {};
+for (const name of names) {
+  const variant = VARIANTS[name]!;
+  for (const seed of seeds) {
+    const config = { model: { ...variant.model, seed }, training: variant.training };
+    let result = flags.fresh ? undefined : store.get(name, seed, config);
+    if (result) {
+      console.log(`${name} seed ${seed}: saved (test AUC ${result.test.auc.toFixed(4)})`);
+    } else {
+      const model = createCtrModel(splits.encoder, config.model);
+      if (model.config.mbaLambda > 0) model.fitRowCounts([train]);
+      const t = trainCtr(model, train, validation, {
+        ...variant.training, seed,
+        onEpoch: (e) => console.log(`  ${name} seed ${seed} epoch ${e.epoch}: train ${e.trainLoss.toFixed(4)} validation AUC ${e.validation.auc.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
+      });
+      const { probabilities: _p, ...testMetrics } = evaluate(model, test);
+      result = {
+        test: testMetrics, validation: t.best, bestEpoch: t.bestEpoch, epochs: t.epochs.length,
+        secondsPerEpoch: t.epochs.reduce((a, e) => a + e.seconds, 0) / t.epochs.length, parameters: model.parameterCount(),
+      };
+      model.dispose();
+      store.put(name, seed, config, result);
+      console.log(`${name} seed ${seed}: test AUC ${result.test.auc.toFixed(4)} GAUC ${result.test.gauc.toFixed(4)} logloss ${result.test.logloss.toFixed(4)}`);
+    }
+    (results[name] ??= []).push(result);
+  }
+}
+
+console.log(`\n| model | test AUC | test GAUC | test logloss | validation AUC | best epoch | s/epoch |`);
+console.log(`|---|---|---|---|---|---|---|`);
+for (const name of names) {
+  const rs = results[name]!;
+  console.log(`| ${VARIANTS[name]!.label} | ${pm(rs.map((r) => r.test.auc))} | ${pm(rs.map((r) => r.test.gauc))} | ${pm(rs.map((r) => r.test.logloss))} | ${pm(rs.map((r) => r.validation.auc))} | ${rs.map((r) => r.bestEpoch).join(', ')} | ${meanStd(rs.map((r) => r.secondsPerEpoch)).mean.toFixed(1)} |`);
+}
+console.log(`(${seeds.length} seeds: ${seeds.join(', ')}; mean ± sample std; results in ${store.dir})`);
+const summary = Object.fromEntries(names.map((n) => [n, {
+  auc: meanStd(results[n]!.map((r) => r.test.auc)), gauc: meanStd(results[n]!.map((r) => r.test.gauc)),
+  logloss: meanStd(results[n]!.map((r) => r.test.logloss)), validationAuc: meanStd(results[n]!.map((r) => r.validation.auc)),
+  secondsPerEpoch: meanStd(results[n]!.map((r) => r.secondsPerEpoch)).mean,
+}]));
+console.log(JSON.stringify({ experiment: 'ml100k-ctr', seeds, results: summary }));

@@ -1,0 +1,141 @@
+import type { Command } from 'commander';
+import { loadServicesConfig, type ServicesConfig } from '../../infra/config.js';
+import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
+import { migrate } from '../../infra/clickhouse/migrate.js';
+import { sqlString } from '../../infra/clickhouse/escape.js';
+import { SetupError, ValidationError } from '../../infra/errors.js';
+import { createKafka } from '../../infra/kafka/kafka-client.js';
+import { createRedis } from '../../infra/redis/redis-client.js';
+import { logger } from '../../infra/logger.js';
+import { onShutdown } from '../../infra/shutdown.js';
+import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
+import { onlineSpecFrom } from '../../pipelines/online-store/online-ops.js';
+import { eventsKind } from '../../pipelines/ingest/events-kind.js';
+import { IngestConsumer } from '../../pipelines/ingest/ingest-consumer.js';
+import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
+import { IngestMetrics } from '../../pipelines/ingest/ingest-metrics.js';
+import { OFFLINE_TABLES } from '../../pipelines/ingest/offline-rows.js';
+
+const log = logger('ingest');
+
+/** A positive integer flag. */
+export const positiveInt = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+};
+/** A non-negative number flag. */
+export const nonNegative = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n >= 0)) throw new ValidationError(`--${name} must be a number >= 0, got ${JSON.stringify(value)}`);
+  return n;
+};
+
+export interface ServiceFlags {
+  brokers?: string;
+  clickhouseUrl?: string;
+  database?: string;
+  redisUrl?: string;
+  redisPrefix?: string;
+}
+
+/** Service flags over env (KAFKA_BROKERS, CLICKHOUSE_URL, CLICKHOUSE_DATABASE, REDIS_URL, REDIS_KEY_PREFIX). */
+export function servicesFromFlags(opts: ServiceFlags): ServicesConfig {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (opts.brokers) env.KAFKA_BROKERS = opts.brokers;
+  if (opts.clickhouseUrl) env.CLICKHOUSE_URL = opts.clickhouseUrl;
+  if (opts.database) env.CLICKHOUSE_DATABASE = opts.database;
+  if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
+  if (opts.redisPrefix !== undefined) env.REDIS_KEY_PREFIX = opts.redisPrefix;
+  return loadServicesConfig(env);
+}
+
+interface IngestFlags extends ServiceFlags {
+  group?: string;
+  topic?: string;
+  partitions?: number;
+  deadLetterTopic?: string;
+  features?: string;
+  maxBatch: number;
+  chunkSize: number;
+  lingerMs: number;
+  metricsPort?: number;
+  fromBeginning: boolean;
+  migrate: boolean;
+}
+
+export function registerIngest(program: Command): void {
+  program
+    .command('ingest')
+    .description('consume events from Kafka into ClickHouse (offline store) and Redis (online store), exactly once in effect; runs until SIGTERM/SIGINT')
+    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
+    .option('--group <id>', 'consumer group; processes in one group share partitions (env INGEST_GROUP, default recsys-ingest)')
+    .option('--topic <name>', 'events topic (env KAFKA_EVENTS_TOPIC, default recsys.events)')
+    .option('--partitions <n>', 'partitions when the topic is created (env KAFKA_EVENTS_PARTITIONS, default 4)', positiveInt('partitions'))
+    .option('--dead-letter-topic <name>', 'topic for invalid messages (env KAFKA_DEAD_LETTER_TOPIC, default recsys.dead-letters)')
+    .option('--features <file>', 'feature spec whose behaviour sequence the online store keeps (env INGEST_FEATURES, default configs/features/synthetic.json)')
+    .option('--max-batch <n>', 'messages per flush to the stores', positiveInt('max-batch'), 20_000)
+    .option('--chunk-size <n>', 'events per atomic Redis script call', positiveInt('chunk-size'), 1000)
+    .option('--linger-ms <ms>', 'wait this long for more messages before a flush that is not full', nonNegative('linger-ms'), 0)
+    .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics (env INGEST_METRICS_PORT; 0 = any free port)', nonNegative('metrics-port'))
+    .option('--no-from-beginning', 'a new consumer group starts at the end of the topic instead of its beginning')
+    .option('--migrate', 'apply pending ClickHouse migrations before consuming', false)
+    .option('--clickhouse-url <url>', 'ClickHouse HTTP URL (env CLICKHOUSE_URL)')
+    .option('--database <name>', 'ClickHouse database (env CLICKHOUSE_DATABASE)')
+    .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
+    .option('--redis-prefix <prefix>', 'key prefix of the online store (env REDIS_KEY_PREFIX, default recsys:)')
+    .action(async (opts: IngestFlags) => {
+      const services = servicesFromFlags(opts);
+      const settings = loadIngestSettings(process.env, {
+        groupId: opts.group, eventsTopic: opts.topic, eventsPartitions: opts.partitions, deadLetterTopic: opts.deadLetterTopic,
+        featuresFile: opts.features, metricsPort: opts.metricsPort,
+      });
+      const spec = onlineSpecFrom(loadFeatureSpec(settings.featuresFile));
+      const clickhouse = createClickHouse(services.clickhouse);
+      onShutdown('clickhouse', () => clickhouse.close());
+      if (opts.migrate) {
+        const admin = createClickHouse(services.clickhouse, { database: null });
+        try {
+          const result = await migrate({ admin, db: clickhouse }, services.clickhouse.database);
+          log.info({ applied: result.applied.map((m) => m.version) }, 'migrations');
+        } finally {
+          await admin.close();
+        }
+      }
+      await checkTables(clickhouse, services.clickhouse.database);
+      const redis = createRedis(services.redis, { maxRetriesPerRequest: 3 });
+      onShutdown('redis', () => redis.quit());
+
+      const metrics = new IngestMetrics().withProcessMetrics();
+      if (settings.metricsPort !== undefined) {
+        const { server, port } = await metrics.serve(settings.metricsPort);
+        onShutdown('metrics', () => new Promise((resolve) => server.close(resolve)));
+        console.error(`metrics on http://127.0.0.1:${port}/metrics`);
+      }
+      const consumer = await IngestConsumer.start({
+        kafka: createKafka(services.kafka),
+        groupId: settings.groupId,
+        topics: [{ topic: settings.eventsTopic, kind: eventsKind(spec), partitions: settings.eventsPartitions }],
+        deadLetterTopic: settings.deadLetterTopic,
+        clickhouse,
+        redis,
+        redisPrefix: services.redis.keyPrefix,
+        maxHistory: spec.behaviour.maxLength,
+        fromBeginning: opts.fromBeginning,
+        pipeline: { maxFlushMessages: opts.maxBatch, chunkSize: opts.chunkSize, lingerMs: opts.lingerMs },
+        metrics,
+      });
+      onShutdown('ingest', () => consumer.stop());
+      console.error(`ingesting ${settings.eventsTopic} as group ${settings.groupId} into ClickHouse ${services.clickhouse.database} and Redis ${services.redis.keyPrefix}* (SIGTERM to stop)`);
+      await consumer.done;
+    });
+}
+
+async function checkTables(clickhouse: ReturnType<typeof createClickHouse>, database: string): Promise<void> {
+  const wanted = Object.values(OFFLINE_TABLES);
+  const rows = await clickhouse.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = ${sqlString(database)} AND name IN (${wanted.map(sqlString).join(', ')})`,
+  );
+  const missing = wanted.filter((t) => !rows.some((r) => r.name === t));
+  if (missing.length > 0) throw new SetupError(`ClickHouse database ${database} lacks ${missing.join(', ')}: run \`recsys migrate\` (or ingest --migrate)`);
+}
