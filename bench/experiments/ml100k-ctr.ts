@@ -28,9 +28,11 @@ const VARIANTS: Record<string, { label: string; model: CtrModelConfigInput; trai
   din: { label: 'DIN (paper: Dice, unnormalised attention)', ...fromFile('ml100k-din') },
   'din-prelu': { label: 'DIN, PReLU', ...fromFile('ml100k-din') },
   'din-softmax': { label: 'DIN, softmax-normalised attention', ...fromFile('ml100k-din') },
+  'din-length': { label: 'DIN, length-normalised attention', ...fromFile('ml100k-din') },
 };
 VARIANTS['din-prelu']!.model = { ...VARIANTS['din-prelu']!.model, activation: 'prelu' };
 VARIANTS['din-softmax']!.model = { ...VARIANTS['din-softmax']!.model, attentionNorm: 'softmax' };
+VARIANTS['din-length']!.model = { ...VARIANTS['din-length']!.model, attentionNorm: 'length' };
 
 const { values: flags } = parseArgs({
   options: {
