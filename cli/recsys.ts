@@ -6,6 +6,9 @@ import { registerData } from './commands/data.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
 import { registerStart } from './commands/start.js';
+import { registerIngest } from './commands/ingest.js';
+import { registerProduce } from './commands/produce.js';
+import { registerSimulate } from './commands/simulate.js';
 import { runMain } from './run-main.js';
 
 const program = new Command('recsys')
@@ -20,5 +23,8 @@ registerData(program);
 registerTrain(program);
 registerEval(program);
 registerStart(program);
+registerIngest(program);
+registerProduce(program);
+registerSimulate(program);
 
 await runMain(() => program.parseAsync(process.argv));

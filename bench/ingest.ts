@@ -1,0 +1,196 @@
+// Sustained ingestion: Kafka → ClickHouse + Redis, on this machine.
+//
+//   npm run bench -- ingest [--events 15000000] [--partitions 4] [--max-drain-seconds 900]
+//                           [--freshness-rate 10000] [--freshness-seconds 60] [--max-batch 20000]
+//                           [--users 100000] [--items 50000] [--cpu-prof] [--keep]
+//
+// 1. pre-fills a fresh topic with --events synthetic events (mean size reported);
+// 2. drains it with one consumer process (bench/ingest-lib/consumer.ts, the
+//    library form of `recsys ingest`), the producer not running: events/s
+//    committed (both stores written), CPU seconds of each process (consumer,
+//    Kafka, ClickHouse, Redis), the consumer's peak RSS;
+// 3. with the consumer caught up, produces live-stamped events at
+//    --freshness-rate for --freshness-seconds: freshness p50/p99 (event time →
+//    visible in Redis);
+// 4. with --cpu-prof, where the consumer's CPU goes.
+// Everything lives in a random database / topic / key prefix, removed at the end unless --keep.
+import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { syntheticEvents } from '../features/datasets/synthetic.js';
+import { loadServicesConfig } from '../infra/config.js';
+import { createClickHouse } from '../infra/clickhouse/clickhouse-client.js';
+import { migrate } from '../infra/clickhouse/migrate.js';
+import { sqlIdentifier } from '../infra/clickhouse/escape.js';
+import { createKafka, ensureTopics } from '../infra/kafka/kafka-client.js';
+import { createRedis } from '../infra/redis/redis-client.js';
+import { EventProducer, RateLimiter } from '../pipelines/ingest/event-producer.js';
+import { eventKey } from '../pipelines/ingest/events-kind.js';
+import { countInteractions } from '../pipelines/ingest/offline-store.js';
+import { summarizeProfile } from './ingest-lib/profile-summary.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    events: { type: 'string', default: '15000000' },
+    partitions: { type: 'string', default: '4' },
+    'max-drain-seconds': { type: 'string', default: '900' },
+    'freshness-rate': { type: 'string', default: '10000' },
+    'freshness-seconds': { type: 'string', default: '60' },
+    'max-batch': { type: 'string', default: '20000' },
+    users: { type: 'string', default: '100000' },
+    items: { type: 'string', default: '50000' },
+    'cpu-prof': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const N = Number(flags.events);
+const partitions = Number(flags.partitions);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const run = `bench_ingest_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+const base = loadServicesConfig();
+const services = { ...base, clickhouse: { ...base.clickhouse, database: run }, redis: { ...base.redis, keyPrefix: `${run}:` } };
+const topic = run;
+const groupId = `${run}_group`;
+const log = (msg: string) => console.error(`[bench ingest] ${msg}`);
+
+const admin = createClickHouse(services.clickhouse, { database: null });
+const db = createClickHouse(services.clickhouse);
+await migrate({ admin, db }, run);
+const kafka = createKafka(services.kafka);
+const kadmin = kafka.admin();
+await kadmin.connect();
+await ensureTopics(kadmin, [{ topic, numPartitions: partitions }, { topic: `${topic}.dlq`, numPartitions: 1 }]);
+const redis = createRedis(services.redis);
+
+// 1. Pre-fill.
+const options = { events: N, users: Number(flags.users), items: Number(flags.items), seed: 1 };
+const total = N + options.users + options.items;
+let bytes = 0;
+let produced = 0;
+{
+  const producer = new EventProducer(kafka, topic, { idempotent: false, batchSize: 2000, concurrency: 4 });
+  await producer.connect();
+  const start = performance.now();
+  let last = start;
+  for (const event of syntheticEvents(options)) {
+    const value = JSON.stringify(event);
+    bytes += Buffer.byteLength(value);
+    await producer.send({ key: eventKey(event), value });
+    produced++;
+    if (performance.now() - last > 10_000) {
+      last = performance.now();
+      log(`pre-fill ${produced}/${total} (${Math.round(produced / ((last - start) / 1000))} events/s)`);
+    }
+  }
+  await producer.close();
+  log(`pre-filled ${produced} events, mean ${(bytes / produced).toFixed(1)} bytes, in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+}
+
+// 2. Drain with one consumer process.
+const pidOf = (name: string) => Number(readFileSync(path.join(ROOT, 'var/run', `${name}.pid`), 'utf8').trim());
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+const profDir = path.join(ROOT, 'var', 'bench-ingest-prof', run);
+if (flags['cpu-prof']) mkdirSync(profDir, { recursive: true });
+const child = spawn(process.execPath, [...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', path.join(ROOT, 'bench/ingest-lib/consumer.ts')], {
+  cwd: ROOT,
+  stdio: ['ignore', 'pipe', 'inherit'],
+  env: {
+    ...process.env, CLICKHOUSE_DATABASE: run, REDIS_KEY_PREFIX: `${run}:`, KAFKA_EVENTS_TOPIC: topic, KAFKA_EVENTS_PARTITIONS: String(partitions),
+    KAFKA_DEAD_LETTER_TOPIC: `${topic}.dlq`, INGEST_GROUP: groupId, MAX_FLUSH: flags['max-batch'], LOG_LEVEL: 'warn',
+  },
+});
+interface Report { t: number; flushed: number; rss: number; fresh: { n: number; p50: number | null; p99: number | null; max: number | null }; stages: Record<string, number> }
+let report: Report | undefined;
+createInterface({ input: child.stdout! }).on('line', (line) => { try { report = JSON.parse(line) as Report; } catch { /* not a report */ } });
+const pids = { consumer: child.pid!, kafka: pidOf('kafka'), clickhouse: pidOf('clickhouse'), redis: pidOf('redis') };
+const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
+const drainStart = performance.now();
+let firstFlushAt: number | undefined;
+const samples: { s: number; flushed: number }[] = [];
+const maxDrain = Number(flags['max-drain-seconds']) * 1000;
+while (performance.now() - drainStart < maxDrain) {
+  await new Promise((r) => setTimeout(r, 1000));
+  const flushed = report?.flushed ?? 0;
+  if (flushed > 0 && firstFlushAt === undefined) firstFlushAt = performance.now();
+  samples.push({ s: (performance.now() - drainStart) / 1000, flushed });
+  if (samples.length % 15 === 0) log(`drain ${flushed}/${produced} after ${Math.round((performance.now() - drainStart) / 1000)} s, rss ${((report?.rss ?? 0) / 2 ** 20).toFixed(0)} MB, stages ${JSON.stringify(report?.stages)}`);
+  if (flushed >= produced) break;
+}
+const drainSeconds = (performance.now() - drainStart) / 1000;
+const drained = report?.flushed ?? 0;
+const cpu = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, Number((cpuSeconds(p) - cpu0[k]!).toFixed(1))]));
+const steady = (() => {
+  // Rate between 10% and 90% of the drain: excludes the group join and the tail.
+  const a = samples.find((s) => s.flushed >= 0.1 * drained);
+  const b = [...samples].reverse().find((s) => s.flushed <= 0.9 * drained);
+  return a && b && b.s > a.s ? Math.round((b.flushed - a.flushed) / (b.s - a.s)) : undefined;
+})();
+const consumerPeakRss = peakRss(child.pid!);
+log(`drained ${drained} in ${drainSeconds.toFixed(1)} s: ${Math.round(drained / drainSeconds)} events/s overall, ${steady} events/s steady; CPU s ${JSON.stringify(cpu)}`);
+
+// 3. Freshness at a steady rate, the producer running.
+const rate = Number(flags['freshness-rate']);
+const freshSeconds = Number(flags['freshness-seconds']);
+{
+  const producer = new EventProducer(kafka, topic, { batchSize: Math.max(1, Math.ceil(rate / 200)) });
+  await producer.connect();
+  const limiter = new RateLimiter(rate);
+  const end = Date.now() + freshSeconds * 1000;
+  let n = 0;
+  for (const event of syntheticEvents({ ...options, seed: 2, events: Number.MAX_SAFE_INTEGER })) {
+    if (Date.now() >= end) break;
+    await limiter.take();
+    const now = Date.now();
+    const live = { ...event, event_id: `live-${run}-${n++}`, ts: now };
+    await producer.send({ key: eventKey(live), value: JSON.stringify(live), timestamp: String(now) });
+  }
+  await producer.close();
+  log(`produced ${n} live events at ${Math.round(n / freshSeconds)} events/s`);
+  await new Promise((r) => setTimeout(r, 3000));
+}
+const fresh = report?.fresh;
+const stages = report?.stages;
+
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
+const redisMemory = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
+const stored = await countInteractions(db);
+let profile: ReturnType<typeof summarizeProfile> | undefined;
+if (flags['cpu-prof']) {
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (file) profile = summarizeProfile(path.join(profDir, file));
+}
+
+const result = {
+  bench: 'ingest', events: produced, mean_event_bytes: Number((bytes / produced).toFixed(1)), partitions,
+  drain_seconds: Number(drainSeconds.toFixed(1)), drained, events_per_s: Math.round(drained / drainSeconds), steady_events_per_s: steady,
+  cpu_seconds: cpu, consumer_peak_rss_mb: Math.round(consumerPeakRss / 2 ** 20), redis_used_memory_mb: Math.round(redisMemory / 2 ** 20),
+  clickhouse_interactions_stored: stored, stage_mean_seconds: stages,
+  freshness_rate: rate, freshness_ms: fresh ? { n: fresh.n, p50: fresh.p50, p99: fresh.p99, max: fresh.max } : undefined,
+  profile,
+};
+console.log(JSON.stringify(result, null, 2));
+
+if (!flags.keep) {
+  await kadmin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
+  await kadmin.deleteGroups([groupId]).catch(() => {});
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${run}:*`, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  await admin.command(`DROP DATABASE IF EXISTS ${sqlIdentifier(run)}`);
+}
+await kadmin.disconnect();
+redis.disconnect();
+await Promise.all([admin.close(), db.close()]);
+console.log(JSON.stringify({ ...result, profile: undefined }));

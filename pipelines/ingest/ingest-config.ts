@@ -1,0 +1,42 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { parseWith } from '../../infra/config.js';
+
+/**
+ * Ingestion's own settings, from environment variables (CLI flags override):
+ * KAFKA_EVENTS_TOPIC, KAFKA_EVENTS_PARTITIONS, KAFKA_DEAD_LETTER_TOPIC,
+ * INGEST_GROUP, INGEST_FEATURES, INGEST_METRICS_PORT.
+ */
+export const DEFAULT_FEATURES_FILE = fileURLToPath(new URL('../../configs/features/synthetic.json', import.meta.url));
+
+const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name (letters, digits, . _ -)');
+
+export const IngestSettingsSchema = z.object({
+  eventsTopic: TopicName,
+  eventsPartitions: z.number().int().min(1).max(1024),
+  deadLetterTopic: TopicName,
+  groupId: z.string().min(1),
+  featuresFile: z.string().min(1),
+  metricsPort: z.number().int().min(0).max(65535).optional(),
+});
+
+export type IngestSettings = z.infer<typeof IngestSettingsSchema>;
+
+const num = (value: string | undefined): number | undefined => (value === undefined || value === '' ? undefined : Number(value));
+
+export function loadIngestSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<IngestSettings> = {}): IngestSettings {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return parseWith(
+    IngestSettingsSchema,
+    {
+      eventsTopic: env.KAFKA_EVENTS_TOPIC ?? 'recsys.events',
+      eventsPartitions: num(env.KAFKA_EVENTS_PARTITIONS) ?? 4,
+      deadLetterTopic: env.KAFKA_DEAD_LETTER_TOPIC ?? 'recsys.dead-letters',
+      groupId: env.INGEST_GROUP ?? 'recsys-ingest',
+      featuresFile: env.INGEST_FEATURES ?? DEFAULT_FEATURES_FILE,
+      metricsPort: num(env.INGEST_METRICS_PORT),
+      ...defined,
+    },
+    'invalid ingestion settings (check KAFKA_EVENTS_*, KAFKA_DEAD_LETTER_TOPIC, INGEST_* env vars and flags)',
+  );
+}

@@ -1,0 +1,164 @@
+import { Partitioners, type Consumer, type ConsumerConfig, type Kafka, type Producer } from 'kafkajs';
+import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
+import { NonRetriableError, errorMessage } from '../../infra/errors.js';
+import { ensureTopics } from '../../infra/kafka/kafka-client.js';
+import { logger } from '../../infra/logger.js';
+import type { Redis } from '../../infra/redis/redis-client.js';
+import { RedisOnlineWriter } from '../online-store/redis-online-store.js';
+import type { TopicBinding } from './ingest-kind.js';
+import { reasonClass, type IngestMetrics } from './ingest-metrics.js';
+import { IngestPipeline, type FlushInfo, type PipelineHooks, type PipelineOptions } from './ingest-pipeline.js';
+import { validateBatch } from './validate-batch.js';
+
+const log = logger('ingest');
+
+export interface IngestConsumerOptions {
+  kafka: Kafka;
+  /** Consumer group: processes with the same group share the partitions. */
+  groupId: string;
+  topics: readonly TopicBinding[];
+  deadLetterTopic: string;
+  clickhouse: SqlClient;
+  redis: Redis;
+  /** Key prefix of the online store (REDIS_KEY_PREFIX). */
+  redisPrefix: string;
+  /** Behaviour sequence length kept per user in Redis. */
+  maxHistory: number;
+  /** A new group starts at the beginning of the topics (nothing produced before the first start is skipped). @default true */
+  fromBeginning?: boolean;
+  /** Create missing topics (and the dead-letter topic) on start. @default true */
+  createTopics?: boolean;
+  pipeline?: Omit<PipelineOptions, 'onFatal' | 'metrics' | 'hooks' | 'onFlushed'>;
+  metrics?: IngestMetrics;
+  hooks?: PipelineHooks;
+  onFlushed?(flush: FlushInfo): void;
+  /** kafkajs consumer settings over ours. */
+  consumer?: Partial<ConsumerConfig>;
+}
+
+/**
+ * `recsys ingest`: a kafkajs consumer group on the event topics. Each fetched
+ * partition batch is validated (bad messages → dead letters) and handed to
+ * the pipeline, which writes ClickHouse and Redis and commits offsets only
+ * after both hold the data. See README "Exactly once, in effect".
+ */
+export class IngestConsumer {
+  /** Settles when the consumer stops: resolves on stop(), rejects on a fatal error. */
+  readonly done: Promise<void>;
+  private fail!: (error: unknown) => void;
+  private finish!: () => void;
+  private stopped = false;
+
+  private constructor(private readonly consumer: Consumer, private readonly producer: Producer, private pipeline: IngestPipeline | undefined) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.finish = resolve;
+      this.fail = reject;
+    });
+    this.done.catch(() => {});
+  }
+
+  static async start(options: IngestConsumerOptions): Promise<IngestConsumer> {
+    const { kafka, topics, metrics } = options;
+    const byTopic = new Map(topics.map((t) => [t.topic, t]));
+    if (byTopic.size !== topics.length) throw new NonRetriableError(`a topic is bound twice: ${topics.map((t) => t.topic).join(', ')}`);
+    if (options.createTopics ?? true) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const created = await ensureTopics(admin, [
+          ...topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions ?? 4 })),
+          { topic: options.deadLetterTopic, numPartitions: 1 },
+        ]);
+        if (created.length > 0) log.info({ created }, 'created topics');
+      } finally {
+        await admin.disconnect();
+      }
+    }
+
+    const consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+      maxWaitTimeInMs: 500,
+      ...options.consumer,
+    });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const self = new IngestConsumer(consumer, producer, undefined);
+    const writer = new RedisOnlineWriter(options.redis, options.redisPrefix, options.maxHistory);
+    const pipeline = new IngestPipeline(
+      {
+        clickhouse: options.clickhouse,
+        online: writer,
+        sendDeadLetters: async (messages) => {
+          await producer.send({ topic: options.deadLetterTopic, messages, acks: -1 });
+        },
+        commit: (offsets) => consumer.commitOffsets(offsets),
+      },
+      {
+        ...options.pipeline,
+        ...(metrics ? { metrics } : {}),
+        ...(options.hooks ? { hooks: options.hooks } : {}),
+        ...(options.onFlushed ? { onFlushed: options.onFlushed } : {}),
+        onFatal: (error) => void self.stopWith(error),
+      },
+    );
+    self.pipeline = pipeline;
+
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const dropped = pipeline.dropQueued();
+      log.info({ memberId: payload.memberId, assigned: payload.memberAssignment, dropped }, 'joined group');
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) void self.stopWith(new NonRetriableError(`Kafka consumer crashed: ${errorMessage(payload.error)}`, { cause: payload.error }));
+      else log.warn({ err: errorMessage(payload.error) }, 'Kafka consumer crashed; kafkajs restarts it');
+    });
+
+    await producer.connect();
+    await consumer.connect();
+    for (const t of topics) await consumer.subscribe({ topic: t.topic, fromBeginning: options.fromBeginning ?? true });
+    const partitions = topics.reduce((n, t) => n + (t.partitions ?? 4), 0);
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, Math.min(partitions, 32)),
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale()) return;
+        const binding = byTopic.get(batch.topic)!;
+        const lastOffset = Number(batch.lastOffset());
+        metrics?.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - lastOffset - 1));
+        const validated = validateBatch(binding.kind, batch.topic, batch.partition, batch.messages, lastOffset);
+        if (await pipeline.submit(validated, heartbeat)) {
+          resolveOffset(batch.lastOffset());
+          if (metrics) {
+            metrics.eventsIn.inc({ topic: batch.topic }, validated.messages);
+            metrics.eventsValid.inc({ kind: binding.kind.name }, validated.valid.length);
+            for (const d of validated.dead) metrics.deadLettered.inc({ kind: d.kind, reason: reasonClass(d.reason) });
+          }
+        }
+      },
+    });
+    log.info({ groupId: options.groupId, topics: topics.map((t) => t.topic) }, 'ingesting');
+    return self;
+  }
+
+  /** Graceful stop: the flush being written finishes (or is abandoned uncommitted), then the group is left. */
+  stop(): Promise<void> {
+    return this.stopWith(undefined);
+  }
+
+  private async stopWith(error: unknown): Promise<void> {
+    if (this.stopped) return this.done.catch(() => {});
+    this.stopped = true;
+    try {
+      await this.pipeline?.stop();
+      await this.consumer.disconnect();
+      await this.producer.disconnect();
+    } catch (closeError) {
+      log.warn({ err: errorMessage(closeError) }, 'error while stopping');
+    }
+    if (error === undefined) this.finish();
+    else this.fail(error);
+  }
+}

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import type { Event } from '../../../../features/events/event-schema.js';
+import { RecsysError } from '../../../../infra/errors.js';
+import type { SqlClient } from '../../../../infra/clickhouse/sql-client.js';
+import { eventsKind } from '../../../../pipelines/ingest/events-kind.js';
+import { IngestPipeline, type CommitOffset, type PartitionBatch } from '../../../../pipelines/ingest/ingest-pipeline.js';
+import type { RedisOnlineWriter, PartitionChunk } from '../../../../pipelines/online-store/redis-online-store.js';
+import { MemoryOnlineStore } from '../../../../pipelines/online-store/memory-online-store.js';
+import type { OnlineStoreSpec } from '../../../../pipelines/online-store/online-ops.js';
+
+const spec: OnlineStoreSpec = { label: { from: 'label' }, behaviour: { types: ['impression', 'click'], positiveOnly: true, maxLength: 3 } };
+const kind = eventsKind(spec);
+const event = (i: number, user = `u${i % 3}`): Event => ({ schema_version: 1, type: 'impression', event_id: `e${i}`, ts: 1_704_067_200_000 + i, user_id: user, item_id: `i${i % 5}`, label: (i % 2) as 0 | 1 });
+const batch = (partition: number, from: number, n: number): PartitionBatch => ({
+  topic: 't', partition, kind, firstOffset: from, lastOffset: from + n - 1, messages: n, dead: [],
+  valid: Array.from({ length: n }, (_, k) => ({ record: event(from + k), offset: from + k, kafkaTs: 0 })),
+});
+
+/** Fakes with the real stores' semantics: a table of rows, an online store with per-partition watermarks. */
+function fakes({ failInserts = 0 } = {}) {
+  const log: string[] = [];
+  const rows: Record<string, unknown>[] = [];
+  let failures = failInserts;
+  const clickhouse: SqlClient = {
+    command: async () => {},
+    query: async () => [],
+    insert: async (_table, r) => {
+      if (failures-- > 0) throw new RecsysError('ClickHouse down', { retriable: true });
+      rows.push(...r);
+      log.push(`insert ${r.length}`);
+    },
+    close: async () => {},
+  };
+  const memory = new MemoryOnlineStore(spec);
+  const watermarks = new Map<number, number>();
+  const online = {
+    watermarks: async (_topic: string, partitions: readonly number[]) => new Map(partitions.map((p) => [p, watermarks.get(p) ?? -1])),
+    applyChunks: async (_topic: string, partition: number, chunks: readonly PartitionChunk[]) => {
+      let applied = 0;
+      for (const c of chunks) {
+        if ((watermarks.get(partition) ?? -1) !== c.expected) break;
+        memory.apply(c.ops);
+        watermarks.set(partition, c.last);
+        applied++;
+      }
+      log.push(`redis ${applied}/${chunks.length}`);
+      return applied;
+    },
+  } as unknown as RedisOnlineWriter;
+  const commits: CommitOffset[][] = [];
+  const sinks = {
+    clickhouse, online,
+    sendDeadLetters: async () => {},
+    commit: async (offsets: CommitOffset[]) => { commits.push(offsets); log.push('commit'); },
+  };
+  return { sinks, rows, memory, watermarks, commits, log };
+}
+
+describe('IngestPipeline', () => {
+  it('commits a flush only after both stores hold it', async () => {
+    const f = fakes();
+    const flushed: number[] = [];
+    const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: (x) => flushed.push(x.messages), chunkSize: 4 });
+    await pipeline.submit(batch(0, 0, 10), async () => {});
+    await pipeline.submit(batch(1, 0, 5), async () => {});
+    while (flushed.reduce((a, b) => a + b, 0) < 15) await new Promise((r) => setTimeout(r, 5));
+    await pipeline.stop();
+    assert.equal(f.rows.length, 15);
+    const commitAt = f.log.indexOf('commit');
+    assert.ok(f.log.slice(0, commitAt).some((l) => l.startsWith('insert')) && f.log.slice(0, commitAt).some((l) => l.startsWith('redis')), f.log.join(', '));
+    assert.deepEqual(f.commits.flat().sort((a, b) => a.partition - b.partition), [{ topic: 't', partition: 0, offset: '10' }, { topic: 't', partition: 1, offset: '5' }]);
+  });
+
+  it('retries while ClickHouse is down and commits nothing until it is back', async () => {
+    const f = fakes({ failInserts: 3 });
+    let done = false;
+    const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: () => { done = true; } });
+    await pipeline.submit(batch(0, 0, 6), async () => {});
+    while (!done) await new Promise((r) => setTimeout(r, 5));
+    await pipeline.stop();
+    assert.equal(f.rows.length, 6);
+    assert.equal(f.commits.length, 1);
+  });
+
+  it('applies a replayed range to the online store once (watermark compare-and-set)', async () => {
+    const f = fakes();
+    let flushes = 0;
+    const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: () => { flushes++; }, chunkSize: 2 });
+    await pipeline.submit(batch(0, 0, 6), async () => {});
+    while (flushes < 1) await new Promise((r) => setTimeout(r, 5));
+    pipeline.dropQueued(); // as after a rebalance: the cached watermark is forgotten
+    await pipeline.submit(batch(0, 3, 6), async () => {}); // overlaps offsets 3..5 and adds 6..8
+    while (flushes < 2) await new Promise((r) => setTimeout(r, 5));
+    await pipeline.stop();
+    const reference = new MemoryOnlineStore(spec);
+    reference.applyEvents(Array.from({ length: 9 }, (_, i) => event(i)));
+    for (const u of ['u0', 'u1', 'u2']) assert.deepEqual(await f.memory.user(u), await reference.user(u));
+    assert.equal(f.watermarks.get(0), 8);
+  });
+
+  it('abandons a flush stuck on an unavailable store at stop, uncommitted', async () => {
+    const f = fakes({ failInserts: 1e9 });
+    const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)) });
+    await pipeline.submit(batch(0, 0, 3), async () => {});
+    await new Promise((r) => setTimeout(r, 50));
+    await pipeline.stop();
+    assert.equal(f.commits.length, 0);
+  });
+
+  it('stops on a write error no retry cures', async () => {
+    const f = fakes();
+    f.sinks.clickhouse.insert = async () => { throw new RecsysError('no such table', { retriable: false }); };
+    let fatal: unknown;
+    const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => { fatal = e; } });
+    await pipeline.submit(batch(0, 0, 3), async () => {});
+    while (!fatal) await new Promise((r) => setTimeout(r, 5));
+    await pipeline.stop();
+    assert.match(String(fatal), /no such table/);
+    assert.equal(f.commits.length, 0);
+  });
+});
