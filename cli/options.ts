@@ -17,3 +17,10 @@ export const oneOf = <T extends string>(flag: string, values: readonly T[]) => (
   if (!(values as readonly string[]).includes(value)) throw new ValidationError(`--${flag} must be one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
   return value as T;
 };
+
+/** A time as epoch milliseconds or an ISO 8601 date/time. */
+export const timestamp = (flag: string) => (value: string): number => {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) throw new ValidationError(`--${flag} must be epoch milliseconds or an ISO date, got ${JSON.stringify(value)}`);
+  return ms;
+};

@@ -62,5 +62,6 @@ function describeSource(c: TrainConfig): string {
     case 'movielens': return `MovieLens-100K (${c.source.dir ?? defaultMovieLensDir()})`;
     case 'jsonl': return c.source.file;
     case 'synthetic': return `the synthetic click stream (${c.source.events} impressions, seed ${c.source.seed})`;
+    case 'clickhouse': return 'the ClickHouse offline store';
   }
 }

@@ -3,7 +3,8 @@ import { defaultRegistryDir } from '../../infra/config.js';
 import { loadTrainConfig, type TrainConfig } from '../../pipelines/training/train-config.js';
 import { runOfflineTraining, type OfflineTrainingResult } from '../../pipelines/training/offline-training.js';
 import { formatTable } from '../format-table.js';
-import { integer, positiveInt } from '../options.js';
+import { ValidationError } from '../../infra/errors.js';
+import { integer, oneOf, positiveInt, timestamp } from '../options.js';
 import { trainingProgress } from '../training-progress.js';
 
 export interface TrainFlags {
@@ -13,6 +14,12 @@ export interface TrainFlags {
   epochs?: number;
   batchSize?: number;
   json?: boolean;
+  source?: 'movielens' | 'jsonl' | 'synthetic' | 'clickhouse';
+  file?: string;
+  dir?: string;
+  from?: number;
+  to?: number;
+  historyFrom?: number;
 }
 
 export function registerTrain(program: Command): void {
@@ -24,6 +31,12 @@ export function registerTrain(program: Command): void {
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)', defaultRegistryDir())
     .option('--epochs <n>', 'maximum epochs (overrides training.epochs)', positiveInt('epochs'))
     .option('--batch-size <n>', 'mini-batch size (overrides training.batchSize)', positiveInt('batch-size'))
+    .option('--source <kind>', "replace the config's source: movielens, jsonl, synthetic or clickhouse (the offline store)", oneOf('source', ['movielens', 'jsonl', 'synthetic', 'clickhouse'] as const))
+    .option('--dir <path>', 'MovieLens folder (--source movielens)')
+    .option('--file <path>', 'JSONL events file (--source jsonl)')
+    .option('--from <time>', 'first event time of the examples, epoch ms or ISO date (--source clickhouse)', timestamp('from'))
+    .option('--to <time>', 'end of the examples, exclusive (--source clickhouse)', timestamp('to'))
+    .option('--history-from <time>', 'earlier events that only fill histories (--source clickhouse)', timestamp('history-from'))
     .option('--json', 'print the result as one JSON line as well')
     .action(async (flags: TrainFlags) => {
       const config = withOverrides(loadTrainConfig(flags.config), flags);
@@ -36,8 +49,23 @@ export function registerTrain(program: Command): void {
 function withOverrides(config: TrainConfig, flags: TrainFlags): TrainConfig {
   return {
     ...config,
+    source: sourceFromFlags(flags) ?? config.source,
     training: { ...config.training, ...(flags.epochs ? { epochs: flags.epochs } : {}), ...(flags.batchSize ? { batchSize: flags.batchSize } : {}) },
   };
+}
+
+function sourceFromFlags(flags: TrainFlags): TrainConfig['source'] | undefined {
+  const rangeFlags = flags.from !== undefined || flags.to !== undefined || flags.historyFrom !== undefined;
+  if (rangeFlags && flags.source !== 'clickhouse') throw new ValidationError('--from, --to and --history-from need --source clickhouse');
+  switch (flags.source) {
+    case undefined: return undefined;
+    case 'movielens': return { kind: 'movielens', ...(flags.dir ? { dir: flags.dir } : {}) };
+    case 'jsonl':
+      if (!flags.file) throw new ValidationError('--source jsonl needs --file <path>');
+      return { kind: 'jsonl', file: flags.file };
+    case 'synthetic': return { kind: 'synthetic', events: 200_000, users: 2000, items: 5000, seed: 42 };
+    case 'clickhouse': return { kind: 'clickhouse', from: flags.from, to: flags.to, historyFrom: flags.historyFrom };
+  }
 }
 
 export async function trainWithProgress(config: TrainConfig, registry: string, seed?: number): Promise<OfflineTrainingResult> {

@@ -2,6 +2,9 @@ import { jsonlCtrSplits, syntheticCtrSplits } from '../../features/datasets/ctr-
 import { defaultMovieLensDir, loadMovieLens } from '../../features/datasets/movielens.js';
 import { movieLensCtrSplits, type CtrSplits } from '../../features/datasets/movielens-ctr.js';
 import type { FeatureSpec } from '../../features/spec/feature-spec.js';
+import { loadServicesConfig } from '../../infra/config.js';
+import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
+import { clickhouseCtrSplits } from '../ingest/clickhouse-ctr-source.js';
 import type { SourceConfig } from './train-config.js';
 
 /** Train/validation/test examples for a source, through the point-in-time builder. */
@@ -12,6 +15,16 @@ export async function loadSplits(source: SourceConfig, spec: FeatureSpec): Promi
     case 'synthetic': {
       const { kind: _kind, ...options } = source;
       return syntheticCtrSplits(spec, options);
+    }
+    case 'clickhouse': {
+      // The offline store written by `recsys ingest` (CLICKHOUSE_* env vars).
+      const client = createClickHouse(loadServicesConfig().clickhouse);
+      try {
+        const { kind: _kind, ...range } = source;
+        return await clickhouseCtrSplits(spec, { client, ...range });
+      } finally {
+        await client.close();
+      }
     }
   }
 }

@@ -18,6 +18,14 @@ export const SourceSchema = z.discriminatedUnion('kind', [
     seed: z.number().int().default(42),
     abruptDriftAt: z.number().gt(0).lt(1).optional(),
   }),
+  z.object({
+    kind: z.literal('clickhouse'),
+    /** Event-time range of the examples, epoch ms: [from, to). */
+    from: z.number().int().nonnegative().optional(),
+    to: z.number().int().nonnegative().optional(),
+    /** Earlier events that only fill histories. */
+    historyFrom: z.number().int().nonnegative().optional(),
+  }),
 ]);
 
 export const TrainConfigSchema = z.object({
