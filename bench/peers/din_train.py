@@ -121,7 +121,7 @@ def make_batches(a: argparse.Namespace, rng: np.random.Generator) -> list[tuple[
     item_cat[PAD] = PAD
     out = []
     for _ in range(a.batches):
-        lengths = rng.integers(1, a.seq + 1, size=a.batch)
+        lengths = rng.integers(a.min_seq, a.seq + 1, size=a.batch)
         mask = np.arange(a.seq)[None, :] < lengths[:, None]
         hist_item = np.where(mask, item_ids.sample((a.batch, a.seq)), PAD)
         hist_cat = item_cat[hist_item]
@@ -194,6 +194,7 @@ def run_mode(a: argparse.Namespace, mode: str, batches, base_mb: float) -> dict:
         "mode": mode,
         "batch": a.batch,
         "seq": a.seq,
+        "min_seq": a.min_seq,
         "items": a.items, "cats": a.cats, "users": a.users, "dim": a.dim,
         "att_act": a.att_act,
         "threads": torch.get_num_threads(),
@@ -223,6 +224,8 @@ def parse_args() -> argparse.Namespace:
                     help="run dense then sparse in this process and report both (RSS of the second is not clean)")
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--seq", type=int, default=50, help="max history length")
+    ap.add_argument("--min-seq", type=int, default=1,
+                    help="min history length: lengths are uniform in [min-seq, seq]; --min-seq = --seq means no padding")
     ap.add_argument("--items", type=int, default=60000, help="item-id table rows (row 0 = padding)")
     ap.add_argument("--cats", type=int, default=1000, help="category table rows (row 0 = padding)")
     ap.add_argument("--users", type=int, default=50000, help="user table rows")
@@ -247,6 +250,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     a = parse_args()
+    if not 1 <= a.min_seq <= a.seq:
+        raise SystemExit(f"--min-seq must be in [1, --seq], got {a.min_seq}")
     apply_malloc_policy(a.malloc)
     base_mb = rss_base_mb()  # torch + numpy loaded, nothing allocated yet
     torch.set_num_threads(a.threads)

@@ -64,8 +64,11 @@ def rss_base_mb() -> float:
 
 def summarize_ms(step_seconds: list[float]) -> dict[str, float]:
     ms = [s * 1e3 for s in step_seconds]
+    ordered = sorted(ms)
     return {
         "ms_per_step_p50": round(statistics.median(ms), 3),
+        # Nearest-rank p99 (the TypeScript benches use the same definition).
+        "ms_per_step_p99": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3),
         "ms_per_step_mean": round(statistics.fmean(ms), 3),
         "ms_per_step_min": round(min(ms), 3),
     }

@@ -19,6 +19,8 @@ export { unifiedLayout } from './layouts/unified-layout.js';
 export { fieldOutputs, tableGradientsFromFieldOutputs } from './layouts/field-gradients.js';
 export { gatherFieldOutputs } from './layouts/tf-field-outputs.js';
 export { gatherRows } from './tf-gather-rows.js';
+export { gatherUntaped, matMulUntaped, runNativeOp } from './tf-native-ops.js';
+export type { NativeAttr, NativeAttrs } from './tf-native-ops.js';
 export type { Tensor2D } from './tf-gather-rows.js';
 export { poolRows } from './tf-pool-rows.js';
 export { saveCheckpoint } from './checkpoint/save-checkpoint.js';

@@ -1,4 +1,5 @@
 import { tf } from '../../infra/tf.js';
+import { gatherUntaped } from './tf-native-ops.js';
 
 type Tensor = ReturnType<typeof tf.tensor>;
 export type Tensor2D = ReturnType<typeof tf.tensor2d>;
@@ -13,7 +14,7 @@ export type Tensor2D = ReturnType<typeof tf.tensor2d>;
 export function gatherRows(rows: Tensor2D, inverse: Int32Array): Tensor2D {
   const [count, dim] = rows.shape;
   const gather = tf.customGrad((...inputs) => ({
-    value: tf.gather(inputs[0] as Tensor, tf.tensor1d(inverse, 'int32')),
+    value: gatherUntaped(inputs[0] as Tensor, tf.tensor1d(inverse, 'int32')),
     gradFunc: (dy: Tensor | Tensor[]) => {
       const upstream = (Array.isArray(dy) ? dy[0]! : dy).dataSync() as Float32Array;
       const grad = new Float32Array(count * dim);

@@ -1,5 +1,6 @@
 import { ValidationError } from '../../infra/errors.js';
 import { tf } from '../../infra/tf.js';
+import { gatherUntaped } from './tf-native-ops.js';
 import type { Tensor2D } from './tf-gather-rows.js';
 
 type Tensor = ReturnType<typeof tf.tensor>;
@@ -22,7 +23,7 @@ export function poolRows(rows: Tensor2D, inverse: Int32Array, bagSize: number, m
   const bags = inverse.length / bagSize;
   const scale = mode === 'mean' ? 1 / bagSize : 1;
   const pool = tf.customGrad((...inputs) => {
-    const gathered = tf.gather(inputs[0] as Tensor, tf.tensor1d(inverse, 'int32')).reshape([bags, bagSize, dim]);
+    const gathered = gatherUntaped(inputs[0] as Tensor, tf.tensor1d(inverse, 'int32')).reshape([bags, bagSize, dim]);
     return {
       value: mode === 'mean' ? gathered.mean(1) : gathered.sum(1),
       gradFunc: (dy: Tensor | Tensor[]) => {

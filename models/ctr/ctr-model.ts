@@ -1,11 +1,12 @@
 import { tf } from '../../infra/tf.js';
 import {
-  gatherFieldOutputs, hashedLayout, perFieldLayout, unifiedLayout, rowsForBudget,
-  type EmbeddingLayout, type LayoutLookup,
+  gatherRows, hashedLayout, perFieldLayout, unifiedLayout, rowsForBudget,
+  type EmbeddingLayout, type FieldLookup, type LayoutLookup,
 } from '../../features/embedding/index.js';
 import type { EncodedBatch, FeatureEncoder } from '../../features/spec/feature-encoder.js';
 import { createRng } from '../../features/math/rng.js';
 import { ParamStore, type Tensor, type Variable } from '../layers/params.js';
+import { DenseAdam } from '../layers/dense-adam.js';
 import type { CtrModelConfig, LayoutConfig } from './ctr-config.js';
 import { embeddingPlans, layoutFields, layoutIds, listMask, type EmbeddingPlan } from './embedding-inputs.js';
 import { addMbaGradient } from './mba-regularizer.js';
@@ -24,12 +25,28 @@ type Tensor3D = ReturnType<typeof tf.tensor3d>;
 /** What a model's forward pass receives: each input part embedded, lists with masks. */
 export interface Embedded {
   size: number;
-  /** part name → [size, width, dim] */
+  /** part name → [size, width, dim]; each part is gathered when it is first read. */
   parts: Record<string, Tensor3D>;
   /** list part name → [size, width], 1 for a value, 0 for padding */
   masks: Record<string, Tensor2D>;
   /** list part name → [size, 1], number of values (at least 1, to divide by) */
   lengths: Record<string, Tensor2D>;
+  /**
+   * List parts at the positions list part `by` fills, padding left out: the
+   * parts' embeddings side by side ([count, Σ dims]), example-major, and each
+   * row's example. For a model that ignores padding anyway (DIN's attention),
+   * so neither the gather, its gradient nor any later work touches padding.
+   * The parts must have `by`'s width.
+   */
+  filled(names: readonly string[], by: string): { values: Tensor2D; example: Int32Array };
+}
+
+/** A list part's masks, and its value counts in JS. */
+interface ListMasks {
+  mask: Tensor2D;
+  length: Tensor2D;
+  /** Per example, values present (≤ width). */
+  counts: Int32Array;
 }
 
 /** TF.js variable names are global: each step's row variables get fresh ones. */
@@ -57,7 +74,8 @@ export abstract class CtrModel {
   readonly plans: EmbeddingPlan[];
   private currentLayout: EmbeddingLayout;
   readonly params: ParamStore;
-  private readonly optimizer: ReturnType<typeof tf.train.adam>;
+  /** Adam for the dense parameters; made at the first step, once subclasses have added theirs. */
+  private optimizer: DenseAdam | undefined;
   /** Per table, occurrences of each row in the training data (MBA's n_j). */
   private rowCounts: Float32Array[] | undefined;
 
@@ -65,7 +83,6 @@ export abstract class CtrModel {
     this.plans = embeddingPlans(encoder, this.sharesSequenceEmbeddings());
     this.currentLayout = layout ?? createLayout(this.embeddingLayoutConfig(), encoder, this.plans, config.seed, config.embeddingLearningRate);
     this.params = new ParamStore(createRng(config.seed).fork(7));
-    this.optimizer = tf.train.adam(config.learningRate);
   }
 
   get layout(): EmbeddingLayout {
@@ -186,10 +203,8 @@ export abstract class CtrModel {
         return tf.losses.sigmoidCrossEntropy(labels, this.logits(embedded, true)) as ReturnType<typeof tf.scalar>;
       }), [...dense, ...rowVars]);
       loss = value.dataSync()[0]!;
-      const denseGrads: Record<string, Tensor> = {};
-      for (const v of dense) if (grads[v.name]) denseGrads[v.name] = grads[v.name]!;
-      // The optimizer looks variables up by these names; the map type is TF.js's.
-      this.optimizer.applyGradients(denseGrads as Parameters<typeof this.optimizer.applyGradients>[0]);
+      this.optimizer ??= new DenseAdam(dense, { learningRate: this.config.learningRate });
+      this.optimizer.apply(grads);
       rowGrads = rowVars.map((v) => grads[v.name]!.dataSync() as Float32Array);
       tf.dispose([value, ...Object.values(grads)]);
     } finally {
@@ -224,8 +239,8 @@ export abstract class CtrModel {
   }
 
   /** Masks are data, not parameters: built outside the tape (TF.js has no gradient for comparisons). */
-  private masks(batch: EncodedBatch): Record<string, { mask: Tensor2D; length: Tensor2D }> {
-    const out: Record<string, { mask: Tensor2D; length: Tensor2D }> = {};
+  private masks(batch: EncodedBatch): Record<string, ListMasks> {
+    const out: Record<string, ListMasks> = {};
     for (const plan of this.plans) {
       for (const part of plan.parts) {
         if (part.kind !== 'list') continue;
@@ -233,29 +248,83 @@ export abstract class CtrModel {
         out[part.name] = {
           mask: tf.tensor2d(listMask(lengths, part.width), [batch.size, part.width]),
           length: tf.tensor2d(Float32Array.from(lengths, (n) => Math.max(1, n)), [batch.size, 1]),
+          counts: Int32Array.from(lengths, (n) => Math.max(0, Math.min(n, part.width))),
         };
       }
     }
     return out;
   }
 
-  private embed(lookup: LayoutLookup, rows: readonly (Tensor2D | Variable)[], masks: Record<string, { mask: Tensor2D; length: Tensor2D }>, size: number): Embedded {
-    const outputs = gatherFieldOutputs(lookup, rows as Tensor2D[]);
-    const embedded: Embedded = { size, parts: {}, masks: {}, lengths: {} };
+  /**
+   * Each part's rows gathered straight from its table's unique rows (no
+   * gather-then-slice, whose gradient would pad every part back to the whole
+   * field), when the model first reads it.
+   */
+  private embed(lookup: LayoutLookup, rows: readonly (Tensor2D | Variable)[], masks: Record<string, ListMasks>, size: number): Embedded {
+    const where = new Map<string, { field: FieldLookup; rows: Tensor2D; start: number; width: number }>();
     this.plans.forEach((plan, f) => {
-      const out = outputs[f]!;
-      const dim = out.shape[1];
-      let at = 0;
+      const field = lookup.fields[f]!;
+      let start = 0;
       for (const part of plan.parts) {
-        const n = size * part.width;
-        embedded.parts[part.name] = tf.reshape(tf.slice(out, [at, 0], [n, dim]), [size, part.width, dim]);
-        at += n;
-        if (part.kind === 'list') {
-          embedded.masks[part.name] = masks[part.name]!.mask;
-          embedded.lengths[part.name] = masks[part.name]!.length;
-        }
+        where.set(part.name, { field, rows: rows[field.table]! as Tensor2D, start, width: part.width });
+        start += size * part.width;
       }
     });
+    /** A part's embeddings at `positions` (indices into its size × width positions), or at all of them: [count, outputDim]. */
+    const gatherPart = (name: string, positions?: Int32Array): Tensor2D => {
+      const { field, rows: table, start, width } = where.get(name)!;
+      const chunks = field.chunks;
+      let index: Int32Array;
+      if (!positions) {
+        index = field.inverse.subarray(start * chunks, (start + size * width) * chunks);
+      } else {
+        index = new Int32Array(positions.length * chunks);
+        for (let i = 0; i < positions.length; i++) {
+          for (let c = 0; c < chunks; c++) index[i * chunks + c] = field.inverse[(start + positions[i]!) * chunks + c]!;
+        }
+      }
+      return tf.reshape(gatherRows(table, index), [index.length / chunks, field.outputDim]);
+    };
+    const embedded: Embedded = {
+      size,
+      parts: {},
+      masks: {},
+      lengths: {},
+      filled: (names, by) => {
+        const { width } = where.get(by)!;
+        const counts = masks[by]?.counts;
+        if (!counts) throw new ValidationError(`${by} is not a list input`);
+        const other = names.filter((name) => where.get(name)?.width !== width);
+        if (other.length > 0) throw new ValidationError(`list inputs must have ${by}'s width ${width}`, other);
+        const total = counts.reduce((sum, n) => sum + n, 0);
+        const positions = new Int32Array(total);
+        const example = new Int32Array(total);
+        for (let b = 0, k = 0; b < size; b++) {
+          for (let l = 0; l < counts[b]!; l++, k++) {
+            positions[k] = b * width + l;
+            example[k] = b;
+          }
+        }
+        const values = names.map((name) => gatherPart(name, positions));
+        return { values: values.length === 1 ? values[0]! : tf.concat(values, 1), example };
+      },
+    };
+    for (const [name, { field, width }] of where) {
+      Object.defineProperty(embedded.parts, name, {
+        enumerable: true,
+        configurable: true,
+        get: () => {
+          const value = tf.reshape(gatherPart(name), [size, width, field.outputDim]) as Tensor3D;
+          Object.defineProperty(embedded.parts, name, { value, enumerable: true });
+          return value;
+        },
+      });
+      const list = masks[name];
+      if (list) {
+        embedded.masks[name] = list.mask;
+        embedded.lengths[name] = list.length;
+      }
+    }
     return embedded;
   }
 
@@ -266,6 +335,6 @@ export abstract class CtrModel {
 
   dispose(): void {
     this.params.dispose();
-    this.optimizer.dispose();
+    this.optimizer?.dispose();
   }
 }

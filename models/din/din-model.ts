@@ -39,12 +39,8 @@ export class DinModel extends CtrModel {
   }
 
   protected logits(embedded: Embedded, training: boolean): Tensor {
-    const first = this.itemParts[0]!.history;
-    const mask = embedded.masks[first]!;
-    const lengths = embedded.lengths[first]!;
     const query = tf.concat(this.itemParts.map((p) => single(embedded.parts[p.candidate]!)), 1);
-    const keys = tf.concat(this.itemParts.map((p) => embedded.parts[p.history]!), 2);
-    const interest = this.attention.pool(query, keys, mask, lengths, training);
+    const interest = this.attention.poolHistory(query, embedded, this.itemParts.map((p) => p.history), training);
     const others = this.otherParts.map((name) =>
       embedded.masks[name] ? maskedMean(embedded.parts[name]!, embedded.masks[name]!, embedded.lengths[name]!) : single(embedded.parts[name]!));
     return tf.squeeze(this.mlp.apply(tf.concat([...others, query, interest], 1), training), [1]);

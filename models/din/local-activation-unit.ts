@@ -1,9 +1,14 @@
 import { tf } from '../../infra/tf.js';
-import type { ActivationKind } from '../layers/activations.js';
+import { gatherUntaped, matMulUntaped } from '../../features/embedding/index.js';
+import { isDifferentiable, type ActivationKind, type DifferentiableActivation } from '../layers/activations.js';
 import { Mlp } from '../layers/mlp.js';
 import type { ParamStore, Tensor } from '../layers/params.js';
+import type { Embedded } from '../ctr/ctr-model.js';
 
 export type AttentionNorm = 'none' | 'softmax' | 'length';
+
+/** Inside the op no tape is recording: TensorFlow's MatMul directly (see matMulUntaped). */
+const matMul = matMulUntaped;
 
 /**
  * DIN's local activation unit (Zhou et al., KDD 2018, Fig. 2): for the
@@ -11,16 +16,60 @@ export type AttentionNorm = 'none' | 'softmax' | 'length';
  * weight; the user interest is the weighted sum of the behaviours. The paper
  * uses the weights as they are (no softmax) so the pooled vector's size keeps
  * the intensity of interest; softmax and length normalisation are options.
+ *
+ * When the unit's activations are stateless (PReLU, ReLU, sigmoid) and the
+ * weights are not softmax-normalised — the paper's configuration — a fast
+ * path computes the same function (within float rounding):
+ *  - the first layer [q, k, q − k, q⊙k]·[W1; W2; W3; W4] is computed as
+ *    [q, k, q⊙k]·[W1 + W3; W2 − W3; W4]: a quarter fewer multiply-adds, and no
+ *    tiled query or 4D-wide input (the parameters keep their names and shapes);
+ *  - only real behaviours are scored: a padded position weighs 0 and, without
+ *    batch statistics, influences nothing, so it is never gathered;
+ *  - the whole unit is one tf.customGrad op with a hand-written backward pass
+ *    (the tape's generic gradients cost several times more kernels).
+ * Dice inside the unit (its statistics span padded positions too) and softmax
+ * weights take the reference path: the paper's formulation on the tape, with
+ * the MLP stack one hand-differentiated op (see Mlp).
  */
 export class LocalActivationUnit {
   private readonly mlp: Mlp;
+  private readonly fast: boolean;
 
   constructor(params: ParamStore, name: string, dim: number, units: readonly number[], activation: ActivationKind, private readonly norm: AttentionNorm) {
     this.mlp = new Mlp(params, name, 4 * dim, [...units, 1], activation);
+    this.fast = norm !== 'softmax' && this.mlp.dense.every((layer) => !layer.activation || (isDifferentiable(layer.activation) && !layer.activation.usesBatchStatistics));
+  }
+
+  /**
+   * The user interest [B, D] for candidates `query` [B, D] from the embedded
+   * behaviour parts `history` (side by side they are the keys; the first
+   * one's mask says which positions are behaviours).
+   */
+  poolHistory(query: Tensor, embedded: Embedded, history: readonly string[], training: boolean): Tensor {
+    const first = history[0]!;
+    if (this.fast) {
+      const { values, example } = embedded.filled(history, first);
+      return this.fastPool(query, values, example, this.scales(example, embedded.lengths[first]!));
+    }
+    const keys = tf.concat(history.map((name) => embedded.parts[name]!), 2);
+    return this.referencePool(query, keys, embedded.masks[first]!, embedded.lengths[first]!, training);
   }
 
   /** query [B, D], keys [B, L, D], mask [B, L] (1 = behaviour, 0 = padding), lengths [B, 1] → [B, D]. */
   pool(query: Tensor, keys: Tensor, mask: Tensor, lengths: Tensor, training: boolean): Tensor {
+    if (!this.fast) return this.referencePool(query, keys, mask, lengths, training);
+    const [B, L, D] = keys.shape as [number, number, number];
+    const m = mask.dataSync();
+    const positions: number[] = [];
+    for (let i = 0; i < m.length; i++) if (m[i] !== 0) positions.push(i);
+    const example = Int32Array.from(positions, (i) => Math.floor(i / L));
+    // On the tape: this entry point takes keys that may need a gradient.
+    const behaviours = tf.gather(tf.reshape(keys, [B * L, D]), tf.tensor1d(positions, 'int32'));
+    return this.fastPool(query, behaviours, example, this.scales(example, lengths));
+  }
+
+  /** The unit as the paper writes it, differentiated by the tape: what `pool` computes, by the generic path. */
+  referencePool(query: Tensor, keys: Tensor, mask: Tensor, lengths: Tensor, training: boolean): Tensor {
     const [, L] = keys.shape as [number, number, number];
     const q = tf.tile(tf.expandDims(query, 1), [1, L, 1]);
     const input = tf.concat([q, keys, tf.sub(q, keys), tf.mul(q, keys)], 2);
@@ -48,5 +97,109 @@ export class LocalActivationUnit {
 
   get layers(): Mlp {
     return this.mlp;
+  }
+
+  /** 'length' normalisation: each behaviour's weight is divided by its example's length. */
+  private scales(example: Int32Array, lengths: Tensor): Float32Array | null {
+    if (this.norm !== 'length') return null;
+    const n = lengths.dataSync();
+    return Float32Array.from(example, (b) => 1 / n[b]!);
+  }
+
+  /**
+   * The fast path on behaviours only: query [B, D], behaviours [N, D]
+   * (example-major), example [N] (each behaviour's row of query), optional
+   * per-behaviour weight scales → interest [B, D]. One custom-gradient op over
+   * query, behaviours and the unit's parameters.
+   */
+  private fastPool(query: Tensor, behaviours: Tensor, example: Int32Array, scales: Float32Array | null): Tensor {
+    const [B, D] = query.shape as [number, number];
+    const N = example.length;
+    const layers = this.mlp.dense;
+    const activations = layers.map((layer) => layer.activation as DifferentiableActivation | undefined);
+    const units = layers[0]!.kernel.shape[1]!;
+    // The op's inputs after query and behaviours: per layer its kernel, bias and activation variables.
+    const params: Tensor[] = layers.flatMap((layer, i) => [layer.kernel, layer.bias, ...(activations[i]?.variables ?? [])]);
+    const exampleOf = tf.tensor1d(example, 'int32');
+    const scale = scales && tf.tensor2d(scales, [N, 1]);
+
+    const op = tf.customGrad((...args) => {
+      const save = args.pop() as (tensors: Tensor[]) => void;
+      const [q, kb] = args as [Tensor, Tensor];
+      // The gradient may read only what is saved: the step's tidy disposes the rest before it runs.
+      const kept: Tensor[] = [];
+      const keep = (t: Tensor): number => kept.push(t) - 1;
+      const iExample = keep(exampleOf);
+      const iScale = scale ? keep(scale) : -1;
+
+      const qb = gatherUntaped(q, exampleOf); // [N, D]: each behaviour's candidate
+      const x = tf.concat([qb, kb, tf.mul(qb, kb), tf.ones([N, 1])], 1); // [N, 3D + 1]
+      // [W1; W2; W3; W4] on [q, k, q − k, q⊙k] = [W1 + W3; W2 − W3; W4] on [q, k, q⊙k]; the bias rides on the ones column.
+      const [w1, w2, w3, w4] = tf.split(layers[0]!.kernel, 4, 0);
+      const fused = tf.concat([tf.add(w1!, w3!), tf.sub(w2!, w3!), w4!, tf.reshape(layers[0]!.bias, [1, units])], 0);
+      const iQb = keep(qb);
+      const iKb = keep(kb);
+      const iFused = keep(fused);
+      const iInputs: number[] = [];
+      const iTraces: number[][] = [];
+      let h = x;
+      layers.forEach((layer, i) => {
+        iInputs.push(keep(h));
+        const z = i === 0 ? matMul(x, fused) : tf.add(matMul(h, layer.kernel), layer.bias);
+        const activation = activations[i];
+        if (activation) {
+          const { y, saved } = activation.forwardSaving(z);
+          iTraces.push(saved.map(keep));
+          h = y;
+        } else {
+          iTraces.push([]);
+          h = z;
+        }
+      });
+      const weights = scale ? tf.mul(h, scale) : h; // [N, 1]
+      const iWeights = keep(weights);
+      save(kept);
+
+      return {
+        value: tf.unsortedSegmentSum(tf.mul(weights, kb), exampleOf, B),
+        gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+          const get = (i: number): Tensor => saved[i]!;
+          const exampleS = get(iExample);
+          const kbS = get(iKb);
+          // interest_b = Σ_{i in b} w_i·k_i: dk_i = w_i·dy_b, dw_i = k_i·dy_b.
+          const dyb = gatherUntaped(Array.isArray(dy) ? dy[0]! : dy, exampleS); // [N, D]
+          const dKbPooling = tf.mul(get(iWeights), dyb);
+          let dh = tf.sum(tf.mul(kbS, dyb), 1, true);
+          if (iScale >= 0) dh = tf.mul(dh, get(iScale));
+          const grads: Tensor[] = [];
+          for (let i = layers.length - 1; i >= 0; i--) {
+            const activation = activations[i];
+            let dz = dh;
+            const own: Tensor[] = [];
+            if (activation) {
+              const back = activation.backward(dh, iTraces[i]!.map(get));
+              dz = back.dz;
+              own.push(...back.grads);
+            }
+            const input = get(iInputs[i]!);
+            if (i > 0) {
+              grads.unshift(matMul(input, dz, true, false), tf.sum(dz, 0), ...own);
+              dh = matMul(dz, layers[i]!.kernel, false, true);
+              continue;
+            }
+            // Back to [W1; W2; W3; W4] and the bias from the fused [3D + 1, units] kernel's gradient.
+            const [dq, dk, dqk, dBias] = tf.split(matMul(input, dz, true, false), [D, D, D, 1], 0);
+            grads.unshift(tf.concat([dq!, dk!, tf.sub(dq!, dk!), dqk!], 0), tf.reshape(dBias!, [units]), ...own);
+            const [fq, fk, fqk] = tf.split(get(iFused), [D, D, D, 1], 0);
+            const dProduct = matMul(dz, fqk!, false, true);
+            const dQb = tf.add(matMul(dz, fq!, false, true), tf.mul(dProduct, kbS));
+            const dKb = tf.add(tf.add(matMul(dz, fk!, false, true), tf.mul(dProduct, get(iQb))), dKbPooling);
+            return [tf.unsortedSegmentSum(dQb, exampleS as ReturnType<typeof tf.tensor1d>, B), dKb, ...grads];
+          }
+          throw new Error('the attention MLP has no layers');
+        },
+      };
+    });
+    return op(query, behaviours, ...params);
   }
 }

@@ -1,4 +1,5 @@
 import { tf } from '../../infra/tf.js';
+import { runNativeOp } from '../../features/embedding/index.js';
 import type { ParamStore, Tensor, Variable } from './params.js';
 
 export type ActivationKind = 'dice' | 'prelu' | 'relu' | 'sigmoid';
@@ -10,11 +11,33 @@ export interface Activation {
 }
 
 /**
+ * An activation that can also be differentiated by hand, for a layer stack
+ * that runs as one tf.customGrad op: `forwardSaving` is the training-mode
+ * forward and returns what `backward` needs; `backward` returns dL/dz and the
+ * gradients of the activation's own variables (in `variables` order). Cheaper
+ * than the tape's generic gradients: TF.js differentiates relu through
+ * tf.step, which the native backend builds from five kernels (isNaN, greater,
+ * ones, fill, select), and Dice through some forty small ops.
+ */
+export interface DifferentiableActivation extends Activation {
+  readonly variables: readonly Variable[];
+  /** Whether the output depends on the whole batch (Dice's statistics), not only on each row. */
+  readonly usesBatchStatistics: boolean;
+  forwardSaving(z: Tensor): { y: Tensor; saved: Tensor[] };
+  backward(dy: Tensor, saved: readonly Tensor[]): { dz: Tensor; grads: Tensor[] };
+}
+
+export function isDifferentiable(activation: Activation): activation is DifferentiableActivation {
+  return 'backward' in activation;
+}
+
+/**
  * Dice (Zhou et al., KDD 2018, eq. 9): p(s) = sigmoid((s − E[s]) / √(Var[s] + ε)),
  * f(s) = p(s)·s + (1 − p(s))·α·s, with α learned per unit. Training uses the
  * batch's statistics; inference the moving averages, as batch norm does.
  */
-export class Dice implements Activation {
+export class Dice implements DifferentiableActivation {
+  readonly usesBatchStatistics = true;
   private readonly alpha: Variable;
   private movingMean: Tensor;
   private movingVar: Tensor;
@@ -38,6 +61,35 @@ export class Dice implements Activation {
     }
     const p = tf.sigmoid(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.epsilon))));
     return tf.add(tf.mul(p, x), tf.mul(tf.mul(tf.sub(1, p), this.alpha), x));
+  }
+
+  get variables(): readonly Variable[] {
+    return [this.alpha];
+  }
+
+  /** Training mode on rows z [n, units], as `apply`: the batch's statistics, recorded for `commit`. */
+  forwardSaving(z: Tensor): { y: Tensor; saved: Tensor[] } {
+    const { mean, variance } = tf.moments(z, 0);
+    tf.dispose(this.pending);
+    this.pending = [tf.keep(mean.clone()), tf.keep(variance.clone())];
+    const std = tf.sqrt(tf.add(variance, this.epsilon));
+    const normalised = tf.div(tf.sub(z, mean), std);
+    const p = tf.sigmoid(normalised);
+    return { y: tf.add(tf.mul(p, z), tf.mul(tf.mul(tf.sub(1, p), this.alpha), z)), saved: [z, p, normalised, std] };
+  }
+
+  /**
+   * f = z·(α + (1 − α)·p), p = σ(ẑ), ẑ = (z − μ)/σ over the batch:
+   * ∂f/∂z directly = α + (1 − α)·p; through p: g = dy·z·(1 − α)·p·(1 − p) w.r.t. ẑ,
+   * then batch norm's backward (1/σ)·(g − mean(g) − ẑ·mean(g·ẑ)); dα = Σ dy·z·(1 − p).
+   */
+  backward(dy: Tensor, [z, p, normalised, std]: readonly Tensor[]): { dz: Tensor; grads: Tensor[] } {
+    const oneMinusP = tf.sub(1, p!);
+    const dyz = tf.mul(dy, z!);
+    const direct = tf.mul(dy, tf.add(this.alpha, tf.mul(p!, tf.sub(1, this.alpha))));
+    const g = tf.mul(tf.mul(dyz, tf.sub(1, this.alpha)), tf.mul(p!, oneMinusP));
+    const throughStats = tf.div(tf.sub(tf.sub(g, tf.mean(g, 0)), tf.mul(normalised!, tf.mean(tf.mul(g, normalised!), 0))), std!);
+    return { dz: tf.add(direct, throughStats), grads: [tf.sum(tf.mul(dyz, oneMinusP), 0)] };
   }
 
   commit(): void {
@@ -65,13 +117,66 @@ export class Dice implements Activation {
 }
 
 /** PReLU: max(0, s) + α·min(0, s), α learned per unit (initialised at 0.25 as in He et al.). */
-export class PRelu implements Activation {
+export class PRelu implements DifferentiableActivation {
+  readonly usesBatchStatistics = false;
   private readonly alpha: Variable;
   constructor(params: ParamStore, name: string, units: number) {
     this.alpha = params.constant(`${name}/alpha`, [units], 0.25);
   }
+  get variables(): readonly Variable[] {
+    return [this.alpha];
+  }
   apply(x: Tensor): Tensor {
     return tf.add(tf.relu(x), tf.mul(this.alpha, tf.neg(tf.relu(tf.neg(x)))));
+  }
+  /**
+   * y = s·slope with slope = 1 where s > 0, else α (the same single rounding
+   * as `apply`); slope and min(0, s) are what the backward pass needs.
+   */
+  forwardSaving(z: Tensor): { y: Tensor; saved: Tensor[] } {
+    const negative = tf.minimum(z, 0);
+    const positive = runNativeOp('Greater', (a) => [a.type('T', 'float32')], [z, tf.scalar(0)]);
+    // SelectV2 broadcasts the scalar and α; TF.js's where would first tile them to z's shape.
+    const slope = positive && runNativeOp('SelectV2', (a) => [a.type('T', 'float32')], [positive, tf.scalar(1), this.alpha]);
+    if (!slope) return { y: tf.add(z, tf.mul(negative, tf.sub(this.alpha, 1))), saved: [negative] };
+    return { y: tf.mul(z, slope), saved: [negative, slope] };
+  }
+  /** dz = dy·slope (sign(min(0, s)) gives it when the forward had no native select); dα = Σ dy·min(0, s). */
+  backward(dy: Tensor, [negative, slope]: readonly Tensor[]): { dz: Tensor; grads: Tensor[] } {
+    const rows = dy.shape.slice(0, -1).map((_, i) => i);
+    const factor = slope ?? tf.add(tf.mul(tf.sign(negative!), tf.sub(1, this.alpha)), 1);
+    return { dz: tf.mul(dy, factor), grads: [tf.sum(tf.mul(dy, negative!), rows)] };
+  }
+}
+
+/** max(0, s); its derivative is read off the output (sign(y) is 1 where s > 0, else 0). */
+class Relu implements DifferentiableActivation {
+  readonly usesBatchStatistics = false;
+  readonly variables: readonly Variable[] = [];
+  apply(x: Tensor): Tensor {
+    return tf.relu(x);
+  }
+  forwardSaving(z: Tensor): { y: Tensor; saved: Tensor[] } {
+    const y = tf.relu(z);
+    return { y, saved: [y] };
+  }
+  backward(dy: Tensor, [y]: readonly Tensor[]): { dz: Tensor; grads: Tensor[] } {
+    return { dz: tf.mul(dy, tf.sign(y!)), grads: [] };
+  }
+}
+
+class Sigmoid implements DifferentiableActivation {
+  readonly usesBatchStatistics = false;
+  readonly variables: readonly Variable[] = [];
+  apply(x: Tensor): Tensor {
+    return tf.sigmoid(x);
+  }
+  forwardSaving(z: Tensor): { y: Tensor; saved: Tensor[] } {
+    const y = tf.sigmoid(z);
+    return { y, saved: [y] };
+  }
+  backward(dy: Tensor, [y]: readonly Tensor[]): { dz: Tensor; grads: Tensor[] } {
+    return { dz: tf.mul(dy, tf.mul(y!, tf.sub(1, y!))), grads: [] };
   }
 }
 
@@ -79,7 +184,7 @@ export function createActivation(kind: ActivationKind, params: ParamStore, name:
   switch (kind) {
     case 'dice': return new Dice(params, name, units);
     case 'prelu': return new PRelu(params, name, units);
-    case 'relu': return { apply: (x) => tf.relu(x) };
-    case 'sigmoid': return { apply: (x) => tf.sigmoid(x) };
+    case 'relu': return new Relu();
+    case 'sigmoid': return new Sigmoid();
   }
 }

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { tf } from '../../../../infra/tf.js';
+import { gatherUntaped, matMulUntaped } from '../../../../features/embedding/tf-native-ops.js';
+
+describe('native TF ops outside the tape', () => {
+  it('gatherUntaped equals tf.gather and still refuses out-of-range indices', () => {
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const indices = tf.tensor1d([2, 0, 2, 1], 'int32');
+    assert.deepEqual([...gatherUntaped(x, indices).dataSync()], [...tf.gather(x, indices).dataSync()]);
+    assert.throws(() => gatherUntaped(x, tf.tensor1d([0, 3], 'int32')), /3 is not in \[0, 3\)/);
+    assert.throws(() => gatherUntaped(x, tf.tensor1d([-1], 'int32')), /not in \[0, 3\)/);
+  });
+
+  it('matMulUntaped equals tf.matMul for every transpose combination', () => {
+    const a = tf.randomNormal([5, 4], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([4, 3], 0, 1, 'float32', 2);
+    const aT = tf.transpose(a);
+    const bT = tf.transpose(b);
+    const expected = tf.matMul(a, b).dataSync();
+    for (const [x, y, ta, tb] of [[a, b, false, false], [aT, b, true, false], [a, bT, false, true], [aT, bT, true, true]] as const) {
+      const got = matMulUntaped(x, y, ta, tb).dataSync();
+      got.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-5, `${ta}/${tb} [${i}]: ${v} vs ${expected[i]}`));
+    }
+  });
+});
