@@ -189,6 +189,25 @@ export abstract class CtrModel {
 
   /** One optimisation step; returns the mean log loss (plus the MBA penalty). */
   trainStep(batch: EncodedBatch): number {
+    const { loss, lookup, denseGrads, rowGrads } = this.gradients(batch);
+    try {
+      this.optimizer ??= new DenseAdam([...this.params.variables.values()], { learningRate: this.config.learningRate });
+      this.optimizer.apply(denseGrads);
+    } finally {
+      tf.dispose(Object.values(denseGrads));
+    }
+    this.commitStatistics();
+    this.layout.applyGradients(lookup, rowGrads);
+    return loss;
+  }
+
+  /**
+   * The training objective on a batch (mean log loss plus the MBA penalty) and
+   * its gradients, without changing anything: dense gradients by variable
+   * name (the caller disposes them) and, per table, the gradient of the
+   * batch's distinct rows in `lookup` order.
+   */
+  gradients(batch: EncodedBatch): { loss: number; lookup: LayoutLookup; denseGrads: Record<string, Tensor>; rowGrads: Float32Array[] } {
     const lookup = this.layout.lookup(layoutIds(this.plans, batch));
     const rowVars = lookup.tables.map((t, i) =>
       tf.variable(tf.tensor2d(t.rows, [t.unique.length, this.layout.tables[i]!.dim]), true, `rows/${rowVariableIds++}`));
@@ -197,27 +216,25 @@ export abstract class CtrModel {
     const dense = [...this.params.variables.values()];
     let loss: number;
     let rowGrads: Float32Array[];
+    const denseGrads: Record<string, Tensor> = {};
     try {
       const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
         const embedded = this.embed(lookup, rowVars, masks, batch.size);
         return tf.losses.sigmoidCrossEntropy(labels, this.logits(embedded, true)) as ReturnType<typeof tf.scalar>;
       }), [...dense, ...rowVars]);
       loss = value.dataSync()[0]!;
-      this.optimizer ??= new DenseAdam(dense, { learningRate: this.config.learningRate });
-      this.optimizer.apply(grads);
       rowGrads = rowVars.map((v) => grads[v.name]!.dataSync() as Float32Array);
-      tf.dispose([value, ...Object.values(grads)]);
+      for (const v of dense) if (grads[v.name]) denseGrads[v.name] = grads[v.name]!;
+      tf.dispose([value, ...rowVars.map((v) => grads[v.name]!)]);
     } finally {
       tf.dispose([...rowVars, labels, ...Object.values(masks).flatMap((m) => [m.mask, m.length])]);
     }
-    this.commitStatistics();
     if (this.config.mbaLambda > 0 && this.rowCounts) {
       lookup.tables.forEach((t, i) => {
         loss += addMbaGradient(this.config.mbaLambda, this.layout.tables[i]!.dim, t.unique, t.rows, this.rowCounts![i]!, rowGrads[i]!);
       });
     }
-    this.layout.applyGradients(lookup, rowGrads);
-    return loss;
+    return { loss, lookup, denseGrads, rowGrads };
   }
 
   /** Click probabilities for a batch (inference mode). */

@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import { syntheticCtrSplits } from '../../../features/datasets/ctr-sources.js';
+import { loadFeatureSpec } from '../../../features/spec/feature-spec.js';
+import { createCtrModel } from '../../../models/create-model.js';
+import { range, sliceBatch } from '../../../models/train/batches.js';
 import { tf } from '../../../infra/tf.js';
 import { createRng } from '../../../features/math/rng.js';
 import { Dice } from '../../../models/layers/activations.js';
@@ -97,4 +102,44 @@ describe('finite-difference gradient checks', () => {
       });
     }
   });
+});
+
+describe('DIN end to end: finite differences of the training objective', function () {
+  this.timeout(60_000);
+
+  for (const attentionNorm of ['none', 'softmax'] as const) {
+    it(`embedding rows and every dense weight (Dice MLP, PReLU attention, MBA; attention ${attentionNorm})`, () => {
+      const splits = syntheticCtrSplits(loadFeatureSpec(path.resolve('configs/features/synthetic.json')), { events: 600, users: 20, items: 40, seed: 4 });
+      const train = splits.encoder.encode(splits.train);
+      const batch = sliceBatch(train, range(train.size), 0, 24);
+      const model = createCtrModel(splits.encoder, {
+        type: 'din', seed: 3, embedding: { kind: 'per-field', dim: 4 }, mlpUnits: [8, 4], attentionUnits: [6, 4], mbaLambda: 0.3, attentionNorm,
+      });
+      model.fitRowCounts([train]);
+      // Move the embeddings off their small initial values so every term matters.
+      for (const t of model.layout.tables) t.weights.set(randoms(t.weights.length, 21, 0.5));
+      const objective = () => { const g = model.gradients(batch); tf.dispose(Object.values(g.denseGrads)); return g.loss; };
+      const { lookup, denseGrads, rowGrads } = model.gradients(batch);
+
+      lookup.tables.forEach((t, ti) => {
+        const table = model.layout.tables[ti]!;
+        const dim = table.dim;
+        // Perturb the table's own storage at the rows the batch touched.
+        const rows = Float32Array.from({ length: t.unique.length * dim }, (_, k) => table.weights[t.unique[Math.floor(k / dim)]! * dim + (k % dim)]!);
+        checkGradient(`table ${ti} rows`, (v) => {
+          for (let k = 0; k < v.length; k++) table.weights[t.unique[Math.floor(k / dim)]! * dim + (k % dim)] = v[k]!;
+          const value = objective();
+          for (let k = 0; k < rows.length; k++) table.weights[t.unique[Math.floor(k / dim)]! * dim + (k % dim)] = rows[k]!;
+          return value;
+        }, rows.slice(), rowGrads[ti]!, { step: 3e-3, absTol: 3e-4, coordinates: 10 });
+      });
+      for (const [name, v] of model.params.variables) {
+        const grad = denseGrads[v.name];
+        assert.ok(grad, `no gradient for ${name}`);
+        checkGradient(name, (values) => withValue(v, values, () => tf.scalar(objective())), v.dataSync().slice() as Float32Array, grad.dataSync() as Float32Array, { step: 3e-3, absTol: 3e-4, coordinates: 4 });
+      }
+      tf.dispose(Object.values(denseGrads));
+      model.dispose();
+    });
+  }
 });
