@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { defaultRegistryDir } from '../../infra/config.js';
 import { ValidationError } from '../../infra/errors.js';
 import { resolveArtifactDir } from '../../models/artifact/read-artifact.js';
-import { runEvaluation, type EvalSplit } from '../../pipelines/training/offline-evaluation.js';
+import type { EvalSplit } from '../../pipelines/training/offline-evaluation.js';
 import { loadTrainConfig } from '../../pipelines/training/train-config.js';
 import type { Precision } from '../../models/ctr/ctr-scorer.js';
 import { formatTable } from '../format-table.js';
@@ -36,6 +36,7 @@ export function registerEval(program: Command): void {
       const dir = await resolveModel(flags.model, flags.registry);
       const reportFile = flags.report ?? path.join(dir, '..', `eval-${path.basename(dir)}-${flags.split}-${flags.precision}.html`);
       const source = flags.config ? loadTrainConfig(flags.config).source : undefined;
+      const { runEvaluation } = await import('../../pipelines/training/offline-evaluation.js');
       const result = await runEvaluation(dir, { split: flags.split, precision: flags.precision, source, reportFile });
       const m = result.metrics;
       console.log(formatTable(['model', 'split', 'precision', 'AUC', 'GAUC', 'logloss', 'ECE', 'pred/obs', 'examples'], [

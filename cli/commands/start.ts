@@ -5,7 +5,6 @@ import { defaultRegistryDir } from '../../infra/config.js';
 import { logger } from '../../infra/logger.js';
 import { loadTrainConfig, type TrainConfig } from '../../pipelines/training/train-config.js';
 import { integer, positiveInt } from '../options.js';
-import { printTrainingResult, trainingSummary, trainWithProgress } from './train.js';
 
 const log = logger('main-job');
 const config = (name: string) => fileURLToPath(new URL(`../../configs/models/${name}.json`, import.meta.url));
@@ -37,6 +36,7 @@ export function registerStart(program: Command): void {
       const din = await chooseDataset(flags);
       const trainConfig: TrainConfig = flags.epochs ? { ...din, training: { ...din.training, epochs: flags.epochs } } : din;
       console.log(`main job: training ${trainConfig.name} on ${describeSource(trainConfig)}`);
+      const { printTrainingResult, trainingSummary, trainWithProgress } = await import('../training-run.js');
       const result = await trainWithProgress(trainConfig, flags.registry, flags.seed);
       printTrainingResult(trainConfig.name, result);
       const seconds = (performance.now() - started) / 1000;

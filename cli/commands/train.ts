@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import { defaultRegistryDir } from '../../infra/config.js';
 import { loadTrainConfig, type TrainConfig } from '../../pipelines/training/train-config.js';
-import { runOfflineTraining, type OfflineTrainingResult } from '../../pipelines/training/offline-training.js';
-import { formatTable } from '../format-table.js';
 import { ValidationError } from '../../infra/errors.js';
 import { integer, oneOf, positiveInt, timestamp } from '../options.js';
-import { trainingProgress } from '../training-progress.js';
 
 export interface TrainFlags {
   config: string;
@@ -40,6 +37,8 @@ export function registerTrain(program: Command): void {
     .option('--json', 'print the result as one JSON line as well')
     .action(async (flags: TrainFlags) => {
       const config = withOverrides(loadTrainConfig(flags.config), flags);
+      // Loaded on use: TensorFlow loads only for commands that need it, so `doctor` can report a broken install.
+      const { trainWithProgress, printTrainingResult, trainingSummary } = await import('../training-run.js');
       const result = await trainWithProgress(config, flags.registry, flags.seed);
       printTrainingResult(config.name, result);
       if (flags.json) console.log(JSON.stringify(trainingSummary(config.name, result)));
@@ -66,32 +65,4 @@ function sourceFromFlags(flags: TrainFlags): TrainConfig['source'] | undefined {
     case 'synthetic': return { kind: 'synthetic', events: 200_000, users: 2000, items: 5000, seed: 42 };
     case 'clickhouse': return { kind: 'clickhouse', from: flags.from, to: flags.to, historyFrom: flags.historyFrom };
   }
-}
-
-export async function trainWithProgress(config: TrainConfig, registry: string, seed?: number): Promise<OfflineTrainingResult> {
-  const progress = trainingProgress(config.name, config.training.epochs);
-  try {
-    return await runOfflineTraining(config, { registry, seed, onStep: progress.onStep, onEpoch: progress.onEpoch });
-  } finally {
-    progress.stop();
-  }
-}
-
-export function printTrainingResult(name: string, r: OfflineTrainingResult): void {
-  const best = r.train.best;
-  console.log(formatTable(['model', 'split', 'AUC', 'GAUC', 'logloss', 'ECE', 'examples'], [
-    [name, `validation (epoch ${r.train.bestEpoch})`, best.auc, best.gauc, best.logloss, best.ece, best.examples],
-    [name, 'test', r.test.auc, r.test.gauc, r.test.logloss, r.test.ece, r.test.examples],
-    [name, 'test, int8 tables', r.testInt8.auc, r.testInt8.gauc, r.testInt8.logloss, r.testInt8.ece, r.testInt8.examples],
-  ]));
-  console.log(`parameters: ${r.parameters.embedding} embedding + ${r.parameters.dense} dense; ${Math.round(r.train.examplesPerSecond)} training examples/s`);
-  console.log(`artifact: ${r.artifactDir}`);
-  console.log(`report:   ${r.reportFile}`);
-}
-
-export function trainingSummary(name: string, r: OfflineTrainingResult): Record<string, unknown> {
-  return {
-    model: name, version: r.version, artifact: r.artifactDir, report: r.reportFile, bestEpoch: r.train.bestEpoch,
-    validation: r.train.best, test: r.test, testInt8: r.testInt8, parameters: r.parameters, examplesPerSecond: r.train.examplesPerSecond,
-  };
 }

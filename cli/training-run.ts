@@ -1,0 +1,33 @@
+import type { TrainConfig } from '../pipelines/training/train-config.js';
+import { runOfflineTraining, type OfflineTrainingResult } from '../pipelines/training/offline-training.js';
+import { formatTable } from './format-table.js';
+import { trainingProgress } from './training-progress.js';
+
+/** Offline training with a progress bar, and its terminal summary (shared by `train` and `start`). */
+export async function trainWithProgress(config: TrainConfig, registry: string, seed?: number): Promise<OfflineTrainingResult> {
+  const progress = trainingProgress(config.name, config.training.epochs);
+  try {
+    return await runOfflineTraining(config, { registry, seed, onStep: progress.onStep, onEpoch: progress.onEpoch });
+  } finally {
+    progress.stop();
+  }
+}
+
+export function printTrainingResult(name: string, r: OfflineTrainingResult): void {
+  const best = r.train.best;
+  console.log(formatTable(['model', 'split', 'AUC', 'GAUC', 'logloss', 'ECE', 'examples'], [
+    [name, `validation (epoch ${r.train.bestEpoch})`, best.auc, best.gauc, best.logloss, best.ece, best.examples],
+    [name, 'test', r.test.auc, r.test.gauc, r.test.logloss, r.test.ece, r.test.examples],
+    [name, 'test, int8 tables', r.testInt8.auc, r.testInt8.gauc, r.testInt8.logloss, r.testInt8.ece, r.testInt8.examples],
+  ]));
+  console.log(`parameters: ${r.parameters.embedding} embedding + ${r.parameters.dense} dense; ${Math.round(r.train.examplesPerSecond)} training examples/s`);
+  console.log(`artifact: ${r.artifactDir}`);
+  console.log(`report:   ${r.reportFile}`);
+}
+
+export function trainingSummary(name: string, r: OfflineTrainingResult): Record<string, unknown> {
+  return {
+    model: name, version: r.version, artifact: r.artifactDir, report: r.reportFile, bestEpoch: r.train.bestEpoch,
+    validation: r.train.best, test: r.test, testInt8: r.testInt8, parameters: r.parameters, examplesPerSecond: r.train.examplesPerSecond,
+  };
+}
