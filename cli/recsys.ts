@@ -9,6 +9,7 @@ import { registerStart } from './commands/start.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerProduce } from './commands/produce.js';
 import { registerSimulate } from './commands/simulate.js';
+import { registerTrainCf } from './commands/train-cf.js';
 import { runMain } from './run-main.js';
 
 const program = new Command('recsys')
@@ -26,5 +27,6 @@ registerStart(program);
 registerIngest(program);
 registerProduce(program);
 registerSimulate(program);
+registerTrainCf(program);
 
 await runMain(() => program.parseAsync(process.argv));

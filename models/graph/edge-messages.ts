@@ -1,0 +1,43 @@
+import { tf } from '../../infra/tf.js';
+import type { Tensor } from '../layers/params.js';
+
+export type Tensor1D = ReturnType<typeof tf.tensor1d>;
+
+/**
+ * out_u = Σ_{e: u→v} a_e · z_v: messages weighted per directed edge, where
+ * a_e is a scalar ([E, 1], z [N, f]) or a d×d block ([E, d, d], z [N, d, f]),
+ * differentiable in both z and a.
+ *
+ * A custom gradient because TF.js's generic ones are heavy here: the gradient
+ * of unsortedSegmentSum masks negative ids with several extra [E, f]
+ * tensors, and gather's transposes its values; and the tape would keep every
+ * [E, f] intermediate per layer alive until the backward pass. Here the
+ * backward pass recomputes the one gathered tensor it needs:
+ * ∂z = Σ_{e: v→u} a_eᵀ ∂out_v (messages run the other way), ∂a_e = ∂out_u z_vᵀ.
+ */
+export function edgeMessages(z: Tensor, a: Tensor, src: Tensor1D, dst: Tensor1D, numNodes: number): Tensor {
+  const scalar = a.rank === 2;
+  const op = tf.customGrad((zIn, aIn, save) => {
+    // Saved so that the enclosing tidy does not free them before the backward pass.
+    (save as (tensors: Tensor[]) => void)([zIn as Tensor, aIn as Tensor]);
+    return {
+      value: tf.tidy(() => {
+        const gathered = tf.gather(zIn as Tensor, dst);
+        return tf.unsortedSegmentSum(scalar ? gathered.mul(aIn as Tensor) : tf.matMul(aIn as Tensor, gathered), src, numNodes);
+      }),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => tf.tidy(() => {
+        const [zt, at] = saved as [Tensor, Tensor];
+        const dyEdge = tf.gather(dy, src);
+        const zEdge = tf.gather(zt, dst);
+        if (scalar) {
+          return [tf.unsortedSegmentSum(dyEdge.mul(at), dst, numNodes), dyEdge.mul(zEdge).sum(1, true)];
+        }
+        return [
+          tf.unsortedSegmentSum(tf.matMul(at, dyEdge, true, false), dst, numNodes),
+          tf.matMul(dyEdge, zEdge, false, true),
+        ];
+      }),
+    };
+  });
+  return op(z, a) as Tensor;
+}

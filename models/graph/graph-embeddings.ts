@@ -1,0 +1,18 @@
+import { tf } from '../../infra/tf.js';
+import type { GraphModel } from './graph-model.js';
+
+/** Final user and item representations, row-major [count, dim]: what ranking and retrieval use. */
+export interface GraphEmbeddings {
+  dim: number;
+  users: Float32Array;
+  items: Float32Array;
+}
+
+export function exportEmbeddings(model: GraphModel): GraphEmbeddings {
+  // A clone: mf-bpr's forward is its variable, which must survive the dispose below.
+  const out = tf.tidy(() => model.forward().clone());
+  const all = out.dataSync() as Float32Array;
+  out.dispose();
+  const dim = model.config.dim;
+  return { dim, users: all.slice(0, model.numUsers * dim), items: all.slice(model.numUsers * dim) };
+}

@@ -1,0 +1,37 @@
+import { tf } from '../../infra/tf.js';
+import type { Rng } from '../../features/math/rng.js';
+import type { Tensor, Variable } from '../layers/params.js';
+import type { GraphModelConfig } from './graph-config.js';
+
+/**
+ * A model that scores (user, item) by the dot product of node
+ * representations computed over the whole user–item graph (users first, then
+ * items). `forward` runs inside the optimizer's tape; `embedding` holds the
+ * layer-0 rows that BPR's L2 term regularises.
+ */
+export interface GraphModel {
+  readonly config: GraphModelConfig;
+  readonly numUsers: number;
+  readonly numItems: number;
+  readonly embedding: Variable;
+  readonly variables: Variable[];
+  /** [numUsers + numItems, dim] final representations. */
+  forward(): Tensor;
+  dispose(): void;
+}
+
+/** N(0, std²) rows, reproducible from the model's seed. */
+export function normalVariable(rng: Rng, rows: number, cols: number, std: number): Variable {
+  const values = new Float32Array(rows * cols);
+  for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
+  return tf.variable(tf.tensor2d(values, [rows, cols]));
+}
+
+/** U(−1/√fanIn, 1/√fanIn): PyTorch's nn.Linear default, which Sheaf4Rec keeps. */
+export function uniformVariable(rng: Rng, shape: number[], fanIn: number): Variable {
+  const limit = 1 / Math.sqrt(fanIn);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = (2 * rng.next() - 1) * limit;
+  return tf.variable(tf.tensor(values, shape));
+}

@@ -1,0 +1,56 @@
+import { tf } from '../../infra/tf.js';
+import { createRng } from '../../features/math/rng.js';
+import type { Tensor, Variable } from '../layers/params.js';
+import type { BipartiteGraph } from './bipartite-graph.js';
+import type { GraphModelConfig } from './graph-config.js';
+import { normalVariable, uniformVariable, type GraphModel } from './graph-model.js';
+import { sheafLayer, type SheafLayerWeights, type SheafStructure } from './sheaf-layer.js';
+
+/**
+ * Sheaf4Rec (Purificato et al.): layer-0 embeddings diffused through
+ * `layers` sheaf layers, each with its own restriction-map learner and
+ * channel kernel; the representation is the mean of layers 0..L, as in the
+ * official code. `sheaf-scalar` has one scalar map per edge end (d = 1, 64
+ * channels); `sheaf-matrix` has d×d maps on stalks of dimension d with dim/d
+ * channels.
+ */
+export function createSheafGnn(config: GraphModelConfig, graph: BipartiteGraph): GraphModel {
+  const d = config.type === 'sheaf-matrix' ? config.stalkDim : 1;
+  const f = config.dim / d;
+  const rng = createRng(config.seed);
+  const embedding = normalVariable(rng.fork(1), graph.numNodes, config.dim, config.initStd);
+  const weights: SheafLayerWeights[] = [];
+  const layerVariables: Variable[] = [];
+  for (let k = 0; k < config.layers; k++) {
+    const r = rng.fork(100 + k);
+    const w = {
+      // The learner sees [x_u ‖ x_v] (2·dim inputs), split into its two halves.
+      learnSrc: uniformVariable(r, [config.dim, d * d], 2 * config.dim),
+      learnDst: uniformVariable(r, [config.dim, d * d], 2 * config.dim),
+      kernel: config.kernelInit === 'identity' ? tf.variable(tf.eye(f)) : uniformVariable(r, [f, f], f),
+      bias: config.kernelInit === 'identity' ? tf.variable(tf.zeros([f])) : uniformVariable(r, [f], f),
+      // b·I flattened: every map starts near tanh(b) times the identity.
+      ...(config.mapBias > 0 ? { learnBias: tf.variable(tf.eye(d).reshape([d * d]).mul(config.mapBias)) } : {}),
+    };
+    weights.push(w);
+    layerVariables.push(w.learnSrc, w.learnDst, w.kernel, w.bias, ...(w.learnBias ? [w.learnBias] : []));
+  }
+  const structure: SheafStructure = {
+    src: tf.tensor1d(graph.src, 'int32'),
+    dst: tf.tensor1d(graph.dst, 'int32'),
+    numNodes: graph.numNodes,
+    numEdges: graph.numEdges,
+    stalkDim: d,
+  };
+  const variables = [embedding, ...layerVariables];
+  return {
+    config, numUsers: graph.numUsers, numItems: graph.numItems, embedding, variables,
+    forward: () => tf.tidy(() => {
+      const layers: Tensor[] = [embedding];
+      let x: Tensor = embedding;
+      for (const w of weights) layers.push((x = sheafLayer(x, w, structure, config.stepSize)));
+      return layers.length === 1 ? x.clone() : tf.addN(layers).div(layers.length);
+    }),
+    dispose: () => tf.dispose([...variables, structure.src, structure.dst]),
+  };
+}

@@ -1,0 +1,113 @@
+import { tf } from '../../infra/tf.js';
+import { createRng } from '../../features/math/rng.js';
+import type { CfInteractions } from '../../features/datasets/movielens-cf.js';
+import type { Tensor } from '../layers/params.js';
+import type { BipartiteGraph } from './bipartite-graph.js';
+import { bprLoss, embeddingL2, type Scalar } from './bpr-loss.js';
+import type { GraphTrainingConfig } from './graph-config.js';
+import { exportEmbeddings, type GraphEmbeddings } from './graph-embeddings.js';
+import type { GraphModel } from './graph-model.js';
+import { evaluateFullRanking, type RankingSummary } from './full-ranking.js';
+import { sampleEpochTriples } from './negative-sampling.js';
+
+export interface GraphEpochResult {
+  epoch: number;
+  /** Mean BPR + L2 loss over the epoch's steps. */
+  trainLoss: number;
+  /** Present on epochs where validation ran. */
+  validation?: RankingSummary;
+  /** Training time of this epoch (validation excluded). */
+  seconds: number;
+}
+
+export interface GraphTrainResult {
+  epochs: GraphEpochResult[];
+  bestEpoch: number;
+  best: RankingSummary;
+  /** The best epoch's final representations (what is evaluated and exported). */
+  embeddings: GraphEmbeddings;
+  secondsPerEpoch: number;
+}
+
+export interface GraphTrainOptions extends Partial<GraphTrainingConfig> {
+  /** @default 1 */
+  seed?: number;
+  onEpoch?: (e: GraphEpochResult) => void;
+}
+
+/**
+ * BPR training with Adam, one pass over the training edges per epoch with
+ * fresh negatives, early stopping on validation NDCG@K (never the test
+ * split): the embeddings of the best validation check are kept and returned.
+ * Validation ranks all items except the user's training items.
+ */
+export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, validation: CfInteractions, options: GraphTrainOptions = {}): GraphTrainResult {
+  const { epochs = 200, batchSize = 1024, learningRate = 1e-3, layerLearningRate, decay = 1e-4, patience = 5, evalEvery = 1, k = 20, seed = 1, onEpoch } = options;
+  const rng = createRng(seed).fork(7);
+  const optimizer = createOptimizers(learningRate, layerLearningRate);
+  const exclude = graph.userItems;
+  const hasValidation = validation.users.length > 0;
+  const history: GraphEpochResult[] = [];
+  let best: { epoch: number; metrics: RankingSummary; embeddings: GraphEmbeddings } | undefined;
+  let trainSeconds = 0;
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const started = performance.now();
+      const triples = sampleEpochTriples(graph, rng);
+      const losses: Scalar[] = [];
+      for (let start = 0; start < triples.users.length; start += batchSize) {
+        const end = Math.min(triples.users.length, start + batchSize);
+        losses.push(trainStep(model, optimizer, triples.users.subarray(start, end), triples.positives.subarray(start, end), triples.negatives.subarray(start, end), decay));
+      }
+      const trainLoss = tf.tidy(() => tf.addN(losses).div(losses.length).dataSync()[0]!);
+      tf.dispose(losses);
+      const seconds = (performance.now() - started) / 1000;
+      trainSeconds += seconds;
+      const result: GraphEpochResult = { epoch, trainLoss, seconds };
+      const check = epoch % evalEvery === 0 || epoch === epochs;
+      if (check) {
+        const embeddings = exportEmbeddings(model);
+        const metrics = hasValidation ? evaluateFullRanking(embeddings, validation, exclude, [k]) : { [`ndcg@${k}`]: -trainLoss };
+        result.validation = metrics;
+        if (!best || metrics[`ndcg@${k}`]! > best.metrics[`ndcg@${k}`]!) best = { epoch, metrics, embeddings };
+      }
+      history.push(result);
+      onEpoch?.(result);
+      if (check && best && (epoch - best.epoch) / evalEvery >= patience) break;
+    }
+  } finally {
+    optimizer.embedding.dispose();
+    optimizer.layers?.dispose();
+  }
+  return { epochs: history, bestEpoch: best!.epoch, best: best!.metrics, embeddings: best!.embeddings, secondsPerEpoch: trainSeconds / history.length };
+}
+
+type Adam = ReturnType<typeof tf.train.adam>;
+/** One Adam for everything, or a second one for the propagation weights. */
+export interface GraphOptimizers { embedding: Adam; layers?: Adam }
+
+export function createOptimizers(learningRate: number, layerLearningRate?: number): GraphOptimizers {
+  return { embedding: tf.train.adam(learningRate), ...(layerLearningRate !== undefined ? { layers: tf.train.adam(layerLearningRate) } : {}) };
+}
+
+/** One Adam step on a batch of BPR triples; returns the loss tensor (read once per epoch, not per step). */
+export function trainStep(model: GraphModel, optimizer: GraphOptimizers, users: Int32Array, positives: Int32Array, negatives: Int32Array, decay: number): Scalar {
+  return tf.tidy(() => {
+    const u = tf.tensor1d(users, 'int32');
+    // Items follow the users in the node space.
+    const p = tf.tensor1d(positives.map((i) => i + model.numUsers), 'int32');
+    const n = tf.tensor1d(negatives.map((i) => i + model.numUsers), 'int32');
+    const loss = () => {
+      const out: Tensor = model.forward();
+      const e0 = model.embedding;
+      const bpr = bprLoss(tf.gather(out, u), tf.gather(out, p), tf.gather(out, n));
+      return bpr.add(embeddingL2([tf.gather(e0, u), tf.gather(e0, p), tf.gather(e0, n)], users.length, decay)) as Scalar;
+    };
+    if (!optimizer.layers) return optimizer.embedding.minimize(loss, true, model.variables)!;
+    const { value, grads } = tf.variableGrads(loss, model.variables);
+    const named = Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+    optimizer.embedding.applyGradients(named.filter((g) => g.name === model.embedding.name));
+    optimizer.layers.applyGradients(named.filter((g) => g.name !== model.embedding.name));
+    return value;
+  });
+}
