@@ -1,7 +1,7 @@
 import { tf } from '../../infra/tf.js';
 import { gatherUntaped, matMulUntaped } from '../../features/embedding/index.js';
 import { isDifferentiable, type ActivationKind, type DifferentiableActivation } from '../layers/activations.js';
-import { Mlp } from '../layers/mlp.js';
+import { activationBackward, backwardDense, Mlp } from '../layers/mlp.js';
 import type { ParamStore, Tensor } from '../layers/params.js';
 import type { Embedded } from '../ctr/ctr-model.js';
 
@@ -171,32 +171,18 @@ export class LocalActivationUnit {
           const dKbPooling = tf.mul(get(iWeights), dyb);
           let dh = tf.sum(tf.mul(kbS, dyb), 1, true);
           if (iScale >= 0) dh = tf.mul(dh, get(iScale));
-          const grads: Tensor[] = [];
-          for (let i = layers.length - 1; i >= 0; i--) {
-            const activation = activations[i];
-            let dz = dh;
-            const own: Tensor[] = [];
-            if (activation) {
-              const back = activation.backward(dh, iTraces[i]!.map(get));
-              dz = back.dz;
-              own.push(...back.grads);
-            }
-            const input = get(iInputs[i]!);
-            if (i > 0) {
-              grads.unshift(matMul(input, dz, true, false), tf.sum(dz, 0), ...own);
-              dh = matMul(dz, layers[i]!.kernel, false, true);
-              continue;
-            }
-            // Back to [W1; W2; W3; W4] and the bias from the fused [3D + 1, units] kernel's gradient.
-            const [dq, dk, dqk, dBias] = tf.split(matMul(input, dz, true, false), [D, D, D, 1], 0);
-            grads.unshift(tf.concat([dq!, dk!, tf.sub(dq!, dk!), dqk!], 0), tf.reshape(dBias!, [units]), ...own);
-            const [fq, fk, fqk] = tf.split(get(iFused), [D, D, D, 1], 0);
-            const dProduct = matMul(dz, fqk!, false, true);
-            const dQb = tf.add(matMul(dz, fq!, false, true), tf.mul(dProduct, kbS));
-            const dKb = tf.add(tf.add(matMul(dz, fk!, false, true), tf.mul(dProduct, get(iQb))), dKbPooling);
-            return [tf.unsortedSegmentSum(dQb, exampleS as ReturnType<typeof tf.tensor1d>, B), dKb, ...grads];
-          }
-          throw new Error('the attention MLP has no layers');
+          if (layers.length === 0) throw new Error('the attention MLP has no layers');
+          const upper = backwardDense(layers, activations, (i) => iTraces[i]!.map(get), (i) => get(iInputs[i]!), dh, 1);
+          const { dz, grads: own } = activationBackward(activations[0], upper.dh, iTraces[0]!.map(get));
+          const input = get(iInputs[0]!);
+          // Back to [W1; W2; W3; W4] and the bias from the fused [3D + 1, units] kernel's gradient.
+          const [dq, dk, dqk, dBias] = tf.split(matMul(input, dz, true, false), [D, D, D, 1], 0);
+          const grads = [tf.concat([dq!, dk!, tf.sub(dq!, dk!), dqk!], 0), tf.reshape(dBias!, [units]), ...own, ...upper.grads];
+          const [fq, fk, fqk] = tf.split(get(iFused), [D, D, D, 1], 0);
+          const dProduct = matMul(dz, fqk!, false, true);
+          const dQb = tf.add(matMul(dz, fq!, false, true), tf.mul(dProduct, kbS));
+          const dKb = tf.add(tf.add(matMul(dz, fk!, false, true), tf.mul(dProduct, get(iQb))), dKbPooling);
+          return [tf.unsortedSegmentSum(dQb, exampleS as ReturnType<typeof tf.tensor1d>, B), dKb, ...grads];
         },
       };
     });

@@ -106,25 +106,43 @@ export class Mlp {
         gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
           const get = (i: number): Tensor => saved[i]!;
           const upstream = Array.isArray(dy) ? dy[0]! : dy;
-          let dh = upstream.shape.length === 2 ? upstream : tf.reshape(upstream, [-1, upstream.shape[upstream.shape.length - 1]!]);
-          const grads: Tensor[] = [];
-          for (let i = layers.length - 1; i >= 0; i--) {
-            const activation = activations[i];
-            let dz = dh;
-            const own: Tensor[] = [];
-            if (activation) {
-              const back = activation.backward(dh, iTraces[i]!.map(get));
-              dz = back.dz;
-              own.push(...back.grads);
-            }
-            const h = get(iInputs[i]!);
-            grads.unshift(matMulUntaped(h, dz, true, false), tf.sum(dz, 0), ...own);
-            dh = matMulUntaped(dz, layers[i]!.kernel, false, true);
-          }
-          return [shape.length === 2 ? dh : tf.reshape(dh, shape), ...grads];
+          const dh = upstream.shape.length === 2 ? upstream : tf.reshape(upstream, [-1, upstream.shape[upstream.shape.length - 1]!]);
+          const back = backwardDense(layers, activations, (i) => iTraces[i]!.map(get), (i) => get(iInputs[i]!), dh, 0);
+          return [shape.length === 2 ? back.dh : tf.reshape(back.dh, shape), ...back.grads];
         },
       };
     });
     return op(x, ...params);
   }
+}
+
+/**
+ * Backward through dense layers from the top down to `lowest` (inclusive), inside a
+ * custom-gradient op: per layer, the activation's backward, then the kernel and bias
+ * gradients. Returns them in layer order ([kernel, bias, ...activation] per layer)
+ * and the gradient w.r.t. layer `lowest`'s input.
+ */
+export function backwardDense(
+  layers: readonly { kernel: Tensor }[],
+  activations: readonly (DifferentiableActivation | undefined)[],
+  trace: (layer: number) => Tensor[],
+  input: (layer: number) => Tensor,
+  dy: Tensor,
+  lowest: number,
+): { grads: Tensor[]; dh: Tensor } {
+  const grads: Tensor[] = [];
+  let dh = dy;
+  for (let i = layers.length - 1; i >= lowest; i--) {
+    const { dz, grads: own } = activationBackward(activations[i], dh, trace(i));
+    grads.unshift(matMulUntaped(input(i), dz, true, false), tf.sum(dz, 0), ...own);
+    dh = matMulUntaped(dz, layers[i]!.kernel, false, true);
+  }
+  return { grads, dh };
+}
+
+/** Through one layer's activation (none: identity): the pre-activation gradient and the activation's own parameter gradients. */
+export function activationBackward(activation: DifferentiableActivation | undefined, dh: Tensor, trace: Tensor[]): { dz: Tensor; grads: Tensor[] } {
+  if (!activation) return { dz: dh, grads: [] };
+  const back = activation.backward(dh, trace);
+  return { dz: back.dz, grads: back.grads };
 }
