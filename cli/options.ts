@@ -7,6 +7,13 @@ export const positiveInt = (flag: string) => (value: string): number => {
   return n;
 };
 
+/** A non-negative number flag. */
+export const nonNegative = (flag: string) => (value: string): number => {
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n >= 0)) throw new ValidationError(`--${flag} must be a number >= 0, got ${JSON.stringify(value)}`);
+  return n;
+};
+
 export const integer = (flag: string) => (value: string): number => {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new ValidationError(`--${flag} must be an integer, got ${JSON.stringify(value)}`);

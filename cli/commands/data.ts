@@ -8,7 +8,6 @@ import { resolveSyntheticOptions, syntheticBayesReport, syntheticEvents } from '
 import { ValidationError } from '../../infra/errors.js';
 import { positiveInt } from '../options.js';
 
-const int = positiveInt;
 const fraction = (value: string): number => {
   const x = Number(value);
   if (!(x > 0 && x < 1)) throw new ValidationError(`--abrupt-drift-at must be a fraction in (0, 1), got ${JSON.stringify(value)}`);
@@ -35,10 +34,10 @@ export function registerData(program: Command): void {
   data
     .command('synthetic')
     .description('write the synthetic click stream as JSONL events and print its Bayes-optimal AUC')
-    .option('--events <n>', 'impressions', int('events'), 200_000)
-    .option('--users <n>', 'users', int('users'), 2000)
-    .option('--items <n>', 'items', int('items'), 5000)
-    .option('--seed <n>', 'random seed', int('seed'), 42)
+    .option('--events <n>', 'impressions', positiveInt('events'), 200_000)
+    .option('--users <n>', 'users', positiveInt('users'), 2000)
+    .option('--items <n>', 'items', positiveInt('items'), 5000)
+    .option('--seed <n>', 'random seed', positiveInt('seed'), 42)
     .option('--abrupt-drift-at <fraction>', 're-draw user interests after this share of the stream', fraction)
     .option('--out <file>', 'JSONL output file (omit to only report)')
     .action(async (opts: { events: number; users: number; items: number; seed: number; abruptDriftAt?: number; out?: string }) => {

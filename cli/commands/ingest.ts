@@ -3,7 +3,8 @@ import { loadServicesConfig, type ServicesConfig } from '../../infra/config.js';
 import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
 import { migrate } from '../../infra/clickhouse/migrate.js';
 import { sqlString } from '../../infra/clickhouse/escape.js';
-import { SetupError, ValidationError } from '../../infra/errors.js';
+import { SetupError } from '../../infra/errors.js';
+import { nonNegative, positiveInt } from '../options.js';
 import { createKafka } from '../../infra/kafka/kafka-client.js';
 import { createRedis } from '../../infra/redis/redis-client.js';
 import { logger } from '../../infra/logger.js';
@@ -17,19 +18,6 @@ import { IngestMetrics } from '../../pipelines/ingest/ingest-metrics.js';
 import { OFFLINE_TABLES } from '../../pipelines/ingest/offline-rows.js';
 
 const log = logger('ingest');
-
-/** A positive integer flag. */
-export const positiveInt = (name: string) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new ValidationError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  return n;
-};
-/** A non-negative number flag. */
-export const nonNegative = (name: string) => (value: string): number => {
-  const n = Number(value);
-  if (!(Number.isFinite(n) && n >= 0)) throw new ValidationError(`--${name} must be a number >= 0, got ${JSON.stringify(value)}`);
-  return n;
-};
 
 export interface ServiceFlags {
   brokers?: string;

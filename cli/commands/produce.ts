@@ -12,7 +12,8 @@ import { sleep } from '../../infra/retry.js';
 import { EventProducer, RateLimiter } from '../../pipelines/ingest/event-producer.js';
 import { eventKey } from '../../pipelines/ingest/events-kind.js';
 import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
-import { nonNegative, positiveInt, servicesFromFlags } from './ingest.js';
+import { nonNegative, positiveInt } from '../options.js';
+import { servicesFromFlags } from './ingest.js';
 
 interface ProduceFlags {
   file: string;

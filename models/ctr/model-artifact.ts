@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { loadCheckpoint, saveCheckpoint } from '../../features/embedding/index.js';
 import { FeatureEncoder, type FeatureEncoderJson } from '../../features/spec/feature-encoder.js';
-import { readArtifact, ArtifactError } from '../artifact/read-artifact.js';
+import { readArtifact, ArtifactError, type Artifact } from '../artifact/read-artifact.js';
 import { writeArtifact } from '../artifact/write-artifact.js';
 import type { Manifest } from '../artifact/artifact-format.js';
 import { createCtrModel } from '../create-model.js';
@@ -50,8 +50,10 @@ export async function saveCtrModel(model: CtrModel, { registry, name, metrics, t
 }
 
 /** Loads a CTR model from an artifact folder alone (checksums and format version verified). */
-export async function loadCtrModel(dir: string): Promise<{ model: CtrModel; manifest: Manifest }> {
-  const artifact = await readArtifact(dir);
+export async function loadCtrModel(dirOrArtifact: string | Artifact): Promise<{ model: CtrModel; manifest: Manifest }> {
+  // An artifact already opened (and checksummed) is not read and hashed again.
+  const artifact = typeof dirOrArtifact === 'string' ? await readArtifact(dirOrArtifact) : dirOrArtifact;
+  const dir = artifact.dir;
   let saved: { config: unknown; encoder: FeatureEncoderJson };
   try {
     saved = JSON.parse((await artifact.read(MODEL_FILE)).toString('utf8'));

@@ -44,7 +44,7 @@ export async function runEvaluation(artifactDir: string, options: EvaluationOpti
   const { split = 'test', precision = 'float' } = options;
   const artifact = await readArtifact(artifactDir);
   const record = await readTrainingRecord(artifact);
-  const { model, manifest } = await loadCtrModel(artifactDir);
+  const { model, manifest } = await loadCtrModel(artifact);
   try {
     const splits = await loadSplits(options.source ?? record.source, model.encoder.spec);
     const data = model.encoder.encode(splits[split]);
