@@ -9,12 +9,9 @@
 // skipped next time unless its configuration changed (or --fresh).
 import { parseArgs } from 'node:util';
 import { loadMovieLensCtr } from '../../features/datasets/movielens-ctr.js';
-import { createCtrModel } from '../../models/create-model.js';
 import type { CtrModelConfigInput } from '../../models/ctr/ctr-config.js';
-import type { CtrMetrics } from '../../models/metrics/classification.js';
-import { evaluate } from '../../models/train/evaluate.js';
-import { trainCtr } from '../../models/train/train-ctr.js';
 import { loadTrainConfig } from '../../pipelines/training/train-config.js';
+import { runCtrTrial, type TrialResult } from '../lib/ctr-trial.js';
 import { meanStd, pm, ResultsStore } from '../lib/results-store.js';
 
 /** The configurations of the table; the `ml100k-*` config files are the published defaults. */
@@ -50,14 +47,7 @@ const names = flags.models.split(',').map((s) => s.trim()).filter(Boolean);
 for (const n of names) if (!VARIANTS[n]) throw new Error(`unknown model ${n}; known: ${Object.keys(VARIANTS).join(', ')}`);
 const seeds = flags.seeds.split(',').map(Number);
 
-interface RunResult {
-  test: CtrMetrics;
-  validation: CtrMetrics;
-  bestEpoch: number;
-  epochs: number;
-  secondsPerEpoch: number;
-  parameters: { dense: number; embedding: number };
-}
+type RunResult = TrialResult;
 
 const store = new ResultsStore<RunResult>('ml100k-ctr');
 const splits = await loadMovieLensCtr();
@@ -73,18 +63,7 @@ for (const name of names) {
     if (result) {
       console.log(`${name} seed ${seed}: saved (test AUC ${result.test.auc.toFixed(4)})`);
     } else {
-      const model = createCtrModel(splits.encoder, config.model);
-      if (model.config.mbaLambda > 0) model.fitRowCounts([train]);
-      const t = trainCtr(model, train, validation, {
-        ...variant.training, seed,
-        onEpoch: (e) => console.log(`  ${name} seed ${seed} epoch ${e.epoch}: train ${e.trainLoss.toFixed(4)} validation AUC ${e.validation.auc.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
-      });
-      const { probabilities: _p, ...testMetrics } = evaluate(model, test);
-      result = {
-        test: testMetrics, validation: t.best, bestEpoch: t.bestEpoch, epochs: t.epochs.length,
-        secondsPerEpoch: t.epochs.reduce((a, e) => a + e.seconds, 0) / t.epochs.length, parameters: model.parameterCount(),
-      };
-      model.dispose();
+      result = runCtrTrial(name, { encoder: splits.encoder, train, validation, test }, config.model, variant.training, seed);
       store.put(name, seed, config, result);
       console.log(`${name} seed ${seed}: test AUC ${result.test.auc.toFixed(4)} GAUC ${result.test.gauc.toFixed(4)} logloss ${result.test.logloss.toFixed(4)}`);
     }

@@ -2,9 +2,9 @@ import { z } from 'zod';
 
 /** How categorical fields become embedding tables (compared at equal budgets by the compression issue). */
 export const LayoutConfigSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('per-field'), dim: z.number().int().min(1) }),
+  z.object({ kind: z.literal('per-field'), dim: z.number().int().min(1), dims: z.record(z.string(), z.number().int().min(1)).optional() }),
   z.object({ kind: z.literal('hashed'), rows: z.number().int().min(1), dim: z.number().int().min(1) }),
-  z.object({ kind: z.literal('unified'), rows: z.number().int().min(1), chunkDim: z.number().int().min(1), chunks: z.record(z.string(), z.number().int().min(1)).default({}) }),
+  z.object({ kind: z.literal('unified'), rows: z.number().int().min(1), chunkDim: z.number().int().min(1), chunks: z.record(z.string(), z.number().int().min(1)).default({}), defaultChunks: z.number().int().min(1).default(1) }),
 ]);
 
 export const CtrModelConfigSchema = z.object({

@@ -10,6 +10,7 @@ import { DenseAdam } from '../layers/dense-adam.js';
 import type { CtrModelConfig, LayoutConfig } from './ctr-config.js';
 import { embeddingPlans, layoutFields, layoutIds, listMask, type EmbeddingPlan } from './embedding-inputs.js';
 import { addMbaGradient } from './mba-regularizer.js';
+import type { EmbeddingMasking } from './embedding-masking.js';
 import { Dice } from '../layers/activations.js';
 import type { Mlp } from '../layers/mlp.js';
 import { ValidationError } from '../../infra/errors.js';
@@ -56,10 +57,10 @@ export function createLayout(config: LayoutConfig, encoder: FeatureEncoder, plan
   const fields = layoutFields(encoder, plans);
   const optimizer = { kind: 'adam' as const, learningRate };
   switch (config.kind) {
-    case 'per-field': return perFieldLayout(fields, { dim: config.dim, optimizer, seed });
+    case 'per-field': return perFieldLayout(fields, { dim: config.dim, dims: config.dims, optimizer, seed });
     // `rows` is the total budget, split over fields in proportion to their vocabularies.
     case 'hashed': return hashedLayout(fields, { rows: rowsForBudget(fields, config.rows), dim: config.dim, optimizer, seed });
-    case 'unified': return unifiedLayout(fields, { rows: config.rows, chunkDim: config.chunkDim, chunks: config.chunks, optimizer, seed });
+    case 'unified': return unifiedLayout(fields, { rows: config.rows, chunkDim: config.chunkDim, chunks: config.chunks, defaultChunks: config.defaultChunks, optimizer, seed });
   }
 }
 export { rowsForBudget };
@@ -78,6 +79,8 @@ export abstract class CtrModel {
   private optimizer: DenseAdam | undefined;
   /** Per table, occurrences of each row in the training data (MBA's n_j). */
   private rowCounts: Float32Array[] | undefined;
+  /** Pruned rows and dimensions (OptEmbed), applied between lookup and model. */
+  private embeddingMasking: EmbeddingMasking | undefined;
 
   constructor(readonly encoder: FeatureEncoder, readonly config: CtrModelConfig, layout?: EmbeddingLayout) {
     this.plans = embeddingPlans(encoder, this.sharesSequenceEmbeddings());
@@ -92,6 +95,15 @@ export abstract class CtrModel {
   /** Swaps in restored tables (same names and shapes), e.g. from an artifact's checkpoint. */
   useTables(tables: Parameters<EmbeddingLayout['withTables']>[0]): void {
     this.currentLayout = this.currentLayout.withTables(tables);
+  }
+
+  get masking(): EmbeddingMasking | undefined {
+    return this.embeddingMasking;
+  }
+
+  /** Masks looked-up embeddings from now on (undefined: none). Thresholds a masking learns must be in `params` before the first step. */
+  useMasking(masking: EmbeddingMasking | undefined): void {
+    this.embeddingMasking = masking;
   }
 
   /** Width of a part's embedding: the chunks × dim of the layout field it belongs to. */
@@ -189,6 +201,7 @@ export abstract class CtrModel {
 
   /** One optimisation step; returns the mean log loss (plus the MBA penalty). */
   trainStep(batch: EncodedBatch): number {
+    this.embeddingMasking?.beforeStep();
     const { loss, lookup, denseGrads, rowGrads } = this.gradients(batch);
     try {
       this.optimizer ??= new DenseAdam([...this.params.variables.values()], { learningRate: this.config.learningRate });
@@ -219,8 +232,10 @@ export abstract class CtrModel {
     const denseGrads: Record<string, Tensor> = {};
     try {
       const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-        const embedded = this.embed(lookup, rowVars, masks, batch.size);
-        return tf.losses.sigmoidCrossEntropy(labels, this.logits(embedded, true)) as ReturnType<typeof tf.scalar>;
+        const embedded = this.embed(lookup, rowVars, masks, batch.size, true);
+        const loss = tf.losses.sigmoidCrossEntropy(labels, this.logits(embedded, true)) as ReturnType<typeof tf.scalar>;
+        const penalty = this.embeddingMasking?.penalty();
+        return penalty ? tf.add(loss, penalty) as ReturnType<typeof tf.scalar> : loss;
       }), [...dense, ...rowVars]);
       loss = value.dataSync()[0]!;
       rowGrads = rowVars.map((v) => grads[v.name]!.dataSync() as Float32Array);
@@ -245,7 +260,7 @@ export abstract class CtrModel {
       // tf.tidy walks a non-tensor result element by element: return the tensor, read it outside.
       const probabilities = tf.tidy(() => {
         const rows = lookup.tables.map((t, i) => tf.tensor2d(t.rows, [t.unique.length, this.layout.tables[i]!.dim]));
-        return tf.sigmoid(this.logits(this.embed(lookup, rows, masks, batch.size), false));
+        return tf.sigmoid(this.logits(this.embed(lookup, rows, masks, batch.size, false), false));
       });
       const values = probabilities.dataSync() as Float32Array;
       probabilities.dispose();
@@ -277,7 +292,7 @@ export abstract class CtrModel {
    * gather-then-slice, whose gradient would pad every part back to the whole
    * field), when the model first reads it.
    */
-  private embed(lookup: LayoutLookup, rows: readonly (Tensor2D | Variable)[], masks: Record<string, ListMasks>, size: number): Embedded {
+  private embed(lookup: LayoutLookup, rows: readonly (Tensor2D | Variable)[], masks: Record<string, ListMasks>, size: number, training: boolean): Embedded {
     const where = new Map<string, { field: FieldLookup; rows: Tensor2D; start: number; width: number }>();
     this.plans.forEach((plan, f) => {
       const field = lookup.fields[f]!;
@@ -300,7 +315,12 @@ export abstract class CtrModel {
           for (let c = 0; c < chunks; c++) index[i * chunks + c] = field.inverse[(start + positions[i]!) * chunks + c]!;
         }
       }
-      return tf.reshape(gatherRows(table, index), [index.length / chunks, field.outputDim]);
+      const masking = this.embeddingMasking;
+      if (!masking) return tf.reshape(gatherRows(table, index), [index.length / chunks, field.outputDim]);
+      const unique = lookup.tables[field.table]!.unique;
+      const tableRows = Int32Array.from(index, (i) => unique[i]!);
+      const masked = masking.maskRows(field.field, gatherRows(table, index), tableRows, training);
+      return masking.maskOutput(field.field, tf.reshape(masked, [index.length / chunks, field.outputDim]), training);
     };
     const embedded: Embedded = {
       size,
@@ -347,7 +367,8 @@ export abstract class CtrModel {
 
   /** Dense parameters and embedding parameters. */
   parameterCount(): { dense: number; embedding: number } {
-    return { dense: this.params.count(), embedding: this.layout.parameterCount().total };
+    const embedding = this.embeddingMasking?.embeddingParameters?.(this.layout) ?? this.layout.parameterCount().total;
+    return { dense: this.params.count(), embedding };
   }
 
   dispose(): void {

@@ -7,11 +7,14 @@ import type { Manifest } from '../artifact/artifact-format.js';
 import { createCtrModel } from '../create-model.js';
 import { CtrModelConfigSchema } from './ctr-config.js';
 import type { CtrModel } from './ctr-model.js';
+import { RowMask } from './row-mask.js';
 
 const MODEL_FILE = 'model.json';
 const DENSE_INDEX = 'dense.json';
 const DENSE_DATA = 'dense.bin';
 const EMBEDDINGS = 'embeddings.ckpt';
+/** Pruned models (OptEmbed): which rows each field keeps. */
+const ROW_MASK = 'row-mask.json';
 /** How the version was trained: source, training options, per-epoch history. */
 export const TRAINING_FILE = 'training.json';
 
@@ -38,6 +41,7 @@ export async function saveCtrModel(model: CtrModel, { registry, name, metrics, t
       [DENSE_INDEX]: JSON.stringify(dense.entries),
       [DENSE_DATA]: new Uint8Array(dense.data.buffer, dense.data.byteOffset, dense.data.byteLength),
       ...(training === undefined ? {} : { [TRAINING_FILE]: `${JSON.stringify(training)}\n` }),
+      ...(model.masking instanceof RowMask ? { [ROW_MASK]: JSON.stringify(model.masking.toJSON()) } : {}),
     },
     stage: async (dir) => {
       await saveCheckpoint(`${dir}/${EMBEDDINGS}`, model.layout.tables);
@@ -63,6 +67,11 @@ export async function loadCtrModel(dirOrArtifact: string | Artifact): Promise<{ 
   const config = CtrModelConfigSchema.parse(saved.config);
   const model = createCtrModel(FeatureEncoder.fromJSON(saved.encoder), config);
   model.useTables(await loadCheckpoint(artifact.path(EMBEDDINGS)));
+  if (artifact.manifest.files.some((f) => f.path === ROW_MASK)) {
+    const rowMask = RowMask.fromJSON(JSON.parse((await artifact.read(ROW_MASK)).toString('utf8')));
+    rowMask.check(model.layout);
+    model.useMasking(rowMask);
+  }
   const entries = DenseIndexSchema.parse(JSON.parse((await artifact.read(DENSE_INDEX)).toString('utf8')));
   const bytes = await artifact.read(DENSE_DATA);
   const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));

@@ -13,10 +13,17 @@ export interface TableSettings {
   seed?: number;
 }
 
+export interface PerFieldLayoutOptions extends TableSettings {
+  /** Per-field widths overriding `dim` (what OptEmbed's dimension search picks). */
+  dims?: Readonly<Record<string, number>>;
+}
+
 /** (a) One table per field with a row per vocabulary entry: ids are vocabulary indices. */
-export function perFieldLayout(fields: readonly CategoricalField[], { dim, optimizer, init, seed = 0 }: TableSettings): EmbeddingLayout {
+export function perFieldLayout(fields: readonly CategoricalField[], { dim, dims = {}, optimizer, init, seed = 0 }: PerFieldLayoutOptions): EmbeddingLayout {
+  const bad = Object.entries(dims).filter(([name, d]) => !fields.some((f) => f.name === name) || !(Number.isInteger(d) && d >= 1)).map(([name, d]) => `dims['${name}'] = ${d}`);
+  if (bad.length > 0) throw new ValidationError('per-field layout: dims must name layout fields and be positive integers', bad);
   const tables = fields.map(
-    (field) => new EmbeddingTable({ name: field.name, rows: field.vocabularySize, dim, optimizer, init, seed }),
+    (field) => new EmbeddingTable({ name: field.name, rows: field.vocabularySize, dim: dims[field.name] ?? dim, optimizer, init, seed }),
   );
   const plans = fields.map((field, t): FieldPlan => ({ name: field.name, table: t, chunks: 1, rowsOf: copyIndices(field.name) }));
   return new EmbeddingLayout('per-field', tables, plans);

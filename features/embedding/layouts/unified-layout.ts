@@ -9,8 +9,10 @@ export interface UnifiedLayoutOptions extends Omit<TableSettings, 'dim'> {
   /** Rows of the one shared table: the whole budget is rows × chunkDim. */
   rows: number;
   chunkDim: number;
-  /** Chunks per field (its output is chunks × chunkDim wide). @default 1 for every field */
+  /** Chunks per field (its output is chunks × chunkDim wide). */
   chunks?: Readonly<Record<string, number>>;
+  /** Chunks of a field that `chunks` does not name. @default 1 */
+  defaultChunks?: number;
 }
 
 /**
@@ -19,14 +21,15 @@ export interface UnifiedLayoutOptions extends Omit<TableSettings, 'dim'> {
  * hash h_{f,j}, and the chunks are concatenated. Distinct (f, j) salts make two
  * values that collide in one chunk unlikely to collide in another.
  */
-export function unifiedLayout(fields: readonly CategoricalField[], { rows, chunkDim, chunks = {}, optimizer, init, seed = 0 }: UnifiedLayoutOptions): EmbeddingLayout {
+export function unifiedLayout(fields: readonly CategoricalField[], { rows, chunkDim, chunks = {}, defaultChunks = 1, optimizer, init, seed = 0 }: UnifiedLayoutOptions): EmbeddingLayout {
   const bad = fields
     .filter((field) => chunks[field.name] !== undefined && !(Number.isInteger(chunks[field.name]) && chunks[field.name]! >= 1))
     .map((field) => `chunks['${field.name}'] = ${chunks[field.name]}`);
+  if (!(Number.isInteger(defaultChunks) && defaultChunks >= 1)) bad.push(`defaultChunks = ${defaultChunks}`);
   if (bad.length > 0) throw new ValidationError('unified layout: chunks must be positive integers', bad);
   const table = new EmbeddingTable({ name: 'unified', rows, dim: chunkDim, optimizer, init, seed });
   const plans = fields.map((field): FieldPlan => {
-    const count = chunks[field.name] ?? 1;
+    const count = chunks[field.name] ?? defaultChunks;
     const salts = Array.from({ length: count }, (_, j) => hashString(`${field.name}/${j}`, seed));
     return {
       name: field.name,

@@ -1,0 +1,52 @@
+import type { EncodedBatch } from '../../features/spec/feature-encoder.js';
+import { createCtrModel } from '../../models/create-model.js';
+import type { CtrModelConfigInput } from '../../models/ctr/ctr-config.js';
+import type { FeatureEncoder } from '../../features/spec/feature-encoder.js';
+import type { CtrMetrics } from '../../models/metrics/classification.js';
+import { evaluate } from '../../models/train/evaluate.js';
+import { trainCtr } from '../../models/train/train-ctr.js';
+
+export interface TrialSplits {
+  encoder: FeatureEncoder;
+  train: EncodedBatch;
+  validation: EncodedBatch;
+  test: EncodedBatch;
+}
+
+export interface TrainingSettings {
+  epochs: number;
+  batchSize: number;
+  patience: number;
+}
+
+export interface TrialResult {
+  test: CtrMetrics;
+  validation: CtrMetrics;
+  bestEpoch: number;
+  epochs: number;
+  secondsPerEpoch: number;
+  seconds: number;
+  parameters: { dense: number; embedding: number };
+}
+
+/** Trains one CTR configuration with early stopping on validation and measures it on test: one cell of a results table. */
+export function runCtrTrial(label: string, splits: TrialSplits, model: CtrModelConfigInput, training: TrainingSettings, seed: number): TrialResult {
+  const started = performance.now();
+  const m = createCtrModel(splits.encoder, { ...model, seed });
+  try {
+    if (m.config.mbaLambda > 0) m.fitRowCounts([splits.train]);
+    const t = trainCtr(m, splits.train, splits.validation, {
+      ...training, seed,
+      onEpoch: (e) => console.log(`  ${label} seed ${seed} epoch ${e.epoch}: train ${e.trainLoss.toFixed(4)} validation AUC ${e.validation.auc.toFixed(4)} (${e.seconds.toFixed(1)} s)`),
+    });
+    const { probabilities: _p, ...test } = evaluate(m, splits.test);
+    return {
+      test, validation: t.best, bestEpoch: t.bestEpoch, epochs: t.epochs.length,
+      secondsPerEpoch: t.epochs.reduce((a, e) => a + e.seconds, 0) / t.epochs.length,
+      seconds: (performance.now() - started) / 1000,
+      parameters: m.parameterCount(),
+    };
+  } finally {
+    m.dispose();
+  }
+}
