@@ -1,4 +1,5 @@
 import { ValidationError } from '../infra/errors.js';
+import { parseModelRef, type ModelRef } from '../pipelines/registry/model-ref.js';
 
 /** commander argument parsers that name the flag and the bad value. */
 export const positiveInt = (flag: string) => (value: string): number => {
@@ -11,6 +12,13 @@ export const positiveInt = (flag: string) => (value: string): number => {
 export const nonNegative = (flag: string) => (value: string): number => {
   const n = Number(value);
   if (!(Number.isFinite(n) && n >= 0)) throw new ValidationError(`--${flag} must be a number >= 0, got ${JSON.stringify(value)}`);
+  return n;
+};
+
+/** A share in (0, 1]. */
+export const fraction = (flag: string) => (value: string): number => {
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new ValidationError(`--${flag} must be a number in (0, 1], got ${JSON.stringify(value)}`);
   return n;
 };
 
@@ -30,4 +38,11 @@ export const timestamp = (flag: string) => (value: string): number => {
   const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
   if (!Number.isFinite(ms)) throw new ValidationError(`--${flag} must be epoch milliseconds or an ISO date, got ${JSON.stringify(value)}`);
   return ms;
+};
+
+/** A model reference argument: `name`, `name@3`, `name@latest`, `name@serving`; `versioned` refuses the bare name. */
+export const modelRef = (what: string, { versioned = false } = {}) => (value: string): ModelRef => {
+  const ref = parseModelRef(value);
+  if (versioned && !ref.explicit) throw new ValidationError(`${what} must name a version: ${value}@<version> or ${value}@latest, got ${JSON.stringify(value)}`);
+  return ref;
 };

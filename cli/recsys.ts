@@ -10,6 +10,8 @@ import { registerIngest } from './commands/ingest.js';
 import { registerProduce } from './commands/produce.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerTrainCf } from './commands/train-cf.js';
+import { registerOptEmbed } from './commands/optembed.js';
+import { registerModels } from './commands/models.js';
 import { runMain } from './run-main.js';
 
 const program = new Command('recsys')
@@ -28,5 +30,7 @@ registerIngest(program);
 registerProduce(program);
 registerSimulate(program);
 registerTrainCf(program);
+registerOptEmbed(program);
+registerModels(program);
 
 await runMain(() => program.parseAsync(process.argv));

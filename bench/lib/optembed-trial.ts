@@ -2,6 +2,7 @@ import type { CtrModelConfigInput } from '../../models/ctr/ctr-config.js';
 import type { CtrMetrics } from '../../models/metrics/classification.js';
 import { runOptEmbed, type FieldPruning, type OptEmbedOptions } from '../../models/optembed/optembed.js';
 import { evaluate } from '../../models/train/evaluate.js';
+import { OptEmbedConfigSchema } from '../../models/optembed/optembed-config.js';
 import type { TrainingSettings, TrialSplits } from './ctr-trial.js';
 
 export interface OptEmbedTrialResult {
@@ -17,13 +18,8 @@ export interface OptEmbedTrialResult {
   seconds: number;
 }
 
-/** The experiment's OptEmbed settings; the main job uses a smaller search. */
-export const OPTEMBED_DEFAULTS: Omit<OptEmbedOptions, 'training'> = {
-  alpha: 1e-4,
-  thresholdInit: 0,
-  search: { population: 20, generations: 10, topK: 10, mutations: 10, crossovers: 10, mutationProbability: 0.1 },
-  maxEmbeddingFraction: 0.5,
-};
+/** The experiment's OptEmbed settings: the config file defaults (the main job uses a smaller search). */
+export const OPTEMBED_DEFAULTS: Omit<OptEmbedOptions, 'training'> = OptEmbedConfigSchema.parse({});
 
 /** OptEmbed's three stages on one configuration and seed, measured on test. */
 export function runOptEmbedTrial(label: string, splits: TrialSplits, model: CtrModelConfigInput, training: TrainingSettings, seed: number, options = OPTEMBED_DEFAULTS): OptEmbedTrialResult {

@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
 import { defaultRegistryDir } from '../../infra/config.js';
-import { ValidationError } from '../../infra/errors.js';
-import { resolveArtifactDir } from '../../models/artifact/read-artifact.js';
 import type { EvalSplit } from '../../pipelines/training/offline-evaluation.js';
 import { loadTrainConfig } from '../../pipelines/training/train-config.js';
+import { resolveModelDir } from '../../pipelines/registry/resolve-model-dir.js';
 import type { Precision } from '../../models/ctr/ctr-scorer.js';
 import { formatTable } from '../format-table.js';
 import { oneOf } from '../options.js';
@@ -25,7 +23,7 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description('evaluate a published model: AUC, GAUC, logloss, calibration; JSON plus an HTML report')
-    .requiredOption('--model <name[@version] | dir>', 'a registry model (latest version unless @version is given) or an artifact folder')
+    .requiredOption('--model <name[@version|@serving] | dir>', 'a registry model (latest version unless @version, @latest or @serving is given) or an artifact folder')
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)', defaultRegistryDir())
     .option('--split <split>', 'train, validation or test', oneOf('split', ['train', 'validation', 'test'] as const), 'test')
     .option('--precision <p>', 'embedding tables as float or int8', oneOf('precision', ['float', 'int8'] as const), 'float')
@@ -33,7 +31,7 @@ export function registerEval(program: Command): void {
     .option('--out <file>', 'write the JSON result to this file (it is always printed)')
     .option('--report <file>', 'HTML report path (default: eval-<split>-<precision>.html beside the artifact)')
     .action(async (flags: EvalFlags) => {
-      const dir = await resolveModel(flags.model, flags.registry);
+      const dir = await resolveModelDir(flags.model, flags.registry);
       const reportFile = flags.report ?? path.join(dir, '..', `eval-${path.basename(dir)}-${flags.split}-${flags.precision}.html`);
       const source = flags.config ? loadTrainConfig(flags.config).source : undefined;
       const { runEvaluation } = await import('../../pipelines/training/offline-evaluation.js');
@@ -47,12 +45,4 @@ export function registerEval(program: Command): void {
       if (flags.out) await writeFile(flags.out, `${json}\n`);
       console.log(json);
     });
-}
-
-/** `name`, `name@3` (registry) or a path to an artifact folder. */
-export async function resolveModel(ref: string, registry: string): Promise<string> {
-  if (ref.includes('/') || existsSync(ref)) return path.resolve(ref);
-  const match = /^([a-z0-9][a-z0-9_-]*)(?:@(\d+))?$/.exec(ref);
-  if (!match) throw new ValidationError(`--model must be name, name@version or an artifact folder, got ${JSON.stringify(ref)}`);
-  return resolveArtifactDir(registry, match[1]!, match[2] === undefined ? undefined : Number(match[2]));
 }

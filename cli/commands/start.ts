@@ -4,6 +4,7 @@ import { defaultMovieLensDir, loadMovieLens } from '../../features/datasets/movi
 import { defaultRegistryDir } from '../../infra/config.js';
 import { logger } from '../../infra/logger.js';
 import { loadTrainConfig, type TrainConfig } from '../../pipelines/training/train-config.js';
+import { formatTable } from '../format-table.js';
 import { integer, positiveInt } from '../options.js';
 
 const log = logger('main-job');
@@ -15,12 +16,17 @@ interface StartFlags {
   download: boolean;
   seed?: number;
   epochs?: number;
+  generations: number;
+  population: number;
+  cfEpochs: number;
 }
 
 /**
  * The main job on embedded defaults, no services needed: MovieLens-100K (or
  * the synthetic stream when it is absent and cannot be fetched) → DIN →
- * evaluation (float and int8 tables) → metrics table and artifact path.
+ * evaluation (float and int8 tables) → metrics table and artifact path; then,
+ * on MovieLens, an OptEmbed-pruned Unified Embedding DIN (small search) beside
+ * it, and the sheaf GNN's retrieval embeddings with Recall/NDCG.
  */
 export function registerStart(program: Command): void {
   program
@@ -30,18 +36,47 @@ export function registerStart(program: Command): void {
     .option('--data-dir <dir>', 'MovieLens-100K folder (env ML100K_DIR)', defaultMovieLensDir())
     .option('--no-download', 'do not fetch MovieLens when missing (use the synthetic stream instead)')
     .option('--seed <n>', 'random seed', integer('seed'))
-    .option('--epochs <n>', 'maximum epochs', positiveInt('epochs'))
+    .option('--epochs <n>', 'maximum epochs of the CTR models', positiveInt('epochs'))
+    .option('--population <n>', 'OptEmbed search: first-generation candidates', positiveInt('population'), 6)
+    .option('--generations <n>', 'OptEmbed search: generations', positiveInt('generations'), 3)
+    .option('--cf-epochs <n>', 'maximum epochs of the sheaf GNN', positiveInt('cf-epochs'), 60)
     .action(async (flags: StartFlags) => {
       const started = performance.now();
       const din = await chooseDataset(flags);
-      const trainConfig: TrainConfig = flags.epochs ? { ...din, training: { ...din.training, epochs: flags.epochs } } : din;
+      const withEpochs = (c: TrainConfig): TrainConfig => (flags.epochs ? { ...c, training: { ...c.training, epochs: flags.epochs } } : c);
+      const trainConfig = withEpochs(din);
       console.log(`main job: training ${trainConfig.name} on ${describeSource(trainConfig)}`);
       const { printTrainingResult, trainingSummary, trainWithProgress } = await import('../training-run.js');
       const result = await trainWithProgress(trainConfig, flags.registry, flags.seed);
       printTrainingResult(trainConfig.name, result);
+      const summary: Record<string, unknown> = trainingSummary(trainConfig.name, result);
+
+      if (din.source.kind === 'movielens') {
+        const ue = withEpochs({ ...loadTrainConfig(config('ml100k-din-unified')), source: din.source });
+        console.log(`\nmain job: OptEmbed on ${ue.name} (search: ${flags.population} candidates, ${flags.generations} generations)`);
+        const { optembedWithProgress, printOptEmbedResult, optembedSummary } = await import('../optembed-run.js');
+        const pruned = await optembedWithProgress(ue, flags.registry, flags.seed, {
+          search: { population: flags.population, generations: flags.generations, topK: Math.max(1, Math.ceil(flags.population / 2)), mutations: flags.population, crossovers: flags.population },
+        });
+        printOptEmbedResult(pruned);
+        console.log(formatTable(['model', 'embedding parameters', 'dense parameters', 'test AUC'], [
+          [`${trainConfig.name} (per-field tables)`, result.parameters.embedding, result.parameters.dense, result.test.auc],
+          [`${ue.name} (Unified Embedding, unpruned)`, pruned.parameters.unpruned, '', ''],
+          [`${pruned.name} (pruned)`, pruned.parameters.pruned, pruned.parameters.dense, pruned.test.auc],
+        ]));
+        summary.optembed = optembedSummary(pruned);
+
+        console.log(`\nmain job: sheaf GNN retrieval embeddings (MovieLens-100K CF protocol, at most ${flags.cfEpochs} epochs)`);
+        const { cfTrainingWithProgress, printCfResult, cfSummary } = await import('../cf-run.js');
+        const sheaf = await cfTrainingWithProgress({ model: 'sheaf-scalar', registry: flags.registry, epochs: flags.cfEpochs, dataDir: din.source.dir, ...(flags.seed !== undefined ? { seed: flags.seed } : {}) });
+        printCfResult(sheaf);
+        summary.sheaf = cfSummary('sheaf-scalar', sheaf);
+      } else {
+        console.log('OptEmbed and the sheaf GNN steps need MovieLens-100K: skipped on the synthetic stream');
+      }
       const seconds = (performance.now() - started) / 1000;
       console.log(`main job finished in ${seconds.toFixed(1)} s`);
-      console.log(JSON.stringify({ mainJob: { seconds, ...trainingSummary(trainConfig.name, result) } }));
+      console.log(JSON.stringify({ mainJob: { seconds, ...summary } }));
     });
 }
 

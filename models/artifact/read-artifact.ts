@@ -3,7 +3,7 @@ import path from 'node:path';
 import { NonRetriableError } from '../../infra/errors.js';
 import { formatIssues } from '../../infra/config.js';
 import { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, MANIFEST_FILE, ManifestSchema, type Manifest } from './artifact-format.js';
-import { listVersions, sha256File, versionDir } from './write-artifact.js';
+import { sha256File } from './write-artifact.js';
 
 /** A corrupt, partial or incompatible artifact: never loaded, never promoted. */
 export class ArtifactError extends NonRetriableError {}
@@ -53,13 +53,4 @@ export async function readArtifact(dir: string): Promise<Artifact> {
     },
     path: (name) => path.join(dir, name),
   };
-}
-
-/** `<registry>/<model>/<version>`, the latest version when none is given. */
-export async function resolveArtifactDir(registry: string, model: string, version?: number): Promise<string> {
-  const versions = await listVersions(registry, model);
-  if (versions.length === 0) throw new ArtifactError(`no versions of model '${model}' in ${registry}`);
-  const chosen = version ?? versions.at(-1)!;
-  if (!versions.includes(chosen)) throw new ArtifactError(`model '${model}' has no version ${chosen} (has ${versions.join(', ')})`);
-  return path.join(registry, model, versionDir(chosen));
 }

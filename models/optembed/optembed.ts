@@ -20,7 +20,12 @@ export interface OptEmbedOptions {
   /** Supernet training and retraining (early stopping on validation). */
   training: Omit<TrainOptions, 'seed'>;
   search: Omit<EvolutionOptions, 'seed'>;
-  /** Largest share of the unpruned embedding parameters a searched candidate may keep. @default 1 (no budget) */
+  /**
+   * Largest share of the unpruned embedding parameters a searched candidate
+   * may keep (per-field tables; a Unified Embedding table is shared, so its
+   * chunk counts narrow the model's inputs, not the table, and only row
+   * pruning shrinks it). @default 1 (no budget)
+   */
   maxEmbeddingFraction?: number;
   /** Validation examples each candidate is scored on (the first n). @default all */
   searchExamples?: number;
@@ -95,7 +100,8 @@ export function runOptEmbed(encoder: FeatureEncoder, input: CtrModelConfigInput,
         return auc(subset.labels, predictAll(supernet, subset));
       },
       { ...options.search, seed },
-      (candidate) => cost(candidate) <= budget,
+      // A shared table's size does not depend on the chunk counts: the budget constrains per-field tables only.
+      supernet.layout.kind === 'unified' ? undefined : (candidate) => cost(candidate) <= budget,
       options.onGeneration,
     ));
     const units = Object.fromEntries(masking.units.map((u, i) => [u.field, search.best[i]!]));

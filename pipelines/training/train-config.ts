@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { loadJsonFile } from '../../infra/config.js';
 import { CtrModelConfigSchema } from '../../models/ctr/ctr-config.js';
+import { OptEmbedConfigSchema } from '../../models/optembed/optembed-config.js';
 
 /**
  * A training config file: where the data comes from, which feature spec, which
@@ -38,6 +39,8 @@ export const TrainConfigSchema = z.object({
     batchSize: z.number().int().positive().default(256),
     patience: z.number().int().positive().default(2),
   }).default({}),
+  /** Settings of `recsys optembed` (pruning this model); defaults when absent. */
+  optembed: OptEmbedConfigSchema.default({}),
 });
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;

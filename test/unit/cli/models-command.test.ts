@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { flipFirstByte, publishFakes, tempRegistry } from '../../helpers/registry-fixtures.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const NO_TF = fileURLToPath(new URL('./fixtures/fail-if-tensorflow.ts', import.meta.url));
+
+/** Runs `recsys models ...` as a user would (bin/recsys.js), failing if TensorFlow gets loaded. */
+function recsys(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', '--import', NO_TF, path.join(ROOT, 'bin/recsys.js'), 'models', ...args],
+      { env: { ...process.env, LOG_LEVEL: 'error', RECSYS_ACTOR: 'cli-test' } },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+describe('recsys models (CLI, no services, no TensorFlow)', function () {
+  this.timeout(120_000);
+
+  it('lists, promotes, rolls back, shows and refuses, with tables or --json', async () => {
+    const registry = tempRegistry();
+    const dirs = await publishFakes(registry, 'din-a', 3);
+    const r = ['--registry', registry];
+
+    const list = await recsys(['list', ...r, '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout).models.map((m: { model: string; latest: number }) => [m.model, m.latest]), [['din-a', 3]]);
+
+    const promote = await recsys(['promote', 'din-a@2', ...r, '--reason', 'ship it', '--no-services']);
+    assert.equal(promote.code, 0, promote.stderr);
+    assert.match(promote.stdout, /din-a: serving - → v2 \(generation 1\)/);
+    const latest = await recsys(['promote', 'din-a@latest', ...r, '--no-services', '--json']);
+    assert.deepEqual((({ from, to, changed }) => ({ from, to, changed }))(JSON.parse(latest.stdout)), { from: 2, to: 3, changed: true });
+
+    const table = await recsys(['list', 'din-a', ...r]);
+    assert.match(table.stdout, /^version\s+serving\s+created\s+type\s+kind\s+parent\s+status\s+metrics/);
+    assert.match(table.stdout, /v3\s+\*\s+\S+\s+din\s+full/);
+
+    const rollback = await recsys(['rollback', 'din-a', ...r, '--reason', 'regression', '--no-services', '--json']);
+    assert.deepEqual((({ from, to }) => ({ from, to }))(JSON.parse(rollback.stdout)), { from: 3, to: 2 });
+
+    const show = await recsys(['show', 'din-a@serving', ...r, '--json']);
+    const detail = JSON.parse(show.stdout);
+    assert.deepEqual([detail.version, detail.status, detail.verified, detail.serving, detail.manifest.metrics.auc], [2, 'ok', true, true, 0.72]);
+
+    flipFirstByte(path.join(dirs[0]!, 'dense.bin'));
+    const refused = await recsys(['promote', 'din-a@1', ...r, '--no-services']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /recsys: refusing to promote din-a v1: the artifact is corrupt: dense\.bin fails its sha256 check/);
+
+    const history = await recsys(['history', 'din-a', ...r, '--json']);
+    assert.deepEqual(JSON.parse(history.stdout).entries.map((e: { action: string; actor: string }) => [e.action, e.actor]),
+      [['promote', 'cli-test'], ['promote', 'cli-test'], ['rollback', 'cli-test'], ['refused', 'cli-test']]);
+
+    const bare = await recsys(['promote', 'din-a', ...r]);
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /promote must name a version: din-a@<version> or din-a@latest/);
+    const missing = await recsys(['show', 'nope@1', ...r]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no model 'nope'/);
+  });
+
+  it('has --help on each subcommand', async () => {
+    for (const sub of ['list', 'show', 'promote', 'rollback', 'history']) {
+      const help = await recsys([sub, '--help']);
+      assert.equal(help.code, 0, `${sub}: ${help.stderr}`);
+      assert.match(help.stdout, new RegExp(`Usage: recsys models ${sub}`));
+      assert.match(help.stdout, /--registry <dir>/);
+    }
+  });
+});
