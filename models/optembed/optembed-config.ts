@@ -5,7 +5,7 @@ export const OptEmbedConfigSchema = z.object({
   /** Weight of the threshold regulariser α·Σ exp(−t_f); larger prunes more rows. */
   alpha: z.number().min(0).default(1e-4),
   thresholdInit: z.number().default(0),
-  /** Largest share of the unpruned embedding parameters the searched sizes may keep (per-field tables only: a shared Unified Embedding table shrinks by row pruning alone). */
+  /** Largest share of the unpruned embedding parameters the searched sizes may keep (a Unified Embedding table is resized to its chunks' keys). */
   maxEmbeddingFraction: z.number().gt(0).max(1).default(0.5),
   /** Validation examples each search candidate is scored on (the first n); default all. */
   searchExamples: z.number().int().positive().optional(),

@@ -3,6 +3,7 @@ import { ValidationError } from '../../infra/errors.js';
 import { createCtrModel } from '../create-model.js';
 import type { CtrModelConfig, CtrModelConfigInput, LayoutConfig } from '../ctr/ctr-config.js';
 import type { CtrModel } from '../ctr/ctr-model.js';
+import { layoutFields } from '../ctr/embedding-inputs.js';
 import type { RowMask } from '../ctr/row-mask.js';
 import { auc } from '../metrics/classification.js';
 import { range, sliceBatch } from '../train/batches.js';
@@ -22,9 +23,8 @@ export interface OptEmbedOptions {
   search: Omit<EvolutionOptions, 'seed'>;
   /**
    * Largest share of the unpruned embedding parameters a searched candidate
-   * may keep (per-field tables; a Unified Embedding table is shared, so its
-   * chunk counts narrow the model's inputs, not the table, and only row
-   * pruning shrinks it). @default 1 (no budget)
+   * may keep: per-field tables, kept rows × dimensions; a Unified Embedding
+   * table, resized to the keys its chunk counts hash into it. @default 1 (no budget)
    */
   maxEmbeddingFraction?: number;
   /** Validation examples each candidate is scored on (the first n). @default all */
@@ -45,10 +45,11 @@ export interface FieldPruning {
 }
 
 export interface OptEmbedResult {
-  /** The retrained, pruned model: its row mask installed, pruned rows zeroed. */
+  /** The retrained, pruned model: per-field tables with their row mask installed and pruned rows zeroed. */
   model: CtrModel;
   config: CtrModelConfig;
-  rowMask: RowMask;
+  /** Per-field tables only: a resized shared table has other rows than the supernet's. */
+  rowMask: RowMask | undefined;
   supernet: { train: TrainResult; thresholds: Record<string, number> };
   search: SearchResult & { units: Record<string, number> };
   retrain: TrainResult;
@@ -64,9 +65,12 @@ export interface OptEmbedResult {
  * 2. evolutionary search of per-field sizes on validation AUC, each candidate
  *    scored by masking the supernet (no retraining), within an optional
  *    parameter budget;
- * 3. retraining from scratch with the found sizes (per-field tables get those
- *    dimensions; Unified Embedding fields that many chunks) and the supernet's
- *    row mask.
+ * 3. retraining from scratch with the found sizes: per-field tables get
+ *    those dimensions and the supernet's row mask; Unified Embedding fields
+ *    get that many chunks, and the shared table shrinks with the number of
+ *    (value, chunk) keys hashed into it, so each row holds as many keys as
+ *    before. Row thresholds are learned for per-field tables only: a row of
+ *    the resized shared table is not a row of the supernet's.
  */
 export function runOptEmbed(encoder: FeatureEncoder, input: CtrModelConfigInput, train: EncodedBatch, validation: EncodedBatch, options: OptEmbedOptions): OptEmbedResult {
   const stageSeconds = { supernet: 0, search: 0, retrain: 0 };
@@ -82,13 +86,14 @@ export function runOptEmbed(encoder: FeatureEncoder, input: CtrModelConfigInput,
   const seed = supernet.config.seed;
   if (supernet.layout.kind === 'hashed') throw new ValidationError('OptEmbed retrains per-field or unified layouts; the hashed layout has one width for all fields');
   try {
-    const masking = new SupernetMasking(supernet, { alpha: options.alpha, thresholdInit: options.thresholdInit, seed });
+    const unified = supernet.layout.kind === 'unified';
+    const masking = new SupernetMasking(supernet, { alpha: options.alpha, thresholdInit: options.thresholdInit, seed, rowPruning: !unified });
     supernet.useMasking(masking);
     if (supernet.config.mbaLambda > 0) supernet.fitRowCounts([train]);
     const supernetTrain = timed('supernet', () => trainCtr(supernet, train, validation, { ...options.training, seed }));
-    const rowMask = masking.rowMask(supernet.layout);
+    const rowMask = unified ? undefined : masking.rowMask(supernet.layout);
     const unpruned = supernet.layout.parameterCount().total;
-    const cost = candidateCost(supernet, masking.units, rowMask);
+    const cost = unified ? sharedTableCost(supernet, masking.units) : perFieldCost(masking.units, rowMask!);
     const budget = (options.maxEmbeddingFraction ?? 1) * unpruned;
 
     const n = Math.min(validation.size, options.searchExamples ?? validation.size);
@@ -100,30 +105,31 @@ export function runOptEmbed(encoder: FeatureEncoder, input: CtrModelConfigInput,
         return auc(subset.labels, predictAll(supernet, subset));
       },
       { ...options.search, seed },
-      // A shared table's size does not depend on the chunk counts: the budget constrains per-field tables only.
-      supernet.layout.kind === 'unified' ? undefined : (candidate) => cost(candidate) <= budget,
+      (candidate) => cost(candidate).parameters <= budget,
       options.onGeneration,
     ));
     const units = Object.fromEntries(masking.units.map((u, i) => [u.field, search.best[i]!]));
-    const config = prunedConfig(supernet.config, units);
+    const config = prunedConfig(supernet.config, units, cost(search.best).rows);
 
     const model = createCtrModel(encoder, config);
-    model.useMasking(rowMask);
-    rowMask.check(model.layout);
+    if (rowMask) {
+      rowMask.check(model.layout);
+      model.useMasking(rowMask);
+    }
     if (model.config.mbaLambda > 0) model.fitRowCounts([train]);
     const retrain = timed('retrain', () => trainCtr(model, train, validation, { ...options.training, seed }));
-    rowMask.zeroPrunedRows(model.layout);
+    rowMask?.zeroPrunedRows(model.layout);
 
     const fields = masking.units.map((u, i): FieldPruning => {
-      const flags = rowMask.keep.get(u.field)!;
-      const keptRows = flags.reduce((a, b) => a + b, 0);
-      return { field: u.field, units: search.best[i]!, maxUnits: u.max, rows: flags.length, keptRows, sparsity: 1 - (keptRows * search.best[i]!) / (flags.length * u.max) };
+      const rows = supernet.layout.tables[supernet.layout.plans[i]!.table]!.rows;
+      const keptRows = rowMask ? rowMask.keep.get(u.field)!.reduce((a, b) => a + b, 0) : rows;
+      return { field: u.field, units: search.best[i]!, maxUnits: u.max, rows, keptRows, sparsity: 1 - (keptRows * search.best[i]!) / (rows * u.max) };
     });
     return {
       model, config: model.config, rowMask,
       supernet: { train: supernetTrain, thresholds: Object.fromEntries(masking.thresholdValues()) },
       search: { ...search, units }, retrain, fields,
-      parameters: { unpruned, pruned: rowMask.embeddingParameters(model.layout) },
+      parameters: { unpruned, pruned: model.parameterCount().embedding },
       stageSeconds,
     };
   } finally {
@@ -131,28 +137,40 @@ export function runOptEmbed(encoder: FeatureEncoder, input: CtrModelConfigInput,
   }
 }
 
-/**
- * Embedding parameters a candidate keeps. Per-field tables: each field's kept
- * rows × its units (dimensions). A Unified Embedding table is shared: its
- * size is the rows some field keeps × the chunk width, whatever the chunk
- * counts (fewer chunks narrow the model's input, not the table).
- */
-function candidateCost(model: CtrModel, units: readonly FieldUnits[], rowMask: RowMask): (candidate: Int32Array) => number {
-  const layout = model.layout;
-  if (layout.kind === 'unified') {
-    const fixed = rowMask.embeddingParameters(layout);
-    return () => fixed;
-  }
+interface CandidateCost {
+  parameters: number;
+  /** The shared table's rows (Unified Embedding). */
+  rows?: number;
+}
+
+/** Per-field tables: each field's kept rows × its units (dimensions). */
+function perFieldCost(units: readonly FieldUnits[], rowMask: RowMask): (candidate: Int32Array) => CandidateCost {
   const kept = units.map((u) => rowMask.keep.get(u.field)!.reduce((a, b) => a + b, 0));
-  return (candidate) => kept.reduce((sum, rows, i) => sum + rows * candidate[i]!, 0);
+  return (candidate) => ({ parameters: kept.reduce((sum, rows, i) => sum + rows * candidate[i]!, 0) });
+}
+
+/**
+ * A shared table sized for the (value, chunk) keys the candidate hashes into
+ * it: field f contributes vocabulary_f × chunks_f keys, and the table keeps
+ * the supernet's keys per row.
+ */
+function sharedTableCost(model: CtrModel, units: readonly FieldUnits[]): (candidate: Int32Array) => CandidateCost {
+  const vocabulary = layoutFields(model.encoder, model.plans).map((f) => f.vocabularySize);
+  const table = model.layout.tables[0]!;
+  const keys = (chunks: ArrayLike<number>) => vocabulary.reduce((sum, v, i) => sum + v * chunks[i]!, 0);
+  const full = keys(units.map((u) => u.max));
+  return (candidate) => {
+    const rows = Math.max(1, Math.ceil((table.rows * keys(candidate)) / full));
+    return { parameters: rows * table.dim, rows };
+  };
 }
 
 /** The model configuration the searched sizes describe. */
-export function prunedConfig(config: CtrModelConfig, units: Readonly<Record<string, number>>): CtrModelConfig {
+export function prunedConfig(config: CtrModelConfig, units: Readonly<Record<string, number>>, sharedRows?: number): CtrModelConfig {
   const embedding: LayoutConfig = config.embedding.kind === 'per-field'
     ? { ...config.embedding, dims: { ...units } }
     : config.embedding.kind === 'unified'
-      ? { ...config.embedding, chunks: { ...units } }
+      ? { ...config.embedding, chunks: { ...units }, rows: sharedRows ?? config.embedding.rows }
       : config.embedding;
   return { ...config, embedding };
 }

@@ -36,6 +36,8 @@ export interface SupernetOptions {
   thresholdInit?: number;
   /** Seeds the per-step sampling of sub-networks. */
   seed: number;
+  /** Learn row thresholds (else sizes only). @default true */
+  rowPruning?: boolean;
 }
 
 /**
@@ -56,11 +58,11 @@ export class SupernetMasking implements EmbeddingMasking {
   private current: Map<string, number>;
   private fixed: Map<string, number> | undefined;
 
-  constructor(model: CtrModel, { alpha, thresholdInit = 0, seed }: SupernetOptions) {
+  constructor(model: CtrModel, { alpha, thresholdInit = 0, seed, rowPruning = true }: SupernetOptions) {
     this.units = fieldUnits(model.layout);
     this.alpha = alpha;
     this.rng = createRng(seed).fork(31);
-    for (const { field } of this.units) this.thresholds.set(field, model.params.constant(`optembed/threshold/${field}`, [1], thresholdInit));
+    if (rowPruning) for (const { field } of this.units) this.thresholds.set(field, model.params.constant(`optembed/threshold/${field}`, [1], thresholdInit));
     this.current = new Map(this.units.map((u) => [u.field, u.max]));
   }
 
@@ -91,9 +93,9 @@ export class SupernetMasking implements EmbeddingMasking {
     return tf.mul(output, tf.tensor2d(columns, [1, columns.length]));
   }
 
-  penalty(): Tensor {
+  penalty(): Tensor | undefined {
     const ts = [...this.thresholds.values()];
-    return tf.mul(this.alpha, tf.sum(tf.exp(tf.neg(tf.concat(ts)))));
+    return ts.length === 0 ? undefined : tf.mul(this.alpha, tf.sum(tf.exp(tf.neg(tf.concat(ts)))));
   }
 
   thresholdValues(): Map<string, number> {

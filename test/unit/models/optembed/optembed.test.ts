@@ -84,16 +84,20 @@ describe('OptEmbed: all three stages and the pruned artifact', function () {
   for (const embedding of [{ kind: 'per-field' as const, dim: 8 }, { kind: 'unified' as const, rows: 300, chunkDim: 4, chunks: {}, defaultChunks: 3 }]) {
     it(`${embedding.kind}: prunes within the budget, and the artifact scores exactly as the model that made it`, async () => {
       const result = runOptEmbed(splits.encoder, { type: 'din', seed: 3, embedding, learningRate: 3e-3, embeddingLearningRate: 1e-2 }, train!, validation!, {
-        alpha: 1e-3, training: { epochs: 1, batchSize: 256, patience: 1 }, search, maxEmbeddingFraction: embedding.kind === 'per-field' ? 0.6 : 1,
+        alpha: 1e-3, training: { epochs: 1, batchSize: 256, patience: 1 }, search, maxEmbeddingFraction: 0.6,
       });
       const { model } = result;
       assert.ok(result.parameters.pruned <= result.parameters.unpruned);
+      assert.ok(result.parameters.pruned <= 0.6 * result.parameters.unpruned, `${result.parameters.pruned} of ${result.parameters.unpruned}`);
       if (embedding.kind === 'per-field') {
-        assert.ok(result.parameters.pruned <= 0.6 * result.parameters.unpruned, `${result.parameters.pruned} of ${result.parameters.unpruned}`);
-        // Per-field tables are retrained at the searched widths.
+        // Per-field tables are retrained at the searched widths, with the supernet's row mask.
         for (const f of result.fields) assert.equal(model.layout.tables.find((t) => t.name === f.field)!.dim, f.units);
+        assert.ok(model.masking instanceof RowMask);
       } else {
+        // The shared table is retrained with the searched chunk counts, resized to their keys.
         for (const f of result.fields) assert.equal(model.layout.plans.find((p) => p.name === f.field)!.chunks, f.units);
+        assert.ok(model.layout.tables[0]!.rows < 300);
+        assert.equal(model.masking, undefined);
       }
       assert.equal(model.parameterCount().embedding, result.parameters.pruned);
       assert.ok(result.fields.every((f) => f.sparsity >= 0 && f.sparsity < 1));
@@ -101,7 +105,7 @@ describe('OptEmbed: all three stages and the pruned artifact', function () {
       const registry = mkdtempSync(path.join(tmpdir(), 'registry-'));
       const { dir } = await saveCtrModel(model, { registry, name: `optembed-${embedding.kind}` });
       const { model: loaded } = await loadCtrModel(dir);
-      assert.ok(loaded.masking instanceof RowMask);
+      assert.equal(loaded.masking instanceof RowMask, embedding.kind === 'per-field');
       assert.deepEqual([...loaded.predict(test!)], [...model.predict(test!)]);
       const scorer = await CtrScorer.fromArtifact(dir);
       const example = splits.test[0]!;
