@@ -16,6 +16,7 @@ import { IngestConsumer } from '../../pipelines/ingest/ingest-consumer.js';
 import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
 import { IngestMetrics } from '../../pipelines/ingest/ingest-metrics.js';
 import { OFFLINE_TABLES } from '../../pipelines/ingest/offline-rows.js';
+import { decisionsTopicBindings } from '../../pipelines/decisions/decisions-kind.js';
 
 const log = logger('ingest');
 
@@ -43,10 +44,12 @@ interface IngestFlags extends ServiceFlags {
   topic?: string;
   partitions?: number;
   deadLetterTopic?: string;
+  deadLetterPartitions?: number;
   features?: string;
   maxBatch: number;
   chunkSize: number;
   lingerMs: number;
+  flushesInFlight: number;
   metricsPort?: number;
   fromBeginning: boolean;
   migrate: boolean;
@@ -61,10 +64,12 @@ export function registerIngest(program: Command): void {
     .option('--topic <name>', 'events topic (env KAFKA_EVENTS_TOPIC, default recsys.events)')
     .option('--partitions <n>', 'partitions when the topic is created (env KAFKA_EVENTS_PARTITIONS, default 4)', positiveInt('partitions'))
     .option('--dead-letter-topic <name>', 'topic for invalid messages (env KAFKA_DEAD_LETTER_TOPIC, default recsys.dead-letters)')
+    .option('--dead-letter-partitions <n>', 'partitions of the dead-letter topic when created (env KAFKA_DEAD_LETTER_PARTITIONS, default 1)', positiveInt('dead-letter-partitions'))
     .option('--features <file>', 'feature spec whose behaviour sequence the online store keeps (env INGEST_FEATURES, default configs/features/synthetic.json)')
     .option('--max-batch <n>', 'messages per flush to the stores', positiveInt('max-batch'), 20_000)
     .option('--chunk-size <n>', 'events per atomic Redis script call', positiveInt('chunk-size'), 1000)
     .option('--linger-ms <ms>', 'wait this long for more messages before a flush that is not full', nonNegative('linger-ms'), 0)
+    .option('--flushes-in-flight <n>', 'flushes written at once (offsets still committed in order, each after both stores)', positiveInt('flushes-in-flight'), 3)
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics (env INGEST_METRICS_PORT; 0 = any free port)', nonNegative('metrics-port'))
     .option('--no-from-beginning', 'a new consumer group starts at the end of the topic instead of its beginning')
     .option('--migrate', 'apply pending ClickHouse migrations before consuming', false)
@@ -75,7 +80,7 @@ export function registerIngest(program: Command): void {
     .action(async (opts: IngestFlags) => {
       const services = servicesFromFlags(opts);
       const settings = loadIngestSettings(process.env, {
-        groupId: opts.group, eventsTopic: opts.topic, eventsPartitions: opts.partitions, deadLetterTopic: opts.deadLetterTopic,
+        groupId: opts.group, eventsTopic: opts.topic, eventsPartitions: opts.partitions, deadLetterTopic: opts.deadLetterTopic, deadLetterPartitions: opts.deadLetterPartitions,
         featuresFile: opts.features, metricsPort: opts.metricsPort,
       });
       const spec = onlineSpecFrom(loadFeatureSpec(settings.featuresFile));
@@ -103,14 +108,15 @@ export function registerIngest(program: Command): void {
       const consumer = await IngestConsumer.start({
         kafka: createKafka(services.kafka),
         groupId: settings.groupId,
-        topics: [{ topic: settings.eventsTopic, kind: eventsKind(spec), partitions: settings.eventsPartitions }],
+        topics: [{ topic: settings.eventsTopic, kind: eventsKind(spec), partitions: settings.eventsPartitions }, ...decisionsTopicBindings()],
         deadLetterTopic: settings.deadLetterTopic,
+        deadLetterPartitions: settings.deadLetterPartitions,
         clickhouse,
         redis,
         redisPrefix: services.redis.keyPrefix,
         maxHistory: spec.behaviour.maxLength,
         fromBeginning: opts.fromBeginning,
-        pipeline: { maxFlushMessages: opts.maxBatch, chunkSize: opts.chunkSize, lingerMs: opts.lingerMs },
+        pipeline: { maxFlushMessages: opts.maxBatch, chunkSize: opts.chunkSize, lingerMs: opts.lingerMs, maxFlushesInFlight: opts.flushesInFlight },
         metrics,
       });
       onShutdown('ingest', () => consumer.stop());

@@ -1,20 +1,42 @@
 import type { Command } from 'commander';
-import { loadServicesConfig } from '../../infra/config.js';
 import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
 import { migrate } from '../../infra/clickhouse/migrate.js';
+import { createKafka } from '../../infra/kafka/kafka-client.js';
+import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
+import { ensureIngestTopics } from '../../pipelines/ingest/ingest-topics.js';
+import { ensureDecisionTopic } from '../../pipelines/decisions/decision-topics.js';
+import { positiveInt } from '../options.js';
+import { servicesFromFlags } from './ingest.js';
+
+interface MigrateFlags {
+  clickhouseUrl?: string;
+  database?: string;
+  brokers?: string;
+  topic?: string;
+  partitions?: number;
+  deadLetterTopic?: string;
+  deadLetterPartitions?: number;
+  kafka: boolean;
+}
 
 export function registerMigrate(program: Command): void {
   program
     .command('migrate')
-    .description('apply pending ClickHouse schema migrations (idempotent; applied versions are recorded in schema_migrations)')
+    .description('apply pending ClickHouse schema migrations (recorded in schema_migrations) and create the Kafka topics of ingestion; idempotent')
     .option('--clickhouse-url <url>', 'ClickHouse HTTP URL (env CLICKHOUSE_URL)')
     .option('--database <name>', 'database to migrate (env CLICKHOUSE_DATABASE)')
-    .action(async (opts: { clickhouseUrl?: string; database?: string }) => {
-      const config = loadServicesConfig({
-        ...process.env,
-        ...(opts.clickhouseUrl ? { CLICKHOUSE_URL: opts.clickhouseUrl } : {}),
-        ...(opts.database ? { CLICKHOUSE_DATABASE: opts.database } : {}),
-      }).clickhouse;
+    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
+    .option('--topic <name>', 'events topic (env KAFKA_EVENTS_TOPIC, default recsys.events)')
+    .option('--partitions <n>', 'partitions of the events topic when created (env KAFKA_EVENTS_PARTITIONS, default 4)', positiveInt('partitions'))
+    .option('--dead-letter-topic <name>', 'dead-letter topic (env KAFKA_DEAD_LETTER_TOPIC, default recsys.dead-letters)')
+    .option('--dead-letter-partitions <n>', 'partitions of the dead-letter topic when created (env KAFKA_DEAD_LETTER_PARTITIONS, default 1)', positiveInt('dead-letter-partitions'))
+    .option('--no-kafka', 'ClickHouse only: do not create the Kafka topics')
+    .action(async (opts: MigrateFlags) => {
+      const services = servicesFromFlags(opts);
+      const config = services.clickhouse;
+      const settings = loadIngestSettings(process.env, {
+        eventsTopic: opts.topic, eventsPartitions: opts.partitions, deadLetterTopic: opts.deadLetterTopic, deadLetterPartitions: opts.deadLetterPartitions,
+      });
       const admin = createClickHouse(config, { database: null });
       const db = createClickHouse(config);
       try {
@@ -22,6 +44,20 @@ export function registerMigrate(program: Command): void {
         console.log(`${config.database}: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`);
       } finally {
         await Promise.all([admin.close(), db.close()]);
+      }
+      if (!opts.kafka) return;
+
+      const kafkaAdmin = createKafka(services.kafka).admin();
+      await kafkaAdmin.connect();
+      try {
+        for (const t of await ensureIngestTopics(kafkaAdmin, settings)) {
+          if (t.created) console.log(`kafka topic ${t.topic}: created with ${t.partitions} partitions`);
+          else if (t.partitions === t.configured) console.log(`kafka topic ${t.topic}: exists with ${t.partitions} partitions`);
+          else console.log(`kafka topic ${t.topic}: exists with ${t.partitions} partitions, not the configured ${t.configured} (left as is: more partitions would move keys between partitions)`);
+        }
+        console.log(await ensureDecisionTopic(kafkaAdmin));
+      } finally {
+        await kafkaAdmin.disconnect();
       }
     });
 }

@@ -1,8 +1,10 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { Readable } from 'node:stream';
 import type { ServicesConfig } from '../config.js';
 import type { SqlClient } from './sql-client.js';
 import { RecsysError, errorMessage } from '../errors.js';
 import { clickHouseErrorCode, isRetriableClickHouseError } from './error-codes.js';
+import { tabSeparated } from './tab-separated.js';
 
 /**
  * Settings that make the 2018 server (18.16) and current releases answer alike:
@@ -49,9 +51,15 @@ export function createClickHouse(config: ServicesConfig['clickhouse'], { databas
       const result = await client.query({ query: sql, format: 'JSONEachRow' });
       return result.json<T>();
     }),
-    insert: (table, rows) => wrap('insert', async () => {
+    insert: (table, rows, options) => wrap('insert', async () => {
       if (rows.length === 0) return;
-      await client.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow' });
+      if (options?.columns) {
+        // Raw formats go as a byte stream; built per attempt, since a stream is read once.
+        const body = Readable.from([Buffer.from(tabSeparated(rows, options.columns))], { objectMode: false });
+        await client.insert({ table, values: body, format: 'TabSeparated', columns: [...options.columns] as [string, ...string[]] });
+      } else {
+        await client.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow' });
+      }
     }),
     close: () => client.close(),
   };

@@ -10,7 +10,16 @@ export interface SqlClient {
   command(sql: string): Promise<void>;
   /** A SELECT; rows as JSON objects. UInt64 values come back as numbers. */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
-  /** Inserts JSON rows into `table` (JSONEachRow). */
-  insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
+  /**
+   * Inserts rows into `table`: as JSONEachRow, or, given `columns`, as
+   * TabSeparated text of those columns in that order (about twice as fast on
+   * 18.16; every row must hold scalar values for all of them).
+   */
+  insert(table: string, rows: readonly Record<string, unknown>[], options?: InsertOptions): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface InsertOptions {
+  /** Columns to write, in order; TabSeparated instead of JSONEachRow. */
+  columns?: readonly string[];
 }

@@ -37,3 +37,12 @@ export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[]
   if (missing.length > 0) await admin.createTopics({ topics: [...missing], waitForLeaders: true });
   return missing.map((t) => t.topic);
 }
+
+/** Partition count of each topic that exists (topics missing from the cluster are left out). */
+export async function topicPartitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
+  const existing = new Set(await admin.listTopics());
+  const present = topics.filter((t) => existing.has(t));
+  if (present.length === 0) return new Map();
+  const { topics: metadata } = await admin.fetchTopicMetadata({ topics: present });
+  return new Map(metadata.map((t) => [t.name, t.partitions.length]));
+}

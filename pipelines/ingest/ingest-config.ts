@@ -5,7 +5,7 @@ import { parseWith } from '../../infra/config.js';
 /**
  * Ingestion's own settings, from environment variables (CLI flags override):
  * KAFKA_EVENTS_TOPIC, KAFKA_EVENTS_PARTITIONS, KAFKA_DEAD_LETTER_TOPIC,
- * INGEST_GROUP, INGEST_FEATURES, INGEST_METRICS_PORT.
+ * KAFKA_DEAD_LETTER_PARTITIONS, INGEST_GROUP, INGEST_FEATURES, INGEST_METRICS_PORT.
  */
 export const DEFAULT_FEATURES_FILE = fileURLToPath(new URL('../../configs/features/synthetic.json', import.meta.url));
 
@@ -15,6 +15,7 @@ export const IngestSettingsSchema = z.object({
   eventsTopic: TopicName,
   eventsPartitions: z.number().int().min(1).max(1024),
   deadLetterTopic: TopicName,
+  deadLetterPartitions: z.number().int().min(1).max(1024),
   groupId: z.string().min(1),
   featuresFile: z.string().min(1),
   metricsPort: z.number().int().min(0).max(65535).optional(),
@@ -32,11 +33,12 @@ export function loadIngestSettings(env: NodeJS.ProcessEnv = process.env, overrid
       eventsTopic: env.KAFKA_EVENTS_TOPIC ?? 'recsys.events',
       eventsPartitions: num(env.KAFKA_EVENTS_PARTITIONS) ?? 4,
       deadLetterTopic: env.KAFKA_DEAD_LETTER_TOPIC ?? 'recsys.dead-letters',
+      deadLetterPartitions: num(env.KAFKA_DEAD_LETTER_PARTITIONS) ?? 1,
       groupId: env.INGEST_GROUP ?? 'recsys-ingest',
       featuresFile: env.INGEST_FEATURES ?? DEFAULT_FEATURES_FILE,
       metricsPort: num(env.INGEST_METRICS_PORT),
       ...defined,
     },
-    'invalid ingestion settings (check KAFKA_EVENTS_*, KAFKA_DEAD_LETTER_TOPIC, INGEST_* env vars and flags)',
+    'invalid ingestion settings (check KAFKA_EVENTS_*, KAFKA_DEAD_LETTER_*, INGEST_* env vars and flags)',
   );
 }

@@ -18,6 +18,8 @@ export interface IngestConsumerOptions {
   groupId: string;
   topics: readonly TopicBinding[];
   deadLetterTopic: string;
+  /** Partitions of the dead-letter topic when this consumer creates it. @default 1 */
+  deadLetterPartitions?: number;
   clickhouse: SqlClient;
   redis: Redis;
   /** Key prefix of the online store (REDIS_KEY_PREFIX). */
@@ -67,7 +69,7 @@ export class IngestConsumer {
       try {
         const created = await ensureTopics(admin, [
           ...topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions ?? 4 })),
-          { topic: options.deadLetterTopic, numPartitions: 1 },
+          { topic: options.deadLetterTopic, numPartitions: options.deadLetterPartitions ?? 1 },
         ]);
         if (created.length > 0) log.info({ created }, 'created topics');
       } finally {

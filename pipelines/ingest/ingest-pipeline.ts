@@ -69,6 +69,13 @@ export interface PipelineOptions {
   chunkSize?: number;
   /** Wait this long for more batches before a flush that is not full. @default 0 */
   lingerMs?: number;
+  /**
+   * Flushes written at once. While one waits on a store the next is already
+   * being written; Redis still applies each partition's chunks in offset
+   * order and offsets are still committed in flush order, each only after
+   * its flush and every earlier one are in both stores. @default 3
+   */
+  maxFlushesInFlight?: number;
   /** Backoff while a store is unavailable; retries never run out (the consumer waits, never drops). */
   retry?: Omit<RetryOptions, 'retries' | 'signal' | 'onRetry'>;
   metrics?: IngestMetrics;
@@ -79,13 +86,17 @@ export interface PipelineOptions {
 }
 
 /**
- * Batches accepted from the consumer are written, one flush at a time, to
- * ClickHouse (interactions, attribute updates, dead letters), the
- * dead-letter topic and Redis, in parallel; the flush's offsets are committed
- * only after all of them succeed. While a store is unavailable the flush is
- * retried with backoff, the queue fills and the consumer stops fetching
- * (`submit` waits, heartbeating), so nothing is dropped and nothing is
- * committed that is not stored.
+ * Batches accepted from the consumer are grouped into flushes, each written
+ * to ClickHouse (interactions, attribute updates, dead letters), the
+ * dead-letter topic and Redis in parallel, with up to `maxFlushesInFlight`
+ * flushes under way at once (pipelined: the stores' latencies overlap
+ * instead of adding up). Redis applies each partition's flushes one after
+ * the other in offset order; a flush's offsets are committed only after all
+ * of its writes succeeded and the flushes before it were committed, so a
+ * committed offset always means "everything before it is in both stores".
+ * While a store is unavailable the flush is retried with backoff, the queue
+ * fills and the consumer stops fetching (`submit` waits, heartbeating), so
+ * nothing is dropped and nothing is committed that is not stored.
  */
 export class IngestPipeline {
   private readonly queue: PartitionBatch[] = [];
@@ -101,13 +112,20 @@ export class IngestPipeline {
   private readonly maxQueued: number;
   private readonly chunkSize: number;
   private readonly lingerMs: number;
+  private readonly maxInFlight: number;
   private readonly retryOptions: RetryOptions;
+  /** Per `topic\0partition`: the Redis apply of the latest flush holding it (the next one waits for it). */
+  private readonly onlineTail = new Map<string, Promise<void>>();
+  /** Stores currently failing (retrying); the paused gauge is 1 while any is. */
+  private failing = 0;
+  private fatal = false;
 
   constructor(private readonly sinks: IngestSinks, private readonly options: PipelineOptions) {
     this.maxFlush = options.maxFlushMessages ?? 20_000;
     this.maxQueued = options.maxQueuedMessages ?? 3 * this.maxFlush;
     this.chunkSize = options.chunkSize ?? 1000;
     this.lingerMs = options.lingerMs ?? 0;
+    this.maxInFlight = Math.max(1, options.maxFlushesInFlight ?? 3);
     this.retryOptions = { maxDelayMs: process.env.NODE_ENV === 'test' ? 200 : 5000, ...options.retry };
     this.loop = this.run();
   }
@@ -152,12 +170,17 @@ export class IngestPipeline {
   }
 
   private async run(): Promise<void> {
-    while (!this.stopping) {
-      if (this.queue.length === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
+    const inFlight = new Set<Promise<void>>();
+    // Settles when the previous flush was committed (rejects if it was not).
+    let previous: Promise<void> = Promise.resolve();
+    while (!this.stopping && !this.fatal) {
+      if (this.queue.length === 0 || inFlight.size >= this.maxInFlight) {
+        const woken = new Promise<void>((resolve) => (this.wake = resolve));
+        await (this.queue.length === 0 ? woken : Promise.race([woken, ...inFlight]));
         continue;
       }
       if (this.lingerMs > 0 && this.queuedMessages < this.maxFlush) await sleep(this.lingerMs);
+      if (this.queue.length === 0) continue;
       const flush: PartitionBatch[] = [];
       let messages = 0;
       while (this.queue.length > 0 && (flush.length === 0 || messages + this.queue[0]!.messages <= this.maxFlush)) {
@@ -167,18 +190,30 @@ export class IngestPipeline {
       }
       this.queuedMessages -= messages;
       this.spaceFreed?.();
-      try {
-        await this.write(flush);
-      } catch (error) {
-        if (this.stopping) {
-          log.warn({ messages }, 'in-flight flush abandoned uncommitted on shutdown');
-          break;
-        }
-        log.error({ err: error }, 'ingestion stopped: a write failed in a way no retry cures');
-        this.options.onFatal(error);
-        break;
-      }
+      const written = this.write(flush, previous);
+      previous = written;
+      const settled: Promise<void> = written.then(
+        () => undefined,
+        (error: unknown) => this.failed(error, messages),
+      ).finally(() => {
+        inFlight.delete(settled);
+        this.wake?.();
+      });
+      inFlight.add(settled);
     }
+    await Promise.all(inFlight);
+  }
+
+  /** A flush was not committed: abandoned on shutdown, or a failure no retry cures (reported once). */
+  private failed(error: unknown, messages: number): void {
+    if (this.stopping) {
+      log.warn({ messages }, 'in-flight flush abandoned uncommitted on shutdown');
+      return;
+    }
+    if (this.fatal) return;
+    this.fatal = true;
+    log.error({ err: error }, 'ingestion stopped: a write failed in a way no retry cures');
+    this.options.onFatal(error);
   }
 
   private async untilDone<T>(store: string, fn: () => Promise<T>): Promise<T> {
@@ -190,6 +225,7 @@ export class IngestPipeline {
         retries: Number.POSITIVE_INFINITY,
         signal: this.abort.signal,
         onRetry: (error, attempt, delayMs) => {
+          if (!failing) this.failing++;
           failing = true;
           metrics?.retries.inc({ store });
           metrics?.paused.set(1);
@@ -198,13 +234,15 @@ export class IngestPipeline {
       });
     } finally {
       if (failing) {
-        metrics?.paused.set(0);
+        this.failing--;
+        if (this.failing === 0) metrics?.paused.set(0);
         if (!this.abort.signal.aborted) log.info({ store }, 'store back; consumption resumes');
       }
     }
   }
 
-  private async write(flush: PartitionBatch[]): Promise<void> {
+  /** Writes a flush to the stores, then, once `previous` (the flush before) is committed, commits it. */
+  private async write(flush: PartitionBatch[], previous: Promise<void>): Promise<void> {
     const metrics = this.options.metrics;
     const timer = (stage: string) => metrics?.stageSeconds.startTimer({ stage });
     let visibleAt = 0;
@@ -219,7 +257,8 @@ export class IngestPipeline {
           pushRow(rows, table, row);
         }
       }
-      await this.untilDone('clickhouse', () => Promise.all([...rows].map(([table, r]) => this.sinks.clickhouse.insert(table, r))));
+      // TabSeparated of the columns the kind's rows have (rows of one table share their keys).
+      await this.untilDone('clickhouse', () => Promise.all([...rows].map(([table, r]) => this.sinks.clickhouse.insert(table, r, { columns: Object.keys(r[0]!) }))));
       end?.();
     };
 
@@ -237,9 +276,18 @@ export class IngestPipeline {
       for (const b of flush) {
         if (!b.kind.addOnline) continue;
         const id = `${b.topic}\u0000${b.partition}`;
-        byPartition.set(id, [...(byPartition.get(id) ?? []), b]);
+        const list = byPartition.get(id);
+        if (list) list.push(b);
+        else byPartition.set(id, [b]);
       }
-      await Promise.all([...byPartition.values()].map((batches) => this.untilDone('redis', () => this.applyPartition(batches))));
+      // Each partition's flushes apply in offset order: after the previous flush's apply for it.
+      // A failed predecessor (shutdown, fatal) fails this one too, so no offsets are skipped.
+      await Promise.all([...byPartition].map(([id, batches]) => {
+        const applied = (this.onlineTail.get(id) ?? Promise.resolve()).then(() => this.untilDone('redis', () => this.applyPartition(batches)));
+        this.onlineTail.set(id, applied);
+        applied.then(() => { if (this.onlineTail.get(id) === applied) this.onlineTail.delete(id); }, () => {});
+        return applied;
+      }));
       visibleAt = Date.now();
       end?.();
     };
@@ -248,6 +296,7 @@ export class IngestPipeline {
     if (visibleAt === 0) visibleAt = Date.now();
 
     const info = this.flushInfo(flush, visibleAt);
+    await previous;
     await this.options.hooks?.beforeCommit?.(info);
     const endCommit = timer('commit');
     const last = new Map<string, CommitOffset>();

@@ -53,12 +53,18 @@ export function pushRow(rows: TableRows, table: string, row: Record<string, unkn
 
 /** The table an event belongs in and its row there. */
 export function eventRow(event: Event, source: SourcePosition = NO_SOURCE): { table: string; row: EventRow | AttributeRow } {
-  const position = { kafka_partition: source.partition, kafka_offset: source.offset };
+  // Object literals without spreads: this runs once per ingested event.
   switch (event.type) {
     case 'item_update':
-      return { table: OFFLINE_TABLES.itemAttributes, row: { event_id: event.event_id, ts: event.ts, item_id: event.item_id, attributes: JSON.stringify(event.attributes), schema_version: event.schema_version, ...position } };
+      return {
+        table: OFFLINE_TABLES.itemAttributes,
+        row: { event_id: event.event_id, ts: event.ts, item_id: event.item_id, attributes: JSON.stringify(event.attributes), schema_version: event.schema_version, kafka_partition: source.partition, kafka_offset: source.offset },
+      };
     case 'user_update':
-      return { table: OFFLINE_TABLES.userAttributes, row: { event_id: event.event_id, ts: event.ts, user_id: event.user_id, attributes: JSON.stringify(event.attributes), schema_version: event.schema_version, ...position } };
+      return {
+        table: OFFLINE_TABLES.userAttributes,
+        row: { event_id: event.event_id, ts: event.ts, user_id: event.user_id, attributes: JSON.stringify(event.attributes), schema_version: event.schema_version, kafka_partition: source.partition, kafka_offset: source.offset },
+      };
     default:
       return {
         table: OFFLINE_TABLES.events,
@@ -73,7 +79,8 @@ export function eventRow(event: Event, source: SourcePosition = NO_SOURCE): { ta
           request_id: event.request_id ?? '',
           context: event.context === undefined ? '' : JSON.stringify(event.context),
           schema_version: event.schema_version,
-          ...position,
+          kafka_partition: source.partition,
+          kafka_offset: source.offset,
         },
       };
   }

@@ -1,5 +1,6 @@
 import { Session } from 'chdb';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
+import { tabSeparated } from '../../infra/clickhouse/tab-separated.js';
 
 /**
  * The product's SqlClient on embedded chdb (a current ClickHouse release), so
@@ -39,8 +40,12 @@ export function createChdbClient(database: string | null): SqlClient {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as T);
     },
-    async insert(table, rows) {
+    async insert(table, rows, options) {
       if (rows.length === 0) return;
+      if (options?.columns) {
+        run(`INSERT INTO \`${table}\` (${options.columns.map((c) => `\`${c}\``).join(', ')}) FORMAT TabSeparated\n${tabSeparated(rows, options.columns)}`);
+        return;
+      }
       run(`INSERT INTO \`${table}\` FORMAT JSONEachRow\n${rows.map((r) => JSON.stringify(r)).join('\n')}`);
     },
     async close() {},

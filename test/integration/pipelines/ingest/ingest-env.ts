@@ -30,13 +30,13 @@ export interface IngestEnv {
   cleanup(): Promise<void>;
 }
 
-export async function createIngestEnv({ partitions = 4, clickhouseUrl }: { partitions?: number; clickhouseUrl?: string } = {}): Promise<IngestEnv> {
+export async function createIngestEnv({ partitions = 4, clickhouseUrl, redisUrl }: { partitions?: number; clickhouseUrl?: string; redisUrl?: string } = {}): Promise<IngestEnv> {
   const base = loadServicesConfig();
   const database = randomName('test_ingest');
   const services: ServicesConfig = {
     ...base,
     clickhouse: { ...base.clickhouse, database, ...(clickhouseUrl ? { url: clickhouseUrl } : {}) },
-    redis: { ...base.redis, keyPrefix: `${randomName('test')}:` },
+    redis: { ...base.redis, keyPrefix: `${randomName('test')}:`, ...(redisUrl ? { url: redisUrl } : {}) },
   };
   const admin = createClickHouse(services.clickhouse, { database: null });
   const db = createClickHouse(services.clickhouse);

@@ -71,6 +71,31 @@ describe('IngestPipeline', () => {
     assert.deepEqual(f.commits.flat().sort((a, b) => a.partition - b.partition), [{ topic: 't', partition: 0, offset: '10' }, { topic: 't', partition: 1, offset: '5' }]);
   });
 
+  it('writes flushes concurrently but applies each partition in offset order and commits in flush order', async () => {
+    const f = fakes();
+    // The first flush's insert is slow, so later flushes finish their writes first.
+    let inserts = 0;
+    const insert = f.sinks.clickhouse.insert;
+    f.sinks.clickhouse.insert = async (table, rows, options) => {
+      if (inserts++ === 0) await new Promise((r) => setTimeout(r, 60));
+      await insert(table, rows, options);
+    };
+    const flushed: number[] = [];
+    const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: (x) => flushed.push(x.partitions[0]!.firstOffset), maxFlushMessages: 4, maxFlushesInFlight: 3, chunkSize: 2 });
+    for (let from = 0; from < 12; from += 4) await pipeline.submit(batch(0, from, 4), async () => {});
+    while (flushed.length < 3) await new Promise((r) => setTimeout(r, 5));
+    await pipeline.stop();
+    assert.deepEqual(flushed, [0, 4, 8]);
+    assert.deepEqual(f.commits.map((c) => c[0]!.offset), ['4', '8', '12']);
+    assert.equal(f.watermarks.get(0), 11);
+    const reference = new MemoryOnlineStore(spec);
+    reference.applyEvents(Array.from({ length: 12 }, (_, i) => event(i)));
+    for (const u of ['u0', 'u1', 'u2']) assert.deepEqual(await f.memory.user(u), await reference.user(u));
+    // Later flushes were stored while the first one's insert was still running; no commit before it.
+    const firstCommit = f.log.indexOf('commit');
+    assert.equal(f.log.slice(0, firstCommit).filter((l) => l.startsWith('insert')).length, 3, f.log.join(', '));
+  });
+
   it('retries while ClickHouse is down and commits nothing until it is back', async () => {
     const f = fakes({ failInserts: 3 });
     let done = false;

@@ -1,0 +1,42 @@
+/**
+ * Rows → ClickHouse TabSeparated text, the insert format the 18.16 server
+ * parses about twice as fast as JSONEachRow (and cheaper to build than JSON).
+ * Escaping as ClickHouse reads it: backslash, tab, newline and carriage
+ * return are backslash-escaped; null (and undefined) is `\N`. Values are
+ * strings, finite numbers, bigints, booleans (1/0) or null; anything else is
+ * a programming error.
+ */
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+export function tabSeparatedValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\t\n\r]/g, (ch) => ESCAPES[ch]!) : value;
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`not a finite number: ${value}`);
+      return String(value);
+    case 'bigint':
+      return value.toString();
+    case 'boolean':
+      return value ? '1' : '0';
+    case 'undefined':
+      return '\\N';
+    default:
+      if (value === null) return '\\N';
+      throw new TypeError(`cannot write a ${Array.isArray(value) ? 'array' : typeof value} as a TabSeparated value`);
+  }
+}
+
+/** The rows' `columns`, in that order, one line per row (each line ends in a newline). */
+export function tabSeparated(rows: readonly Record<string, unknown>[], columns: readonly string[]): string {
+  const parts: string[] = new Array<string>(rows.length);
+  const last = columns.length - 1;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    let line = '';
+    for (let c = 0; c <= last; c++) line += c < last ? `${tabSeparatedValue(row[columns[c]!])}\t` : `${tabSeparatedValue(row[columns[c]!])}\n`;
+    parts[r] = line;
+  }
+  return parts.join('');
+}
