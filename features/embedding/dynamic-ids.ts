@@ -83,6 +83,8 @@ export class DynamicIds {
     /** Gives `row` the fresh state of `id` (weights and optimizer state). */
     private readonly onAllocate: (row: number, id: number) => void,
     state?: DynamicIdsState,
+    /** Told about each row a sweep frees (expired rows nobody asked for again). */
+    private readonly onFree: (row: number) => void = () => {},
   ) {
     this.state = state ?? {
       rowIds: new Int32Array(rows),
@@ -166,6 +168,7 @@ export class DynamicIds {
         live[row] = 0;
         this.free[this.freeCount++] = row;
         this.counters.expired++;
+        this.onFree(row);
       }
     }
   }

@@ -81,6 +81,8 @@ export class EmbeddingTable {
   private rowScratch = new Int32Array(0);
   private uniqueScratch = new Int32Array(0);
   private readonly issued = new WeakSet<Int32Array>();
+  /** 1 per row changed since the last takeChangedRows(), when tracking (see trackChanges). */
+  private changed: Uint8Array | null = null;
 
   constructor(options: EmbeddingTableOptions, restored?: EmbeddingTableState) {
     const { name = 'embedding', rows, dim, ids = { kind: 'range' }, seed = 0, now = Date.now, threads = 1 } = options;
@@ -112,9 +114,46 @@ export class EmbeddingTable {
     this.mark = new Int32Array(rows).fill(-1);
     this.dynamic =
       this.idsConfig.kind === 'dynamic'
-        ? new DynamicIds(this.idsConfig, rows, (row, id) => this.freshRow(row, id), restored?.dynamic)
+        ? new DynamicIds(this.idsConfig, rows, (row, id) => this.freshRow(row, id), restored?.dynamic, (row) => this.markRow(row))
         : null;
     if (!restored && !this.dynamic) for (let row = 0; row < rows; row++) initRow(this.weights, row * dim, dim, this.init, seed, row);
+  }
+
+  /** What rebuilds this table: same name, shape, ids, optimizer, init and seed (`now` and threads are not kept). */
+  get options(): EmbeddingTableOptions {
+    const ids = this.idsConfig.kind === 'dynamic' ? { ...this.idsConfig, expireAfter: this.idsConfig.expireAfter ?? undefined } : this.idsConfig;
+    return { name: this.name, rows: this.rows, dim: this.dim, optimizer: this.optimizer.config, ids, init: this.init, seed: this.seed, now: this.now };
+  }
+
+  /** The live state, as a checkpoint holds it (the arrays themselves, not copies). */
+  get state(): EmbeddingTableState {
+    return { weights: this.weights, optimizer: this.optimizerState, lookups: this.lookupCount, ...(this.dynamic ? { dynamic: this.dynamic.state } : {}) };
+  }
+
+  /**
+   * Starts recording which rows change: trained, given to an id, reset or
+   * freed by expiry (what a delta publish must carry). Idempotent.
+   */
+  trackChanges(): void {
+    this.changed ??= new Uint8Array(this.rows);
+  }
+
+  /** Rows changed since tracking started or the last call, ascending; clears the record. Empty when not tracking. */
+  takeChangedRows(): Int32Array {
+    const changed = this.changed;
+    if (!changed) return new Int32Array(0);
+    let n = 0;
+    for (let row = 0; row < changed.length; row++) n += changed[row]!;
+    const out = new Int32Array(n);
+    for (let row = 0, k = 0; row < changed.length; row++) if (changed[row]) out[k++] = row;
+    changed.fill(0);
+    return out;
+  }
+
+  /** Records rows as changed (e.g. restoring a record saved with a checkpoint); starts tracking. */
+  markChanged(rows: ArrayLike<number>): void {
+    this.trackChanges();
+    for (let i = 0; i < rows.length; i++) this.markRow(rows[i]!);
   }
 
   /** Lookups so far: the clock of expiryUnit 'steps'. */
@@ -185,6 +224,7 @@ export class EmbeddingTable {
       merged = mergeGradients(unique, grad, this.dim, this.mark, this.dynamic ? DEFAULT_ROW : -1);
     }
     const step = ++this.optimizerState.step;
+    if (this.changed) for (let i = 0; i < merged.unique.length; i++) this.changed[merged.unique[i]!] = 1;
     this.updater.apply({ weights: this.weights, slots: this.optimizerState.slots, step, unique: merged.unique, grad: merged.grad, dim: this.dim });
   }
 
@@ -193,7 +233,12 @@ export class EmbeddingTable {
     await this.updater.close();
   }
 
+  private markRow(row: number): void {
+    if (this.changed && row >= 0 && row < this.rows) this.changed[row] = 1;
+  }
+
   private freshRow(row: number, id: number): void {
+    this.markRow(row);
     initRow(this.weights, row * this.dim, this.dim, this.init, this.seed, id);
     resetRowState(this.optimizer, this.optimizerState, row, this.dim);
   }

@@ -33,6 +33,25 @@ interface HistoryItem extends BehaviourEntry {
 }
 
 /**
+ * A builder's whole state as plain JSON (a streaming trainer's checkpoint):
+ * histories, attributes, the events still held for lateness, the watermark.
+ * ±Infinity (nothing seen yet) is written as null.
+ */
+export interface BuilderSnapshot {
+  stats: BuilderStats;
+  histories: [string, HistoryItem[]][];
+  users: [string, AttributeMap][];
+  items: [string, AttributeMap][];
+  pending: { event: Event; seq: number }[];
+  maxTs: number | null;
+  minPendingTs: number | null;
+  emittedUpTo: number | null;
+  seq: number;
+}
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/**
  * Turns a stream of events, in roughly increasing time, into examples whose
  * history holds only events strictly earlier than the example (by `order`).
  * The one implementation for files, ClickHouse and Kafka.
@@ -61,6 +80,41 @@ export class PointInTimeSampleBuilder {
     this.lateness = allowedLatenessMs;
     // Late events may fall behind a few newer ones; keep slack beyond maxLength.
     this.keep = spec.behaviour.maxLength * 2 + 16;
+  }
+
+  /** Everything needed to carry on later exactly as this builder would (see restore). */
+  snapshot(): BuilderSnapshot {
+    return {
+      stats: { ...this.stats },
+      histories: [...this.histories].map(([user, items]) => [user, items.map((h) => ({ ...h }))]),
+      users: [...this.users],
+      items: [...this.items],
+      pending: this.pending.map((p) => ({ ...p })),
+      maxTs: finiteOrNull(this.maxTs),
+      minPendingTs: finiteOrNull(this.minPendingTs),
+      emittedUpTo: finiteOrNull(this.emittedUpTo),
+      seq: this.seq,
+    };
+  }
+
+  /** A builder in the state a snapshot recorded (the same spec and options as the one that took it). */
+  static restore(spec: FeatureSpec, options: PointInTimeOptions, snapshot: BuilderSnapshot): PointInTimeSampleBuilder {
+    const builder = new PointInTimeSampleBuilder(spec, options);
+    Object.assign(builder.stats, snapshot.stats);
+    for (const [user, items] of snapshot.histories) builder.histories.set(user, items.map((h) => ({ ...h })));
+    for (const [id, attributes] of snapshot.users) builder.users.set(id, attributes);
+    for (const [id, attributes] of snapshot.items) builder.items.set(id, attributes);
+    builder.pending = snapshot.pending.map((p) => ({ ...p }));
+    builder.maxTs = snapshot.maxTs ?? -Infinity;
+    builder.minPendingTs = snapshot.minPendingTs ?? Infinity;
+    builder.emittedUpTo = snapshot.emittedUpTo ?? -Infinity;
+    builder.seq = snapshot.seq;
+    return builder;
+  }
+
+  /** Events held for lateness (consumed, not yet turned into examples). */
+  get pendingCount(): number {
+    return this.pending.length;
   }
 
   /** Adds one event; returns the examples that became final. */

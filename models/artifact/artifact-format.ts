@@ -21,7 +21,8 @@ export const ManifestSchema = z.object({
   formatVersion: z.number().int(),
   model: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
   version: z.number().int().positive(),
-  kind: z.enum(['full']),
+  /** `delta`: only what changed since `extra.parent` (embedding rows touched since then, all dense weights); see models/ctr/delta-artifact.ts. */
+  kind: z.enum(['full', 'delta']),
   /** The model family that can load it, e.g. `din`, `dnn`, `lr`. */
   modelType: z.string().min(1),
   createdAt: z.string(),

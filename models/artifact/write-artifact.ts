@@ -7,6 +7,8 @@ import { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, MANIFEST_FILE, type Manifest 
 export interface ArtifactContents {
   model: string;
   modelType: string;
+  /** @default 'full' */
+  kind?: Manifest['kind'];
   /** File path inside the artifact → contents. */
   files: Record<string, Uint8Array | string>;
   metrics?: Record<string, number | null>;
@@ -80,7 +82,7 @@ export async function writeArtifact(registry: string, contents: ArtifactContents
         formatVersion: ARTIFACT_FORMAT_VERSION,
         model: contents.model,
         version,
-        kind: 'full',
+        kind: contents.kind ?? 'full',
         modelType: contents.modelType,
         createdAt: new Date().toISOString(),
         files,

@@ -1,10 +1,24 @@
 import { z } from 'zod';
 
+/**
+ * Dynamic rows for a unified layout (streaming training): values get a row on
+ * first touch, after `admitAfter` sightings (count-min sketch), and a row
+ * unseen for `expireAfter` table lookups is reset and may be reused. Fields
+ * may then have hashed (unbounded) vocabularies.
+ */
+export const DynamicRowsSchema = z.object({
+  admitAfter: z.number().int().min(1).max(255).default(1),
+  /** Table lookups (a training step is one, scoring a batch another) a row may go unseen; absent: never expire. */
+  expireAfter: z.number().int().positive().optional(),
+  /** Admission-filter cells per hash. @default max(1024, rows) */
+  filterWidth: z.number().int().positive().optional(),
+});
+
 /** How categorical fields become embedding tables (compared at equal budgets by the compression issue). */
 export const LayoutConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('per-field'), dim: z.number().int().min(1), dims: z.record(z.string(), z.number().int().min(1)).optional() }),
   z.object({ kind: z.literal('hashed'), rows: z.number().int().min(1), dim: z.number().int().min(1) }),
-  z.object({ kind: z.literal('unified'), rows: z.number().int().min(1), chunkDim: z.number().int().min(1), chunks: z.record(z.string(), z.number().int().min(1)).default({}), defaultChunks: z.number().int().min(1).default(1) }),
+  z.object({ kind: z.literal('unified'), rows: z.number().int().min(1), chunkDim: z.number().int().min(1), chunks: z.record(z.string(), z.number().int().min(1)).default({}), defaultChunks: z.number().int().min(1).default(1), dynamic: DynamicRowsSchema.optional() }),
 ]);
 
 export const CtrModelConfigSchema = z.object({
@@ -28,5 +42,6 @@ export const CtrModelConfigSchema = z.object({
 });
 
 export type LayoutConfig = z.infer<typeof LayoutConfigSchema>;
+export type DynamicRowsConfig = z.infer<typeof DynamicRowsSchema>;
 export type CtrModelConfig = z.infer<typeof CtrModelConfigSchema>;
 export type CtrModelConfigInput = z.input<typeof CtrModelConfigSchema>;

@@ -6,7 +6,7 @@ import {
 import type { EncodedBatch, FeatureEncoder } from '../../features/spec/feature-encoder.js';
 import { createRng } from '../../features/math/rng.js';
 import { ParamStore, type Tensor, type Variable } from '../layers/params.js';
-import { DenseAdam } from '../layers/dense-adam.js';
+import { DenseAdam, type DenseAdamState } from '../layers/dense-adam.js';
 import type { CtrModelConfig, LayoutConfig } from './ctr-config.js';
 import { embeddingPlans, layoutFields, layoutIds, listMask, type EmbeddingPlan } from './embedding-inputs.js';
 import { addMbaGradient } from './mba-regularizer.js';
@@ -54,13 +54,17 @@ interface ListMasks {
 let rowVariableIds = 0;
 
 export function createLayout(config: LayoutConfig, encoder: FeatureEncoder, plans: readonly EmbeddingPlan[], seed: number, learningRate: number): EmbeddingLayout {
-  const fields = layoutFields(encoder, plans);
+  const dynamic = config.kind === 'unified' ? config.dynamic : undefined;
+  const fields = layoutFields(encoder, plans, dynamic !== undefined);
   const optimizer = { kind: 'adam' as const, learningRate };
   switch (config.kind) {
     case 'per-field': return perFieldLayout(fields, { dim: config.dim, dims: config.dims, optimizer, seed });
     // `rows` is the total budget, split over fields in proportion to their vocabularies.
     case 'hashed': return hashedLayout(fields, { rows: rowsForBudget(fields, config.rows), dim: config.dim, optimizer, seed });
-    case 'unified': return unifiedLayout(fields, { rows: config.rows, chunkDim: config.chunkDim, chunks: config.chunks, defaultChunks: config.defaultChunks, optimizer, seed });
+    case 'unified': return unifiedLayout(fields, {
+      rows: config.rows, chunkDim: config.chunkDim, chunks: config.chunks, defaultChunks: config.defaultChunks, optimizer, seed,
+      ...(dynamic ? { ids: { kind: 'dynamic' as const, expiryUnit: 'steps' as const, ...dynamic } } : {}),
+    });
   }
 }
 export { rowsForBudget };
@@ -179,6 +183,17 @@ export abstract class CtrModel {
 
   private dices(): Dice[] {
     return this.statefulLayers().flatMap((m) => m.activations()).filter((a): a is Dice => a instanceof Dice);
+  }
+
+  /** Dense Adam's moments and step, to resume training exactly; null before the first step. */
+  denseOptimizerState(): DenseAdamState | null {
+    return this.optimizer?.state() ?? null;
+  }
+
+  /** Restores what denseOptimizerState() returned (same model shape). */
+  loadDenseOptimizerState(state: DenseAdamState): void {
+    this.optimizer ??= new DenseAdam([...this.params.variables.values()], { learningRate: this.config.learningRate });
+    this.optimizer.setState(state);
   }
 
   /** Counts row occurrences in the training data, for the MBA regulariser. */

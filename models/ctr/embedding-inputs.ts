@@ -37,10 +37,15 @@ export function embeddingPlans(encoder: FeatureEncoder, shareSequences = true): 
   return plans;
 }
 
-/** The layout's fields with their vocabulary sizes (fixed vocabularies only). */
-export function layoutFields(encoder: FeatureEncoder, plans: readonly EmbeddingPlan[]): CategoricalField[] {
+/**
+ * The layout's fields with their vocabulary sizes. Hashed vocabularies are
+ * refused unless `allowHashed` (a layout with dynamic rows, which never reads
+ * the size: it is reported as 0).
+ */
+export function layoutFields(encoder: FeatureEncoder, plans: readonly EmbeddingPlan[], allowHashed = false): CategoricalField[] {
   return plans.map(({ field }) => {
     const size = encoder.cardinality(field);
+    if (size === undefined && allowHashed) return { name: field, vocabularySize: 0 };
     if (size === undefined) throw new ValidationError(`field ${field} has a hashed vocabulary: use a hashed or unified layout with dynamic rows`);
     return { name: field, vocabularySize: size };
   });

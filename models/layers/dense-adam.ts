@@ -11,6 +11,14 @@ export interface DenseAdamOptions {
   epsilon?: number;
 }
 
+/** Moments and β^t of a DenseAdam, as plain arrays (training checkpoints). */
+export interface DenseAdamState {
+  m: Float32Array;
+  v: Float32Array;
+  beta1Power: number;
+  beta2Power: number;
+}
+
 /**
  * Adam over a fixed set of dense variables, updated as one flat vector: the
  * same float32 arithmetic as tf.train.adam, operation for operation, in about
@@ -66,6 +74,25 @@ export class DenseAdam {
     });
     tf.dispose([this.m, this.v, this.accBeta1, this.accBeta2]);
     [this.m, this.v, this.accBeta1, this.accBeta2] = next.map((t) => tf.keep(t)) as [Tensor, Tensor, Tensor, Tensor];
+  }
+
+  state(): DenseAdamState {
+    return {
+      m: (this.m.dataSync() as Float32Array).slice(),
+      v: (this.v.dataSync() as Float32Array).slice(),
+      beta1Power: this.accBeta1.dataSync()[0]!,
+      beta2Power: this.accBeta2.dataSync()[0]!,
+    };
+  }
+
+  setState({ m, v, beta1Power, beta2Power }: DenseAdamState): void {
+    const total = this.sizes.reduce((a, b) => a + b, 0);
+    if (m.length !== total || v.length !== total) throw new RangeError(`dense Adam state has ${m.length}/${v.length} values, the variables need ${total}`);
+    tf.dispose([this.m, this.v, this.accBeta1, this.accBeta2]);
+    this.m = tf.keep(tf.tensor1d(m));
+    this.v = tf.keep(tf.tensor1d(v));
+    this.accBeta1 = tf.keep(tf.scalar(beta1Power));
+    this.accBeta2 = tf.keep(tf.scalar(beta2Power));
   }
 
   dispose(): void {

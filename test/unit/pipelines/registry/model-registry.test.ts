@@ -177,8 +177,8 @@ describe('model registry (folder)', () => {
       await refuses(registry, 4, /v4: the artifact is partial: dense\.bin has 3 bytes, manifest says 8/);
       editManifest(dirs[4]!, (m) => ({ ...m, formatVersion: 99 }));
       await refuses(registry, 5, /v5: the artifact is incompatible: artifact format version 99 is not supported \(this build reads 1\)/);
-      editManifest(dirs[5]!, (m) => ({ ...m, kind: 'delta' }));
-      await refuses(registry, 6, /v6: the artifact is incompatible: artifact kind "delta" is not supported/);
+      editManifest(dirs[5]!, (m) => ({ ...m, kind: 'patch' }));
+      await refuses(registry, 6, /v6: the artifact is incompatible: artifact kind "patch" is not supported/);
       unlinkSync(path.join(dirs[6]!, 'manifest.json'));
       await refuses(registry, 7, /v7: the artifact is partial: manifest\.json is missing/);
       // A version folder copied under another number.

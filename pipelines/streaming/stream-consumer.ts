@@ -1,0 +1,143 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import { NonRetriableError, errorMessage } from '../../infra/errors.js';
+import { logger } from '../../infra/logger.js';
+import type { StreamTrainer } from './stream-trainer.js';
+import type { StreamMetrics } from './stream-metrics.js';
+
+const log = logger('train-stream');
+
+export interface StreamConsumerOptions {
+  kafka: Kafka;
+  trainer: StreamTrainer;
+  topic: string;
+  groupId: string;
+  fromBeginning: boolean;
+  sessionTimeoutMs: number;
+  metrics?: StreamMetrics;
+  /** Finish (publish, checkpoint) and stop after this long without a message; undefined: run until stop(). */
+  idleExitMs?: number;
+}
+
+/**
+ * Feeds a StreamTrainer from its own consumer group. Offsets live in the
+ * trainer's checkpoint: on every partition assignment the consumer seeks to
+ * the checkpoint's next offset, and the group's committed offsets are moved
+ * only after a checkpoint (to what it covers), for lag monitoring. So a crash
+ * anywhere replays from the checkpoint, and the trainer skips what its state
+ * already holds: nothing is skipped, nothing is trained twice.
+ */
+export class StreamConsumer {
+  readonly done: Promise<void>;
+  private finish!: () => void;
+  private fail!: (error: unknown) => void;
+  private work: Promise<unknown> = Promise.resolve();
+  private lastMessageAt = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  private constructor(private readonly consumer: Consumer, private readonly options: StreamConsumerOptions) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.finish = resolve;
+      this.fail = reject;
+    });
+    this.done.catch(() => {});
+  }
+
+  static async start(options: StreamConsumerOptions): Promise<StreamConsumer> {
+    const { kafka, trainer, topic } = options;
+    const consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      rebalanceTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)),
+      maxWaitTimeInMs: 200,
+      maxBytesPerPartition: 2 * 1024 * 1024,
+    });
+    const self = new StreamConsumer(consumer, options);
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = payload.memberAssignment[topic] ?? [];
+      const positions = trainer.positions();
+      const seeks = assigned.flatMap((p) => (positions.has(p) ? [{ partition: p, offset: positions.get(p)! }] : []));
+      // Resume exactly where the checkpoint ends, whatever the group committed.
+      for (const s of seeks) consumer.seek({ topic, partition: s.partition, offset: String(s.offset) });
+      log.info({ assigned, seeks }, 'joined group');
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) void self.stopWith(new NonRetriableError(`Kafka consumer crashed: ${errorMessage(payload.error)}`, { cause: payload.error }));
+      else log.warn({ err: errorMessage(payload.error) }, 'Kafka consumer crashed; kafkajs restarts it');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || self.stopping) return;
+        if (batch.messages.length > 0) self.lastMessageAt = Date.now();
+        const lastOffset = Number(batch.lastOffset());
+        options.metrics?.lag.set({ partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - lastOffset - 1));
+        await self.serially(async () => {
+          const records = batch.messages.map((m) => ({ partition: batch.partition, offset: Number(m.offset), value: m.value, timestamp: Number(m.timestamp) }));
+          const result = trainer.consume(records);
+          if (result) {
+            log.warn({ ...result.seek, got: records[0]?.offset }, 'offset jump: seeking back to the next unconsumed offset');
+            consumer.seek({ topic, partition: result.seek.partition, offset: String(result.seek.offset) });
+          }
+          await heartbeat();
+          if (await trainer.tick()) await self.commit();
+        });
+      },
+    });
+    if (options.idleExitMs !== undefined) {
+      const idle = options.idleExitMs;
+      self.idleTimer = setInterval(() => {
+        if (Date.now() - self.lastMessageAt >= idle && !self.stopping) {
+          log.info({ idleMs: idle }, 'no messages: finishing');
+          void self.stop();
+        }
+      }, Math.min(500, idle));
+    }
+    log.info({ groupId: options.groupId, topic }, 'training from the stream');
+    return self;
+  }
+
+  /** Trains what is buffered, publishes, checkpoints, commits, leaves the group. */
+  stop(): Promise<void> {
+    return this.stopWith(undefined);
+  }
+
+  private async stopWith(error: unknown): Promise<void> {
+    if (this.stopping) return this.done.catch(() => {});
+    this.stopping = true;
+    clearInterval(this.idleTimer);
+    try {
+      if (error === undefined) {
+        await this.serially(async () => {
+          await this.options.trainer.finish();
+          await this.commit();
+        });
+      }
+    } catch (finishError) {
+      error ??= finishError;
+    }
+    await this.consumer.disconnect().catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'error while leaving the group'));
+    if (error === undefined) this.finish();
+    else this.fail(error);
+  }
+
+  /** Moves the group's committed offsets to what the last checkpoint covers. */
+  private async commit(): Promise<void> {
+    const offsets = [...this.options.trainer.positions()].map(([partition, offset]) => ({ topic: this.options.topic, partition, offset: String(offset) }));
+    if (offsets.length === 0) return;
+    await this.consumer.commitOffsets(offsets).catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'committing offsets failed (the checkpoint holds them)'));
+  }
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.work.then(fn);
+    this.work = next.catch(() => {});
+    return next.catch((error: unknown) => {
+      void this.stopWith(error);
+      throw error;
+    });
+  }
+}
