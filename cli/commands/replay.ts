@@ -1,0 +1,195 @@
+import type { Command } from 'commander';
+import { Presets, SingleBar } from 'cli-progress';
+import { loadServicesConfig } from '../../infra/config.js';
+import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
+import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
+import { NonRetriableError, ValidationError } from '../../infra/errors.js';
+import { createRedis, type Redis } from '../../infra/redis/redis-client.js';
+import { onShutdown } from '../../infra/shutdown.js';
+import { ESTIMATORS, type Estimator } from '../../pipelines/replay/policy-stats.js';
+import { ReplayQueue, type JobStatus } from '../../pipelines/replay/replay-queue.js';
+import { readReplayResults } from '../../pipelines/replay/replay-results.js';
+import { loadReplaySettings, type ReplaySettings } from '../../pipelines/replay/replay-settings.js';
+import { startReplayWorker } from '../../pipelines/replay/replay-worker.js';
+import { formatTable } from '../format-table.js';
+import { nonNegative, oneOf, positiveInt, timestamp } from '../options.js';
+
+/** `recsys replay submit|worker|status|result|schedule|unschedule`: offline A/B replay jobs on BullMQ (pipelines/replay). */
+interface Clients {
+  settings: ReplaySettings;
+  redis: Redis;
+  db: SqlClient;
+  close(): Promise<void>;
+}
+
+function clients(registry: string | undefined): Clients {
+  const services = loadServicesConfig();
+  const settings = loadReplaySettings(services, process.env, registry ? { registry } : {});
+  const redis = createRedis(services.redis);
+  const db = createClickHouse(services.clickhouse);
+  return { settings, redis, db, close: async () => { await db.close(); redis.disconnect(); } };
+}
+
+async function withQueue<T>(registry: string | undefined, fn: (queue: ReplayQueue, c: Clients) => Promise<T>): Promise<T> {
+  const c = clients(registry);
+  const queue = new ReplayQueue(c.redis, c.settings);
+  try {
+    return await fn(queue, c);
+  } finally {
+    await queue.close();
+    await c.close();
+  }
+}
+
+const estimatorList = (value: string): Estimator[] => {
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const e of list) if (!(ESTIMATORS as readonly string[]).includes(e)) throw new ValidationError(`--estimators takes a comma-separated list of ${ESTIMATORS.join(', ')}, got ${JSON.stringify(e)}`);
+  return list as Estimator[];
+};
+
+interface SubmitFlags {
+  a: string; b: string; from: number; to: number; estimators?: Estimator[]; policy: 'greedy' | 'softmax'; temperature?: number;
+  positions?: number; maxWeight?: number; bootstrap?: number; seed?: number; historyDays?: number; tag?: string; registry?: string; json?: boolean;
+}
+
+function specOptions(f: Omit<SubmitFlags, 'a' | 'b' | 'from' | 'to' | 'registry' | 'json'>) {
+  if (f.policy === 'softmax' && f.temperature === undefined) throw new ValidationError('--policy softmax needs --temperature <t>');
+  return {
+    ...(f.estimators ? { estimators: f.estimators } : {}),
+    policy: f.policy === 'softmax' ? { kind: 'softmax' as const, temperature: f.temperature! } : { kind: 'greedy' as const },
+    ...(f.positions !== undefined ? { positions: f.positions } : {}),
+    ...(f.maxWeight !== undefined ? { maxWeight: f.maxWeight } : {}),
+    ...(f.bootstrap !== undefined ? { bootstrapSamples: f.bootstrap } : {}),
+    ...(f.seed !== undefined ? { seed: f.seed } : {}),
+    ...(f.historyDays !== undefined ? { historyMs: Math.round(f.historyDays * 86_400_000) } : {}),
+    ...(f.tag !== undefined ? { tag: f.tag } : {}),
+  };
+}
+
+function estimationFlags(cmd: Command): Command {
+  return cmd
+    .option('--estimators <list>', `policy-value estimators, comma-separated (default all: ${ESTIMATORS.join(',')})`, estimatorList)
+    .option('--policy <kind>', 'how a model ranks the logged candidates: greedy or softmax', oneOf('policy', ['greedy', 'softmax'] as const), 'greedy')
+    .option('--temperature <t>', 'softmax temperature (--policy softmax)', nonNegative('temperature'))
+    .option('--positions <n>', 'positions of a ranking that count towards its value (default 10)', positiveInt('positions'))
+    .option('--max-weight <w>', 'clip importance weights above this (default 1000)', nonNegative('max-weight'))
+    .option('--bootstrap <n>', 'bootstrap resamples of users (default 200)', positiveInt('bootstrap'))
+    .option('--seed <n>', 'bootstrap seed (default 42)', positiveInt('seed'))
+    .option('--history-days <d>', 'days of events before the window that rebuild user histories (default 7)', nonNegative('history-days'))
+    .option('--tag <text>', 'a label: the same replay under another tag is another job')
+    .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)');
+}
+
+const percent = (s: JobStatus) => (typeof s.progress === 'object' && s.progress !== null ? Number((s.progress as { percent?: number }).percent ?? 0) : Number(s.progress) || 0);
+
+function describe(s: JobStatus): string {
+  const lines = [`job ${s.id} (${s.name}): ${s.state}, ${percent(s)}%, attempts ${s.attemptsMade}`];
+  if (s.failedReason) lines.push(`reason: ${s.failedReason}`);
+  if (s.result) lines.push(`result: ${JSON.stringify(s.result)}`);
+  return lines.join('\n');
+}
+
+async function follow(queue: ReplayQueue, id: string): Promise<JobStatus> {
+  const bar = new SingleBar({ format: `replay ${id} [{bar}] {percentage}% | {phase} {decisions}/{total} decisions | ETA {eta_formatted}`, stream: process.stderr, hideCursor: process.stderr.isTTY === true }, Presets.shades_classic);
+  bar.start(100, 0, { phase: 'waiting', decisions: 0, total: '?' });
+  try {
+    for (;;) {
+      const s = await queue.status(id);
+      if (!s) throw new ValidationError(`no replay job ${id}`);
+      const p = (typeof s.progress === 'object' && s.progress !== null ? s.progress : {}) as { phase?: string; decisions?: number; total?: number };
+      bar.update(percent(s), { phase: p.phase ?? s.state, decisions: p.decisions ?? 0, total: p.total ?? '?' });
+      if (s.state === 'completed' || s.state === 'failed') return s;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    bar.stop();
+  }
+}
+
+export function registerReplay(program: Command): void {
+  const replay = program.command('replay').description('offline A/B replay of logged decisions: queue jobs, run workers, read results');
+
+  estimationFlags(replay.command('submit')
+    .description('check and queue a replay of model A against model B over logged decisions in [--from, --to)')
+    .requiredOption('--a <model@version>', 'model A (name@N, name@latest or name@serving; pinned at submit)')
+    .requiredOption('--b <model@version>', 'model B')
+    .requiredOption('--from <time>', 'window start, epoch ms or ISO date (after both training cut-offs)', timestamp('from'))
+    .requiredOption('--to <time>', 'window end, exclusive', timestamp('to')))
+    .option('--json', 'print the result as one JSON line')
+    .action(async (f: SubmitFlags) => {
+      const r = await withQueue(f.registry, (queue, c) => queue.submit({ a: f.a, b: f.b, from: f.from, to: f.to, ...specOptions(f) }, c.db));
+      if (f.json) console.log(JSON.stringify({ jobId: r.jobId, created: r.created, state: r.state, decisions: r.decisions, impressions: r.impressions }));
+      else console.log(`${r.created ? 'queued' : 'already queued'}: ${r.jobId} (${r.state}) — ${r.spec.a.model}@${r.spec.a.version} vs ${r.spec.b.model}@${r.spec.b.version}, ${r.decisions} decisions, ${r.impressions} impressions\nfollow it: recsys replay status ${r.jobId} --follow`);
+    });
+
+  replay.command('worker')
+    .description('process replay jobs until stopped (SIGTERM/SIGINT finish the current job first); several processes may share the queue')
+    .option('--concurrency <n>', 'jobs at once in this process', positiveInt('concurrency'), 1)
+    .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)')
+    .action(async (f: { concurrency: number; registry?: string }) => {
+      const c = clients(f.registry);
+      const queueConnection = createRedis(loadServicesConfig().redis);
+      const { close } = startReplayWorker({ connection: c.redis, queueConnection, settings: c.settings, db: c.db, concurrency: f.concurrency });
+      onShutdown('replay-worker', async () => {
+        await close();
+        queueConnection.disconnect();
+        await c.close();
+      });
+      console.error(`replay worker: queue ${c.settings.queueName} (prefix ${c.settings.prefix}), concurrency ${f.concurrency}, registry ${c.settings.registry}`);
+      await new Promise<never>(() => {});
+    });
+
+  replay.command('status <id>')
+    .description("a job's state, progress, attempts and, for a failed job, the reason")
+    .option('--follow', 'show a progress bar until the job completes or fails')
+    .option('--json', 'print the status as one JSON line')
+    .action(async (id: string, f: { follow?: boolean; json?: boolean }) => {
+      const s = await withQueue(undefined, async (queue) => (f.follow ? follow(queue, id) : queue.status(id)));
+      if (!s) throw new ValidationError(`no replay job ${id}`);
+      console.log(f.json ? JSON.stringify(s) : describe(s));
+      if (f.follow && s.state === 'failed') throw new NonRetriableError(`replay ${id} failed: ${s.failedReason ?? 'unknown reason'}`);
+    });
+
+  replay.command('result <id>')
+    .description("a finished job's results from ClickHouse as a table (one row per model × metric)")
+    .option('--json', 'print the rows as JSON lines')
+    .action(async (id: string, f: { json?: boolean }) => {
+      await withQueue(undefined, async (queue, c) => {
+        const rows = await readReplayResults(c.db, id);
+        if (rows.length === 0) {
+          const s = await queue.status(id);
+          throw new ValidationError(s ? `replay ${id} has no results yet: ${s.state}${s.failedReason ? ` (${s.failedReason})` : ''}` : `no replay job or results ${id}`);
+        }
+        if (f.json) {
+          for (const r of rows) console.log(JSON.stringify(r));
+          return;
+        }
+        const cell = (v: number | null) => (v === null ? '–' : v);
+        console.log(formatTable(['arm', 'model', 'metric', 'value', '95% lo', '95% hi', 'ESS', 'max w', 'clip'],
+          rows.map((r) => [r.arm, r.model, r.metric, cell(r.value), cell(r.lo), cell(r.hi), cell(r.ess), cell(r.max_weight), cell(r.clip_rate)])));
+        const s = await queue.status(id);
+        const report = (s?.result as { report?: string } | null)?.report;
+        if (report) console.log(`report: ${report}`);
+      });
+    });
+
+  estimationFlags(replay.command('schedule')
+    .description("recurring replay of a model: each tick replays the latest day after both cut-offs, serving version (A) vs newest non-serving version (B)")
+    .requiredOption('--model <name>', 'the model whose versions are compared')
+    .option('--pattern <cron>', 'cron pattern of the ticks (default daily at 03:00: "0 3 * * *")')
+    .option('--every <ms>', 'a tick every N milliseconds instead of a cron pattern', positiveInt('every')))
+    .action(async (f: Omit<SubmitFlags, 'a' | 'b' | 'from' | 'to'> & { model: string; pattern?: string; every?: number }) => {
+      if (f.pattern && f.every) throw new ValidationError('give --pattern or --every, not both');
+      const repeat = f.every ? { every: f.every } : { pattern: f.pattern ?? '0 3 * * *' };
+      const id = await withQueue(f.registry, (queue) => queue.schedule(f.model, repeat, specOptions(f)));
+      console.log(`scheduled ${id}: ${JSON.stringify(repeat)}`);
+    });
+
+  replay.command('unschedule')
+    .description('remove the recurring replay of a model')
+    .requiredOption('--model <name>', 'the model')
+    .action(async (f: { model: string }) => {
+      const removed = await withQueue(undefined, (queue) => queue.unschedule(f.model));
+      console.log(removed ? `removed recurring-${f.model}` : `no recurring replay for ${f.model}`);
+    });
+}

@@ -1,0 +1,162 @@
+import type { LoggedShown } from './logged-decision.js';
+import { conditionalProbabilities, pick, type TargetPolicy } from './ranking-policy.js';
+
+/**
+ * Sufficient statistics of the policy-value estimators, kept per user so the
+ * bootstrap can resample users by adding their statistics.
+ *
+ * The value of a ranking policy is its expected clicks per request over the
+ * first `positions` positions. A click at position p depends on the items at
+ * positions ≤ p, so its importance weight is the prefix product
+ * w_p = Π_{q≤p} π(a_q | a_<q) / μ(a_q | a_<q) (logged propensities are
+ * conditional on earlier positions), clipped at `maxWeight`.
+ */
+export class PolicyStats {
+  requests = 0;
+  /** Per position: requests that showed an item there. */
+  readonly present: Float64Array;
+  /** Per position: logged clicks (the logging policy's own value). */
+  readonly reward: Float64Array;
+  /** Per position: Σ w·r and Σ w (IPS, self-normalised IPS). */
+  readonly ipsNum: Float64Array;
+  readonly ipsDen: Float64Array;
+  /** Per position: clicks and count of events whose prefix the target policy chose too (replay). */
+  readonly replayNum: Float64Array;
+  readonly replayDen: Float64Array;
+  /** Σ over requests and positions of the doubly robust term. */
+  dr = 0;
+  /** Diagnostics over (request, position) weights, before clipping. */
+  weightCount = 0;
+  weightSum = 0;
+  weightSquares = 0;
+  weightMax = 0;
+  clipped = 0;
+
+  constructor(readonly positions: number) {
+    this.present = new Float64Array(positions);
+    this.reward = new Float64Array(positions);
+    this.ipsNum = new Float64Array(positions);
+    this.ipsDen = new Float64Array(positions);
+    this.replayNum = new Float64Array(positions);
+    this.replayDen = new Float64Array(positions);
+  }
+
+  /** this += times · other. */
+  add(other: PolicyStats, times = 1): this {
+    this.requests += times * other.requests;
+    for (const key of ['present', 'reward', 'ipsNum', 'ipsDen', 'replayNum', 'replayDen'] as const) {
+      const a = this[key];
+      const b = other[key];
+      for (let p = 0; p < this.positions; p++) a[p] = a[p]! + times * b[p]!;
+    }
+    this.dr += times * other.dr;
+    this.weightCount += times * other.weightCount;
+    this.weightSum += times * other.weightSum;
+    this.weightSquares += times * other.weightSquares;
+    this.weightMax = Math.max(this.weightMax, other.weightMax);
+    this.clipped += times * other.clipped;
+    return this;
+  }
+}
+
+export interface PolicyInput {
+  /** What the logging policy showed, in position order. */
+  shown: readonly LoggedShown[];
+  /** The target model's scores of the candidates. */
+  scores: ArrayLike<number>;
+  /** Reward model q̂(candidate, position), row-major [position][candidate]; needed for DR only (0 otherwise). */
+  qhat?: ArrayLike<number>;
+  /** One uniform draw per position for replay's sampling of a stochastic policy (ignored by greedy). */
+  uniforms?: ArrayLike<number>;
+}
+
+export interface PolicyOptions {
+  policy: TargetPolicy;
+  /** Importance weights above this are clipped to it. */
+  maxWeight: number;
+}
+
+/** Adds one logged decision's contributions to `stats`. */
+export function accumulateDecision(stats: PolicyStats, input: PolicyInput, { policy, maxWeight }: PolicyOptions): void {
+  const n = input.scores.length;
+  const placed = new Array<boolean>(n).fill(false);
+  const depth = Math.min(stats.positions, input.shown.length);
+  let prefix = 1;
+  let matched = true;
+  stats.requests++;
+  for (let p = 0; p < depth; p++) {
+    const { index, propensity, reward } = input.shown[p]!;
+    const pi = conditionalProbabilities(input.scores, placed, policy);
+    const previous = Math.min(prefix, maxWeight);
+    const raw = prefix * (pi[index]! / propensity);
+    prefix = raw;
+    const w = Math.min(raw, maxWeight);
+    stats.present[p]!++;
+    stats.reward[p] = stats.reward[p]! + reward;
+    stats.ipsNum[p] = stats.ipsNum[p]! + w * reward;
+    stats.ipsDen[p] = stats.ipsDen[p]! + w;
+    matched = matched && pick(pi, input.uniforms?.[p] ?? 0) === index;
+    if (matched) {
+      stats.replayDen[p]!++;
+      stats.replayNum[p] = stats.replayNum[p]! + reward;
+    }
+    if (input.qhat) {
+      let direct = 0;
+      for (let a = 0; a < n; a++) if (pi[a]! > 0) direct += pi[a]! * input.qhat[p * n + a]!;
+      stats.dr += previous * direct + w * (reward - input.qhat[p * n + index]!);
+    } else {
+      stats.dr += w * reward;
+    }
+    stats.weightCount++;
+    stats.weightSum += raw;
+    stats.weightSquares += raw * raw;
+    stats.weightMax = Math.max(stats.weightMax, raw);
+    if (raw > maxWeight) stats.clipped++;
+    placed[index] = true;
+  }
+}
+
+export const ESTIMATORS = ['replay', 'ips', 'snips', 'dr'] as const;
+export type Estimator = (typeof ESTIMATORS)[number];
+
+export interface PolicyValues {
+  /** The logging policy's value: logged clicks per request. */
+  logging: number;
+  replay: number;
+  ips: number;
+  snips: number;
+  dr: number;
+}
+
+/**
+ * The estimators from (summed) statistics. Self-normalised IPS and replay
+ * normalise each position over the requests that reach it, scaled by the
+ * share of requests that do; a position no event matched makes replay NaN.
+ */
+export function policyValues(s: PolicyStats): PolicyValues {
+  const n = s.requests;
+  let logging = 0, ips = 0, snips = 0, replay = 0;
+  for (let p = 0; p < s.positions; p++) {
+    if (s.present[p] === 0) continue;
+    const share = s.present[p]! / n;
+    logging += s.reward[p]! / n;
+    ips += s.ipsNum[p]! / n;
+    snips += s.ipsDen[p]! > 0 ? share * (s.ipsNum[p]! / s.ipsDen[p]!) : 0;
+    replay += s.replayDen[p]! > 0 ? share * (s.replayNum[p]! / s.replayDen[p]!) : Number.NaN;
+  }
+  return { logging, replay, ips, snips, dr: s.dr / n };
+}
+
+export interface WeightDiagnostics {
+  /** (Σw)² / Σw² over (request, position) weights; for replay, the matched events. */
+  ess: number;
+  maxWeight: number;
+  /** Share of weights clipped at maxWeight. */
+  clipRate: number;
+}
+
+export function weightDiagnostics(s: PolicyStats, estimator: Estimator): WeightDiagnostics {
+  const clipRate = s.weightCount > 0 ? s.clipped / s.weightCount : 0;
+  if (estimator === 'replay') return { ess: s.replayDen.reduce((a, b) => a + b, 0), maxWeight: s.weightMax, clipRate: 0 };
+  return { ess: s.weightSquares > 0 ? (s.weightSum * s.weightSum) / s.weightSquares : 0, maxWeight: s.weightMax, clipRate };
+}

@@ -1,0 +1,54 @@
+import { htmlPage, htmlTable, linePlot, type Series } from '../reports/svg-plot.js';
+import type { CalibrationBin } from '../../models/metrics/classification.js';
+import type { ReplayResultRow } from './replay-results.js';
+
+/**
+ * The HTML report of one replay: B − A of every metric with its 95% interval
+ * (one horizontal bar per metric, a dashed line at 0), calibration curves of
+ * both models, and the full result table.
+ */
+export interface ReportInput {
+  jobId: string;
+  a: string;
+  b: string;
+  from: number;
+  to: number;
+  rows: readonly ReplayResultRow[];
+  calibration: { a: CalibrationBin[]; b: CalibrationBin[] };
+}
+
+const fmt = (v: number | null) => (v === null ? '–' : v);
+
+function differencePlot(title: string, rows: readonly ReplayResultRow[]): string {
+  const diffs = rows.filter((r) => r.value !== null);
+  if (diffs.length === 0) return `<p>${title}: no data</p>`;
+  const series: Series[] = diffs.map((r, i) => ({
+    name: `${i}: ${r.metric}`,
+    points: [[r.lo ?? r.value!, i], [r.value!, i], [r.hi ?? r.value!, i]],
+  }));
+  series.push({ name: 'no difference', points: [[0, -0.5], [0, diffs.length - 0.5]], color: '#888', dashed: true });
+  return linePlot(title, 'B − A (95% interval)', 'metric', series, { width: 520, height: 80 + 40 * diffs.length });
+}
+
+export function replayReport(r: ReportInput): string {
+  const diff = r.rows.filter((x) => x.arm === 'b-a');
+  const quality = diff.filter((x) => x.ess === null && !['replay', 'ips', 'snips', 'dr'].includes(x.metric));
+  const policy = diff.filter((x) => ['replay', 'ips', 'snips', 'dr'].includes(x.metric));
+  const curve = (bins: CalibrationBin[]): [number, number][] => bins.map((b) => [b.predicted, b.observed]);
+  const plots = [
+    differencePlot('Prediction quality: B − A', quality),
+    differencePlot('Policy value (clicks per request): B − A', policy),
+    linePlot('Calibration', 'predicted click probability', 'observed click rate', [
+      { name: `A ${r.a}`, points: curve(r.calibration.a) },
+      { name: `B ${r.b}`, points: curve(r.calibration.b) },
+      { name: 'perfect', points: [[0, 0], [1, 1]], color: '#888', dashed: true },
+    ], { square: true }),
+  ];
+  const table = htmlTable(
+    ['arm', 'model', 'metric', 'value', '95% lo', '95% hi', 'ESS', 'max weight', 'clip rate', 'n'],
+    r.rows.map((x) => [x.arm, x.model, x.metric, fmt(x.value), fmt(x.lo), fmt(x.hi), fmt(x.ess), fmt(x.max_weight), fmt(x.clip_rate), x.n]),
+  );
+  const window = `${new Date(r.from).toISOString()} – ${new Date(r.to).toISOString()}`;
+  return htmlPage(`Replay ${r.jobId}: ${r.b} vs ${r.a}`,
+    `<p>A = ${r.a}, B = ${r.b}; decisions in ${window}. Intervals: user-level bootstrap, 95% percentile.</p><div class="plots">${plots.join('\n')}</div><h2>Results</h2>${table}`);
+}
