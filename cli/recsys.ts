@@ -12,6 +12,9 @@ import { registerSimulate } from './commands/simulate.js';
 import { registerTrainCf } from './commands/train-cf.js';
 import { registerOptEmbed } from './commands/optembed.js';
 import { registerModels } from './commands/models.js';
+import { registerTrainStream } from './commands/train-stream.js';
+import { registerServe } from './commands/serve.js';
+import { registerReplay } from './commands/replay.js';
 import { runMain } from './run-main.js';
 
 const program = new Command('recsys')
@@ -32,5 +35,8 @@ registerSimulate(program);
 registerTrainCf(program);
 registerOptEmbed(program);
 registerModels(program);
+registerTrainStream(program);
+registerServe(program);
+registerReplay(program);
 
 await runMain(() => program.parseAsync(process.argv));

@@ -18,6 +18,9 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 log "npm install --ignore-scripts (from package-lock.json)"
 npm install --ignore-scripts --no-audit --no-fund
 
+log "hnswlib-node (serving's ANN index): built from source with node-gyp"
+npm rebuild hnswlib-node --foreground-scripts >/dev/null
+
 log "native TensorFlow for @tensorflow/tfjs-node"
 bash infra/scripts/install-tfjs-native.sh
 

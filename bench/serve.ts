@@ -1,0 +1,241 @@
+// Serving latency and throughput on loopback, and the retrieval index's recall.
+//  - The server runs in a child process (so the load generator does not share
+//    its event loop), with the DIN of `npm run bench -- din-train` (tables
+//    60k/50k/1k × 16, attention 80→40, MLP 200→80, Dice; untrained weights:
+//    latency does not depend on them), graph embeddings for its 50k items
+//    (64 dims, HNSW), an in-process online store holding 50-item histories
+//    and decision records built and then discarded (or --online redis /
+//    --decisions kafka for the real stores).
+//  - autocannon drives /v1/score (100 candidates, history 50) at --score-rate
+//    and /v1/recommend (K = 50 from 200 retrieved) at --recommend-rate, each
+//    for --seconds, then each unthrottled for throughput.
+//  - HNSW recall@100 against exact search and build time on --ann-items × 64
+//    (low-rank vectors by default; --ann-data clustered for the hard case).
+//
+//   npm run bench -- serve [--seconds 15] [--warmup 10] [--score-rate 200] [--recommend-rate 100] [--connections 8]
+//                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { createRng, type Rng } from '../features/math/rng.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '10' },
+    'score-rate': { type: 'string', default: '200' },
+    'recommend-rate': { type: 'string', default: '100' },
+    connections: { type: 'string', default: '8' },
+    'ann-items': { type: 'string', default: '100000' },
+    'ann-queries': { type: 'string', default: '200' },
+    ef: { type: 'string', default: '400' },
+    m: { type: 'string', default: '32' },
+    'ann-data': { type: 'string', default: 'low-rank' },
+    online: { type: 'string', default: 'memory' },
+    decisions: { type: 'string', default: 'discard' },
+    worker: { type: 'boolean', default: false },
+    registry: { type: 'string' },
+  },
+});
+
+const S = { users: 60_000, items: 50_000, cats: 1000, dim: 16, history: 50, graphDim: 64, seed: 7 } as const;
+const BENCH_USERS = 2000;
+
+/**
+ * Item/user vectors like trained retrieval embeddings: low rank (16 latent
+ * factors mapped to 64 dims), a popularity-like spread of norms (lognormal
+ * scale) and a little isotropic noise. `clustered` is a harder case: 200
+ * well-separated clusters, where greedy graph search over inner products
+ * struggles to cross between clusters.
+ */
+function vectors(rng: Rng, n: number, dim: number, kind = flags['ann-data']): Float32Array {
+  const out = new Float32Array(n * dim);
+  if (kind === 'clustered') {
+    const centres = Array.from({ length: 200 }, () => Float32Array.from({ length: dim }, () => rng.normal()));
+    for (let r = 0; r < n; r++) {
+      const c = centres[Math.floor(rng.next() * centres.length)]!;
+      for (let d = 0; d < dim; d++) out[r * dim + d] = (c[d]! + rng.normal() * 0.35) / Math.sqrt(dim);
+    }
+    return out;
+  }
+  const rank = 16;
+  const mix = createRng(5);
+  const a = Float32Array.from({ length: dim * rank }, () => mix.normal() / Math.sqrt(rank));
+  const z = new Float32Array(rank);
+  for (let r = 0; r < n; r++) {
+    for (let k = 0; k < rank; k++) z[k] = rng.normal();
+    const scale = Math.exp(0.3 * rng.normal());
+    for (let d = 0; d < dim; d++) {
+      let s = 0;
+      for (let k = 0; k < rank; k++) s += a[d * rank + k]! * z[k]!;
+      out[r * dim + d] = scale * s + 0.1 * rng.normal();
+    }
+  }
+  return out;
+}
+
+function historyOf(u: number): string[] {
+  return Array.from({ length: S.history }, (_, j) => `v${(u * 7919 + j * 104_729) % (S.items - 2)}`);
+}
+
+async function buildRegistry(dir: string): Promise<void> {
+  const { FeatureEncoder } = await import('../features/spec/feature-encoder.js');
+  const { parseFeatureSpec } = await import('../features/spec/feature-spec.js');
+  const { FixedVocabulary } = await import('../features/spec/vocabulary.js');
+  const { createCtrModel } = await import('../models/create-model.js');
+  const { saveCtrModel } = await import('../models/ctr/model-artifact.js');
+  const { saveGraphEmbeddings } = await import('../models/graph/graph-artifact.js');
+  const { GraphModelConfigSchema } = await import('../models/graph/graph-config.js');
+  const spec = parseFeatureSpec({
+    name: 'serve-bench', version: 1, label: { from: 'label' }, exampleTypes: ['impression'],
+    behaviour: { types: ['click'], maxLength: S.history },
+    fields: [
+      { kind: 'categorical', name: 'user_id', source: 'user_id' },
+      { kind: 'categorical', name: 'item_id', source: 'item_id' },
+      { kind: 'categorical', name: 'category', source: 'item.category' },
+      { kind: 'sequence', name: 'hist_items', of: 'item_id', maxLength: S.history },
+      { kind: 'sequence', name: 'hist_categories', of: 'category', maxLength: S.history },
+    ],
+  });
+  const vocabulary = (rows: number, prefix: string) => new FixedVocabulary(Array.from({ length: rows - 2 }, (_, i) => `${prefix}${i}`));
+  const encoder = new FeatureEncoder(spec, { user_id: vocabulary(S.users, 'u'), item_id: vocabulary(S.items, 'v'), category: vocabulary(S.cats, 'c') });
+  const model = createCtrModel(encoder, {
+    type: 'din', seed: S.seed, embedding: { kind: 'per-field', dim: S.dim }, mlpUnits: [200, 80], activation: 'dice',
+    attentionUnits: [80, 40], attentionActivation: 'prelu', attentionNorm: 'none',
+  });
+  await saveCtrModel(model, { registry: dir, name: 'bench-din' });
+  model.dispose();
+  const rng = createRng(S.seed);
+  await saveGraphEmbeddings({
+    registry: dir, name: 'bench-graph', config: GraphModelConfigSchema.parse({ type: 'mf-bpr', dim: S.graphDim }),
+    embeddings: { dim: S.graphDim, users: vectors(rng, BENCH_USERS, S.graphDim, 'low-rank'), items: vectors(rng, S.items - 2, S.graphDim, 'low-rank') },
+    userIds: Array.from({ length: BENCH_USERS }, (_, i) => i), itemIds: Array.from({ length: S.items - 2 }, (_, i) => i),
+  });
+}
+
+/** The child: builds nothing, serves the registry it is given, prints its URL. */
+async function runWorker(): Promise<void> {
+  const { loadServicesConfig } = await import('../infra/config.js');
+  const { MemoryOnlineStore } = await import('../pipelines/online-store/memory-online-store.js');
+  const { loadServeSettings } = await import('../serving/serve-config.js');
+  const { startServer } = await import('../serving/server.js');
+  const online = new MemoryOnlineStore({ label: { from: 'label' }, behaviour: { types: ['click'], positiveOnly: false, maxLength: S.history } } as ConstructorParameters<typeof MemoryOnlineStore>[0]);
+  const now = Date.now();
+  for (let u = 0; u < BENCH_USERS; u++) {
+    online.applyEvents(historyOf(u).map((item_id, j) => ({ schema_version: 1 as const, type: 'click' as const, event_id: `b-${u}-${j}`, ts: now - 1000 * (j + 1), user_id: `u${u}`, item_id })));
+  }
+  for (let i = 0; i < S.items - 2; i += 1) online.applyEvents([{ schema_version: 1, type: 'item_update', event_id: `it-${i}`, ts: 1, item_id: `v${i}`, attributes: { category: `c${i % (S.cats - 2)}` } }]);
+  const running = await startServer({
+    settings: loadServeSettings(process.env, {
+      registry: flags.registry!, ranker: 'bench-din', retrieval: 'bench-graph', itemIdPrefix: 'v', userIdPrefix: 'u', port: 0,
+      modelsChannel: '', pollSeconds: 0, annEf: Number(flags.ef), annM: Number(flags.m), numCandidates: 200,
+      onlineStore: flags.online === 'redis' ? 'redis' : 'memory', decisions: flags.decisions === 'kafka' ? 'kafka' : 'memory',
+    }),
+    services: loadServicesConfig(),
+    ...(flags.online === 'redis' ? {} : { online }),
+    ...(flags.decisions === 'kafka' ? {} : { decisions: { name: 'discard', write: async () => {}, close: async () => {} } }),
+  });
+  const retrieval = running.models.current!.retrieval!;
+  console.log(JSON.stringify({ url: running.url, annBuildSeconds: retrieval.buildSeconds, annRecall: retrieval.recall, annIndex: retrieval.index.kind }));
+  process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));
+}
+
+async function annRecall(): Promise<{ data: string; items: number; dim: number; m: number; ef: number; build_seconds: number; recall_at_100: number; exact_ms_per_query: number; hnsw_ms_per_query: number }> {
+  const { ExactIndex, HnswIndex, recallAtK } = await import('../serving/ann-index.js');
+  const n = Number(flags['ann-items']);
+  const dim = S.graphDim;
+  const rng = createRng(11);
+  const items = vectors(rng, n, dim);
+  const queries = vectors(rng, Number(flags['ann-queries']), dim);
+  const started = performance.now();
+  const hnsw = HnswIndex.build(items, dim, { ef: Number(flags.ef), m: Number(flags.m), efConstruction: 200 });
+  const buildSeconds = (performance.now() - started) / 1000;
+  const exact = new ExactIndex(items, dim);
+  const recall = recallAtK(hnsw, exact, queries, 100);
+  const q = queries.length / dim;
+  let t = performance.now();
+  for (let i = 0; i < q; i++) exact.search(queries.subarray(i * dim, (i + 1) * dim), 100);
+  const exactMs = (performance.now() - t) / q;
+  t = performance.now();
+  for (let i = 0; i < q; i++) hnsw.search(queries.subarray(i * dim, (i + 1) * dim), 100);
+  const hnswMs = (performance.now() - t) / q;
+  return { data: flags['ann-data']!, items: n, dim, m: Number(flags.m), ef: Number(flags.ef), build_seconds: round(buildSeconds, 2), recall_at_100: round(recall, 4), exact_ms_per_query: round(exactMs, 2), hnsw_ms_per_query: round(hnswMs, 3) };
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+interface LoadResult { route: string; target_rps: number | null; rps: number; p50_ms: number; p99_ms: number; requests: number; non2xx: number; errors: number }
+
+async function load(url: string, route: string, body: (rng: Rng) => unknown, rate: number | undefined): Promise<LoadResult> {
+  const rng = createRng(3);
+  const result = await autocannon({
+    url: `${url}${route}`,
+    method: 'POST',
+    connections: Number(flags.connections),
+    duration: Number(flags.seconds),
+    ...(rate ? { overallRate: rate } : {}),
+    headers: { 'content-type': 'application/json' },
+    requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(body(rng)) }) }],
+  });
+  return {
+    route, target_rps: rate ?? null, rps: round(result.requests.average, 1), p50_ms: result.latency.p50, p99_ms: result.latency.p99,
+    requests: result.requests.total, non2xx: result.non2xx, errors: result.errors,
+  };
+}
+
+async function main(): Promise<void> {
+  const registry = mkdtempSync(path.join(tmpdir(), 'serve-bench-'));
+  try {
+    console.error('[serve] building the registry (DIN 60k/50k/1k × 16, graph 50k × 64)…');
+    await buildRegistry(registry);
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '--registry', registry, '--ef', flags.ef!, '--m', flags.m!, '--online', flags.online!, '--decisions', flags.decisions!], { stdio: ['ignore', 'pipe', 'inherit'] });
+    process.once('exit', () => child.kill('SIGTERM'));
+    const ready = await new Promise<{ url: string; annBuildSeconds: number; annRecall: number; annIndex: string }>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        if (line) resolve(JSON.parse(line) as { url: string; annBuildSeconds: number; annRecall: number; annIndex: string });
+      });
+      child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    });
+    console.error(`[serve] server at ${ready.url} (${ready.annIndex} index over 50k items built in ${ready.annBuildSeconds.toFixed(1)} s, recall@100 on sampled users ${ready.annRecall.toFixed(3)})`);
+    const user = (rng: Rng) => Math.floor(rng.next() * BENCH_USERS);
+    const scoreBody = (rng: Rng) => ({ user_id: `u${user(rng)}`, candidates: Array.from({ length: 100 }, () => `v${Math.floor(rng.next() * (S.items - 2))}`) });
+    const recommendBody = (rng: Rng) => ({ user_id: `u${user(rng)}`, k: 50, num_candidates: 200 });
+    // Warm-up (not reported): TF/oneDNN set up kernels per input shape, and micro-batches vary in size.
+    for (const [route, body] of [['/v1/score', scoreBody], ['/v1/recommend', recommendBody]] as const) {
+      const rng = createRng(9);
+      await autocannon({
+        url: `${ready.url}${route}`, method: 'POST', connections: Number(flags.connections), duration: Number(flags.warmup),
+        headers: { 'content-type': 'application/json' }, requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(body(rng)) }) }],
+      });
+    }
+    const runs: LoadResult[] = [];
+    for (const [route, body, rate] of [
+      ['/v1/score', scoreBody, Number(flags['score-rate'])],
+      ['/v1/recommend', recommendBody, Number(flags['recommend-rate'])],
+      ['/v1/score', scoreBody, undefined],
+      ['/v1/recommend', recommendBody, undefined],
+    ] as const) {
+      const r = await load(ready.url, route, body, rate);
+      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s` : 'unthrottled'}: ${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ${r.non2xx} non-2xx, ${r.errors} errors`);
+      runs.push(r);
+    }
+    child.kill('SIGTERM');
+    console.error(`[serve] HNSW recall on ${flags['ann-items']} × ${S.graphDim}…`);
+    const ann = await annRecall();
+    console.error(`[serve] build ${ann.build_seconds} s, recall@100 ${ann.recall_at_100} at ef ${ann.ef}; ${ann.hnsw_ms_per_query} ms/query vs exact ${ann.exact_ms_per_query} ms`);
+    const [loadavg] = (await import('node:os')).loadavg();
+    console.log(JSON.stringify({ bench: 'serve', online: flags.online, decisions: flags.decisions, seconds: Number(flags.seconds), connections: Number(flags.connections), serve_ann_build_seconds: round(ready.annBuildSeconds), serve_ann_index: ready.annIndex, serve_ann_recall_at_100: round(ready.annRecall, 4), runs, ann, loadavg_1m: round(loadavg!, 1) }));
+  } finally {
+    rmSync(registry, { recursive: true, force: true });
+  }
+}
+
+if (flags.worker) await runWorker();
+else await main();

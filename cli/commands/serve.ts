@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { errorMessage } from '../../infra/errors.js';
+import { logger } from '../../infra/logger.js';
+import { onShutdown } from '../../infra/shutdown.js';
+import { EXPLORATION_SCHEMES } from '../../pipelines/decisions/decision-record.js';
+import { ModelRegistry } from '../../pipelines/registry/model-registry.js';
+import type { RegistryNotifier } from '../../pipelines/registry/registry-notifier.js';
+import { createServicesNotifier } from '../../pipelines/registry/services-notifier.js';
+import { loadServeSettings, type ServeSettings } from '../../serving/serve-config.js';
+import { ServingMetrics } from '../../serving/serving-metrics.js';
+import { startServer } from '../../serving/server.js';
+import { fraction, nonNegative, oneOf, positiveInt } from '../options.js';
+import { servicesFromFlags, type ServiceFlags } from './ingest.js';
+
+const log = logger('serve');
+
+type ServeFlags = ServiceFlags & Partial<ServeSettings> & { subscribe: boolean; maxBody?: number };
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the registry\'s serving versions over HTTP: /v1/score, /v1/recommend (ANN retrieval → DIN ranking → exploration → a decision record to Kafka), /v1/embeddings/…, /healthz, /readyz, /metrics, /admin; hot reload on registry changes; runs until SIGTERM/SIGINT')
+    .option('--host <host>', 'interface to listen on (env RECSYS_SERVE_HOST, default 127.0.0.1)')
+    .option('--port <port>', 'port (env RECSYS_SERVE_PORT, default 8080; 0 = any free port)', nonNegative('port'))
+    .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY, default var/registry)')
+    .option('--ranker <name>', 'CTR model to rank with, served at name@serving or, without a serving alias, name@latest (env RECSYS_RANKER_MODEL, default ml100k-din)')
+    .option('--retrieval <name>', 'graph model whose item embeddings retrieval searches (env RECSYS_RETRIEVAL_MODEL; none by default: /v1/recommend then needs candidates)')
+    .option('--precision <p>', 'embedding tables as float or int8 (env RECSYS_SERVE_PRECISION, default float)', oneOf('precision', ['float', 'int8'] as const))
+    .option('--online-store <kind>', 'user histories from redis or an empty in-memory store (env RECSYS_ONLINE_STORE, default redis)', oneOf('online-store', ['redis', 'memory'] as const))
+    .option('--decisions <sink>', 'decision records to kafka, a jsonl file or memory (env RECSYS_DECISIONS, default kafka; topic KAFKA_DECISIONS_TOPIC, default recsys.decisions)', oneOf('decisions', ['kafka', 'jsonl', 'memory'] as const))
+    .option('--decisions-file <file>', 'file for --decisions jsonl (env RECSYS_DECISIONS_FILE, default var/decisions.jsonl)')
+    .option('--admin-token <token>', 'bearer token of the /admin routes; none disables them (env RECSYS_ADMIN_TOKEN)')
+    .option('--exploration <scheme>', `default exploration of /v1/recommend: ${EXPLORATION_SCHEMES.join(', ')} (env RECSYS_EXPLORATION, default none)`, oneOf('exploration', EXPLORATION_SCHEMES))
+    .option('--epsilon <e>', 'epsilon of epsilon-greedy (env RECSYS_EPSILON, default 0.1)', fraction('epsilon'))
+    .option('--temperature <t>', 'temperature of softmax sampling (env RECSYS_TEMPERATURE, default 0.05)', nonNegative('temperature'))
+    .option('--num-candidates <n>', 'items retrieved for ranking (env RECSYS_NUM_CANDIDATES, default 200)', positiveInt('num-candidates'))
+    .option('--ann <kind>', 'retrieval index: hnsw or exact (env RECSYS_ANN, default hnsw)', oneOf('ann', ['hnsw', 'exact'] as const))
+    .option('--ann-ef <n>', 'HNSW search breadth (env RECSYS_ANN_EF, default 400)', positiveInt('ann-ef'))
+    .option('--ann-m <n>', 'HNSW graph degree (env RECSYS_ANN_M, default 32)', positiveInt('ann-m'))
+    .option('--ann-min-recall <r>', 'an HNSW index below this recall@100 on sampled users serves by exact search instead (env RECSYS_ANN_MIN_RECALL, default 0.9)', nonNegative('ann-min-recall'))
+    .option('--poll-seconds <s>', 'check the registry folder for new serving versions this often; 0 = never (env RECSYS_REGISTRY_POLL_SECONDS, default 10)', nonNegative('poll-seconds'))
+    .option('--models-channel <name>', 'Redis channel of registry events for hot reload (env RECSYS_MODELS_CHANNEL, default recsys:models)')
+    .option('--no-subscribe', 'do not subscribe to registry events (poll only)')
+    .option('--max-body <bytes>', 'largest request body; larger ones get 413 (env RECSYS_SERVE_MAX_BODY, default 524288)', positiveInt('max-body'))
+    .option('--batch-candidates <n>', 'micro-batching: concurrent requests share one model call up to this many candidates; 0 = off (env RECSYS_SCORE_BATCH_CANDIDATES, default 2000)', nonNegative('batch-candidates'))
+    .option('--history-length <n>', 'behaviours read per user from the online store (env RECSYS_HISTORY_LENGTH, default 50)', positiveInt('history-length'))
+    .option('--item-id-prefix <p>', 'graph item id → external id prefix, e.g. i for the synthetic stream (env RECSYS_ITEM_ID_PREFIX, default none)')
+    .option('--user-id-prefix <p>', 'graph user id → external id prefix, e.g. u (env RECSYS_USER_ID_PREFIX, default none)')
+    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
+    .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
+    .option('--redis-prefix <prefix>', 'key prefix of the online store (env REDIS_KEY_PREFIX, default recsys:)')
+    .action(async (opts: ServeFlags) => {
+      const services = servicesFromFlags(opts);
+      const settings = loadServeSettings(process.env, {
+        host: opts.host, port: opts.port, registry: opts.registry, ranker: opts.ranker, retrieval: opts.retrieval, precision: opts.precision,
+        onlineStore: opts.onlineStore, decisions: opts.decisions, decisionsFile: opts.decisionsFile, adminToken: opts.adminToken,
+        exploration: opts.exploration, epsilon: opts.epsilon, temperature: opts.temperature, numCandidates: opts.numCandidates,
+        ann: opts.ann, annEf: opts.annEf, annM: opts.annM, annMinRecall: opts.annMinRecall, pollSeconds: opts.pollSeconds, maxBodyBytes: opts.maxBody,
+        historyLength: opts.historyLength, batchCandidates: opts.batchCandidates, itemIdPrefix: opts.itemIdPrefix, userIdPrefix: opts.userIdPrefix,
+        modelsChannel: opts.subscribe ? opts.modelsChannel : '',
+      });
+      let notifier: RegistryNotifier | undefined;
+      try {
+        notifier = createServicesNotifier(services);
+      } catch (error) {
+        log.warn({ error: errorMessage(error) }, 'registry events of admin promotes go to the folder only');
+      }
+      const registry = new ModelRegistry(settings.registry, notifier ? { notifier } : {});
+      const running = await startServer({ settings, services, registry, metrics: new ServingMetrics().withProcessMetrics() });
+      const stopped = new Promise<void>((resolve) => {
+        onShutdown('serve', async () => {
+          await running.close();
+          await notifier?.close();
+          resolve();
+        });
+      });
+      console.error(`serving ${settings.ranker}${settings.retrieval ? ` + ${settings.retrieval}` : ''} on ${running.url} (SIGTERM to stop)`);
+      await stopped;
+    });
+}

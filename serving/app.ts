@@ -1,0 +1,126 @@
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../infra/logger.js';
+import type { ModelRegistry } from '../pipelines/registry/model-registry.js';
+import { errorHandler } from './http-error-handler.js';
+import { UnauthorizedError } from './http-errors.js';
+import type { ModelHolder } from './model-holder.js';
+import {
+  EntityEmbeddingsRequestSchema, FeatureEmbeddingsRequestSchema, FieldParam, IdParam, PromoteRequestSchema, RecommendRequestSchema, ScoreRequestSchema, ValueParam,
+} from './request-schemas.js';
+import type { ServingMetrics } from './serving-metrics.js';
+import type { ServingService } from './serving-service.js';
+
+export interface AppOptions {
+  service: ServingService;
+  models: ModelHolder;
+  registry: ModelRegistry;
+  metrics: ServingMetrics;
+  log: Logger;
+  /** '' disables the admin routes. */
+  adminToken: string;
+  maxBodyBytes: number;
+  /** False while starting or stopping: /readyz answers 503. */
+  ready?: () => boolean;
+}
+
+/**
+ * The HTTP surface: /v1/score, /v1/recommend, /v1/embeddings/…, health,
+ * metrics and the token-guarded /admin routes. Every body is validated with
+ * a schema; errors go through errorHandler (no stack traces leave).
+ */
+export function createApp(o: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const given = req.header('x-request-id');
+    const requestId = given && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('x-request-id', requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      o.metrics.latency.observe({ route, method: req.method, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  });
+  app.use(express.json({ limit: o.maxBodyBytes }));
+
+  const requestId = (res: Response): string => res.locals.requestId as string;
+
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', (_req, res) => {
+    const bundle = o.models.current;
+    const ready = bundle !== undefined && (o.ready?.() ?? true);
+    res.status(ready ? 200 : 503).json({
+      ready,
+      ranker: bundle ? { model: bundle.ranker.served.model, version: bundle.ranker.served.version, via: bundle.ranker.served.via } : null,
+      retrieval: bundle?.retrieval ? { model: bundle.retrieval.served.model, version: bundle.retrieval.served.version, via: bundle.retrieval.served.via, index: bundle.retrieval.index.kind, items: bundle.retrieval.index.size, recall_at_100: bundle.retrieval.recall } : null,
+    });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', o.metrics.registry.contentType);
+    res.send(await o.metrics.registry.metrics());
+  });
+
+  app.post('/v1/score', async (req, res) => {
+    const body = ScoreRequestSchema.parse(req.body);
+    res.json(await o.service.score(body, requestId(res)));
+  });
+  app.post('/v1/recommend', async (req, res) => {
+    const body = RecommendRequestSchema.parse(req.body);
+    res.json(await o.service.recommend(body, requestId(res)));
+  });
+
+  app.get('/v1/embeddings/features/:field/:value', async (req, res) => {
+    const field = FieldParam.parse(req.params.field);
+    const value = ValueParam.parse(req.params.value);
+    const { embeddings, ...rest } = await o.service.featureEmbeddings([{ field, value }]);
+    res.json({ ...rest, ...embeddings[0]! });
+  });
+  app.post('/v1/embeddings/features', async (req, res) => {
+    const { features } = FeatureEmbeddingsRequestSchema.parse(req.body);
+    res.json(await o.service.featureEmbeddings(features));
+  });
+  for (const kind of ['items', 'users'] as const) {
+    app.get(`/v1/embeddings/${kind}/:id`, async (req, res) => {
+      const id = IdParam.parse(req.params.id);
+      const { embeddings, ...rest } = await o.service.entityEmbeddings(kind, [id], { strict: true });
+      res.json({ ...rest, id, embedding: embeddings[0]!.embedding });
+    });
+    app.post(`/v1/embeddings/${kind}`, async (req, res) => {
+      const { ids } = EntityEmbeddingsRequestSchema.parse(req.body);
+      res.json(await o.service.entityEmbeddings(kind, ids, { strict: false }));
+    });
+  }
+
+  const admin = express.Router();
+  admin.use((req, _res, next) => {
+    if (o.adminToken === '') throw new UnauthorizedError('admin routes are disabled (no admin token configured: RECSYS_ADMIN_TOKEN)', 403);
+    const match = /^Bearer (.+)$/.exec(req.header('authorization') ?? '');
+    if (!match || !sameToken(match[1]!, o.adminToken)) throw new UnauthorizedError('admin routes need the bearer token (Authorization: Bearer <token>)');
+    next();
+  });
+  admin.post('/reload', async (_req, res) => {
+    res.json(await o.models.refresh('admin'));
+  });
+  admin.post('/promote', async (req, res) => {
+    const body = PromoteRequestSchema.parse(req.body);
+    const change = await o.registry.promote(body.model, body.version, { actor: 'serving-admin', reason: body.reason ?? 'promoted through the serving admin route' });
+    const reload = await o.models.refresh('admin:promote');
+    res.json({ model: change.model, from: change.from, to: change.to, changed: change.changed, reload });
+  });
+  app.use('/admin', admin);
+
+  app.use((_req: Request, res: Response) => { res.status(404).json({ error: 'not found', request_id: requestId(res) }); });
+  app.use(errorHandler(o.log));
+  return app;
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,178 @@
+import type { CtrModel } from '../models/ctr/ctr-model.js';
+import { CtrScorer, type Precision } from '../models/ctr/ctr-scorer.js';
+import { loadCtrModel } from '../models/ctr/model-artifact.js';
+import { loadGraphEmbeddings, type LoadedGraphEmbeddings } from '../models/graph/graph-artifact.js';
+import { ExactIndex, type AnnIndex } from './ann-index.js';
+import { buildHnswInWorker } from './hnsw-worker-build.js';
+
+/** A registry version as serving resolved it. */
+export interface ServedVersion {
+  model: string;
+  version: number;
+  dir: string;
+  /** `serving` when the alias named it, `latest` when the model had no serving alias. */
+  via: 'serving' | 'latest';
+}
+
+/**
+ * A loaded CTR model. Reference-counted: requests hold it while they use it,
+ * so after a swap the old model is disposed only when its last request ends.
+ */
+export class RankerHandle {
+  private refs = 0;
+  private retired = false;
+  private disposed = false;
+
+  constructor(readonly served: ServedVersion, readonly scorer: CtrScorer) {}
+
+  get model(): CtrModel {
+    return this.scorer.model;
+  }
+
+  static async load(served: ServedVersion, precision: Precision): Promise<RankerHandle> {
+    const { model } = await loadCtrModel(served.dir);
+    return new RankerHandle(served, CtrScorer.fromModel(model, precision));
+  }
+
+  acquire(): void {
+    this.refs++;
+  }
+
+  release(): void {
+    this.refs--;
+    this.maybeDispose();
+  }
+
+  /** No new requests will take it; disposed when the last one releases it. */
+  retire(): void {
+    this.retired = true;
+    this.maybeDispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private maybeDispose(): void {
+    if (this.retired && this.refs <= 0 && !this.disposed) {
+      this.disposed = true;
+      this.scorer.model.dispose();
+    }
+  }
+}
+
+export interface RetrievalOptions {
+  ann: 'hnsw' | 'exact';
+  ef: number;
+  m: number;
+  itemIdPrefix: string;
+  userIdPrefix: string;
+  /** HNSW whose recall@100 on sampled user queries is below this is replaced by exact search. @default 0.9 */
+  minRecall?: number;
+}
+
+/** A graph model's embeddings with the index over its items and id maps in external (string) ids. */
+export class Retrieval {
+  readonly itemIds: string[];
+  readonly itemRow: Map<string, number>;
+  readonly userRow: Map<string, number>;
+  /** Mean item vector: the query for a user with neither a row nor known history (cold start). */
+  readonly meanItem: Float32Array;
+
+  constructor(
+    readonly served: ServedVersion,
+    readonly embeddings: LoadedGraphEmbeddings,
+    readonly index: AnnIndex,
+    readonly exact: ExactIndex,
+    readonly buildSeconds: number,
+    /** recall@100 of the index against exact search on sampled user queries (1 for exact search). */
+    readonly recall: number,
+    options: RetrievalOptions,
+  ) {
+    this.itemIds = embeddings.itemIds.map((id) => `${options.itemIdPrefix}${id}`);
+    this.itemRow = new Map(this.itemIds.map((id, row) => [id, row]));
+    this.userRow = new Map(embeddings.userIds.map((id, row) => [`${options.userIdPrefix}${id}`, row]));
+    const dim = embeddings.dim;
+    this.meanItem = new Float32Array(dim);
+    const n = this.itemIds.length;
+    for (let r = 0; r < n; r++) for (let d = 0; d < dim; d++) this.meanItem[d]! += embeddings.items[r * dim + d]! / n;
+  }
+
+  get dim(): number {
+    return this.embeddings.dim;
+  }
+
+  /**
+   * Loads the embeddings and builds the index. The HNSW index's recall@100 is
+   * measured against exact search on up to 64 users' rows; below
+   * `minRecall` the exact index serves instead (slower, never wrong).
+   */
+  static async load(served: ServedVersion, options: RetrievalOptions): Promise<Retrieval> {
+    const embeddings = await loadGraphEmbeddings(served.dir);
+    const { dim } = embeddings;
+    const exact = new ExactIndex(embeddings.items, dim);
+    if (options.ann === 'exact') return new Retrieval(served, embeddings, exact, exact, 0, 1, options);
+    const users = embeddings.userIds.length;
+    const sample = Math.min(64, users);
+    const queries = new Float32Array(sample * dim);
+    for (let i = 0; i < sample; i++) {
+      const row = Math.floor((i * users) / sample);
+      queries.set(embeddings.users.subarray(row * dim, (row + 1) * dim), i * dim);
+    }
+    // Built (and its recall measured) in a worker thread: requests keep being served meanwhile.
+    const { index: hnsw, recall, buildSeconds } = await buildHnswInWorker(embeddings.items, dim, queries, { ef: options.ef, m: options.m });
+    const useExact = recall < (options.minRecall ?? 0.9);
+    return new Retrieval(served, embeddings, useExact ? exact : hnsw, exact, buildSeconds, useExact ? 1 : recall, options);
+  }
+
+  itemVector(id: string): Float32Array | undefined {
+    const row = this.itemRow.get(id);
+    return row === undefined ? undefined : this.embeddings.items.subarray(row * this.dim, (row + 1) * this.dim);
+  }
+
+  userVector(id: string): Float32Array | undefined {
+    const row = this.userRow.get(id);
+    return row === undefined ? undefined : this.embeddings.users.subarray(row * this.dim, (row + 1) * this.dim);
+  }
+
+  /**
+   * The query for a user: their own row; else (a user the model never saw)
+   * the mean of their known history items; else the mean item.
+   */
+  queryFor(userId: string, history: readonly string[]): { query: Float32Array; source: 'user' | 'history' | 'mean' } {
+    const own = this.userVector(userId);
+    if (own) return { query: own, source: 'user' };
+    const query = new Float32Array(this.dim);
+    let n = 0;
+    for (const id of history) {
+      const v = this.itemVector(id);
+      if (!v) continue;
+      for (let d = 0; d < this.dim; d++) query[d]! += v[d]!;
+      n++;
+    }
+    if (n === 0) return { query: this.meanItem, source: 'mean' };
+    for (let d = 0; d < this.dim; d++) query[d]! /= n;
+    return { query, source: 'history' };
+  }
+
+  /** Up to `count` items by dot product, best first, leaving out `exclude`. */
+  retrieve(query: Float32Array, count: number, exclude: ReadonlySet<string>): { itemId: string; score: number }[] {
+    // Over-fetch by the excluded items the index holds, then drop them.
+    let excluded = 0;
+    for (const id of exclude) if (this.itemRow.has(id)) excluded++;
+    const found = this.index.search(query, Math.min(this.itemIds.length, count + excluded));
+    const out: { itemId: string; score: number }[] = [];
+    for (let i = 0; i < found.rows.length && out.length < count; i++) {
+      const itemId = this.itemIds[found.rows[i]!]!;
+      if (!exclude.has(itemId)) out.push({ itemId, score: found.scores[i]! });
+    }
+    return out;
+  }
+}
+
+/** What one request is served with: a ranker and, optionally, retrieval. Immutable; swapped whole. */
+export interface ModelBundle {
+  ranker: RankerHandle;
+  retrieval: Retrieval | null;
+  loadedAt: number;
+}

@@ -1,0 +1,202 @@
+import type { Logger } from '../infra/logger.js';
+import { errorMessage } from '../infra/errors.js';
+import type { Redis } from '../infra/redis/redis-client.js';
+import type { ModelRegistry } from '../pipelines/registry/model-registry.js';
+import { RegistryError } from '../pipelines/registry/registry-errors.js';
+import type { Precision } from '../models/ctr/ctr-scorer.js';
+import { RankerHandle, Retrieval, type ModelBundle, type RetrievalOptions, type ServedVersion } from './model-bundle.js';
+import type { ServingMetrics } from './serving-metrics.js';
+import { ServiceUnavailableError } from './http-errors.js';
+
+export interface ModelHolderOptions {
+  registry: ModelRegistry;
+  /** The CTR model's registry name. */
+  ranker: string;
+  /** The graph model's registry name, or null for no retrieval. */
+  retrieval: string | null;
+  precision: Precision;
+  retrievalOptions: RetrievalOptions;
+  log: Logger;
+  metrics?: ServingMetrics;
+}
+
+export interface RefreshOutcome {
+  outcome: 'swapped' | 'unchanged' | 'failed';
+  reason: string;
+  ranker: { model: string; version: number } | null;
+  retrieval: { model: string; version: number } | null;
+  error?: string;
+}
+
+/**
+ * Holds the serving models and swaps them when the registry's serving alias
+ * moves. A new version is loaded and warmed beside the old one, then swapped
+ * in with one assignment; requests that took the old bundle finish on it (its
+ * model is disposed when the last of them releases it). A version that fails
+ * to load leaves the old one serving. Refreshes are single-flight: triggers
+ * that arrive during one run one more refresh after it.
+ */
+export class ModelHolder {
+  private bundle: ModelBundle | undefined;
+  private running: Promise<RefreshOutcome> | undefined;
+  private again: Promise<RefreshOutcome> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private subscriber: Redis | undefined;
+
+  constructor(private readonly options: ModelHolderOptions) {}
+
+  get current(): ModelBundle | undefined {
+    return this.bundle;
+  }
+
+  get names(): string[] {
+    return [this.options.ranker, ...(this.options.retrieval ? [this.options.retrieval] : [])];
+  }
+
+  /** Loads the first versions; throws if the ranker cannot be loaded. */
+  async start(): Promise<RefreshOutcome> {
+    const outcome = await this.refresh('start');
+    if (!this.bundle) throw new ServiceUnavailableError(`no model to serve: ${outcome.error ?? 'unknown error'}`);
+    return outcome;
+  }
+
+  /** The bundle for one request; call release() when the request is done with it. */
+  acquire(): ModelBundle {
+    const bundle = this.bundle;
+    if (!bundle) throw new ServiceUnavailableError('models are not loaded yet');
+    bundle.ranker.acquire();
+    return bundle;
+  }
+
+  release(bundle: ModelBundle): void {
+    bundle.ranker.release();
+  }
+
+  refresh(reason: string): Promise<RefreshOutcome> {
+    if (!this.running) {
+      this.running = this.load(reason).finally(() => { this.running = undefined; });
+      return this.running;
+    }
+    // One more run after the current one covers every trigger that came meanwhile.
+    this.again ??= this.running.then(() => {
+      this.again = undefined;
+      return this.refresh(reason);
+    });
+    return this.again;
+  }
+
+  /** Checks the registry every `seconds` (0: never). */
+  poll(seconds: number): void {
+    if (seconds <= 0) return;
+    this.timer = setInterval(() => void this.refresh('poll'), seconds * 1000);
+    this.timer.unref();
+  }
+
+  /** Refreshes on the registry's Redis notifications (publish, promote, rollback) of the served models. */
+  async subscribe(subscriber: Redis, channel: string): Promise<void> {
+    this.subscriber = subscriber;
+    subscriber.on('message', (ch: string, message: string) => {
+      if (ch !== channel) return;
+      let model: unknown;
+      let kind: unknown;
+      try {
+        ({ model, kind } = JSON.parse(message) as { model?: unknown; kind?: unknown });
+      } catch {
+        this.options.log.warn({ channel }, 'ignored a registry message that is not JSON');
+        return;
+      }
+      if (typeof model === 'string' && this.names.includes(model)) void this.refresh(`redis:${String(kind)}:${model}`);
+    });
+    await subscriber.subscribe(channel);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    if (this.subscriber) this.subscriber.disconnect();
+    await this.running?.catch(() => {});
+  }
+
+  /** `name@serving`, or `name@latest` (logged) when the model has no serving alias yet. */
+  private async resolve(name: string): Promise<ServedVersion> {
+    const registry = this.options.registry;
+    if (await registry.serving(name)) {
+      const r = await registry.resolve(`${name}@serving`);
+      return { model: r.model, version: r.version, dir: r.dir, via: 'serving' };
+    }
+    const r = await registry.resolve(`${name}@latest`);
+    return { model: r.model, version: r.version, dir: r.dir, via: 'latest' };
+  }
+
+  private async load(reason: string): Promise<RefreshOutcome> {
+    const { log, metrics } = this.options;
+    const old = this.bundle;
+    let ranker: RankerHandle | undefined;
+    try {
+      const rankerVersion = await this.resolve(this.options.ranker);
+      const retrievalVersion = this.options.retrieval ? await this.resolve(this.options.retrieval) : null;
+      const rankerSame = old?.ranker.served.version === rankerVersion.version && old.ranker.served.dir === rankerVersion.dir;
+      const retrievalSame = (old?.retrieval?.served.version ?? null) === (retrievalVersion?.version ?? null) && old !== undefined;
+      if (old && rankerSame && retrievalSame) {
+        // Same versions; the alias may now name them (latest → serving).
+        old.ranker.served.via = rankerVersion.via;
+        if (old.retrieval && retrievalVersion) old.retrieval.served.via = retrievalVersion.via;
+        metrics?.reloads.inc({ outcome: 'unchanged' });
+        return { outcome: 'unchanged', reason, ...this.versions(old) };
+      }
+      for (const v of [rankerSame ? null : rankerVersion, retrievalSame ? null : retrievalVersion]) {
+        if (v?.via === 'latest') log.warn({ model: v.model, version: v.version }, `model ${v.model} has no serving alias: serving its latest version v${v.version} (promote one: recsys models promote ${v.model}@<version>)`);
+      }
+      const started = performance.now();
+      const [newRanker, newRetrieval] = await Promise.all([
+        rankerSame ? undefined : RankerHandle.load(rankerVersion, this.options.precision),
+        retrievalSame || !retrievalVersion ? undefined : Retrieval.load(retrievalVersion, this.options.retrievalOptions),
+      ]);
+      ranker = newRanker;
+      const next: ModelBundle = { ranker: newRanker ?? old!.ranker, retrieval: retrievalVersion ? newRetrieval ?? old!.retrieval : null, loadedAt: Date.now() };
+      warm(next);
+      this.bundle = next; // the swap: one assignment; requests already running keep the bundle they took
+      if (old && newRanker) old.ranker.retire();
+      ranker = undefined;
+      this.publishVersions(next, old);
+      metrics?.reloads.inc({ outcome: 'swapped' });
+      if (newRetrieval) {
+        metrics?.annBuildSeconds.set(newRetrieval.buildSeconds);
+        metrics?.annRecall.set(newRetrieval.recall);
+        if (this.options.retrievalOptions.ann === 'hnsw' && newRetrieval.index.kind === 'exact') {
+          log.warn({ model: newRetrieval.served.model, version: newRetrieval.served.version }, `HNSW recall@100 on sampled users was below ${this.options.retrievalOptions.minRecall ?? 0.9}: retrieval uses exact search for this version`);
+        }
+      }
+      log.info({ reason, ranker: next.ranker.served, retrieval: next.retrieval?.served ?? null, loadSeconds: (performance.now() - started) / 1000, annBuildSeconds: newRetrieval?.buildSeconds, annRecall: newRetrieval?.recall, annIndex: newRetrieval?.index.kind }, old ? 'swapped in new model versions' : 'models loaded');
+      return { outcome: 'swapped', reason, ...this.versions(next) };
+    } catch (error) {
+      ranker?.retire();
+      metrics?.reloads.inc({ outcome: 'failed' });
+      const message = errorMessage(error);
+      if (old) log.error({ reason, error: message }, 'loading a new model version failed: the old version keeps serving');
+      else log.error({ reason, error: message }, error instanceof RegistryError ? 'no model to serve' : 'loading the models failed');
+      return { outcome: 'failed', reason, error: message, ...(old ? this.versions(old) : { ranker: null, retrieval: null }) };
+    }
+  }
+
+  private versions(b: ModelBundle): Pick<RefreshOutcome, 'ranker' | 'retrieval'> {
+    return {
+      ranker: { model: b.ranker.served.model, version: b.ranker.served.version },
+      retrieval: b.retrieval ? { model: b.retrieval.served.model, version: b.retrieval.served.version } : null,
+    };
+  }
+
+  private publishVersions(next: ModelBundle, old: ModelBundle | undefined): void {
+    const gauge = this.options.metrics?.modelVersion;
+    if (!gauge) return;
+    if (old) gauge.remove({ role: 'ranker', model: old.ranker.served.model });
+    gauge.set({ role: 'ranker', model: next.ranker.served.model }, next.ranker.served.version);
+    if (next.retrieval) gauge.set({ role: 'retrieval', model: next.retrieval.served.model }, next.retrieval.served.version);
+  }
+}
+
+/** First calls compile TF kernels and touch the index: done before the swap, so no request pays for them. */
+function warm(bundle: ModelBundle): void {
+  const items = bundle.retrieval ? bundle.retrieval.itemIds.slice(0, 8) : [];
+  bundle.ranker.scorer.score({ userId: 'warm-up', history: items.slice(0, 2).map((item_id, i) => ({ item_id, ts: i })), candidates: items.length > 0 ? items : ['warm-up'] });
+  if (bundle.retrieval) bundle.retrieval.index.search(bundle.retrieval.meanItem, 10);
+}

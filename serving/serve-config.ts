@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { defaultRegistryDir, parseWith } from '../infra/config.js';
+import { EXPLORATION_SCHEMES } from '../pipelines/decisions/decision-record.js';
+
+/**
+ * `recsys serve`'s settings: each from an environment variable with a default,
+ * CLI flags over env. Checked once, with the variable named in the message.
+ */
+export const ServeSettingsSchema = z.object({
+  /** RECSYS_SERVE_HOST @default 127.0.0.1 */
+  host: z.string().min(1),
+  /** RECSYS_SERVE_PORT @default 8080 (0 = any free port) */
+  port: z.number().int().min(0).max(65535),
+  /** RECSYS_REGISTRY @default var/registry */
+  registry: z.string().min(1),
+  /** RECSYS_RANKER_MODEL: the CTR model's registry name @default ml100k-din */
+  ranker: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a model name'),
+  /** RECSYS_RETRIEVAL_MODEL: the graph model's registry name; '' = no retrieval (recommend needs candidates) @default '' */
+  retrieval: z.string().regex(/^([a-z0-9][a-z0-9_-]*)?$/, 'a model name or empty'),
+  /** RECSYS_SERVE_PRECISION @default float */
+  precision: z.enum(['float', 'int8']),
+  /** RECSYS_ONLINE_STORE: where user histories come from @default redis */
+  onlineStore: z.enum(['redis', 'memory']),
+  /** RECSYS_DECISIONS: where decision records go @default kafka */
+  decisions: z.enum(['kafka', 'jsonl', 'memory']),
+  /** RECSYS_DECISIONS_FILE (decisions = jsonl) @default var/decisions.jsonl */
+  decisionsFile: z.string().min(1),
+  /** RECSYS_ADMIN_TOKEN: bearer token of the admin routes; '' disables them @default '' */
+  adminToken: z.string(),
+  /** RECSYS_EXPLORATION: the default policy when a request names none @default none */
+  exploration: z.enum(EXPLORATION_SCHEMES),
+  /** RECSYS_EPSILON @default 0.1 */
+  epsilon: z.number().min(0).max(1),
+  /** RECSYS_TEMPERATURE @default 0.05 */
+  temperature: z.number().positive(),
+  /** RECSYS_NUM_CANDIDATES: items retrieved for ranking @default 200 */
+  numCandidates: z.number().int().min(1).max(1000),
+  /** RECSYS_ANN: hnsw or exact @default hnsw */
+  ann: z.enum(['hnsw', 'exact']),
+  /** RECSYS_ANN_EF @default 400 */
+  annEf: z.number().int().min(1).max(10_000),
+  /** RECSYS_ANN_M @default 32 */
+  annM: z.number().int().min(2).max(128),
+  /** RECSYS_ANN_MIN_RECALL: an HNSW index whose recall@100 on sampled users is lower serves by exact search instead @default 0.9 */
+  annMinRecall: z.number().min(0).max(1),
+  /** RECSYS_REGISTRY_POLL_SECONDS: how often the registry folder is checked for new serving versions; 0 = never @default 10 */
+  pollSeconds: z.number().min(0),
+  /** RECSYS_MODELS_CHANNEL: Redis channel of registry events ('' = do not subscribe) @default recsys:models */
+  modelsChannel: z.string(),
+  /** RECSYS_SERVE_MAX_BODY: largest request body (bytes) @default 524288 */
+  maxBodyBytes: z.number().int().min(1024),
+  /** RECSYS_HISTORY_LENGTH: behaviours read per user @default 50 */
+  historyLength: z.number().int().min(1).max(1000),
+  /** RECSYS_ITEM_ID_PREFIX / RECSYS_USER_ID_PREFIX: graph models keep numeric ids; the external id is prefix + number ('' for MovieLens, 'i'/'u' for the synthetic stream) */
+  itemIdPrefix: z.string(),
+  userIdPrefix: z.string(),
+  /** RECSYS_SCORE_BATCH_CANDIDATES: concurrent requests are scored in one model call up to this many candidates; 0 = no micro-batching @default 2000 */
+  batchCandidates: z.number().int().min(0).max(100_000),
+  /** RECSYS_ITEM_CACHE_SECONDS: how long item attributes are cached @default 60 */
+  itemCacheSeconds: z.number().min(0),
+});
+export type ServeSettings = z.infer<typeof ServeSettingsSchema>;
+
+const num = (value: string | undefined, fallback: number): number => (value === undefined || value === '' ? fallback : Number(value));
+
+export function loadServeSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServeSettings> = {}): ServeSettings {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return parseWith(
+    ServeSettingsSchema,
+    {
+      host: env.RECSYS_SERVE_HOST || '127.0.0.1',
+      port: num(env.RECSYS_SERVE_PORT, 8080),
+      registry: defaultRegistryDir(env),
+      ranker: env.RECSYS_RANKER_MODEL || 'ml100k-din',
+      retrieval: env.RECSYS_RETRIEVAL_MODEL ?? '',
+      precision: env.RECSYS_SERVE_PRECISION || 'float',
+      onlineStore: env.RECSYS_ONLINE_STORE || 'redis',
+      decisions: env.RECSYS_DECISIONS || 'kafka',
+      decisionsFile: env.RECSYS_DECISIONS_FILE || 'var/decisions.jsonl',
+      adminToken: env.RECSYS_ADMIN_TOKEN ?? '',
+      exploration: env.RECSYS_EXPLORATION || 'none',
+      epsilon: num(env.RECSYS_EPSILON, 0.1),
+      temperature: num(env.RECSYS_TEMPERATURE, 0.05),
+      numCandidates: num(env.RECSYS_NUM_CANDIDATES, 200),
+      ann: env.RECSYS_ANN || 'hnsw',
+      annEf: num(env.RECSYS_ANN_EF, 400),
+      annM: num(env.RECSYS_ANN_M, 32),
+      annMinRecall: num(env.RECSYS_ANN_MIN_RECALL, 0.9),
+      pollSeconds: num(env.RECSYS_REGISTRY_POLL_SECONDS, 10),
+      modelsChannel: env.RECSYS_MODELS_CHANNEL ?? 'recsys:models',
+      maxBodyBytes: num(env.RECSYS_SERVE_MAX_BODY, 512 * 1024),
+      historyLength: num(env.RECSYS_HISTORY_LENGTH, 50),
+      itemIdPrefix: env.RECSYS_ITEM_ID_PREFIX ?? '',
+      userIdPrefix: env.RECSYS_USER_ID_PREFIX ?? '',
+      itemCacheSeconds: num(env.RECSYS_ITEM_CACHE_SECONDS, 60),
+      batchCandidates: num(env.RECSYS_SCORE_BATCH_CANDIDATES, 2000),
+      ...defined,
+    },
+    'invalid serving settings (check RECSYS_SERVE_*, RECSYS_* env vars and flags)',
+  );
+}

@@ -1,0 +1,196 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { ServicesConfig } from '../infra/config.js';
+import { errorMessage } from '../infra/errors.js';
+import { createKafka } from '../infra/kafka/kafka-client.js';
+import { logger, type Logger } from '../infra/logger.js';
+import { createRedis, type Redis } from '../infra/redis/redis-client.js';
+import type { Exploration } from '../pipelines/decisions/decision-record.js';
+import { JsonlDecisionSink, MemoryDecisionSink, type DecisionSink } from '../pipelines/decisions/decision-sink.js';
+import { ensureDecisionTopic } from '../pipelines/decisions/decision-topics.js';
+import { KafkaDecisionSink } from '../pipelines/decisions/kafka-decision-sink.js';
+import { loadDecisionSettings } from '../pipelines/decisions/decision-settings.js';
+import { MemoryOnlineStore } from '../pipelines/online-store/memory-online-store.js';
+import { onlineSpecFrom } from '../pipelines/online-store/online-ops.js';
+import type { OnlineStoreReader } from '../pipelines/online-store/online-store.js';
+import { RedisOnlineStore } from '../pipelines/online-store/redis-online-store.js';
+import { ModelRegistry } from '../pipelines/registry/model-registry.js';
+import { createApp } from './app.js';
+import type { Uniform } from './exploration.js';
+import { ItemAttributeCache } from './item-cache.js';
+import { ScoreBatcher } from './score-batcher.js';
+import { ModelHolder } from './model-holder.js';
+import type { ServeSettings } from './serve-config.js';
+import { ServingMetrics } from './serving-metrics.js';
+import { ServingService } from './serving-service.js';
+
+export interface StartServerOptions {
+  settings: ServeSettings;
+  services: ServicesConfig;
+  /** Used instead of the store `settings.onlineStore` names (tests, the main job). */
+  online?: OnlineStoreReader;
+  /** Used instead of the sink `settings.decisions` names. */
+  decisions?: DecisionSink;
+  registry?: ModelRegistry;
+  metrics?: ServingMetrics;
+  random?: Uniform;
+  log?: Logger;
+  /** Listen on settings.host:port. @default true */
+  listen?: boolean;
+  /** Where the decision-record settings (KAFKA_DECISIONS_TOPIC…) are read. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningServer {
+  app: Express;
+  server: Server | undefined;
+  /** The port listened on (settings.port 0 → the one picked). */
+  port: number;
+  url: string;
+  models: ModelHolder;
+  decisions: DecisionSink;
+  metrics: ServingMetrics;
+  close(): Promise<void>;
+}
+
+export function explorationFrom(settings: Pick<ServeSettings, 'exploration' | 'epsilon' | 'temperature'>): Exploration {
+  switch (settings.exploration) {
+    case 'none': return { scheme: 'none' };
+    case 'epsilon-greedy': return { scheme: 'epsilon-greedy', epsilon: settings.epsilon };
+    case 'softmax': return { scheme: 'softmax', temperature: settings.temperature };
+  }
+}
+
+/**
+ * `recsys serve`: loads the serving versions, connects the stores, and
+ * listens. Closing stops accepting requests, lets in-flight ones finish,
+ * flushes decision records and closes the clients.
+ */
+export async function startServer(o: StartServerOptions): Promise<RunningServer> {
+  const { settings, services } = o;
+  const log = o.log ?? logger('serve');
+  const metrics = o.metrics ?? new ServingMetrics();
+  const closers: (() => Promise<unknown> | unknown)[] = [];
+  let ready = false;
+  try {
+    const registry = o.registry ?? new ModelRegistry(settings.registry);
+    const models = new ModelHolder({
+      registry,
+      ranker: settings.ranker,
+      retrieval: settings.retrieval === '' ? null : settings.retrieval,
+      precision: settings.precision,
+      retrievalOptions: { ann: settings.ann, ef: settings.annEf, m: settings.annM, minRecall: settings.annMinRecall, itemIdPrefix: settings.itemIdPrefix, userIdPrefix: settings.userIdPrefix },
+      log,
+      metrics,
+    });
+    closers.push(() => models.close());
+    await models.start();
+
+    let online = o.online;
+    if (!online) {
+      if (settings.onlineStore === 'redis') {
+        const redis = createRedis(services.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
+        redis.on('error', (error: unknown) => log.warn({ error: errorMessage(error) }, 'online store (Redis) connection error'));
+        closers.push(() => redis.quit().catch(() => redis.disconnect()));
+        online = new RedisOnlineStore(redis, services.redis.keyPrefix, settings.historyLength);
+      } else {
+        online = new MemoryOnlineStore(onlineSpecFrom(models.current!.ranker.model.encoder.spec));
+        log.warn('online store: in memory and empty (every user is cold start unless requests carry history)');
+      }
+    }
+
+    let decisions = o.decisions;
+    if (!decisions) {
+      if (settings.decisions === 'kafka') {
+        const { decisionsTopic } = loadDecisionSettings(o.env);
+        const kafka = createKafka(services.kafka);
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          log.info(await ensureDecisionTopic(admin, o.env));
+        } finally {
+          await admin.disconnect();
+        }
+        decisions = await KafkaDecisionSink.connect({ kafka, topic: decisionsTopic });
+      } else if (settings.decisions === 'jsonl') {
+        decisions = new JsonlDecisionSink(settings.decisionsFile);
+      } else {
+        decisions = new MemoryDecisionSink();
+      }
+    }
+    const sink = decisions;
+    closers.push(() => sink.close());
+
+    if (settings.modelsChannel !== '' && o.online === undefined && settings.onlineStore === 'redis') {
+      await subscribe(models, services, settings.modelsChannel, log, closers);
+    }
+    models.poll(settings.pollSeconds);
+
+    const service = new ServingService({
+      models, online, decisions: sink, log, metrics,
+      items: new ItemAttributeCache(online, settings.itemCacheSeconds * 1000, metrics),
+      batcher: new ScoreBatcher(settings.batchCandidates, metrics),
+      defaultExploration: explorationFrom(settings),
+      numCandidates: settings.numCandidates,
+      historyLength: settings.historyLength,
+      ...(o.random ? { random: o.random } : {}),
+    });
+    const app = createApp({ service, models, registry, metrics, log, adminToken: settings.adminToken, maxBodyBytes: settings.maxBodyBytes, ready: () => ready });
+
+    let server: Server | undefined;
+    let port = settings.port;
+    if (o.listen ?? true) {
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(settings.port, settings.host, (error?: Error) => (error ? reject(error) : resolve(s)));
+        s.once('error', reject);
+      });
+      server.keepAliveTimeout = 65_000;
+      port = (server.address() as AddressInfo).port;
+    }
+    ready = true;
+    const url = `http://${settings.host}:${port}`;
+    log.info({ url, ranker: models.current!.ranker.served, retrieval: models.current!.retrieval?.served ?? null, decisions: sink.name }, 'serving');
+    let closing: Promise<void> | undefined;
+    return {
+      app, server, port, url, models, decisions: sink, metrics,
+      close: () => (closing ??= (async () => {
+        ready = false;
+        if (server) {
+          const s = server;
+          await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeIdleConnections(); });
+        }
+        await runClosers(closers, log);
+      })()),
+    };
+  } catch (error) {
+    await runClosers(closers, log);
+    throw error;
+  }
+}
+
+async function subscribe(models: ModelHolder, services: ServicesConfig, channel: string, log: Logger, closers: (() => Promise<unknown> | unknown)[]): Promise<void> {
+  const subscriber: Redis = createRedis(services.redis, { maxRetriesPerRequest: 1 });
+  subscriber.on('error', (error: unknown) => log.warn({ error: errorMessage(error) }, 'registry subscription (Redis) connection error'));
+  closers.push(() => subscriber.disconnect());
+  try {
+    await Promise.race([
+      models.subscribe(subscriber, channel),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 3000 ms')), 3000).unref()),
+    ]);
+    log.info({ channel }, 'hot reload: subscribed to registry events');
+  } catch (error) {
+    log.warn({ channel, error: errorMessage(error) }, 'hot reload: cannot subscribe to registry events; polling the registry folder only');
+  }
+}
+
+async function runClosers(closers: (() => Promise<unknown> | unknown)[], log: Logger): Promise<void> {
+  for (const close of closers.reverse()) {
+    try {
+      await close();
+    } catch (error) {
+      log.warn({ error: errorMessage(error) }, 'error while closing');
+    }
+  }
+  closers.length = 0;
+}

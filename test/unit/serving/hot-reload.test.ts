@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { logger } from '../../../infra/logger.js';
+import type { Redis } from '../../../infra/redis/redis-client.js';
+import type { CtrModel } from '../../../models/ctr/ctr-model.js';
+import { CtrScorer } from '../../../models/ctr/ctr-scorer.js';
+import { saveCtrDelta } from '../../../models/ctr/delta-artifact.js';
+import { saveCtrModel } from '../../../models/ctr/model-artifact.js';
+import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
+import { ModelHolder } from '../../../serving/model-holder.js';
+import { ServingMetrics } from '../../../serving/serving-metrics.js';
+import { flipFirstByte } from '../../helpers/registry-fixtures.js';
+import { publishRandomGraph, tinySplits, trainTinyCtr } from '../../helpers/serving-fixtures.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+describe('hot reload (ModelHolder)', function () {
+  this.timeout(120_000);
+  let root: string;
+  let model: CtrModel;
+  let holder: ModelHolder;
+  let metrics: ServingMetrics;
+  const publish = async () => (await saveCtrModel(model, { registry: root, name: 'din' })).dir;
+  const score = () => {
+    const bundle = holder.acquire();
+    try {
+      return bundle.ranker.scorer.score({ userId: 'u1', history: [{ item_id: 'i1', ts: 1 }], candidates: ['i1', 'i2'] });
+    } finally {
+      holder.release(bundle);
+    }
+  };
+
+  before(() => {
+    model = trainTinyCtr();
+  });
+  after(() => model.dispose());
+
+  beforeEach(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'hot-reload-'));
+    metrics = new ServingMetrics();
+    holder = new ModelHolder({
+      registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', log: logger('test'), metrics,
+      retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
+    });
+  });
+  afterEach(async () => {
+    await holder.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('serves latest without an alias, then swaps to a promoted version; requests in flight finish on the old one', async () => {
+    await publish();
+    await publishRandomGraph(root, 'graph');
+    const started = await holder.start();
+    assert.deepEqual([started.outcome, started.ranker], ['swapped', { model: 'din', version: 1 }]);
+    assert.equal(holder.current!.ranker.served.via, 'latest');
+    const expected = score();
+
+    await publish();
+    await new ModelRegistry(root).promote('din', 2);
+    const inFlight = holder.acquire(); // a request that took v1 before the swap
+    const outcome = await holder.refresh('test');
+    assert.equal(outcome.outcome, 'swapped');
+    assert.equal(holder.current!.ranker.served.version, 2);
+    assert.equal(holder.current!.ranker.served.via, 'serving');
+    assert.equal(holder.current!.retrieval, inFlight.retrieval, 'an unchanged retrieval version is kept, not reloaded');
+    // The old model still answers for the request that holds it, and is disposed once it lets go.
+    assert.equal(inFlight.ranker.served.version, 1);
+    assert.equal(inFlight.ranker.isDisposed, false);
+    assert.deepEqual([...inFlight.ranker.scorer.score({ userId: 'u1', history: [{ item_id: 'i1', ts: 1 }], candidates: ['i1', 'i2'] })], [...expected]);
+    holder.release(inFlight);
+    assert.equal(inFlight.ranker.isDisposed, true);
+    assert.deepEqual([...score()], [...expected], 'same weights, same scores');
+    assert.equal((await holder.refresh('again')).outcome, 'unchanged');
+  });
+
+  it('a version that fails to load leaves the old one serving', async () => {
+    await publish();
+    await publishRandomGraph(root, 'graph');
+    await holder.start();
+    const v2 = await publish();
+    await new ModelRegistry(root).promote('din', 2);
+    flipFirstByte(path.join(v2, 'dense.bin')); // corrupted after promotion (e.g. a bad disk)
+    const outcome = await holder.refresh('test');
+    assert.equal(outcome.outcome, 'failed');
+    assert.match(outcome.error!, /sha256/);
+    assert.equal(holder.current!.ranker.served.version, 1);
+    assert.equal(score().length, 2);
+    assert.match(await metrics.registry.getSingleMetricAsString('serving_model_reloads_total'), /outcome="failed"\} 1/);
+    // A promoted graph version that fails likewise keeps the old pair.
+    await publishRandomGraph(root, 'graph');
+    const g2 = path.join(root, 'graph', 'v000002', 'item-embeddings.f32');
+    flipFirstByte(g2);
+    assert.equal((await holder.refresh('graph')).outcome, 'failed');
+    assert.equal(holder.current!.retrieval!.served.version, 1);
+  });
+
+  it('concurrent requests during a reload all succeed; triggers during a reload coalesce into one more', async () => {
+    await publish();
+    await holder.start().catch(() => {});
+    // No graph model yet: start fails, nothing served.
+    assert.equal(holder.current, undefined);
+    assert.throws(() => holder.acquire(), /not loaded/);
+    await publishRandomGraph(root, 'graph');
+    await holder.start();
+    await publish();
+    const reloads = [holder.refresh('a'), holder.refresh('b'), holder.refresh('c')];
+    const scores = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
+      await new Promise((resolve) => setTimeout(resolve, i % 5));
+      return score();
+    }));
+    assert.ok(scores.every((s) => s.length === 2 && s.every((p) => p > 0 && p < 1)));
+    const outcomes = await Promise.all(reloads);
+    assert.equal(outcomes[0]!.outcome, 'swapped');
+    assert.ok(outcomes.slice(1).every((o) => o.outcome === 'unchanged'));
+    assert.equal(holder.current!.ranker.served.version, 2);
+  });
+
+  it('reloads on a registry message for a served model (Redis pub/sub)', async () => {
+    await publish();
+    await publishRandomGraph(root, 'graph');
+    await holder.start();
+    const fake = Object.assign(new EventEmitter(), { subscribe: async () => 1, disconnect: () => {} });
+    await holder.subscribe(fake as unknown as Redis, 'recsys:models');
+    await publish();
+    fake.emit('message', 'recsys:models', JSON.stringify({ kind: 'publish', model: 'other-model', version: 1 }));
+    fake.emit('message', 'recsys:models', 'not json');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(holder.current!.ranker.served.version, 1, 'other models and garbage are ignored');
+    fake.emit('message', 'recsys:models', JSON.stringify({ kind: 'publish', model: 'din', version: 2 }));
+    await waitFor(() => holder.current!.ranker.served.version === 2, { what: 'the swap to v2' });
+  });
+
+  it('serves a delta version (resolved down its chain) after a full one', async () => {
+    const live = trainTinyCtr();
+    try {
+      live.layout.tables.forEach((t) => t.trackChanges());
+      await saveCtrModel(live, { registry: root, name: 'din' });
+      live.layout.tables.forEach((t) => t.takeChangedRows());
+      const splits = tinySplits();
+      const batch = splits.encoder.encode(splits.train.slice(0, 512));
+      for (let i = 0; i < 3; i++) live.trainStep(batch);
+      const changedRows = live.layout.tables.map((t) => t.takeChangedRows());
+      assert.ok(changedRows.some((rows) => rows.length > 0));
+      await saveCtrDelta(live, { registry: root, name: 'din', parent: 1, changedRows });
+      await publishRandomGraph(root, 'graph');
+      await holder.start();
+      assert.equal(holder.current!.ranker.served.version, 2, 'the latest version is the delta');
+      const request = { userId: 'u1', history: [{ item_id: 'i1', ts: 1 }], candidates: ['i1', 'i2', 'i3'] };
+      const expected = CtrScorer.fromModel(live).score(request);
+      const served = score3(request);
+      served.forEach((p, i) => assert.ok(Math.abs(p - expected[i]!) < 1e-6, `${p} vs ${expected[i]}`));
+    } finally {
+      live.dispose();
+    }
+  });
+
+  const score3 = (request: Parameters<CtrScorer['score']>[0]) => {
+    const bundle = holder.acquire();
+    try {
+      return bundle.ranker.scorer.score(request);
+    } finally {
+      holder.release(bundle);
+    }
+  };
+});
+
