@@ -8,7 +8,6 @@ import type { RegistryNotifier } from '../../pipelines/registry/registry-notifie
 import { createServicesNotifier } from '../../pipelines/registry/services-notifier.js';
 import { loadServeSettings, type ServeSettings } from '../../serving/serve-config.js';
 import { ServingMetrics } from '../../serving/serving-metrics.js';
-import { startServer } from '../../serving/server.js';
 import { fraction, nonNegative, oneOf, positiveInt } from '../options.js';
 import { servicesFromFlags, type ServiceFlags } from './ingest.js';
 
@@ -66,6 +65,8 @@ export function registerServe(program: Command): void {
         log.warn({ error: errorMessage(error) }, 'registry events of admin promotes go to the folder only');
       }
       const registry = new ModelRegistry(settings.registry, notifier ? { notifier } : {});
+      // Loaded on use: TensorFlow loads only for commands that need it, so `doctor` and `models` work without it.
+      const { startServer } = await import('../../serving/server.js');
       const running = await startServer({ settings, services, registry, metrics: new ServingMetrics().withProcessMetrics() });
       const stopped = new Promise<void>((resolve) => {
         onShutdown('serve', async () => {
