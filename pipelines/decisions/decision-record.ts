@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJsonMessage } from '../../features/events/json-message.js';
 import { formatIssues } from '../../infra/config.js';
 
 /**
@@ -81,21 +82,9 @@ export type DecisionParse = { ok: true; record: DecisionRecord } | { ok: false; 
 
 /** Bytes or text → a valid DecisionRecord or the reason it is not one. Never throws. */
 export function parseDecision(raw: Uint8Array | string, maxBytes = MAX_DECISION_BYTES): DecisionParse {
-  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
-  if (size > maxBytes) return { ok: false, reason: `oversized: ${size} bytes > ${maxBytes}` };
-  let text: string;
-  try {
-    text = typeof raw === 'string' ? raw : new TextDecoder('utf-8', { fatal: true }).decode(raw);
-  } catch {
-    return { ok: false, reason: 'not valid UTF-8' };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return { ok: false, reason: `malformed JSON: ${(error as Error).message}` };
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'not a JSON object' };
+  const message = parseJsonMessage(raw, maxBytes);
+  if (!message.ok) return message;
+  const json = message.json;
   const result = DecisionRecordSchema.safeParse(json);
   if (!result.success) return { ok: false, reason: `invalid decision record: ${formatIssues(result.error).join('; ')}` };
   return { ok: true, record: result.data };

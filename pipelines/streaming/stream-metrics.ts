@@ -1,6 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { serveMetrics } from '../../infra/metrics-server.js';
 
 /** Prometheus metrics of one streaming trainer, in a registry of its own. */
 export class StreamMetrics {
@@ -32,16 +32,7 @@ export class StreamMetrics {
   }
 
   /** Serves GET /metrics on 127.0.0.1:`port` (0 = any free port). */
-  async serve(port: number, host = '127.0.0.1'): Promise<{ server: Server; port: number }> {
-    const server = createServer((req, res) => {
-      if (req.method === 'GET' && req.url === '/metrics') {
-        this.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
-          (error: Error) => res.writeHead(500).end(error.message),
-        );
-      } else res.writeHead(404).end('not found; try /metrics\n');
-    });
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));
-    return { server, port: (server.address() as AddressInfo).port };
+  serve(port: number, host = '127.0.0.1'): Promise<{ server: Server; port: number }> {
+    return serveMetrics(this.registry, port, host);
   }
 }
