@@ -15,6 +15,7 @@ import { registerModels } from './commands/models.js';
 import { registerTrainStream } from './commands/train-stream.js';
 import { registerServe } from './commands/serve.js';
 import { registerReplay } from './commands/replay.js';
+import { registerSimulateUsers } from './commands/simulate-users.js';
 import { runMain } from './run-main.js';
 
 const program = new Command('recsys')
@@ -38,5 +39,6 @@ registerModels(program);
 registerTrainStream(program);
 registerServe(program);
 registerReplay(program);
+registerSimulateUsers(program);
 
 await runMain(() => program.parseAsync(process.argv));

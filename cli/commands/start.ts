@@ -5,7 +5,7 @@ import { defaultRegistryDir } from '../../infra/config.js';
 import { logger } from '../../infra/logger.js';
 import { loadTrainConfig, type TrainConfig } from '../../pipelines/training/train-config.js';
 import { formatTable } from '../format-table.js';
-import { integer, positiveInt } from '../options.js';
+import { integer, nonNegative, positiveInt } from '../options.js';
 
 const log = logger('main-job');
 const config = (name: string) => fileURLToPath(new URL(`../../configs/models/${name}.json`, import.meta.url));
@@ -19,6 +19,9 @@ interface StartFlags {
   generations: number;
   population: number;
   cfEpochs: number;
+  serve: boolean;
+  port?: number;
+  decisionsFile: string;
 }
 
 /**
@@ -26,12 +29,14 @@ interface StartFlags {
  * the synthetic stream when it is absent and cannot be fetched) → DIN →
  * evaluation (float and int8 tables) → metrics table and artifact path; then,
  * on MovieLens, an OptEmbed-pruned Unified Embedding DIN (small search) beside
- * it, and the sheaf GNN's retrieval embeddings with Recall/NDCG.
+ * it, and the sheaf GNN's retrieval embeddings with Recall/NDCG. Then,
+ * unless --no-serve, it serves the DIN (ranker) and the sheaf GNN (retrieval)
+ * on a local port with no services until SIGINT/SIGTERM (cli/main-job-serve.ts).
  */
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('the main job: load MovieLens-100K (synthetic data if unavailable), train DIN, evaluate, publish the artifact')
+    .description('the main job: load MovieLens-100K (synthetic data if unavailable), train DIN, evaluate, publish the artifact; then serve it on a local port (no services needed) until SIGINT/SIGTERM')
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)', defaultRegistryDir())
     .option('--data-dir <dir>', 'MovieLens-100K folder (env ML100K_DIR)', defaultMovieLensDir())
     .option('--no-download', 'do not fetch MovieLens when missing (use the synthetic stream instead)')
@@ -40,6 +45,9 @@ export function registerStart(program: Command): void {
     .option('--population <n>', 'OptEmbed search: first-generation candidates', positiveInt('population'), 6)
     .option('--generations <n>', 'OptEmbed search: generations', positiveInt('generations'), 3)
     .option('--cf-epochs <n>', 'maximum epochs of the sheaf GNN', positiveInt('cf-epochs'), 60)
+    .option('--no-serve', 'exit after training instead of serving the models')
+    .option('--port <port>', 'port to serve on (env RECSYS_SERVE_PORT, default 8080; 0 = any free port)', nonNegative('port'))
+    .option('--decisions-file <file>', 'where decision records are appended (env RECSYS_DECISIONS_FILE)', process.env.RECSYS_DECISIONS_FILE || 'var/decisions.jsonl')
     .action(async (flags: StartFlags) => {
       const started = performance.now();
       const din = await chooseDataset(flags);
@@ -50,6 +58,7 @@ export function registerStart(program: Command): void {
       const result = await trainWithProgress(trainConfig, flags.registry, flags.seed);
       printTrainingResult(trainConfig.name, result);
       const summary: Record<string, unknown> = trainingSummary(trainConfig.name, result);
+      let retrieval: { name: string; version: number } | null = null;
 
       if (din.source.kind === 'movielens') {
         const ue = withEpochs({ ...loadTrainConfig(config('ml100k-din-unified')), source: din.source });
@@ -71,12 +80,20 @@ export function registerStart(program: Command): void {
         const sheaf = await cfTrainingWithProgress({ model: 'sheaf-scalar', registry: flags.registry, epochs: flags.cfEpochs, dataDir: din.source.dir, ...(flags.seed !== undefined ? { seed: flags.seed } : {}) });
         printCfResult(sheaf);
         summary.sheaf = cfSummary('sheaf-scalar', sheaf);
+        retrieval = { name: sheaf.config.name, version: sheaf.version };
       } else {
         console.log('OptEmbed and the sheaf GNN steps need MovieLens-100K: skipped on the synthetic stream');
       }
       const seconds = (performance.now() - started) / 1000;
       console.log(`main job finished in ${seconds.toFixed(1)} s`);
       console.log(JSON.stringify({ mainJob: { seconds, ...summary } }));
+      if (!flags.serve) return;
+      const { serveMainJob } = await import('../main-job-serve.js');
+      await serveMainJob({
+        registry: flags.registry, ranker: { name: trainConfig.name, version: result.version }, retrieval,
+        source: trainConfig.source, features: trainConfig.features, decisionsFile: flags.decisionsFile,
+        ...(flags.port !== undefined ? { port: flags.port } : {}),
+      });
     });
 }
 
