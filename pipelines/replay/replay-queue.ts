@@ -70,10 +70,12 @@ export class ReplayQueue {
   }
 
   async status(jobId: string): Promise<JobStatus | undefined> {
+    // State first, then the job: a job that completes in between is then read with its result, never 'completed' without one.
+    const state = await this.queue.getJobState(jobId);
     const job = await this.queue.getJob(jobId);
     if (!job) return undefined;
     return {
-      id: job.id!, name: job.name, state: await job.getState(), progress: job.progress, attemptsMade: job.attemptsMade,
+      id: job.id!, name: job.name, state: state === 'unknown' ? await job.getState() : state, progress: job.progress, attemptsMade: job.attemptsMade,
       failedReason: job.failedReason || null, result: job.returnvalue ?? null, data: job.data, createdAt: job.timestamp, finishedAt: job.finishedOn ?? null,
     };
   }

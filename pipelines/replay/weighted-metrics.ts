@@ -25,6 +25,11 @@ export class WeightedModelMetrics {
   /** Per user: AUC over its rows (NaN without both classes) and its row count. */
   private readonly userAuc: Float64Array;
   private readonly userRows: Uint32Array;
+  /** In score order: 1 for a positive row, and where each run of tied scores ends (so a resample's AUC pass reads memory in sequence). */
+  private readonly sortedPositive: Uint8Array;
+  private readonly tieEnds: Uint32Array;
+  /** rowUser in score order, for the rowUser last passed to compute. */
+  private sortedUsers: { of: Uint32Array; users: Uint32Array } | undefined;
 
   constructor(private readonly labels: ArrayLike<number>, private readonly scores: ArrayLike<number>, private readonly rowsByUser: readonly (readonly number[])[]) {
     const n = labels.length;
@@ -36,25 +41,28 @@ export class WeightedModelMetrics {
     this.bin = Uint8Array.from({ length: n }, (_, i) => Math.min(BINS - 1, Math.floor(scores[i]! * BINS)));
     this.userAuc = Float64Array.from(rowsByUser, (rows) => auc(rows.map((r) => labels[r]!), rows.map((r) => scores[r]!)));
     this.userRows = Uint32Array.from(rowsByUser, (rows) => rows.length);
+    this.sortedPositive = Uint8Array.from(this.order, (r) => (labels[r]! > 0.5 ? 1 : 0));
+    const ends: number[] = [];
+    for (let i = 1; i <= n; i++) if (i === n || scores[this.order[i]!]! !== scores[this.order[i - 1]!]!) ends.push(i);
+    this.tieEnds = Uint32Array.from(ends);
   }
 
   /** `userWeights[u]`: how many times user u was drawn. */
   compute(userWeights: ArrayLike<number>, rowUser: Uint32Array): WeightedMetrics {
-    const { labels, scores, order } = this;
+    const { labels, scores, order, sortedPositive, tieEnds } = this;
+    if (this.sortedUsers?.of !== rowUser) this.sortedUsers = { of: rowUser, users: Uint32Array.from(order, (r) => rowUser[r]!) };
+    const users = this.sortedUsers.users;
     let negBelow = 0, numerator = 0, wPos = 0, wNeg = 0;
-    for (let i = 0; i < order.length;) {
-      const s = scores[order[i]!]!;
-      let tiePos = 0, tieNeg = 0, j = i;
-      for (; j < order.length && scores[order[j]!]! === s; j++) {
-        const r = order[j]!;
-        const w = userWeights[rowUser[r]!]!;
-        if (labels[r]! > 0.5) tiePos += w; else tieNeg += w;
+    for (let g = 0, j = 0; g < tieEnds.length; g++) {
+      let tiePos = 0, tieNeg = 0;
+      for (const end = tieEnds[g]!; j < end; j++) {
+        const w = userWeights[users[j]!]!;
+        if (sortedPositive[j] === 1) tiePos += w; else tieNeg += w;
       }
       numerator += tiePos * (negBelow + 0.5 * tieNeg);
       negBelow += tieNeg;
       wPos += tiePos;
       wNeg += tieNeg;
-      i = j;
     }
     let loss = 0, total = 0, sumP = 0, sumY = 0;
     const binP = new Float64Array(BINS), binY = new Float64Array(BINS);
