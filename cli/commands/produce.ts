@@ -7,13 +7,11 @@ import { loadMovieLens } from '../../features/datasets/movielens.js';
 import { movieLensEvents } from '../../features/datasets/movielens-events.js';
 import { parseEvent } from '../../features/events/parse-event.js';
 import { ValidationError } from '../../infra/errors.js';
-import { createKafka, ensureTopics } from '../../infra/kafka/kafka-client.js';
 import { sleep } from '../../infra/retry.js';
-import { EventProducer, RateLimiter } from '../../pipelines/ingest/event-producer.js';
+import { RateLimiter } from '../../pipelines/ingest/event-producer.js';
 import { eventKey } from '../../pipelines/ingest/events-kind.js';
-import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
 import { nonNegative, positiveInt } from '../options.js';
-import { servicesFromFlags } from './ingest.js';
+import { openEventsProducer } from '../events-producer.js';
 
 interface ProduceFlags {
   file: string;
@@ -71,15 +69,7 @@ export function registerProduce(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
     .action(async (opts: ProduceFlags) => {
-      const services = servicesFromFlags(opts);
-      const settings = loadIngestSettings(process.env, { eventsTopic: opts.topic, eventsPartitions: opts.partitions });
-      const kafka = createKafka(services.kafka);
-      const admin = kafka.admin();
-      await admin.connect();
-      await ensureTopics(admin, [{ topic: settings.eventsTopic, numPartitions: settings.eventsPartitions }]).finally(() => admin.disconnect());
-
-      const producer = new EventProducer(kafka, settings.eventsTopic);
-      await producer.connect();
+      const { producer, topic } = await openEventsProducer(opts);
       const movieLens = isMovieLens(opts.file) !== undefined;
       const total = movieLens ? 0 : statSync(opts.file).size;
       const bar = opts.progress
@@ -120,7 +110,7 @@ export function registerProduce(program: Command): void {
       const seconds = (performance.now() - start) / 1000;
       for (const line of invalid) console.error(`skipped invalid ${line}`);
       if (invalidCount > invalid.length) console.error(`... and ${invalidCount - invalid.length} more invalid lines`);
-      console.log(`${sent} events to ${settings.eventsTopic} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} events/s)${invalidCount ? `, ${invalidCount} invalid lines skipped` : ''}`);
-      console.log(JSON.stringify({ topic: settings.eventsTopic, produced: sent, invalid_skipped: invalidCount, seconds: Number(seconds.toFixed(3)) }));
+      console.log(`${sent} events to ${topic} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} events/s)${invalidCount ? `, ${invalidCount} invalid lines skipped` : ''}`);
+      console.log(JSON.stringify({ topic: topic, produced: sent, invalid_skipped: invalidCount, seconds: Number(seconds.toFixed(3)) }));
     });
 }

@@ -2,13 +2,10 @@ import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from '../../infra/errors.js';
-import { createKafka, ensureTopics } from '../../infra/kafka/kafka-client.js';
-import { EventProducer } from '../../pipelines/ingest/event-producer.js';
-import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
 import { JsonlOutcomeSink, KafkaOutcomeSink, type OutcomeSink } from '../../pipelines/simulation/outcome-sink.js';
 import { simulateUsers, type SimulationStats } from '../../pipelines/simulation/simulate-users.js';
 import { integer, nonNegative, positiveInt } from '../options.js';
-import { servicesFromFlags } from './ingest.js';
+import { openEventsProducer } from '../events-producer.js';
 
 interface SimulateUsersFlags {
   serveUrl: string;
@@ -115,13 +112,6 @@ export function registerSimulateUsers(program: Command): void {
 }
 
 async function kafkaSink(opts: SimulateUsersFlags): Promise<OutcomeSink> {
-  const services = servicesFromFlags(opts);
-  const settings = loadIngestSettings(process.env, { eventsTopic: opts.topic, eventsPartitions: opts.partitions });
-  const kafka = createKafka(services.kafka);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ topic: settings.eventsTopic, numPartitions: settings.eventsPartitions }]).finally(() => admin.disconnect());
-  const producer = new EventProducer(kafka, settings.eventsTopic, { batchSize: 100 });
-  await producer.connect();
-  return new KafkaOutcomeSink(producer, settings.eventsTopic);
+  const { producer, topic } = await openEventsProducer(opts, { batchSize: 100 });
+  return new KafkaOutcomeSink(producer, topic);
 }

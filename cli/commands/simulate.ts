@@ -2,13 +2,11 @@ import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { syntheticEvents } from '../../features/datasets/synthetic.js';
 import type { Event } from '../../features/events/event-schema.js';
-import { createKafka, ensureTopics } from '../../infra/kafka/kafka-client.js';
 import { onShutdown } from '../../infra/shutdown.js';
-import { EventProducer, RateLimiter } from '../../pipelines/ingest/event-producer.js';
+import { RateLimiter } from '../../pipelines/ingest/event-producer.js';
 import { eventKey } from '../../pipelines/ingest/events-kind.js';
-import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
 import { nonNegative, positiveInt } from '../options.js';
-import { servicesFromFlags } from './ingest.js';
+import { openEventsProducer } from '../events-producer.js';
 
 interface SimulateFlags {
   rate: number;
@@ -50,14 +48,7 @@ export function registerSimulate(program: Command): void {
     .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
     .action(async (opts: SimulateFlags) => {
       if (opts.eventTime !== 'live' && opts.eventTime !== 'synthetic') throw new Error(`--event-time must be live or synthetic, got ${opts.eventTime}`);
-      const services = servicesFromFlags(opts);
-      const settings = loadIngestSettings(process.env, { eventsTopic: opts.topic, eventsPartitions: opts.partitions });
-      const kafka = createKafka(services.kafka);
-      const admin = kafka.admin();
-      await admin.connect();
-      await ensureTopics(admin, [{ topic: settings.eventsTopic, numPartitions: settings.eventsPartitions }]).finally(() => admin.disconnect());
-      const producer = new EventProducer(kafka, settings.eventsTopic, { batchSize: Math.max(1, Math.min(500, Math.ceil(opts.rate / 100) || 500)) });
-      await producer.connect();
+      const { producer, topic } = await openEventsProducer(opts, { batchSize: Math.max(1, Math.min(500, Math.ceil(opts.rate / 100) || 500)) });
 
       const runId = opts.runId ?? randomBytes(4).toString('hex');
       const events = opts.events ?? Number.MAX_SAFE_INTEGER;
@@ -82,7 +73,7 @@ export function registerSimulate(program: Command): void {
       }
       await producer.close();
       const seconds = (Date.now() - start) / 1000;
-      console.log(`${sent} events to ${settings.eventsTopic} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} events/s), run ${runId}`);
-      console.log(JSON.stringify({ topic: settings.eventsTopic, run_id: runId, produced: sent, seconds: Number(seconds.toFixed(3)) }));
+      console.log(`${sent} events to ${topic} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} events/s), run ${runId}`);
+      console.log(JSON.stringify({ topic: topic, run_id: runId, produced: sent, seconds: Number(seconds.toFixed(3)) }));
     });
 }

@@ -3,6 +3,7 @@ import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError } from '../../infra/errors.js';
 import { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, MANIFEST_FILE, type Manifest } from './artifact-format.js';
+import { writeFileDurably } from '../../infra/durable-file.js';
 
 export interface ArtifactContents {
   model: string;
@@ -25,16 +26,6 @@ export const versionDir = (version: number): string => `v${String(version).padSt
 export async function listVersions(registry: string, model: string): Promise<number[]> {
   const entries = await readdir(path.join(registry, model)).catch(() => [] as string[]);
   return entries.flatMap((e) => { const m = VERSION_DIR.exec(e); return m ? [Number(m[1])] : []; }).sort((a, b) => a - b);
-}
-
-async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(file, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 export async function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
@@ -68,7 +59,7 @@ export async function writeArtifact(registry: string, contents: ArtifactContents
     const paths = Object.keys(contents.files);
     for (const [name, data] of Object.entries(contents.files)) {
       await mkdir(path.dirname(path.join(staging, name)), { recursive: true });
-      await writeSynced(path.join(staging, name), data);
+      await writeFileDurably(path.join(staging, name), data);
     }
     if (contents.stage) paths.push(...(await contents.stage(staging)));
     const files = [];
@@ -90,7 +81,7 @@ export async function writeArtifact(registry: string, contents: ArtifactContents
         trainedUntil: contents.trainedUntil ?? null,
         extra: contents.extra ?? {},
       };
-      await writeSynced(path.join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+      await writeFileDurably(path.join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
       const target = path.join(modelDir, versionDir(version));
       try {
         await rename(staging, target);

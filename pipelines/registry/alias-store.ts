@@ -3,6 +3,7 @@ import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { AliasConflictError, RegistryError } from './registry-errors.js';
+import { writeFileDurably } from '../../infra/durable-file.js';
 
 /**
  * An alias (e.g. `serving`) is a folder of immutable change records,
@@ -75,13 +76,7 @@ export async function commitAlias(modelDir: string, record: AliasRecord): Promis
   const dir = aliasDir(modelDir, record.alias);
   await mkdir(dir, { recursive: true });
   const temp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-  const handle = await open(temp, 'wx');
-  try {
-    await handle.writeFile(`${JSON.stringify(AliasRecordSchema.parse(record))}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeFileDurably(temp, `${JSON.stringify(AliasRecordSchema.parse(record))}\n`, 'wx');
   try {
     await link(temp, path.join(dir, recordName(record.generation)));
   } catch (error) {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetriableError } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import { sha256File } from '../../models/artifact/write-artifact.js';
+import { writeFileDurably } from '../../infra/durable-file.js';
 
 const log = logger('train-stream');
 
@@ -31,16 +32,6 @@ export interface OpenCheckpoint {
   path(name: string): string;
 }
 
-async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(file, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * A trainer's checkpoints: `ckpt-NNNNNNNN/` folders, each written in a
  * staging folder, fsynced, renamed into place, and only then named by the
@@ -57,15 +48,15 @@ export class CheckpointStore {
     const staging = path.join(this.dir, `.staging-${randomBytes(6).toString('hex')}`);
     await mkdir(staging);
     try {
-      for (const [name, data] of Object.entries(files)) await writeSynced(path.join(staging, name), data);
+      for (const [name, data] of Object.entries(files)) await writeFileDurably(path.join(staging, name), data);
       const names = [...Object.keys(files), ...(stage ? await stage(staging) : [])].sort();
       const listed = [];
       for (const name of names) listed.push({ path: name, ...(await sha256File(path.join(staging, name))) });
-      await writeSynced(path.join(staging, MANIFEST), JSON.stringify({ format: FORMAT, formatVersion: 1, seq, createdAt: new Date().toISOString(), files: listed }));
+      await writeFileDurably(path.join(staging, MANIFEST), JSON.stringify({ format: FORMAT, formatVersion: 1, seq, createdAt: new Date().toISOString(), files: listed }));
       const target = path.join(this.dir, `ckpt-${String(seq).padStart(8, '0')}`);
       await rename(staging, target);
       const pointer = path.join(this.dir, `.${CURRENT}-${randomBytes(4).toString('hex')}`);
-      await writeSynced(pointer, `${path.basename(target)}\n`);
+      await writeFileDurably(pointer, `${path.basename(target)}\n`);
       await rename(pointer, path.join(this.dir, CURRENT));
       await this.prune(seq);
       return { dir: target, seq };
