@@ -6,14 +6,16 @@
 //    (64 dims, HNSW), an in-process online store holding 50-item histories
 //    and decision records built and then discarded (or --online redis /
 //    --decisions kafka for the real stores).
-//  - autocannon drives /v1/score (100 candidates, history 50) at --score-rate
-//    and /v1/recommend (K = 50 from 200 retrieved) at --recommend-rate, each
-//    for --seconds, then each unthrottled for throughput.
+//  - An open-loop generator (requests evenly spaced, latency from each
+//    request's scheduled start) drives /v1/score (100 candidates, history 50)
+//    at --score-rate and /v1/recommend (K = 50 from 200 retrieved) at
+//    --recommend-rate, each for --seconds; then autocannon drives each
+//    unthrottled (--connections closed loops) for throughput.
 //  - HNSW recall@100 against exact search and build time on --ann-items × 64
 //    (low-rank vectors by default; --ann-data clustered for the hard case).
 //
 //   npm run bench -- serve [--seconds 15] [--warmup 10] [--score-rate 200] [--recommend-rate 100] [--connections 8]
-//                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka]
+//                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createRng, type Rng } from '../features/math/rng.js';
+import { openLoopLoad } from './lib/open-loop-load.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -39,6 +42,7 @@ const { values: flags } = parseArgs({
     decisions: { type: 'string', default: 'discard' },
     worker: { type: 'boolean', default: false },
     registry: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -168,21 +172,25 @@ async function annRecall(): Promise<{ data: string; items: number; dim: number; 
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
-interface LoadResult { route: string; target_rps: number | null; rps: number; p50_ms: number; p99_ms: number; requests: number; non2xx: number; errors: number }
+interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; target_rps: number | null; rps: number; p50_ms: number; p90_ms?: number; p99_ms: number; max_ms?: number; send_lag_p99_ms?: number; requests: number; non2xx: number; errors: number }
 
+/** At a rate: open loop, evenly spaced (bench/lib/open-loop-load.ts). Unthrottled: autocannon, --connections closed loops. */
 async function load(url: string, route: string, body: (rng: Rng) => unknown, rate: number | undefined): Promise<LoadResult> {
   const rng = createRng(3);
+  if (rate) {
+    const r = await openLoopLoad({ url: `${url}${route}`, rate, seconds: Number(flags.seconds), body: () => body(rng) });
+    return { route, generator: 'open-loop', ...r };
+  }
   const result = await autocannon({
     url: `${url}${route}`,
     method: 'POST',
     connections: Number(flags.connections),
     duration: Number(flags.seconds),
-    ...(rate ? { overallRate: rate } : {}),
     headers: { 'content-type': 'application/json' },
     requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(body(rng)) }) }],
   });
   return {
-    route, target_rps: rate ?? null, rps: round(result.requests.average, 1), p50_ms: result.latency.p50, p99_ms: result.latency.p99,
+    route, generator: 'autocannon', target_rps: null, rps: round(result.requests.average, 1), p50_ms: result.latency.p50, p99_ms: result.latency.p99,
     requests: result.requests.total, non2xx: result.non2xx, errors: result.errors,
   };
 }
@@ -192,7 +200,7 @@ async function main(): Promise<void> {
   try {
     console.error('[serve] building the registry (DIN 60k/50k/1k × 16, graph 50k × 64)…');
     await buildRegistry(registry);
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '--registry', registry, '--ef', flags.ef!, '--m', flags.m!, '--online', flags.online!, '--decisions', flags.decisions!], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '--registry', registry, '--ef', flags.ef!, '--m', flags.m!, '--online', flags.online!, '--decisions', flags.decisions!], { stdio: ['ignore', 'pipe', 'inherit'] });
     process.once('exit', () => child.kill('SIGTERM'));
     const ready = await new Promise<{ url: string; annBuildSeconds: number; annRecall: number; annIndex: string }>((resolve, reject) => {
       let out = '';
@@ -223,7 +231,7 @@ async function main(): Promise<void> {
       ['/v1/recommend', recommendBody, undefined],
     ] as const) {
       const r = await load(ready.url, route, body, rate);
-      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s` : 'unthrottled'}: ${r.rps} req/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ${r.non2xx} non-2xx, ${r.errors} errors`);
+      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors`);
       runs.push(r);
     }
     child.kill('SIGTERM');

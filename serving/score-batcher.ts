@@ -1,6 +1,5 @@
-import type { AttributeMap, InteractionEvent } from '../features/events/event-schema.js';
-import type { Example } from '../features/samples/example.js';
-import type { CtrScorer, ScoreRequest } from '../models/ctr/ctr-scorer.js';
+import type { AttributeMap } from '../features/events/event-schema.js';
+import { requestExamples, type CtrScorer, type ScoreRequest } from '../models/ctr/ctr-scorer.js';
 import type { ServingMetrics } from './serving-metrics.js';
 
 interface Pending {
@@ -17,7 +16,7 @@ interface Pending {
  * encoded and run through the model as one TF.js call, up to `maxCandidates`
  * candidates per call. Nothing waits on a timer: a batch is flushed on the
  * next `setImmediate`, so a lone request pays no extra latency. Examples are
- * built exactly as CtrScorer.score builds them; int8 tables are already in
+ * built exactly as CtrScorer.score builds them (requestExamples); int8 tables are already in
  * the scorer's model.
  */
 export class ScoreBatcher {
@@ -75,7 +74,7 @@ export class ScoreBatcher {
   private run(scorer: CtrScorer, batch: Pending[]): void {
     this.count(batch.length);
     try {
-      const examples = batch.flatMap((p) => examplesOf(p.request, p.itemAttributes));
+      const examples = batch.flatMap((p) => requestExamples(p.request, p.itemAttributes));
       const scores = scorer.model.predict(scorer.model.encoder.encode(examples));
       let at = 0;
       for (const p of batch) {
@@ -87,16 +86,4 @@ export class ScoreBatcher {
       for (const p of batch) p.reject(error);
     }
   }
-}
-
-/** The Examples CtrScorer.score makes for one request (same event, user, history and attributes). */
-function examplesOf(request: ScoreRequest, itemAttributes: (itemId: string) => AttributeMap): Example[] {
-  const ts = request.ts ?? Date.now();
-  return request.candidates.map((itemId, i) => {
-    const event: InteractionEvent = {
-      schema_version: 1, type: 'impression', event_id: `score-${i}`, ts, user_id: request.userId, item_id: itemId,
-      ...(request.context ? { context: request.context } : {}),
-    };
-    return { event, label: 0, user: request.user ?? {}, item: itemAttributes(itemId), history: [...request.history], itemAttributes };
-  });
 }

@@ -141,8 +141,16 @@ export class FeatureEncoder {
         case 'sequence': {
           const target = this.field(field.of);
           if (target.kind !== 'categorical') throw new ValidationError(`sequence ${field.name} must be of a categorical field`);
-          batch.lists[field.name] = this.encodeLists(examples, field.maxLength, (e) =>
-            e.history.map((h) => vocab.id(scalarToken(itemSourceValue(target.source, h.item_id, e.itemAttributes), target.transform))));
+          // Consecutive examples of one request share their history (and item attributes): encode it once.
+          let previous: Example | undefined;
+          let previousIds: number[] = [];
+          batch.lists[field.name] = this.encodeLists(examples, field.maxLength, (e) => {
+            if (previous?.history !== e.history || previous.itemAttributes !== e.itemAttributes) {
+              previousIds = e.history.map((h) => vocab.id(scalarToken(itemSourceValue(target.source, h.item_id, e.itemAttributes), target.transform)));
+            }
+            previous = e;
+            return previousIds;
+          });
           break;
         }
       }

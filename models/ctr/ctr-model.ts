@@ -40,6 +40,22 @@ export interface Embedded {
    * The parts must have `by`'s width.
    */
   filled(names: readonly string[], by: string): { values: Tensor2D; example: Int32Array };
+  /**
+   * Runs of consecutive examples whose list parts `names` hold the same rows
+   * at every position (a serving request's candidates share the user's
+   * history), the first example's values of each run gathered once
+   * ([Σ run counts, Σ dims], run-major). Lets inference do a user's side once
+   * per run instead of once per example.
+   */
+  runs(names: readonly string[], by: string): { runs: BehaviourRun[]; values: () => Tensor2D };
+}
+
+/** Examples [start, start + size) share `count` list values, rows [offset, offset + count) of the run values. */
+export interface BehaviourRun {
+  start: number;
+  size: number;
+  offset: number;
+  count: number;
 }
 
 /** A list part's masks, and its value counts in JS. */
@@ -337,17 +353,56 @@ export abstract class CtrModel {
       const masked = masking.maskRows(field.field, gatherRows(table, index), tableRows, training);
       return masking.maskOutput(field.field, tf.reshape(masked, [index.length / chunks, field.outputDim]), training);
     };
+    /** `by`'s value counts, after checking the parts `names` are lists of its width. */
+    const listCounts = (names: readonly string[], by: string): { width: number; counts: Int32Array } => {
+      const { width } = where.get(by)!;
+      const counts = masks[by]?.counts;
+      if (!counts) throw new ValidationError(`${by} is not a list input`);
+      const other = names.filter((name) => where.get(name)?.width !== width);
+      if (other.length > 0) throw new ValidationError(`list inputs must have ${by}'s width ${width}`, other);
+      return { width, counts };
+    };
     const embedded: Embedded = {
       size,
       parts: {},
       masks: {},
       lengths: {},
+      runs: (names, by) => {
+        const { width, counts } = listCounts(names, by);
+        const parts = names.map((name) => where.get(name)!);
+        const sameAsPrevious = (b: number): boolean => {
+          if (counts[b] !== counts[b - 1]) return false;
+          for (const { field, start } of parts) {
+            const chunks = field.chunks;
+            const at = (start + b * width) * chunks;
+            const before = at - width * chunks;
+            for (let i = 0, n = counts[b]! * chunks; i < n; i++) if (field.inverse[at + i] !== field.inverse[before + i]) return false;
+          }
+          return true;
+        };
+        const runs: BehaviourRun[] = [];
+        let offset = 0;
+        for (let b = 0; b < size; b++) {
+          const last = runs[runs.length - 1];
+          if (last && sameAsPrevious(b)) {
+            last.size++;
+          } else {
+            runs.push({ start: b, size: 1, offset, count: counts[b]! });
+            offset += counts[b]!;
+          }
+        }
+        return {
+          runs,
+          values: () => {
+            const positions = new Int32Array(offset);
+            for (const run of runs) for (let l = 0; l < run.count; l++) positions[run.offset + l] = run.start * width + l;
+            const values = names.map((name) => gatherPart(name, positions));
+            return values.length === 1 ? values[0]! : tf.concat(values, 1);
+          },
+        };
+      },
       filled: (names, by) => {
-        const { width } = where.get(by)!;
-        const counts = masks[by]?.counts;
-        if (!counts) throw new ValidationError(`${by} is not a list input`);
-        const other = names.filter((name) => where.get(name)?.width !== width);
-        if (other.length > 0) throw new ValidationError(`list inputs must have ${by}'s width ${width}`, other);
+        const { width, counts } = listCounts(names, by);
         const total = counts.reduce((sum, n) => sum + n, 0);
         const positions = new Int32Array(total);
         const example = new Int32Array(total);

@@ -49,14 +49,24 @@ export class CtrScorer {
 
   /** Click probabilities for the candidates, in their order; items unknown to the model score as cold start. */
   score(request: ScoreRequest, itemAttributes: (itemId: string) => AttributeMap = () => ({})): Float32Array {
-    const ts = request.ts ?? Date.now();
-    const examples: Example[] = request.candidates.map((itemId, i) => {
-      const event: InteractionEvent = {
-        schema_version: 1, type: 'impression', event_id: `score-${i}`, ts, user_id: request.userId, item_id: itemId,
-        ...(request.context ? { context: request.context } : {}),
-      };
-      return { event, label: 0, user: request.user ?? {}, item: itemAttributes(itemId), history: [...request.history], itemAttributes };
-    });
-    return this.model.predict(this.model.encoder.encode(examples));
+    return this.model.predict(this.model.encoder.encode(requestExamples(request, itemAttributes)));
   }
+}
+
+/**
+ * The Examples a request stands for, one per candidate. They share one history
+ * array: the encoder and the model's attention then do the user's side once
+ * per request instead of once per candidate.
+ */
+export function requestExamples(request: ScoreRequest, itemAttributes: (itemId: string) => AttributeMap): Example[] {
+  const ts = request.ts ?? Date.now();
+  const history = [...request.history];
+  const user = request.user ?? {};
+  return request.candidates.map((itemId, i) => {
+    const event: InteractionEvent = {
+      schema_version: 1, type: 'impression', event_id: `score-${i}`, ts, user_id: request.userId, item_id: itemId,
+      ...(request.context ? { context: request.context } : {}),
+    };
+    return { event, label: 0, user, item: itemAttributes(itemId), history, itemAttributes };
+  });
 }

@@ -3,7 +3,9 @@ import { gatherUntaped, matMulUntaped } from '../../features/embedding/index.js'
 import { isDifferentiable, type ActivationKind, type DifferentiableActivation } from '../layers/activations.js';
 import { activationBackward, backwardDense, Mlp } from '../layers/mlp.js';
 import type { ParamStore, Tensor } from '../layers/params.js';
-import type { Embedded } from '../ctr/ctr-model.js';
+import type { BehaviourRun, Embedded } from '../ctr/ctr-model.js';
+
+type Tensor2D = ReturnType<typeof tf.tensor2d>;
 
 export type AttentionNorm = 'none' | 'softmax' | 'length';
 
@@ -48,6 +50,13 @@ export class LocalActivationUnit {
   poolHistory(query: Tensor, embedded: Embedded, history: readonly string[], training: boolean): Tensor {
     const first = history[0]!;
     if (this.fast) {
+      if (!training) {
+        const shared = embedded.runs(history, first);
+        // Worth it only when runs are long: each run is a handful of ops.
+        if (shared.runs.length * 8 <= embedded.size) return this.sharedPool(query as Tensor2D, shared.values(), shared.runs);
+        const { values, example } = embedded.filled(history, first);
+        return this.pairsPool(query as Tensor2D, values, example, this.scales(example, embedded.lengths[first]!));
+      }
       const { values, example } = embedded.filled(history, first);
       return this.fastPool(query, values, example, this.scales(example, embedded.lengths[first]!));
     }
@@ -65,7 +74,8 @@ export class LocalActivationUnit {
     const example = Int32Array.from(positions, (i) => Math.floor(i / L));
     // On the tape: this entry point takes keys that may need a gradient.
     const behaviours = tf.gather(tf.reshape(keys, [B * L, D]), tf.tensor1d(positions, 'int32'));
-    return this.fastPool(query, behaviours, example, this.scales(example, lengths));
+    const scales = this.scales(example, lengths);
+    return training ? this.fastPool(query, behaviours, example, scales) : this.pairsPool(query as Tensor2D, behaviours as Tensor2D, example, scales);
   }
 
   /** The unit as the paper writes it, differentiated by the tape: what `pool` computes, by the generic path. */
@@ -104,6 +114,69 @@ export class LocalActivationUnit {
     if (this.norm !== 'length') return null;
     const n = lengths.dataSync();
     return Float32Array.from(example, (b) => 1 / n[b]!);
+  }
+
+  /**
+   * Inference, no tape: the first layer split as [q, k, q⊙k]·[Wq; Wk; Wqk] =
+   * q·Wq + k·Wk + (q⊙k)·Wqk, so q·Wq (with the bias) is computed once per
+   * candidate and k·Wk once per behaviour; only the product term and the
+   * upper layers run per (candidate, behaviour) pair.
+   */
+  private splitFirstLayer(query: Tensor2D, behaviours: Tensor2D): { candidateTerm: Tensor; behaviourTerm: Tensor; product: Tensor; units: number } {
+    const first = this.mlp.dense[0]!;
+    const [w1, w2, w3, w4] = tf.split(first.kernel, 4, 0);
+    return {
+      candidateTerm: tf.add(matMul(query, tf.add(w1!, w3!)), first.bias),
+      behaviourTerm: matMul(behaviours, tf.sub(w2!, w3!)),
+      product: w4!,
+      units: first.kernel.shape[1]!,
+    };
+  }
+
+  /** First-layer pre-activations [pairs, units] → attention weights [pairs, 1]. */
+  private upperLayers(z: Tensor): Tensor {
+    let h = z;
+    this.mlp.dense.forEach((layer, i) => {
+      if (i > 0) h = tf.add(matMul(h, layer.kernel), layer.bias);
+      if (layer.activation) h = layer.activation.apply(h, false);
+    });
+    return h;
+  }
+
+  /** Inference on behaviours only (what fastPool computes, without its gradient machinery). */
+  private pairsPool(query: Tensor2D, behaviours: Tensor2D, example: Int32Array, scales: Float32Array | null): Tensor {
+    const exampleOf = tf.tensor1d(example, 'int32');
+    const { candidateTerm, behaviourTerm, product } = this.splitFirstLayer(query, behaviours);
+    const qb = gatherUntaped(query, exampleOf);
+    const z = tf.add(tf.add(matMul(tf.mul(qb, behaviours), product), gatherUntaped(candidateTerm, exampleOf)), behaviourTerm);
+    const h = this.upperLayers(z);
+    const weights = scales ? tf.mul(h, tf.tensor2d(scales, [example.length, 1])) : h;
+    return tf.unsortedSegmentSum(tf.mul(weights, behaviours), exampleOf, query.shape[0]);
+  }
+
+  /**
+   * Inference for runs of candidates that share one history (a serving
+   * request): the pairs of a run are a [size × count] block built by
+   * broadcasting rather than gathering, and the pooling is one matMul.
+   */
+  private sharedPool(query: Tensor2D, behaviours: Tensor2D, runs: readonly BehaviourRun[]): Tensor {
+    const D = query.shape[1];
+    const { candidateTerm, behaviourTerm, product, units } = this.splitFirstLayer(query, behaviours);
+    const pooled = runs.map((run) => {
+      if (run.count === 0) return tf.zeros([run.size, D]);
+      const pairs = run.size * run.count;
+      const q = tf.slice(query, [run.start, 0], [run.size, D]);
+      const k = tf.slice(behaviours, [run.offset, 0], [run.count, D]);
+      const z = tf.add(
+        tf.add(
+          tf.reshape(matMul(tf.reshape(tf.mul(tf.expandDims(q, 1), tf.expandDims(k, 0)), [pairs, D]), product), [run.size, run.count, units]),
+          tf.expandDims(tf.slice(candidateTerm, [run.start, 0], [run.size, units]), 1)),
+        tf.expandDims(tf.slice(behaviourTerm, [run.offset, 0], [run.count, units]), 0));
+      let weights = tf.reshape(this.upperLayers(tf.reshape(z, [pairs, units])), [run.size, run.count]);
+      if (this.norm === 'length') weights = tf.div(weights, run.count);
+      return matMul(weights, k);
+    });
+    return pooled.length === 1 ? pooled[0]! : tf.concat(pooled, 0);
   }
 
   /**

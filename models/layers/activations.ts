@@ -126,8 +126,15 @@ export class PRelu implements DifferentiableActivation {
   get variables(): readonly Variable[] {
     return [this.alpha];
   }
-  apply(x: Tensor): Tensor {
-    return tf.add(tf.relu(x), tf.mul(this.alpha, tf.neg(tf.relu(tf.neg(x)))));
+  /** On the tape when training; in inference two native ops fewer (SelectV2 has no TF.js gradient). */
+  apply(x: Tensor, training: boolean): Tensor {
+    const slope = training ? null : this.slope(x);
+    return slope ? tf.mul(x, slope) : tf.add(tf.relu(x), tf.mul(this.alpha, tf.neg(tf.relu(tf.neg(x)))));
+  }
+  /** 1 where s > 0, else α, by TensorFlow's SelectV2 (which broadcasts the scalar and α; TF.js's where would tile them to s's shape); null without the native backend. */
+  private slope(z: Tensor): Tensor | null {
+    const positive = runNativeOp('Greater', (a) => [a.type('T', 'float32')], [z, tf.scalar(0)]);
+    return positive && runNativeOp('SelectV2', (a) => [a.type('T', 'float32')], [positive, tf.scalar(1), this.alpha]);
   }
   /**
    * y = s·slope with slope = 1 where s > 0, else α (the same single rounding
@@ -135,9 +142,7 @@ export class PRelu implements DifferentiableActivation {
    */
   forwardSaving(z: Tensor): { y: Tensor; saved: Tensor[] } {
     const negative = tf.minimum(z, 0);
-    const positive = runNativeOp('Greater', (a) => [a.type('T', 'float32')], [z, tf.scalar(0)]);
-    // SelectV2 broadcasts the scalar and α; TF.js's where would first tile them to z's shape.
-    const slope = positive && runNativeOp('SelectV2', (a) => [a.type('T', 'float32')], [positive, tf.scalar(1), this.alpha]);
+    const slope = this.slope(z);
     if (!slope) return { y: tf.add(z, tf.mul(negative, tf.sub(this.alpha, 1))), saved: [negative] };
     return { y: tf.mul(z, slope), saved: [negative, slope] };
   }

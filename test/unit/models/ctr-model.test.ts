@@ -7,7 +7,7 @@ import { loadFeatureSpec } from '../../../features/spec/feature-spec.js';
 import { createCtrModel } from '../../../models/create-model.js';
 import { addMbaGradient } from '../../../models/ctr/mba-regularizer.js';
 import { loadCtrModel, saveCtrModel } from '../../../models/ctr/model-artifact.js';
-import { CtrScorer } from '../../../models/ctr/ctr-scorer.js';
+import { CtrScorer, requestExamples } from '../../../models/ctr/ctr-scorer.js';
 import { trainCtr } from '../../../models/train/train-ctr.js';
 
 const SPEC = path.resolve('configs/features/synthetic.json');
@@ -64,4 +64,30 @@ describe('CTR models on a small synthetic stream', function () {
     model.dispose();
     loaded.dispose();
   });
+
+  for (const attentionNorm of ['none', 'length'] as const) {
+    it(`DIN (${attentionNorm} attention) scores a request's candidates, which share one history, as it scores each alone`, () => {
+      const model = createCtrModel(splits.encoder, { type: 'din', seed: 4, attentionActivation: 'prelu', attentionNorm });
+      trainCtr(model, train!, validation!, { epochs: 1, batchSize: 256, seed: 4 });
+      const users = splits.test.filter((e) => e.history.length > 3).slice(0, 2);
+      const candidates = splits.test.slice(0, 12).map((e) => e.event.item_id);
+      // Two users with histories, one with none (a cold-start user).
+      const requests = [...users.map((e) => ({ userId: e.event.user_id, user: e.user, history: e.history, candidates })), { userId: 'new-user', history: [], candidates }];
+      const attributes = splits.test[0]!.itemAttributes;
+      const grouped = requests.flatMap((r) => requestExamples(r, attributes));
+      const batched = model.predict(splits.encoder.encode(grouped));
+      // Interleaved, no two neighbours share a history: the per-pair path.
+      const interleaved = candidates.flatMap((_, c) => requests.map((_, r) => grouped[r * candidates.length + c]!));
+      const separately = model.predict(splits.encoder.encode(interleaved));
+      interleaved.forEach((example, i) => {
+        const alone = model.predict(splits.encoder.encode([example]))[0]!;
+        const inBatch = batched[grouped.indexOf(example)]!;
+        assert.ok(Math.abs(inBatch - alone) < 1e-5, `shared-history batch ${inBatch} vs alone ${alone}`);
+        assert.ok(Math.abs(separately[i]! - alone) < 1e-5, `interleaved batch ${separately[i]} vs alone ${alone}`);
+      });
+      // The users differ, so the check above compared different histories' scores too.
+      assert.notEqual(batched[0], batched[2 * candidates.length]);
+      model.dispose();
+    });
+  }
 });
