@@ -15,7 +15,7 @@
 //    (low-rank vectors by default; --ann-data clustered for the hard case).
 //
 //   npm run bench -- serve [--seconds 15] [--warmup 10] [--score-rate 200] [--recommend-rate 100] [--connections 8]
-//                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka] [--cpu-prof DIR]
+//                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka] [--tf-threads 1] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,7 @@ const { values: flags } = parseArgs({
     worker: { type: 'boolean', default: false },
     registry: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'tf-threads': { type: 'string', default: '1' },
   },
 });
 
@@ -124,8 +125,15 @@ async function buildRegistry(dir: string): Promise<void> {
 /** The child: builds nothing, serves the registry it is given, prints its URL. */
 async function runWorker(): Promise<void> {
   const { loadServicesConfig } = await import('../infra/config.js');
-  const { MemoryOnlineStore } = await import('../pipelines/online-store/memory-online-store.js');
   const { loadServeSettings } = await import('../serving/serve-config.js');
+  const { setTfThreads } = await import('../infra/tf-threads.js');
+  const settings = loadServeSettings(process.env, {
+    registry: flags.registry!, ranker: 'bench-din', retrieval: 'bench-graph', itemIdPrefix: 'v', userIdPrefix: 'u', port: 0,
+    modelsChannel: '', pollSeconds: 0, annEf: Number(flags.ef), annM: Number(flags.m), numCandidates: 200, tfThreads: Number(flags['tf-threads']),
+    onlineStore: flags.online === 'redis' ? 'redis' : 'memory', decisions: flags.decisions === 'kafka' ? 'kafka' : 'memory',
+  });
+  setTfThreads(settings.tfThreads);
+  const { MemoryOnlineStore } = await import('../pipelines/online-store/memory-online-store.js');
   const { startServer } = await import('../serving/server.js');
   const online = new MemoryOnlineStore({ label: { from: 'label' }, behaviour: { types: ['click'], positiveOnly: false, maxLength: S.history } } as ConstructorParameters<typeof MemoryOnlineStore>[0]);
   const now = Date.now();
@@ -134,11 +142,7 @@ async function runWorker(): Promise<void> {
   }
   for (let i = 0; i < S.items - 2; i += 1) online.applyEvents([{ schema_version: 1, type: 'item_update', event_id: `it-${i}`, ts: 1, item_id: `v${i}`, attributes: { category: `c${i % (S.cats - 2)}` } }]);
   const running = await startServer({
-    settings: loadServeSettings(process.env, {
-      registry: flags.registry!, ranker: 'bench-din', retrieval: 'bench-graph', itemIdPrefix: 'v', userIdPrefix: 'u', port: 0,
-      modelsChannel: '', pollSeconds: 0, annEf: Number(flags.ef), annM: Number(flags.m), numCandidates: 200,
-      onlineStore: flags.online === 'redis' ? 'redis' : 'memory', decisions: flags.decisions === 'kafka' ? 'kafka' : 'memory',
-    }),
+    settings,
     services: loadServicesConfig(),
     ...(flags.online === 'redis' ? {} : { online }),
     ...(flags.decisions === 'kafka' ? {} : { decisions: { name: 'discard', write: async () => {}, close: async () => {} } }),
@@ -200,7 +204,7 @@ async function main(): Promise<void> {
   try {
     console.error('[serve] building the registry (DIN 60k/50k/1k × 16, graph 50k × 64)…');
     await buildRegistry(registry);
-    const child = spawn(process.execPath, [...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '--registry', registry, '--ef', flags.ef!, '--m', flags.m!, '--online', flags.online!, '--decisions', flags.decisions!], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '--registry', registry, '--ef', flags.ef!, '--m', flags.m!, '--online', flags.online!, '--decisions', flags.decisions!, '--tf-threads', flags['tf-threads']!], { stdio: ['ignore', 'pipe', 'inherit'] });
     process.once('exit', () => child.kill('SIGTERM'));
     const ready = await new Promise<{ url: string; annBuildSeconds: number; annRecall: number; annIndex: string }>((resolve, reject) => {
       let out = '';
@@ -239,7 +243,7 @@ async function main(): Promise<void> {
     const ann = await annRecall();
     console.error(`[serve] build ${ann.build_seconds} s, recall@100 ${ann.recall_at_100} at ef ${ann.ef}; ${ann.hnsw_ms_per_query} ms/query vs exact ${ann.exact_ms_per_query} ms`);
     const [loadavg] = (await import('node:os')).loadavg();
-    console.log(JSON.stringify({ bench: 'serve', online: flags.online, decisions: flags.decisions, seconds: Number(flags.seconds), connections: Number(flags.connections), serve_ann_build_seconds: round(ready.annBuildSeconds), serve_ann_index: ready.annIndex, serve_ann_recall_at_100: round(ready.annRecall, 4), runs, ann, loadavg_1m: round(loadavg!, 1) }));
+    console.log(JSON.stringify({ bench: 'serve', tf_threads: Number(flags['tf-threads']), online: flags.online, decisions: flags.decisions, seconds: Number(flags.seconds), connections: Number(flags.connections), serve_ann_build_seconds: round(ready.annBuildSeconds), serve_ann_index: ready.annIndex, serve_ann_recall_at_100: round(ready.annRecall, 4), runs, ann, loadavg_1m: round(loadavg!, 1) }));
   } finally {
     rmSync(registry, { recursive: true, force: true });
   }

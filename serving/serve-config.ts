@@ -56,6 +56,8 @@ export const ServeSettingsSchema = z.object({
   userIdPrefix: z.string(),
   /** RECSYS_SCORE_BATCH_CANDIDATES: concurrent requests are scored in one model call up to this many candidates; 0 = no micro-batching @default 2000 */
   batchCandidates: z.number().int().min(0).max(100_000),
+  /** RECSYS_TF_THREADS: TensorFlow's threads per op; 0 = one per core @default 1 (see the README's serving benchmark) */
+  tfThreads: z.number().int().min(0).max(256),
   /** RECSYS_ITEM_CACHE_SECONDS: how long item attributes are cached @default 60 */
   itemCacheSeconds: z.number().min(0),
 });
@@ -94,6 +96,7 @@ export function loadServeSettings(env: NodeJS.ProcessEnv = process.env, override
       userIdPrefix: env.RECSYS_USER_ID_PREFIX ?? '',
       itemCacheSeconds: num(env.RECSYS_ITEM_CACHE_SECONDS, 60),
       batchCandidates: num(env.RECSYS_SCORE_BATCH_CANDIDATES, 2000),
+      tfThreads: num(env.RECSYS_TF_THREADS, 1),
       ...defined,
     },
     'invalid serving settings (check RECSYS_SERVE_*, RECSYS_* env vars and flags)',
