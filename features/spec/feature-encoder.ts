@@ -1,6 +1,6 @@
 import type { Example } from '../samples/example.js';
-import type { CategoricalField, FeatureSpec, FieldSpec, MultiField, SequenceField } from './feature-spec.js';
-import { itemSourceValue, listTokens, scalarToken, sourceValue } from './field-values.js';
+import type { CategoricalField, CrossField, FeatureSpec, FieldSpec, MultiField, SequenceField } from './feature-spec.js';
+import { crossToken, itemSourceValue, listTokens, scalarToken, sourceValue } from './field-values.js';
 import {
   BucketVocabulary, FixedVocabulary, HashVocabulary, PAD_ID, VocabularyCounter, bucketize,
   type Vocabulary, type VocabularyJson,
@@ -47,7 +47,7 @@ export class FeatureEncoder {
   /** Builds the fixed vocabularies from (training) examples. */
   static fit(spec: FeatureSpec, examples: Iterable<Example>): FeatureEncoder {
     const counters = new Map<string, VocabularyCounter>();
-    const fixed = spec.fields.filter((f): f is CategoricalField | MultiField => (f.kind === 'categorical' || f.kind === 'multi') && f.vocab.type === 'fixed');
+    const fixed = spec.fields.filter((f): f is CategoricalField | MultiField | CrossField => (f.kind === 'categorical' || f.kind === 'multi' || f.kind === 'cross') && f.vocab.type === 'fixed');
     for (const f of fixed) counters.set(f.name, new VocabularyCounter());
     const sequencesOf = new Map<string, SequenceField[]>();
     for (const f of spec.fields) if (f.kind === 'sequence') sequencesOf.set(f.of, [...(sequencesOf.get(f.of) ?? []), f]);
@@ -60,6 +60,8 @@ export class FeatureEncoder {
           if (sequencesOf.has(f.name)) {
             for (const h of example.history) counter.add(scalarToken(itemSourceValue(f.source, h.item_id, example.itemAttributes), f.transform));
           }
+        } else if (f.kind === 'cross') {
+          counter.add(crossToken(f.sources, example));
         } else {
           for (const token of listTokens(sourceValue(f.source, example))) counter.add(token);
         }
@@ -68,7 +70,7 @@ export class FeatureEncoder {
     const vocabularies: Record<string, Vocabulary> = {};
     for (const f of spec.fields) {
       if (f.kind === 'numeric') vocabularies[f.name] = new BucketVocabulary(f.boundaries.length + 1);
-      else if (f.kind === 'categorical' || f.kind === 'multi') {
+      else if (f.kind === 'categorical' || f.kind === 'multi' || f.kind === 'cross') {
         vocabularies[f.name] = f.vocab.type === 'hash' ? new HashVocabulary(hashString) : counters.get(f.name)!.build(f.vocab.minCount);
       }
     }
@@ -122,6 +124,12 @@ export class FeatureEncoder {
         case 'categorical': {
           const ids = new Int32Array(size);
           examples.forEach((e, i) => { ids[i] = vocab.id(scalarToken(sourceValue(field.source, e), field.transform)); });
+          batch.single[field.name] = ids;
+          break;
+        }
+        case 'cross': {
+          const ids = new Int32Array(size);
+          examples.forEach((e, i) => { ids[i] = vocab.id(crossToken(field.sources, e)); });
           batch.single[field.name] = ids;
           break;
         }

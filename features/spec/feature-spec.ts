@@ -47,6 +47,19 @@ const Multi = z.object({
   vocab: Vocab,
 });
 
+/**
+ * A feature cross (Wide & Deep's crossed columns): one categorical value per
+ * example made of the sources' values together, e.g. user × item category, so
+ * a model learns a row per combination instead of having to multiply two
+ * embeddings. Missing when any source is missing.
+ */
+const Cross = z.object({
+  kind: z.literal('cross'),
+  name: FieldName,
+  sources: z.array(Source).min(2).max(4),
+  vocab: Vocab,
+});
+
 const Sequence = z.object({
   kind: z.literal('sequence'),
   name: FieldName,
@@ -55,7 +68,7 @@ const Sequence = z.object({
   maxLength: z.number().int().min(1).max(1024),
 });
 
-export const FieldSchema = z.discriminatedUnion('kind', [Categorical, Numeric, Multi, Sequence]);
+export const FieldSchema = z.discriminatedUnion('kind', [Categorical, Numeric, Multi, Cross, Sequence]);
 
 export const FeatureSpecSchema = z
   .object({
@@ -99,6 +112,7 @@ export type FieldSpec = z.infer<typeof FieldSchema>;
 export type CategoricalField = z.infer<typeof Categorical>;
 export type NumericField = z.infer<typeof Numeric>;
 export type MultiField = z.infer<typeof Multi>;
+export type CrossField = z.infer<typeof Cross>;
 export type SequenceField = z.infer<typeof Sequence>;
 
 export function parseFeatureSpec(value: unknown, where = 'feature spec'): FeatureSpec {

@@ -38,3 +38,14 @@ export function listTokens(value: Raw): string[] {
   if (value === undefined || value === '') return [];
   return Array.isArray(value) ? value : [String(value)];
 }
+
+/** A cross's token: its sources' scalar tokens joined by U+001F (which no id contains in practice); undefined when any is missing. */
+export function crossToken(sources: readonly string[], example: Example): string | undefined {
+  const tokens: string[] = [];
+  for (const source of sources) {
+    const token = scalarToken(sourceValue(source, example));
+    if (token === undefined) return undefined;
+    tokens.push(token);
+  }
+  return tokens.join('\u001f');
+}

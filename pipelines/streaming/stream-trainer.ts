@@ -346,7 +346,7 @@ export class StreamTrainer {
 
 /** A model trained from the stream cannot fit vocabularies first: its categorical fields must hash. */
 export function checkStreamingSpec(spec: FeatureSpec): void {
-  const fixed = spec.fields.filter((f) => (f.kind === 'categorical' || f.kind === 'multi') && f.vocab.type !== 'hash').map((f) => f.name);
+  const fixed = spec.fields.filter((f) => (f.kind === 'categorical' || f.kind === 'multi' || f.kind === 'cross') && f.vocab.type !== 'hash').map((f) => f.name);
   if (fixed.length > 0) {
     throw new ValidationError(`streaming training needs hashed vocabularies (vocabularies grow with the stream): set "vocab": {"type": "hash"} on ${fixed.join(', ')}`);
   }

@@ -85,4 +85,26 @@ describe('feature encoder', () => {
     assert.throws(() => parseFeatureSpec({ ...spec, fields: [{ kind: 'categorical', name: 'x', source: 'bogus' }] }), /source/);
     assert.ok(loadFeatureSpec(ML100K_SPEC_FILE).fields.length >= 10);
   });
+
+  it('crosses fields: one id per combination of the sources\' values, unknown when a source is missing', () => {
+    const crossSpec = parseFeatureSpec({
+      name: 'c', version: 1, label: { from: 'value', threshold: 4 }, exampleTypes: ['rating'],
+      behaviour: { types: ['rating'], positiveOnly: true, maxLength: 4 },
+      fields: [
+        { kind: 'categorical', name: 'item_id', source: 'item_id' },
+        { kind: 'cross', name: 'zip_x_category', sources: ['user.zip', 'item.category'] },
+      ],
+    });
+    const crossEncoder = FeatureEncoder.fit(crossSpec, train);
+    const ids = crossEncoder.encode([
+      example('a', [], { zip: '94043' }), example('c', [], { zip: '94043' }), example('b', [], { zip: '94043' }),
+      example('a', [], { zip: '10001' }), example('a', [], {}),
+    ]).single.zip_x_category!;
+    assert.equal(ids[0], ids[1], 'same zip, same category (a and c are both x)');
+    assert.notEqual(ids[0], ids[2], 'same zip, other category');
+    assert.equal(ids[3], UNKNOWN_ID, '10001 × x was never seen in training');
+    assert.equal(ids[4], UNKNOWN_ID, 'no zip: no cross');
+    assert.equal(crossEncoder.cardinality('zip_x_category'), 3 + 2, 'three combinations in training, plus padding and unknown');
+    assert.throws(() => parseFeatureSpec({ ...crossSpec, fields: [{ kind: 'cross', name: 'x', sources: ['user_id'] }] }), /invalid feature spec/);
+  });
 });

@@ -17,18 +17,14 @@ const CONFIG = fileURLToPath(new URL('../../../../configs/models/synthetic-din-s
  * The generator's default stream (200,000 impressions, seed 42) with users'
  * interests re-drawn at 50%, through real Kafka into the online trainer.
  * Over the last 20% the online model's progressive AUC is compared with the
- * generator's Bayes AUC for that segment, and with the last version
- * published before the drift, frozen (scored on the same point-in-time
- * examples, histories as of each event).
- *
- * The issue's targets (online within 0.03 of the Bayes AUC, ≥ 0.05 above the
- * frozen model) are NOT met: measured 0.645 online, 0.862 Bayes, 0.622
- * frozen (see the README). The Bayes AUC knows each user's re-drawn
- * interests, which ~50 impressions per user after the drift barely reveal (a
- * counting baseline reaches 0.667). What this test holds the trainer to is
- * what it does achieve: every event scored once before training, no offset
- * gap or double, and a model that adapts to the drift, clearly ahead of the
- * frozen one and far above chance.
+ * last version published before the drift, frozen (scored on the same
+ * point-in-time examples, histories as of each event): the issue's ≥ 0.05
+ * is asserted. The other target, online within 0.03 of the generator's Bayes
+ * AUC, is logged, not asserted: no learner of this stream reaches it. The
+ * Bayes AUC knows each user's re-drawn interests; an informed learner that
+ * knows everything else (items, the click model, the drift time) and learns
+ * each user's new parameters from that user's impressions reaches 0.733
+ * against 0.862 (`npm run experiment -- stream-drift`, see the README).
  */
 describe('streaming training through an abrupt drift (real Kafka)', function () {
   this.timeout(1_800_000);
@@ -86,7 +82,7 @@ describe('streaming training through an abrupt drift (real Kafka)', function () 
     const frozenAuc = auc(labels, frozenScores);
     const bayes = syntheticBayesReport(synthetic, 0.8, 1).bayesAuc;
     console.log(JSON.stringify({ online, bayes, frozen: frozenAuc, frozenVersion: before.version, frozenKind: before.kind, versions: result.versions.length }));
-    assert.ok(online - frozenAuc >= 0.01, `online ${online.toFixed(4)} must beat the frozen v${before.version} ${frozenAuc.toFixed(4)} by ≥ 0.01`);
-    assert.ok(online >= 0.62, `online ${online.toFixed(4)} (Bayes ${bayes.toFixed(4)}) must stay well above chance after the drift`);
+    assert.ok(online - frozenAuc >= 0.05, `online ${online.toFixed(4)} must beat the frozen v${before.version} ${frozenAuc.toFixed(4)} by ≥ 0.05`);
+    assert.ok(online >= 0.65, `online ${online.toFixed(4)} (Bayes ${bayes.toFixed(4)}) must stay well above chance after the drift`);
   });
 });
