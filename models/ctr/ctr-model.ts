@@ -1,6 +1,6 @@
 import { tf } from '../../infra/tf.js';
 import {
-  gatherRows, hashedLayout, perFieldLayout, unifiedLayout, rowsForBudget,
+  gatherRows, gatherUntaped, hashedLayout, perFieldLayout, unifiedLayout, rowsForBudget,
   type EmbeddingLayout, type FieldLookup, type LayoutLookup,
 } from '../../features/embedding/index.js';
 import type { EncodedBatch, FeatureEncoder } from '../../features/spec/feature-encoder.js';
@@ -347,10 +347,12 @@ export abstract class CtrModel {
         }
       }
       const masking = this.embeddingMasking;
-      if (!masking) return tf.reshape(gatherRows(table, index), [index.length / chunks, field.outputDim]);
+      // Inference needs no gradient: TensorFlow's gather as it is, without gatherRows' custom-gradient wrapper.
+      const gather = (): Tensor2D => (training ? gatherRows(table, index) : gatherUntaped(table, tf.tensor1d(index, 'int32')) as Tensor2D);
+      if (!masking) return tf.reshape(gather(), [index.length / chunks, field.outputDim]);
       const unique = lookup.tables[field.table]!.unique;
       const tableRows = Int32Array.from(index, (i) => unique[i]!);
-      const masked = masking.maskRows(field.field, gatherRows(table, index), tableRows, training);
+      const masked = masking.maskRows(field.field, gather(), tableRows, training);
       return masking.maskOutput(field.field, tf.reshape(masked, [index.length / chunks, field.outputDim]), training);
     };
     /** `by`'s value counts, after checking the parts `names` are lists of its width. */

@@ -59,6 +59,12 @@ export class Dice implements DifferentiableActivation {
       tf.dispose(this.pending);
       this.pending = [tf.keep(mean.clone()), tf.keep(variance.clone())];
     }
+    if (!training) {
+      // The same function with the per-unit constants folded first: x·(α + p·(1 − α)), p = σ(x·scale + shift).
+      const scale = tf.rsqrt(tf.add(variance, this.epsilon));
+      const p = tf.sigmoid(tf.add(tf.mul(x, scale), tf.neg(tf.mul(mean, scale))));
+      return tf.mul(x, tf.add(tf.mul(p, tf.sub(1, this.alpha)), this.alpha));
+    }
     const p = tf.sigmoid(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.epsilon))));
     return tf.add(tf.mul(p, x), tf.mul(tf.mul(tf.sub(1, p), this.alpha), x));
   }
@@ -128,8 +134,14 @@ export class PRelu implements DifferentiableActivation {
   }
   /** On the tape when training; in inference two native ops fewer (SelectV2 has no TF.js gradient). */
   apply(x: Tensor, training: boolean): Tensor {
-    const slope = training ? null : this.slope(x);
-    return slope ? tf.mul(x, slope) : tf.add(tf.relu(x), tf.mul(this.alpha, tf.neg(tf.relu(tf.neg(x)))));
+    if (!training) {
+      // With every α in [0, 1], PReLU is max(s, α·s): two passes over s instead of three.
+      const alpha = this.alpha.dataSync();
+      if (alpha.every((a) => a >= 0 && a <= 1)) return tf.maximum(x, tf.mul(x, this.alpha));
+      const slope = this.slope(x);
+      if (slope) return tf.mul(x, slope);
+    }
+    return tf.add(tf.relu(x), tf.mul(this.alpha, tf.neg(tf.relu(tf.neg(x)))));
   }
   /** 1 where s > 0, else α, by TensorFlow's SelectV2 (which broadcasts the scalar and α; TF.js's where would tile them to s's shape); null without the native backend. */
   private slope(z: Tensor): Tensor | null {
