@@ -55,8 +55,9 @@ export class ProgressiveMetrics {
     }
   }
 
-  figures(): ProgressiveFigures {
-    const { labels, scores } = this.windowArrays();
+  /** Figures over the window, or over only its newest `last` examples (to line it up with another window ending at the same example). */
+  figures(last?: number): ProgressiveFigures {
+    const { labels, scores } = this.windowArrays(last);
     const a = labels.length > 0 ? auc(labels, scores) : Number.NaN;
     return {
       events: labels.length,
@@ -72,10 +73,10 @@ export class ProgressiveMetrics {
     return { total: this.total, totalLogloss: this.totalLogloss, labels: Array.from(labels), scores: Array.from(scores) };
   }
 
-  /** The window, oldest first. */
-  private windowArrays(): { labels: Uint8Array; scores: Float32Array } {
-    const n = this.filled;
-    const start = n < this.window ? 0 : this.next;
+  /** The window (or its newest `last` examples), oldest first. */
+  private windowArrays(last = this.filled): { labels: Uint8Array; scores: Float32Array } {
+    const n = Math.max(0, Math.min(this.filled, Math.floor(last)));
+    const start = (this.next - n + this.window) % this.window;
     const labels = new Uint8Array(n);
     const scores = new Float32Array(n);
     for (let i = 0; i < n; i++) {

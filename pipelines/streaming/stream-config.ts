@@ -41,7 +41,11 @@ export const StreamConfigSchema = z.object({
     everySeconds: z.number().positive().default(300),
     /** A full snapshot after this many deltas (0: always full). */
     fullEvery: z.number().int().nonnegative().default(10),
-    /** Optional: move the serving alias when the new version's progressive metrics are within the margins. */
+    /**
+     * Optional: move the serving alias when the new version's progressive metrics are within the margins of the
+     * serving version's on the same events (the serving version shadow-scores every micro-batch; `minEvents` must
+     * not exceed `progressive.window`, and accrues again on each new serving version).
+     */
     autoPromote: AutoPromotePolicySchema.optional(),
   }).default({}),
   checkpoint: z.object({

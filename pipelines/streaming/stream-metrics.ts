@@ -12,6 +12,10 @@ export class StreamMetrics {
   readonly auc = new Gauge({ name: 'train_stream_progressive_auc', help: 'Progressive AUC over the rolling window (each example scored before training on it)', registers: [this.registry] });
   readonly logloss = new Gauge({ name: 'train_stream_progressive_logloss', help: 'Progressive logloss over the rolling window', registers: [this.registry] });
   readonly windowEvents = new Gauge({ name: 'train_stream_progressive_window_examples', help: 'Examples in the progressive window', registers: [this.registry] });
+  readonly servingAuc = new Gauge({ name: 'train_stream_serving_auc', help: 'Rolling AUC of the serving version, shadow-scored on the same examples as the progressive window (publish.autoPromote only; NaN until defined)', registers: [this.registry] });
+  readonly servingLogloss = new Gauge({ name: 'train_stream_serving_logloss', help: 'Rolling logloss of the serving version on the same examples (publish.autoPromote only)', registers: [this.registry] });
+  readonly servingWindowEvents = new Gauge({ name: 'train_stream_serving_window_examples', help: 'Examples in the serving version\'s window (restarts when serving changes)', registers: [this.registry] });
+  readonly servingVersion = new Gauge({ name: 'train_stream_serving_version', help: 'Serving version the shadow scores with (0: none)', registers: [this.registry] });
   readonly tableRows = new Gauge({ name: 'train_stream_table_rows', help: 'Embedding rows by state (live: held by an id; capacity: allocated)', labelNames: ['table', 'state'], registers: [this.registry] });
   readonly tableEvents = new Gauge({ name: 'train_stream_table_row_events', help: 'Dynamic-row events so far: filtered (not admitted yet), overflowed (table full), expired', labelNames: ['table', 'kind'], registers: [this.registry] });
   readonly tableBytes = new Gauge({ name: 'train_stream_table_bytes', help: 'Bytes of weights, optimizer state and id maps', labelNames: ['table'], registers: [this.registry] });

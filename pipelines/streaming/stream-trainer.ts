@@ -4,7 +4,7 @@ import type { Example } from '../../features/samples/example.js';
 import { PointInTimeSampleBuilder } from '../../features/samples/point-in-time-builder.js';
 import { FeatureEncoder } from '../../features/spec/feature-encoder.js';
 import { loadFeatureSpec, type FeatureSpec } from '../../features/spec/feature-spec.js';
-import { ValidationError } from '../../infra/errors.js';
+import { ValidationError, errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import { createCtrModel } from '../../models/create-model.js';
 import type { CtrModel } from '../../models/ctr/ctr-model.js';
@@ -14,6 +14,8 @@ import { RegistryError } from '../registry/registry-errors.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { OffsetLedger } from './offset-ledger.js';
 import { ProgressiveMetrics, type ProgressiveFigures } from './progressive-metrics.js';
+import { ServingShadow, type ShadowFigures, type ShadowSnapshot } from './serving-shadow.js';
+import { autoPromoteOnSameWindow, type ShadowAutoPromoteOutcome } from './shadow-auto-promote.js';
 import type { StreamConfig } from './stream-config.js';
 import type { StreamMetrics } from './stream-metrics.js';
 import { loadTrainerCheckpoint, saveTrainerCheckpoint, type PublishState, type TrainerCounters } from './trainer-checkpoint.js';
@@ -55,6 +57,8 @@ export interface StreamTrainerOptions {
 export interface TrainerStatus {
   counters: TrainerCounters;
   progressive: ProgressiveFigures;
+  /** The serving version's shadow window (only with publish.autoPromote). */
+  serving: ShadowFigures | null;
   positions: Record<string, number>;
   publish: PublishState;
   ledger: ReturnType<OffsetLedger['snapshot']>;
@@ -90,6 +94,8 @@ export class StreamTrainer {
   private unpublished = { oldest: Infinity, newest: -Infinity };
   private checkpoints = 0;
   private readonly now: () => number;
+  /** The serving version scoring the same micro-batches (only with publish.autoPromote). */
+  private shadow: ServingShadow | null = null;
 
   private constructor(
     readonly config: StreamConfig,
@@ -123,7 +129,7 @@ export class StreamTrainer {
         new ProgressiveMetrics(config.progressive.window, state.progressive), state.counters, state.publish, store, { kind: 'checkpoint', dir: checkpoint.dir },
       );
       log.info({ checkpoint: checkpoint.dir, positions: Object.fromEntries(trainer.ledger.positions()), trained: state.counters.trained }, 'resuming from checkpoint');
-      return trainer;
+      return trainer.startShadow(state.shadow ?? undefined);
     }
     const fresh = (model: CtrModel, ledger: OffsetLedger, publish: PublishState, from: StartedFrom) => new StreamTrainer(
       config, options, model, new PointInTimeSampleBuilder(spec, builderOptions), ledger, new ProgressiveMetrics(config.progressive.window),
@@ -141,13 +147,30 @@ export class StreamTrainer {
         const offsets = manifest.extra.offsets as { topic?: string; partitions?: Record<string, number> } | undefined;
         if (offsets?.topic === options.topic) for (const [p, next] of Object.entries(offsets.partitions ?? {})) ledger.start(Number(p), next);
         log.info({ version: latest.version, positions: offsets?.partitions ?? null }, 'starting from the latest published version (histories start empty)');
-        return fresh(model, ledger, { ...publish, lastVersion: latest.version, deltasSinceFull: config.publish.fullEvery }, { kind: 'version', version: latest.version });
+        return fresh(model, ledger, { ...publish, lastVersion: latest.version, deltasSinceFull: config.publish.fullEvery }, { kind: 'version', version: latest.version }).startShadow();
       }
     }
     checkStreamingSpec(spec);
     const model = createCtrModel(FeatureEncoder.fit(spec, []), config.model);
     log.info({ model: config.name, type: config.model.type, parameters: model.parameterCount() }, 'starting from scratch');
-    return fresh(model, new OffsetLedger(), publish, { kind: 'scratch' });
+    return fresh(model, new OffsetLedger(), publish, { kind: 'scratch' }).startShadow();
+  }
+
+  /** With publish.autoPromote: loads the serving version for shadow scoring (a checkpointed window is kept if it still serves). */
+  private async startShadow(saved?: ShadowSnapshot): Promise<StreamTrainer> {
+    const policy = this.config.publish.autoPromote;
+    if (!policy) return this;
+    if (policy.minEvents > this.config.progressive.window) {
+      this.dispose();
+      throw new ValidationError(`publish.autoPromote.minEvents (${policy.minEvents}) exceeds progressive.window (${this.config.progressive.window}): no window could ever cover it`);
+    }
+    try {
+      this.shadow = await ServingShadow.open(this.options.registry, this.config.name, this.config.progressive.window, saved);
+    } catch (error) {
+      this.dispose();
+      throw error;
+    }
+    return this;
   }
 
   /** Next offset per partition: where the consumer must (re)start. */
@@ -236,6 +259,7 @@ export class StreamTrainer {
       freshness: Number.isFinite(this.unpublished.oldest)
         ? { oldestEventAgeMs: started - this.unpublished.oldest, newestEventAgeMs: started - this.unpublished.newest }
         : null,
+      ...(this.shadow ? { autoPromote: (v: number) => this.autoPromote(v) } : {}),
     });
     const metrics = this.options.metrics;
     if (metrics) {
@@ -261,6 +285,7 @@ export class StreamTrainer {
       progressive: this.progressive.snapshot(),
       counters: this.counters,
       publish: this.publishState,
+      shadow: this.shadow?.snapshot() ?? null,
     });
     this.options.metrics?.checkpointSeconds.observe((this.now() - started) / 1000);
     this.consumedSinceCheckpoint = 0;
@@ -274,6 +299,7 @@ export class StreamTrainer {
     return {
       counters: { ...this.counters },
       progressive: this.progressive.figures(),
+      serving: this.shadow?.figures() ?? null,
       positions: Object.fromEntries([...this.positions()].map(([p, o]) => [String(p), o])),
       publish: { ...this.publishState },
       ledger: this.ledger.snapshot(),
@@ -282,8 +308,27 @@ export class StreamTrainer {
     };
   }
 
+  /** The serving version the shadow scores with (null: auto-promote off, nothing serving, or it cannot be loaded). */
+  get shadowVersion(): { version: number | null; model: CtrModel | null } | null {
+    return this.shadow ? { version: this.shadow.version, model: this.shadow.servingModel } : null;
+  }
+
   dispose(): void {
     this.model.dispose();
+    this.shadow?.dispose();
+  }
+
+  /** publish.autoPromote on the window both models scored; a failure is logged, the version stays published. */
+  private async autoPromote(version: number): Promise<ShadowAutoPromoteOutcome | null> {
+    try {
+      return await autoPromoteOnSameWindow({
+        registry: this.options.registry, name: this.config.name, policy: this.config.publish.autoPromote!, version,
+        online: this.progressive, windowEnd: this.counters.trained, shadow: this.shadow!,
+      });
+    } catch (error) {
+      log.warn({ version, err: errorMessage(error) }, 'auto-promote failed; the version is published, serving unchanged');
+      return null;
+    }
   }
 
   private flush(): void {
@@ -296,6 +341,7 @@ export class StreamTrainer {
     const batch = this.model.encoder.encode(examples);
     const scores = this.model.predict(batch);
     this.progressive.add(batch.labels, scores);
+    this.shadow?.score(examples, this.counters.trained + examples.length);
     this.options.onScored?.({ eventIds: examples.map((e) => e.event.event_id), labels: batch.labels, scores });
     this.model.trainStep(batch);
     const c = this.counters;
@@ -319,11 +365,18 @@ export class StreamTrainer {
     this.lastLogAt = this.now();
     const figures = this.progressive.figures();
     const status = this.status();
+    const serving = status.serving;
     const metrics = this.options.metrics;
     if (metrics) {
       if (figures.auc !== null) metrics.auc.set(figures.auc);
       if (figures.logloss !== null) metrics.logloss.set(figures.logloss);
       metrics.windowEvents.set(figures.events);
+      if (serving) {
+        metrics.servingAuc.set(serving.auc ?? Number.NaN);
+        metrics.servingLogloss.set(serving.logloss ?? Number.NaN);
+        metrics.servingWindowEvents.set(serving.events);
+        metrics.servingVersion.set(serving.version ?? 0);
+      }
       for (const table of this.model.layout.tables) {
         const stats = table.stats();
         metrics.tableRows.set({ table: table.name, state: 'capacity' }, table.rows);
@@ -339,6 +392,7 @@ export class StreamTrainer {
     log.info({
       trained: status.counters.trained, events: status.counters.events, auc: figures.auc, logloss: figures.logloss, window: figures.events,
       tables: status.tables.map((t) => ({ name: t.name, liveRows: t.liveRows, rows: t.rows })), positions: status.positions,
+      ...(serving ? { serving: { version: serving.version, auc: serving.auc, logloss: serving.logloss, window: serving.events } } : {}),
       lastVersion: status.publish.lastVersion, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
     }, 'progress');
   }

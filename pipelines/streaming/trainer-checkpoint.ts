@@ -8,6 +8,7 @@ import { EMBEDDINGS, MODEL_FILE, modelFiles, readDenseState } from '../../models
 import { CheckpointError, type CheckpointStore, type OpenCheckpoint } from './checkpoint-store.js';
 import type { LedgerSnapshot } from './offset-ledger.js';
 import type { ProgressiveSnapshot } from './progressive-metrics.js';
+import type { ShadowSnapshot } from './serving-shadow.js';
 
 const STATE = 'state.json';
 const ADAM = 'dense-adam.bin';
@@ -46,6 +47,8 @@ export interface TrainerStateJson {
   progressive: ProgressiveSnapshot;
   counters: TrainerCounters;
   publish: PublishState;
+  /** The serving version's shadow window (publish.autoPromote); absent in older checkpoints. */
+  shadow?: ShadowSnapshot | null;
   adam: { beta1Power: number; beta2Power: number; length: number } | null;
 }
 

@@ -4,9 +4,9 @@ import type { CtrModel } from '../../models/ctr/ctr-model.js';
 import { saveCtrDelta } from '../../models/ctr/delta-artifact.js';
 import { saveCtrModel } from '../../models/ctr/model-artifact.js';
 import { ArtifactError } from '../../models/artifact/read-artifact.js';
-import { applyAutoPromote, type ProgressiveMetrics as PolicyMetrics } from '../registry/auto-promote.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { ProgressiveFigures } from './progressive-metrics.js';
+import type { ShadowAutoPromoteOutcome } from './shadow-auto-promote.js';
 import type { StreamConfig } from './stream-config.js';
 import type { PublishState, TrainerCounters } from './trainer-checkpoint.js';
 
@@ -24,6 +24,8 @@ export interface PublishedVersion {
   offsets: Record<string, number>;
   freshness: { oldestEventAgeMs: number; newestEventAgeMs: number } | null;
   promoted: boolean;
+  /** The auto-promote decision (publish.autoPromote), with the figures it compared; null when off or it failed. */
+  autoPromote: ShadowAutoPromoteOutcome | null;
 }
 
 export interface PublishInput {
@@ -37,6 +39,8 @@ export interface PublishInput {
   /** Updated in place on success. */
   state: PublishState;
   freshness: PublishedVersion['freshness'];
+  /** The auto-promote step (publish.autoPromote): told the new version, says whether serving moved to it. */
+  autoPromote?: (version: number) => Promise<ShadowAutoPromoteOutcome | null>;
 }
 
 /**
@@ -44,7 +48,7 @@ export interface PublishInput {
  * schedule says (first version, every `fullEvery` deltas, or the parent is
  * unusable), else a delta on the trainer's previous version. The manifest
  * carries the source offsets and the progressive metrics; the registry logs
- * and announces it, and the optional auto-promote policy may move serving.
+ * and announces it, and the optional auto-promote step may move serving.
  */
 export async function publishVersion(input: PublishInput): Promise<PublishedVersion> {
   const { registry, config, model, state, progressive } = input;
@@ -90,22 +94,9 @@ export async function publishVersion(input: PublishInput): Promise<PublishedVers
   } catch (error) {
     log.warn({ version: manifest.version, err: errorMessage(error) }, 'announcing the version failed; it is published in the folder');
   }
-  const promoted = config.publish.autoPromote ? await autoPromote(registry, config, manifest.version, progressive) : false;
+  const autoPromote = input.autoPromote ? await input.autoPromote(manifest.version) : null;
+  const promoted = autoPromote?.promoted ?? false;
   const rows = kind === 'delta' ? changed.reduce((n, r) => n + r.length, 0) : tables.reduce((n, t) => n + t.rows, 0);
   log.info({ version: manifest.version, kind, parent, rows, offsets, auc: progressive.auc, promoted }, 'published');
-  return { version: manifest.version, kind, dir, parent, rows, publishedAt: Date.now(), offsets, freshness: input.freshness, promoted };
-}
-
-async function autoPromote(registry: ModelRegistry, config: StreamConfig, version: number, figures: ProgressiveFigures): Promise<boolean> {
-  const candidate = { version, metrics: { events: figures.events, auc: figures.auc, logloss: figures.logloss } };
-  const serving = await registry.serving(config.name);
-  let servingMetrics: { version: number; metrics: PolicyMetrics } | null = null;
-  if (serving) {
-    const detail = await registry.show(`${config.name}@${serving.version}`).catch(() => null);
-    const p = detail?.manifest?.extra.progressive as Partial<ProgressiveFigures> | undefined;
-    servingMetrics = { version: serving.version, metrics: { events: p?.events ?? 0, auc: p?.auc ?? null, logloss: p?.logloss ?? null } };
-  }
-  const { decision, change } = await applyAutoPromote(registry, config.name, candidate, servingMetrics, config.publish.autoPromote);
-  log.info({ version, promote: decision.promote, reason: decision.reason }, 'auto-promote');
-  return change?.changed ?? false;
+  return { version: manifest.version, kind, dir, parent, rows, publishedAt: Date.now(), offsets, freshness: input.freshness, promoted, autoPromote };
 }

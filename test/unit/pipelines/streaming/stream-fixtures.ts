@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { syntheticEvents } from '../../../../features/datasets/synthetic.js';
+import { syntheticEvents, type SyntheticOptions } from '../../../../features/datasets/synthetic.js';
 import { StreamConfigSchema, type StreamConfig } from '../../../../pipelines/streaming/stream-config.js';
 import type { StreamRecord } from '../../../../pipelines/streaming/stream-trainer.js';
 
@@ -28,7 +28,7 @@ export function smallStreamConfig(dir: string, overrides: Partial<StreamConfig> 
 }
 
 /** The synthetic stream as Kafka-like records of one partition. */
-export function syntheticRecords(options = SMALL): StreamRecord[] {
+export function syntheticRecords(options: SyntheticOptions = SMALL): StreamRecord[] {
   return [...syntheticEvents(options)].map((e, offset) => ({ partition: offset % 1, offset, value: Buffer.from(JSON.stringify(e)), timestamp: 1_700_000_000_000 + offset }));
 }
 
