@@ -15,7 +15,7 @@
 //    (low-rank vectors by default; --ann-data clustered for the hard case).
 //
 //   npm run bench -- serve [--seconds 15] [--warmup 10] [--score-rate 200] [--recommend-rate 100] [--connections 8]
-//                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka] [--tf-threads 1] [--server-node-flags '--initial-old-space-size=400'] [--cpu-prof DIR]
+//                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka] [--tf-threads 1] [--server-node-flags=--initial-old-space-size=400] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
