@@ -32,6 +32,10 @@ const matMul = matMulUntaped;
  * Dice inside the unit (its statistics span padded positions too) and softmax
  * weights take the reference path: the paper's formulation on the tape, with
  * the MLP stack one hand-differentiated op (see Mlp).
+ *
+ * Inference on the fast path needs no gradient machinery (pairsPool) and,
+ * when runs of candidates share one history, as a serving request's do,
+ * does the history's side once per run (sharedPool).
  */
 export class LocalActivationUnit {
   private readonly mlp: Mlp;
