@@ -136,21 +136,52 @@ async function runWorker(): Promise<void> {
   setTfThreads(settings.tfThreads);
   const { MemoryOnlineStore } = await import('../pipelines/online-store/memory-online-store.js');
   const { startServer } = await import('../serving/server.js');
-  const online = new MemoryOnlineStore({ label: { from: 'label' }, behaviour: { types: ['click'], positiveOnly: false, maxLength: S.history } } as ConstructorParameters<typeof MemoryOnlineStore>[0]);
+  const storeSpec = { label: { from: 'label' as const }, behaviour: { types: ['click'], positiveOnly: false, maxLength: S.history } };
   const now = Date.now();
-  for (let u = 0; u < BENCH_USERS; u++) {
-    online.applyEvents(historyOf(u).map((item_id, j) => ({ schema_version: 1 as const, type: 'click' as const, event_id: `b-${u}-${j}`, ts: now - 1000 * (j + 1), user_id: `u${u}`, item_id })));
+  const events = [
+    ...Array.from({ length: BENCH_USERS }, (_, u) => historyOf(u).map((item_id, j) => ({ schema_version: 1 as const, type: 'click' as const, event_id: `b-${u}-${j}`, ts: now - 1000 * (j + 1), user_id: `u${u}`, item_id }))).flat(),
+    ...Array.from({ length: S.items - 2 }, (_, i) => ({ schema_version: 1 as const, type: 'item_update' as const, event_id: `it-${i}`, ts: 1, item_id: `v${i}`, attributes: { category: `c${i % (S.cats - 2)}` } })),
+  ];
+  let online: InstanceType<typeof MemoryOnlineStore> | undefined;
+  let dropRedisKeys = async (): Promise<void> => {};
+  if (flags.online === 'redis') {
+    // The same histories and attributes, written to Redis under a private key prefix the server then reads.
+    const prefix = `recsys-serve-bench-${process.pid}:`;
+    process.env.REDIS_KEY_PREFIX = prefix;
+    const { createRedis } = await import('../infra/redis/redis-client.js');
+    const { RedisOnlineWriter } = await import('../pipelines/online-store/redis-online-store.js');
+    const { addEventOps, emptyOps } = await import('../pipelines/online-store/online-ops.js');
+    const redis = createRedis(loadServicesConfig().redis);
+    const writer = new RedisOnlineWriter(redis, prefix, S.history);
+    const chunks = [];
+    for (let i = 0, expected = -1; i < events.length; i += 5000, expected += 1) {
+      const ops = emptyOps();
+      for (const e of events.slice(i, i + 5000)) addEventOps(ops, storeSpec, e);
+      chunks.push({ expected, last: expected + 1, ops });
+    }
+    const applied = await writer.applyChunks('serve-bench', 0, chunks);
+    if (applied !== chunks.length) throw new Error(`the bench's Redis prefix ${prefix} was not empty`);
+    dropRedisKeys = async () => {
+      for (let cursor = '0'; ;) {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        if (keys.length > 0) await redis.del(...keys);
+        if ((cursor = next) === '0') break;
+      }
+      redis.disconnect();
+    };
+  } else {
+    online = new MemoryOnlineStore(storeSpec as ConstructorParameters<typeof MemoryOnlineStore>[0]);
+    online.applyEvents(events);
   }
-  for (let i = 0; i < S.items - 2; i += 1) online.applyEvents([{ schema_version: 1, type: 'item_update', event_id: `it-${i}`, ts: 1, item_id: `v${i}`, attributes: { category: `c${i % (S.cats - 2)}` } }]);
   const running = await startServer({
     settings,
     services: loadServicesConfig(),
-    ...(flags.online === 'redis' ? {} : { online }),
+    ...(online ? { online } : {}),
     ...(flags.decisions === 'kafka' ? {} : { decisions: { name: 'discard', write: async () => {}, close: async () => {} } }),
   });
   const retrieval = running.models.current!.retrieval!;
   console.log(JSON.stringify({ url: running.url, annBuildSeconds: retrieval.buildSeconds, annRecall: retrieval.recall, annIndex: retrieval.index.kind }));
-  process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));
+  process.on('SIGTERM', () => void running.close().then(dropRedisKeys).then(() => process.exit(0)));
 }
 
 async function annRecall(): Promise<{ data: string; items: number; dim: number; m: number; ef: number; build_seconds: number; recall_at_100: number; exact_ms_per_query: number; hnsw_ms_per_query: number }> {

@@ -21,8 +21,11 @@ interface Pending {
 /**
  * Decision records to Kafka with kafkajs's idempotent producer (acks = all),
  * keyed by user so one user's decisions stay in order on one partition.
- * Concurrent writes within `lingerMs` share one produce request; each write
- * resolves when its batch is acknowledged and rejects if it is not.
+ * Concurrent writes within `lingerMs` share one produce request, and so do
+ * writes that arrive while a request is in flight: the idempotent producer
+ * sends one request at a time, so one request per write would queue behind
+ * each other (measured: p50 17 ms at 100 writes/s). Each write resolves when
+ * its batch is acknowledged and rejects if it is not.
  */
 export class KafkaDecisionSink implements DecisionSink {
   readonly name = 'kafka';
@@ -57,11 +60,12 @@ export class KafkaDecisionSink implements DecisionSink {
     });
   }
 
+  /** Sends what waits, unless a request is in flight: its completion sends the rest. */
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.queue;
-    this.queue = [];
+    if (this.inFlight.size > 0 && this.queue.length < this.maxBatch) return;
+    const batch = this.queue.splice(0, this.maxBatch);
     if (batch.length === 0) return;
     const sent = this.producer
       .send({ topic: this.options.topic, acks: -1, messages: batch.map((p) => ({ key: p.record.user_id, value: JSON.stringify(p.record) })) })
@@ -70,12 +74,17 @@ export class KafkaDecisionSink implements DecisionSink {
         (error: unknown) => batch.forEach((p) => p.reject(new Error(`decision record not written to Kafka topic ${this.options.topic}: ${errorMessage(error)}`))),
       );
     this.inFlight.add(sent);
-    void sent.finally(() => this.inFlight.delete(sent));
+    void sent.finally(() => {
+      this.inFlight.delete(sent);
+      if (this.queue.length > 0) this.flush();
+    });
   }
 
   async close(): Promise<void> {
-    this.flush();
-    await Promise.all(this.inFlight);
+    while (this.queue.length > 0 || this.inFlight.size > 0) {
+      if (this.inFlight.size === 0) this.flush();
+      await Promise.all(this.inFlight);
+    }
     await this.producer.disconnect();
   }
 }
