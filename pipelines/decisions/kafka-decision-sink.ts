@@ -6,7 +6,7 @@ import type { DecisionSink } from './decision-sink.js';
 export interface KafkaDecisionSinkOptions {
   kafka: Kafka;
   topic: string;
-  /** Records waiting at most this long are sent together in one produce request. @default 2 */
+  /** Records waiting at most this long are sent together in one produce request; 0 = those of the same turn of the event loop. @default 0 */
   lingerMs?: number;
   /** Send as soon as this many records wait. @default 500 */
   maxBatch?: number;
@@ -31,6 +31,7 @@ export class KafkaDecisionSink implements DecisionSink {
   readonly name = 'kafka';
   private readonly producer: Producer;
   private queue: Pending[] = [];
+  private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = new Set<Promise<void>>();
   private readonly lingerMs: number;
@@ -38,7 +39,8 @@ export class KafkaDecisionSink implements DecisionSink {
 
   private constructor(private readonly options: KafkaDecisionSinkOptions) {
     this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    this.lingerMs = options.lingerMs ?? 2;
+    // No linger by default: writes that come while a request is in flight batch behind it anyway.
+    this.lingerMs = options.lingerMs ?? 0;
     this.maxBatch = options.maxBatch ?? 500;
   }
 
@@ -56,7 +58,11 @@ export class KafkaDecisionSink implements DecisionSink {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        if (this.lingerMs > 0) this.timer = setTimeout(() => this.flush(), this.lingerMs);
+        else setImmediate(() => this.flush());
+      }
     });
   }
 
@@ -64,6 +70,7 @@ export class KafkaDecisionSink implements DecisionSink {
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.scheduled = false;
     if (this.inFlight.size > 0 && this.queue.length < this.maxBatch) return;
     const batch = this.queue.splice(0, this.maxBatch);
     if (batch.length === 0) return;
