@@ -17,6 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { EncodedBatch } from '../features/spec/feature-encoder.js';
+import { dinBenchSpec, vocabularyOfRows } from './lib/din-bench-spec.js';
 
 const HELP = `usage: npm run bench -- din-train [options]
 
@@ -263,30 +264,15 @@ async function runWorker(s: Settings): Promise<SideResult & { tf: string; unique
   process.env.OMP_NUM_THREADS = String(s.threads);
   const { tf, nativeTfVersion } = await import('../infra/tf.js');
   const { FeatureEncoder } = await import('../features/spec/feature-encoder.js');
-  const { parseFeatureSpec } = await import('../features/spec/feature-spec.js');
-  const { FixedVocabulary } = await import('../features/spec/vocabulary.js');
   const { createCtrModel } = await import('../models/create-model.js');
   const { layoutIds } = await import('../models/ctr/embedding-inputs.js');
   // The runtime's own footprint (tfjs-node + libtensorflow), before any model or data: the peer's rss_base_mb.
   tf.tidy(() => tf.add(tf.scalar(1), 1).dataSync());
   const rssBase = process.memoryUsage().rss / 2 ** 20;
 
-  const spec = parseFeatureSpec({
-    name: 'din-train-bench',
-    version: 1,
-    label: { from: 'label' },
-    exampleTypes: ['impression'],
-    behaviour: { types: ['click'], maxLength: s.history },
-    fields: [
-      { kind: 'categorical', name: 'user_id', source: 'user_id' },
-      { kind: 'categorical', name: 'item_id', source: 'item_id' },
-      { kind: 'categorical', name: 'category', source: 'item.category' },
-      { kind: 'sequence', name: 'hist_items', of: 'item_id', maxLength: s.history },
-      { kind: 'sequence', name: 'hist_categories', of: 'category', maxLength: s.history },
-    ],
-  });
-  // Vocabularies of exactly the peer's table sizes (ids 0 and 1 are reserved, so rows - 2 tokens).
-  const vocabulary = (rows: number) => new FixedVocabulary(Array.from({ length: rows - 2 }, (_, i) => `v${i}`));
+  const spec = dinBenchSpec('din-train-bench', s.history);
+  // Vocabularies of exactly the peer's table sizes.
+  const vocabulary = (rows: number) => vocabularyOfRows(rows, 'v');
   const encoder = new FeatureEncoder(spec, { user_id: vocabulary(s.users), item_id: vocabulary(s.items), category: vocabulary(s.cats) });
   const model = createCtrModel(encoder, {
     type: 'din',

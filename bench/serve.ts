@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createRng, type Rng } from '../features/math/rng.js';
+import { dinBenchSpec, vocabularyOfRows } from './lib/din-bench-spec.js';
 import { openLoopLoad } from './lib/open-loop-load.js';
 
 const { values: flags } = parseArgs({
@@ -90,25 +91,12 @@ function historyOf(u: number): string[] {
 
 async function buildRegistry(dir: string): Promise<void> {
   const { FeatureEncoder } = await import('../features/spec/feature-encoder.js');
-  const { parseFeatureSpec } = await import('../features/spec/feature-spec.js');
-  const { FixedVocabulary } = await import('../features/spec/vocabulary.js');
   const { createCtrModel } = await import('../models/create-model.js');
   const { saveCtrModel } = await import('../models/ctr/model-artifact.js');
   const { saveGraphEmbeddings } = await import('../models/graph/graph-artifact.js');
   const { GraphModelConfigSchema } = await import('../models/graph/graph-config.js');
-  const spec = parseFeatureSpec({
-    name: 'serve-bench', version: 1, label: { from: 'label' }, exampleTypes: ['impression'],
-    behaviour: { types: ['click'], maxLength: S.history },
-    fields: [
-      { kind: 'categorical', name: 'user_id', source: 'user_id' },
-      { kind: 'categorical', name: 'item_id', source: 'item_id' },
-      { kind: 'categorical', name: 'category', source: 'item.category' },
-      { kind: 'sequence', name: 'hist_items', of: 'item_id', maxLength: S.history },
-      { kind: 'sequence', name: 'hist_categories', of: 'category', maxLength: S.history },
-    ],
-  });
-  const vocabulary = (rows: number, prefix: string) => new FixedVocabulary(Array.from({ length: rows - 2 }, (_, i) => `${prefix}${i}`));
-  const encoder = new FeatureEncoder(spec, { user_id: vocabulary(S.users, 'u'), item_id: vocabulary(S.items, 'v'), category: vocabulary(S.cats, 'c') });
+  const spec = dinBenchSpec('serve-bench', S.history);
+  const encoder = new FeatureEncoder(spec, { user_id: vocabularyOfRows(S.users, 'u'), item_id: vocabularyOfRows(S.items, 'v'), category: vocabularyOfRows(S.cats, 'c') });
   const model = createCtrModel(encoder, {
     type: 'din', seed: S.seed, embedding: { kind: 'per-field', dim: S.dim }, mlpUnits: [200, 80], activation: 'dice',
     attentionUnits: [80, 40], attentionActivation: 'prelu', attentionNorm: 'none',
