@@ -89,10 +89,11 @@ describe('serving on the real stack: decision records and hot reload', function 
     await producer!.send({ topic: env.topic, messages: [{ key: 'u3', value: JSON.stringify(click) }] });
     await producer!.send({ topic: decisionsTopic, messages: [{ key: 'u3', value: JSON.stringify({ request_id: 'broken', user_id: 'u3' }) }] });
 
+    // The decision and its candidate rows are two inserts: wait for both.
     const [decision] = await waitFor(async () => {
       const found = await readDecisions(env.db, { requestIds: [requestId] });
-      return found.length > 0 && found;
-    }, { what: 'the decision row', timeoutMs: 60_000 });
+      return found.length > 0 && found[0]!.items.length > 0 && found;
+    }, { what: 'the decision row with its candidate rows', timeoutMs: 60_000 });
     const count = await env.db.query<{ n: number }>(`SELECT count() AS n FROM decisions WHERE request_id = '${requestId}'`);
     assert.equal(Number(count[0]!.n), 1, 'exactly one decision row, even without FINAL');
     assert.equal(decision!.user_id, 'u3');
