@@ -231,7 +231,12 @@ async function main(): Promise<void> {
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         const line = out.split('\n').find((l) => l.startsWith('{'));
-        if (line) resolve(JSON.parse(line) as { url: string; annBuildSeconds: number; annRecall: number; annIndex: string });
+        if (line) {
+          // From here on the server's own output (e.g. --trace-gc) goes to ours.
+          child.stdout.removeAllListeners('data');
+          child.stdout.pipe(process.stderr);
+          resolve(JSON.parse(line) as { url: string; annBuildSeconds: number; annRecall: number; annIndex: string });
+        }
       });
       child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     });

@@ -16,7 +16,7 @@ export class DnnModel extends CtrModel {
 
   protected logits(embedded: Embedded, training: boolean): Tensor {
     const features = this.partNames().map((name) =>
-      embedded.masks[name] ? maskedMean(embedded.parts[name]!, embedded.masks[name]!, embedded.lengths[name]!) : single(embedded.parts[name]!));
+      embedded.masks[name] ? maskedMean(embedded.part(name), embedded.masks[name]!, embedded.lengths[name]!) : single(embedded.part(name)));
     return tf.squeeze(this.mlp.apply(tf.concat(features, 1), training), [1]);
   }
 

@@ -27,7 +27,7 @@ export class LrModel extends CtrModel {
 
   protected logits(embedded: Embedded): Tensor {
     const terms = this.partNames().map((name) =>
-      embedded.masks[name] ? maskedMean(embedded.parts[name]!, embedded.masks[name]!, embedded.lengths[name]!) : single(embedded.parts[name]!));
+      embedded.masks[name] ? maskedMean(embedded.part(name), embedded.masks[name]!, embedded.lengths[name]!) : single(embedded.part(name)));
     return tf.add(tf.sum(tf.concat(terms, 1), 1), this.bias);
   }
 }

@@ -26,8 +26,8 @@ type Tensor3D = ReturnType<typeof tf.tensor3d>;
 /** What a model's forward pass receives: each input part embedded, lists with masks. */
 export interface Embedded {
   size: number;
-  /** part name → [size, width, dim]; each part is gathered when it is first read. */
-  parts: Record<string, Tensor3D>;
+  /** A part's embeddings, [size, width, dim], gathered when first asked for. */
+  part(name: string): Tensor3D;
   /** list part name → [size, width], 1 for a value, 0 for padding */
   masks: Record<string, Tensor2D>;
   /** list part name → [size, 1], number of values (at least 1, to divide by) */
@@ -364,9 +364,21 @@ export abstract class CtrModel {
       if (other.length > 0) throw new ValidationError(`list inputs must have ${by}'s width ${width}`, other);
       return { width, counts };
     };
+    // A plain cache, not lazy properties: getters defined per call made V8 build a
+    // new hidden class each batch, which kept the whole batch alive until the next full GC.
+    const gathered = new Map<string, Tensor3D>();
     const embedded: Embedded = {
       size,
-      parts: {},
+      part: (name) => {
+        let value = gathered.get(name);
+        if (!value) {
+          const at = where.get(name);
+          if (!at) throw new Error(`no input part ${name}`);
+          value = tf.reshape(gatherPart(name), [size, at.width, at.field.outputDim]) as Tensor3D;
+          gathered.set(name, value);
+        }
+        return value;
+      },
       masks: {},
       lengths: {},
       runs: (names, by) => {
@@ -418,16 +430,7 @@ export abstract class CtrModel {
         return { values: values.length === 1 ? values[0]! : tf.concat(values, 1), example };
       },
     };
-    for (const [name, { field, width }] of where) {
-      Object.defineProperty(embedded.parts, name, {
-        enumerable: true,
-        configurable: true,
-        get: () => {
-          const value = tf.reshape(gatherPart(name), [size, width, field.outputDim]) as Tensor3D;
-          Object.defineProperty(embedded.parts, name, { value, enumerable: true });
-          return value;
-        },
-      });
+    for (const name of where.keys()) {
       const list = masks[name];
       if (list) {
         embedded.masks[name] = list.mask;

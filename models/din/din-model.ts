@@ -39,10 +39,10 @@ export class DinModel extends CtrModel {
   }
 
   protected logits(embedded: Embedded, training: boolean): Tensor {
-    const query = tf.concat(this.itemParts.map((p) => single(embedded.parts[p.candidate]!)), 1);
+    const query = tf.concat(this.itemParts.map((p) => single(embedded.part(p.candidate))), 1);
     const interest = this.attention.poolHistory(query, embedded, this.itemParts.map((p) => p.history), training);
     const others = this.otherParts.map((name) =>
-      embedded.masks[name] ? maskedMean(embedded.parts[name]!, embedded.masks[name]!, embedded.lengths[name]!) : single(embedded.parts[name]!));
+      embedded.masks[name] ? maskedMean(embedded.part(name), embedded.masks[name]!, embedded.lengths[name]!) : single(embedded.part(name)));
     return tf.squeeze(this.mlp.apply(tf.concat([...others, query, interest], 1), training), [1]);
   }
 

@@ -64,7 +64,7 @@ export class LocalActivationUnit {
       const { values, example } = embedded.filled(history, first);
       return this.fastPool(query, values, example, this.scales(example, embedded.lengths[first]!));
     }
-    const keys = tf.concat(history.map((name) => embedded.parts[name]!), 2);
+    const keys = tf.concat(history.map((name) => embedded.part(name)), 2);
     return this.referencePool(query, keys, embedded.masks[first]!, embedded.lengths[first]!, training);
   }
 
