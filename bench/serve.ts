@@ -18,6 +18,7 @@
 //                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka] [--tf-threads 1] [--server-node-flags=--initial-old-space-size=400] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -168,8 +169,22 @@ async function runWorker(): Promise<void> {
     ...(flags.decisions === 'kafka' ? {} : { decisions: { name: 'discard', write: async () => {}, close: async () => {} } }),
   });
   const retrieval = running.models.current!.retrieval!;
-  console.log(JSON.stringify({ url: running.url, annBuildSeconds: retrieval.buildSeconds, annRecall: retrieval.recall, annIndex: retrieval.index.kind }));
-  process.on('SIGTERM', () => void running.close().then(dropRedisKeys).then(() => process.exit(0)));
+  // The bench's own window into the server process: its event loop's longest delay since the last read.
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { createServer } = await import('node:http');
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const stats = createServer((_req, res) => {
+    res.end(JSON.stringify({ loop_delay_max_ms: loopDelay.max / 1e6 }));
+    loopDelay.reset();
+  }).listen(0, '127.0.0.1');
+  await new Promise((resolve) => stats.once('listening', resolve));
+  const statsUrl = `http://127.0.0.1:${(stats.address() as AddressInfo).port}/`;
+  console.log(JSON.stringify({ url: running.url, statsUrl, annBuildSeconds: retrieval.buildSeconds, annRecall: retrieval.recall, annIndex: retrieval.index.kind }));
+  process.on('SIGTERM', () => {
+    stats.close();
+    void running.close().then(dropRedisKeys).then(() => process.exit(0));
+  });
 }
 
 async function annRecall(): Promise<{ data: string; items: number; dim: number; m: number; ef: number; build_seconds: number; recall_at_100: number; exact_ms_per_query: number; hnsw_ms_per_query: number }> {
@@ -196,7 +211,20 @@ async function annRecall(): Promise<{ data: string; items: number; dim: number; 
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
-interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; target_rps: number | null; rps: number; p50_ms: number; p90_ms?: number; p99_ms: number; max_ms?: number; send_lag_p99_ms?: number; requests: number; non2xx: number; errors: number }
+interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; target_rps: number | null; rps: number; p50_ms: number; p90_ms?: number; p99_ms: number; max_ms?: number; send_lag_p99_ms?: number; slowest?: { at_s: number; ms: number }[]; generator_loop_delay_max_ms?: number; requests: number; non2xx: number; errors: number; major_gcs?: number; major_gc_ms?: number; server_loop_delay_max_ms?: number }
+
+/**
+ * The server's runtime during a run: full (mark-compact) collections from its
+ * own /metrics, and its event loop's longest delay from the bench's stats port
+ * (reset on every read) — a stall inside the server shows there, one in the
+ * load generator does not.
+ */
+async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs: number; majorGcSeconds: number; loopDelayMaxMs: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(text.match(new RegExp(`^${name}\\{kind="major"\\} (\\S+)$`, 'm'))?.[1] ?? 0);
+  const stats = await (await fetch(statsUrl)).json() as { loop_delay_max_ms: number };
+  return { majorGcs: value('nodejs_gc_duration_seconds_count'), majorGcSeconds: value('nodejs_gc_duration_seconds_sum'), loopDelayMaxMs: stats.loop_delay_max_ms };
+}
 
 /** At a rate: open loop, evenly spaced (bench/lib/open-loop-load.ts). Unthrottled: autocannon, --connections closed loops. */
 async function load(url: string, route: string, body: (rng: Rng) => unknown, rate: number | undefined): Promise<LoadResult> {
@@ -226,7 +254,7 @@ async function main(): Promise<void> {
     await buildRegistry(registry);
     const child = spawn(process.execPath, [...flags['server-node-flags']!.split(' ').filter(Boolean), ...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '--registry', registry, '--ef', flags.ef!, '--m', flags.m!, '--online', flags.online!, '--decisions', flags.decisions!, '--tf-threads', flags['tf-threads']!], { stdio: ['ignore', 'pipe', 'inherit'] });
     process.once('exit', () => child.kill('SIGTERM'));
-    const ready = await new Promise<{ url: string; annBuildSeconds: number; annRecall: number; annIndex: string }>((resolve, reject) => {
+    const ready = await new Promise<{ url: string; statsUrl: string; annBuildSeconds: number; annRecall: number; annIndex: string }>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
@@ -235,7 +263,7 @@ async function main(): Promise<void> {
           // From here on the server's own output (e.g. --trace-gc) goes to ours.
           child.stdout.removeAllListeners('data');
           child.stdout.pipe(process.stderr);
-          resolve(JSON.parse(line) as { url: string; annBuildSeconds: number; annRecall: number; annIndex: string });
+          resolve(JSON.parse(line) as { url: string; statsUrl: string; annBuildSeconds: number; annRecall: number; annIndex: string });
         }
       });
       child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
@@ -259,8 +287,13 @@ async function main(): Promise<void> {
       ['/v1/score', scoreBody, undefined],
       ['/v1/recommend', recommendBody, undefined],
     ] as const) {
+      const before = await serverRuntime(ready.url, ready.statsUrl);
       const r = await load(ready.url, route, body, rate);
-      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors`);
+      const after = await serverRuntime(ready.url, ready.statsUrl);
+      r.major_gcs = after.majorGcs - before.majorGcs;
+      r.major_gc_ms = round((after.majorGcSeconds - before.majorGcSeconds) * 1000, 1);
+      r.server_loop_delay_max_ms = round(after.loopDelayMaxMs, 1);
+      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors; server: ${r.major_gcs} full GCs (${r.major_gc_ms} ms paused), event-loop delay max ${r.server_loop_delay_max_ms} ms${r.generator_loop_delay_max_ms !== undefined ? `; generator's event-loop delay max ${r.generator_loop_delay_max_ms} ms` : ''}${r.slowest ? `; slowest (s into the run: ms) ${r.slowest.map((x) => `${x.at_s}: ${x.ms}`).join(', ')}` : ''}`);
       runs.push(r);
     }
     child.kill('SIGTERM');

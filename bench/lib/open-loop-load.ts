@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /**
  * An open-loop load generator: requests start on a fixed schedule (every
@@ -34,6 +35,10 @@ export interface OpenLoopResult {
   max_ms: number;
   /** How late the generator itself started requests (included in the latencies). */
   send_lag_p99_ms: number;
+  /** When the slowest requests were scheduled (s from the start) and how long they took: a tail made of a few stalls shows as clusters. */
+  slowest: { at_s: number; ms: number }[];
+  /** The generator's own longest event-loop delay: a stall here delays reading responses and inflates latencies. */
+  generator_loop_delay_max_ms: number;
 }
 
 export async function openLoopLoad(options: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -42,6 +47,7 @@ export async function openLoopLoad(options: OpenLoopOptions): Promise<OpenLoopRe
   const total = Math.round(options.rate * options.seconds);
   const interval = 1000 / options.rate;
   const latencies: number[] = [];
+  const timeline: { at_s: number; ms: number }[] = [];
   let non2xx = 0;
   let errors = 0;
   const bodies = Array.from({ length: total }, (_, i) => JSON.stringify(options.body(i)));
@@ -55,7 +61,11 @@ export async function openLoopLoad(options: OpenLoopOptions): Promise<OpenLoopRe
     }, (res) => {
       res.resume();
       res.on('end', () => {
-        if (res.statusCode! >= 200 && res.statusCode! < 300) latencies.push(performance.now() - scheduled);
+        if (res.statusCode! >= 200 && res.statusCode! < 300) {
+          const ms = performance.now() - scheduled;
+          latencies.push(ms);
+          timeline.push({ at_s: i / options.rate, ms });
+        }
         else non2xx++;
         resolve();
       });
@@ -68,6 +78,8 @@ export async function openLoopLoad(options: OpenLoopOptions): Promise<OpenLoopRe
     req.end(payload);
   });
 
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const started = performance.now();
   const inFlight: Promise<void>[] = [];
   const lags: number[] = [];
@@ -82,6 +94,7 @@ export async function openLoopLoad(options: OpenLoopOptions): Promise<OpenLoopRe
   await Promise.all(inFlight);
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
+  loopDelay.disable();
   latencies.sort((a, b) => a - b);
   lags.sort((a, b) => a - b);
   const quantile = (xs: number[], q: number) => (xs.length === 0 ? Number.NaN : Number(xs[Math.min(xs.length - 1, Math.floor(q * xs.length))]!.toFixed(2)));
@@ -89,5 +102,7 @@ export async function openLoopLoad(options: OpenLoopOptions): Promise<OpenLoopRe
   return {
     target_rps: options.rate, rps: Number((total / elapsed).toFixed(1)), requests: total, non2xx, errors,
     p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99), max_ms: at(1), send_lag_p99_ms: quantile(lags, 0.99),
+    generator_loop_delay_max_ms: Number((loopDelay.max / 1e6).toFixed(1)),
+    slowest: timeline.sort((a, b) => b.ms - a.ms).slice(0, 10).map((r) => ({ at_s: Number(r.at_s.toFixed(2)), ms: Number(r.ms.toFixed(1)) })),
   };
 }
