@@ -6,7 +6,7 @@
 //    (64 dims, HNSW), an in-process online store holding 50-item histories
 //    and decision records built and then discarded (or --online redis /
 //    --decisions kafka for the real stores).
-//  - An open-loop generator (requests evenly spaced, latency from each
+//  - An open-loop generator in a process of its own (requests evenly spaced, latency from each
 //    request's scheduled start) drives /v1/score (100 candidates, history 50)
 //    at --score-rate and /v1/recommend (K = 50 from 200 retrieved) at
 //    --recommend-rate, each for --seconds; then autocannon drives each
@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createRng, type Rng } from '../features/math/rng.js';
 import { dinBenchSpec, vocabularyOfRows } from './lib/din-bench-spec.js';
-import { openLoopLoad } from './lib/open-loop-load.js';
+import { openLoopLoadInChild } from './lib/open-loop-load.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -226,11 +226,12 @@ async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs:
   return { majorGcs: value('nodejs_gc_duration_seconds_count'), majorGcSeconds: value('nodejs_gc_duration_seconds_sum'), loopDelayMaxMs: stats.loop_delay_max_ms };
 }
 
-/** At a rate: open loop, evenly spaced (bench/lib/open-loop-load.ts). Unthrottled: autocannon, --connections closed loops. */
+/** At a rate: open loop, evenly spaced, from a process of its own (bench/lib/open-loop-load.ts). Unthrottled: autocannon, --connections closed loops. */
 async function load(url: string, route: string, body: (rng: Rng) => unknown, rate: number | undefined): Promise<LoadResult> {
   const rng = createRng(3);
   if (rate) {
-    const r = await openLoopLoad({ url: `${url}${route}`, rate, seconds: Number(flags.seconds), body: () => body(rng) });
+    const bodies = Array.from({ length: Math.round(rate * Number(flags.seconds)) }, () => JSON.stringify(body(rng)));
+    const r = await openLoopLoadInChild({ url: `${url}${route}`, rate, seconds: Number(flags.seconds), bodies });
     return { route, generator: 'open-loop', ...r };
   }
   const result = await autocannon({

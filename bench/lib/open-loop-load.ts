@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 
 /**
  * An open-loop load generator: requests start on a fixed schedule (every
@@ -16,8 +18,8 @@ export interface OpenLoopOptions {
   /** Requests per second, evenly spaced. */
   rate: number;
   seconds: number;
-  /** The JSON body of the i-th request. */
-  body: (i: number) => unknown;
+  /** Request bodies (JSON text), sent in turn (the i-th request sends bodies[i % length]). */
+  bodies: readonly string[];
   /** Upper bound on sockets (requests in flight beyond it wait, and the wait counts). @default 64 */
   maxSockets?: number;
   timeoutMs?: number;
@@ -50,10 +52,9 @@ export async function openLoopLoad(options: OpenLoopOptions): Promise<OpenLoopRe
   const timeline: { at_s: number; ms: number }[] = [];
   let non2xx = 0;
   let errors = 0;
-  const bodies = Array.from({ length: total }, (_, i) => JSON.stringify(options.body(i)));
 
   const send = (i: number, scheduled: number): Promise<void> => new Promise((resolve) => {
-    const payload = bodies[i]!;
+    const payload = options.bodies[i % options.bodies.length]!;
     const req = http.request({
       agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
@@ -105,4 +106,27 @@ export async function openLoopLoad(options: OpenLoopOptions): Promise<OpenLoopRe
     generator_loop_delay_max_ms: Number((loopDelay.max / 1e6).toFixed(1)),
     slowest: timeline.sort((a, b) => b.ms - a.ms).slice(0, 10).map((r) => ({ at_s: Number(r.at_s.toFixed(2)), ms: Number(r.ms.toFixed(1)) })),
   };
+}
+
+/**
+ * openLoopLoad in a Node process of its own: the generator's event loop and
+ * heap are then not the caller's (a bench driver holding TensorFlow and a
+ * built registry has long GC pauses that would count as server latency).
+ */
+export async function openLoopLoadInChild(options: OpenLoopOptions): Promise<OpenLoopResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.stdin.end(JSON.stringify(options));
+  const code = await exited;
+  if (code !== 0) throw new Error(`the load generator exited with ${code}`);
+  return JSON.parse(out) as OpenLoopResult;
+}
+
+// Run as a script: options as JSON on stdin, the result as JSON on stdout.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  let input = '';
+  for await (const chunk of process.stdin) input += String(chunk);
+  process.stdout.write(JSON.stringify(await openLoopLoad(JSON.parse(input) as OpenLoopOptions)));
 }
