@@ -211,7 +211,7 @@ async function annRecall(): Promise<{ data: string; items: number; dim: number; 
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
-interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; target_rps: number | null; rps: number; p50_ms: number; p90_ms?: number; p99_ms: number; max_ms?: number; send_lag_p99_ms?: number; slowest?: { at_s: number; ms: number }[]; generator_loop_delay_max_ms?: number; requests: number; non2xx: number; errors: number; major_gcs?: number; major_gc_ms?: number; server_loop_delay_max_ms?: number }
+interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; target_rps: number | null; rps: number; p50_ms: number; p90_ms?: number; p99_ms: number; max_ms?: number; send_lag_p99_ms?: number; slowest?: { at_s: number; ms: number }[]; generator_loop_delay_max_ms?: number; requests: number; non2xx: number; errors: number; major_gcs?: number; major_gc_ms?: number; server_loop_delay_max_ms?: number; decision_writes_over_25ms?: number }
 
 /**
  * The server's runtime during a run: full (mark-compact) collections from its
@@ -219,11 +219,16 @@ interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; tar
  * (reset on every read) — a stall inside the server shows there, one in the
  * load generator does not.
  */
-async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs: number; majorGcSeconds: number; loopDelayMaxMs: number }> {
+async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs: number; majorGcSeconds: number; loopDelayMaxMs: number; decisionWrites: number; decisionWritesOver25Ms: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(text.match(new RegExp(`^${name}\\{kind="major"\\} (\\S+)$`, 'm'))?.[1] ?? 0);
+  const sum = (line: RegExp) => text.split('\n').filter((l) => line.test(l)).reduce((total, l) => total + Number(l.split(' ').pop()), 0);
   const stats = await (await fetch(statsUrl)).json() as { loop_delay_max_ms: number };
-  return { majorGcs: value('nodejs_gc_duration_seconds_count'), majorGcSeconds: value('nodejs_gc_duration_seconds_sum'), loopDelayMaxMs: stats.loop_delay_max_ms };
+  const decisionWrites = sum(/^serving_decision_write_seconds_count\{/);
+  return {
+    majorGcs: value('nodejs_gc_duration_seconds_count'), majorGcSeconds: value('nodejs_gc_duration_seconds_sum'), loopDelayMaxMs: stats.loop_delay_max_ms,
+    decisionWrites, decisionWritesOver25Ms: decisionWrites - sum(/^serving_decision_write_seconds_bucket\{le="0\.025"/),
+  };
 }
 
 /** At a rate: open loop, evenly spaced, from a process of its own (bench/lib/open-loop-load.ts). Unthrottled: autocannon, --connections closed loops. */
@@ -294,7 +299,8 @@ async function main(): Promise<void> {
       r.major_gcs = after.majorGcs - before.majorGcs;
       r.major_gc_ms = round((after.majorGcSeconds - before.majorGcSeconds) * 1000, 1);
       r.server_loop_delay_max_ms = round(after.loopDelayMaxMs, 1);
-      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors; server: ${r.major_gcs} full GCs (${r.major_gc_ms} ms paused), event-loop delay max ${r.server_loop_delay_max_ms} ms${r.generator_loop_delay_max_ms !== undefined ? `; generator's event-loop delay max ${r.generator_loop_delay_max_ms} ms` : ''}${r.slowest ? `; slowest (s into the run: ms) ${r.slowest.map((x) => `${x.at_s}: ${x.ms}`).join(', ')}` : ''}`);
+      if (after.decisionWrites > before.decisionWrites) r.decision_writes_over_25ms = after.decisionWritesOver25Ms - before.decisionWritesOver25Ms;
+      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors; server: ${r.major_gcs} full GCs (${r.major_gc_ms} ms paused), event-loop delay max ${r.server_loop_delay_max_ms} ms${r.decision_writes_over_25ms !== undefined ? `, ${r.decision_writes_over_25ms} decision writes over 25 ms` : ''}${r.generator_loop_delay_max_ms !== undefined ? `; generator's event-loop delay max ${r.generator_loop_delay_max_ms} ms` : ''}${r.slowest ? `; slowest (s into the run: ms) ${r.slowest.map((x) => `${x.at_s}: ${x.ms}`).join(', ')}` : ''}`);
       runs.push(r);
     }
     child.kill('SIGTERM');

@@ -40,6 +40,13 @@ export class ServingMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly decisionWrite = new Histogram({
+    name: 'serving_decision_write_seconds',
+    help: 'Time to write a decision record (with Kafka: until the broker acknowledges it), by sink; a recommend answers only after it',
+    labelNames: ['sink'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
   readonly candidates = new Histogram({
     name: 'serving_scored_candidates',
     help: 'Candidates scored per request',

@@ -153,7 +153,9 @@ export class ServingService {
         ...(body.context ? { context: body.context } : {}),
       };
       try {
+        const started = performance.now();
         await this.o.decisions.write(record);
+        this.o.metrics?.decisionWrite.observe({ sink: this.o.decisions.name }, (performance.now() - started) / 1000);
         this.o.metrics?.decisions.inc({ outcome: 'written' });
       } catch (error) {
         this.o.metrics?.decisions.inc({ outcome: 'failed' });

@@ -26,7 +26,9 @@ describe('serving HTTP API', function () {
     assert.equal(ready.body.ranker.via, 'latest');
     assert.equal(ready.body.retrieval.index, 'hnsw');
     await request(app()).post('/v1/score').send({ user_id: 'u1', candidates: ['i1'] }).expect(200);
+    await request(app()).post('/v1/recommend').send({ user_id: 'u1', k: 3 }).expect(200);
     const metrics = await request(app()).get('/metrics').expect(200);
+    assert.match(metrics.text, /serving_decision_write_seconds_count\{sink="memory"\} 1\n/);
     assert.match(metrics.text, /serving_request_duration_seconds_bucket\{.*route="\/v1\/score"/);
     assert.match(metrics.text, /serving_model_version\{role="ranker",model="syn-din"\} 1/);
     assert.match(metrics.text, /serving_cache_requests_total\{cache="item_attributes",result="miss"\}/);
