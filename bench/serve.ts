@@ -169,14 +169,26 @@ async function runWorker(): Promise<void> {
     ...(flags.decisions === 'kafka' ? {} : { decisions: { name: 'discard', write: async () => {}, close: async () => {} } }),
   });
   const retrieval = running.models.current!.retrieval!;
-  // The bench's own window into the server process: its event loop's longest delay since the last read.
-  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  // The bench's own window into the server process, since the last read: its event loop's longest delay and
+  // its full GCs (counted here: prom-client's nodejs_gc_duration_seconds reads only the first entry of each
+  // batch the observer delivers, and misses most of them).
+  const { monitorEventLoopDelay, PerformanceObserver, constants } = await import('node:perf_hooks');
   const { createServer } = await import('node:http');
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
+  const gcs = { count: 0, ms: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if ((entry as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      gcs.count++;
+      gcs.ms += entry.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
   const stats = createServer((_req, res) => {
-    res.end(JSON.stringify({ loop_delay_max_ms: loopDelay.max / 1e6 }));
+    res.end(JSON.stringify({ loop_delay_max_ms: loopDelay.max / 1e6, major_gcs: gcs.count, major_gc_ms: gcs.ms }));
     loopDelay.reset();
+    gcs.count = 0;
+    gcs.ms = 0;
   }).listen(0, '127.0.0.1');
   await new Promise((resolve) => stats.once('listening', resolve));
   const statsUrl = `http://127.0.0.1:${(stats.address() as AddressInfo).port}/`;
@@ -214,19 +226,18 @@ const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; target_rps: number | null; rps: number; p50_ms: number; p90_ms?: number; p99_ms: number; max_ms?: number; send_lag_p99_ms?: number; slowest?: { at_s: number; ms: number }[]; generator_loop_delay_max_ms?: number; requests: number; non2xx: number; errors: number; major_gcs?: number; major_gc_ms?: number; server_loop_delay_max_ms?: number; decision_writes_over_25ms?: number }
 
 /**
- * The server's runtime during a run: full (mark-compact) collections from its
- * own /metrics, and its event loop's longest delay from the bench's stats port
- * (reset on every read) — a stall inside the server shows there, one in the
- * load generator does not.
+ * The server's runtime during a run, from the bench's stats port (reset on
+ * every read): full (mark-compact) GCs and their pauses, and the event loop's
+ * longest delay — a stall inside the server shows there, one in the load
+ * generator does not; and decision writes over 25 ms from its /metrics.
  */
-async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs: number; majorGcSeconds: number; loopDelayMaxMs: number; decisionWrites: number; decisionWritesOver25Ms: number }> {
+async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs: number; majorGcMs: number; loopDelayMaxMs: number; decisionWrites: number; decisionWritesOver25Ms: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(text.match(new RegExp(`^${name}\\{kind="major"\\} (\\S+)$`, 'm'))?.[1] ?? 0);
   const sum = (line: RegExp) => text.split('\n').filter((l) => line.test(l)).reduce((total, l) => total + Number(l.split(' ').pop()), 0);
-  const stats = await (await fetch(statsUrl)).json() as { loop_delay_max_ms: number };
+  const stats = await (await fetch(statsUrl)).json() as { loop_delay_max_ms: number; major_gcs: number; major_gc_ms: number };
   const decisionWrites = sum(/^serving_decision_write_seconds_count\{/);
   return {
-    majorGcs: value('nodejs_gc_duration_seconds_count'), majorGcSeconds: value('nodejs_gc_duration_seconds_sum'), loopDelayMaxMs: stats.loop_delay_max_ms,
+    majorGcs: stats.major_gcs, majorGcMs: stats.major_gc_ms, loopDelayMaxMs: stats.loop_delay_max_ms,
     decisionWrites, decisionWritesOver25Ms: decisionWrites - sum(/^serving_decision_write_seconds_bucket\{le="0\.025"/),
   };
 }
@@ -296,8 +307,8 @@ async function main(): Promise<void> {
       const before = await serverRuntime(ready.url, ready.statsUrl);
       const r = await load(ready.url, route, body, rate);
       const after = await serverRuntime(ready.url, ready.statsUrl);
-      r.major_gcs = after.majorGcs - before.majorGcs;
-      r.major_gc_ms = round((after.majorGcSeconds - before.majorGcSeconds) * 1000, 1);
+      r.major_gcs = after.majorGcs;
+      r.major_gc_ms = round(after.majorGcMs, 1);
       r.server_loop_delay_max_ms = round(after.loopDelayMaxMs, 1);
       if (after.decisionWrites > before.decisionWrites) r.decision_writes_over_25ms = after.decisionWritesOver25Ms - before.decisionWritesOver25Ms;
       console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors; server: ${r.major_gcs} full GCs (${r.major_gc_ms} ms paused), event-loop delay max ${r.server_loop_delay_max_ms} ms${r.decision_writes_over_25ms !== undefined ? `, ${r.decision_writes_over_25ms} decision writes over 25 ms` : ''}${r.generator_loop_delay_max_ms !== undefined ? `; generator's event-loop delay max ${r.generator_loop_delay_max_ms} ms` : ''}${r.slowest ? `; slowest (s into the run: ms) ${r.slowest.map((x) => `${x.at_s}: ${x.ms}`).join(', ')}` : ''}`);
