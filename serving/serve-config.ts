@@ -58,6 +58,8 @@ export const ServeSettingsSchema = z.object({
   batchCandidates: z.number().int().min(0).max(100_000),
   /** RECSYS_TF_THREADS: TensorFlow's threads per op; 0 = one per core @default 1 (see the README's serving benchmark) */
   tfThreads: z.number().int().min(0).max(256),
+  /** RECSYS_HEAP_GROWING_PERCENT: V8 lets the heap grow to live × (1 + p/100) before a full GC; 0 = V8's heuristic @default 300 (see the README's serving benchmark) */
+  heapGrowingPercent: z.number().int().min(0).max(1000),
   /** RECSYS_ITEM_CACHE_SECONDS: how long item attributes are cached @default 60 */
   itemCacheSeconds: z.number().min(0),
 });
@@ -97,6 +99,7 @@ export function loadServeSettings(env: NodeJS.ProcessEnv = process.env, override
       itemCacheSeconds: num(env.RECSYS_ITEM_CACHE_SECONDS, 60),
       batchCandidates: num(env.RECSYS_SCORE_BATCH_CANDIDATES, 2000),
       tfThreads: num(env.RECSYS_TF_THREADS, 1),
+      heapGrowingPercent: num(env.RECSYS_HEAP_GROWING_PERCENT, 300),
       ...defined,
     },
     'invalid serving settings (check RECSYS_SERVE_*, RECSYS_* env vars and flags)',

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import { setTfThreads } from '../../infra/tf-threads.js';
+import { setHeapGrowingPercent } from '../../infra/v8-heap.js';
 import { onShutdown } from '../../infra/shutdown.js';
 import { EXPLORATION_SCHEMES } from '../../pipelines/decisions/decision-record.js';
 import { ModelRegistry } from '../../pipelines/registry/model-registry.js';
@@ -44,6 +45,7 @@ export function registerServe(program: Command): void {
     .option('--max-body <bytes>', 'largest request body; larger ones get 413 (env RECSYS_SERVE_MAX_BODY, default 524288)', positiveInt('max-body'))
     .option('--batch-candidates <n>', 'micro-batching: concurrent requests share one model call up to this many candidates; 0 = off (env RECSYS_SCORE_BATCH_CANDIDATES, default 2000)', nonNegative('batch-candidates'))
     .option('--tf-threads <n>', 'TensorFlow threads per op; 0 = one per core (env RECSYS_TF_THREADS, default 1: requests already run side by side)', nonNegative('tf-threads'))
+    .option('--heap-growing-percent <p>', 'V8 lets the heap grow to live × (1 + p/100) before a full GC, so full GCs (and their latency spikes) are rare; 0 = V8\'s own heuristic (env RECSYS_HEAP_GROWING_PERCENT, default 300)', nonNegative('heap-growing-percent'))
     .option('--history-length <n>', 'behaviours read per user from the online store (env RECSYS_HISTORY_LENGTH, default 50)', positiveInt('history-length'))
     .option('--item-id-prefix <p>', 'graph item id → external id prefix, e.g. i for the synthetic stream (env RECSYS_ITEM_ID_PREFIX, default none)')
     .option('--user-id-prefix <p>', 'graph user id → external id prefix, e.g. u (env RECSYS_USER_ID_PREFIX, default none)')
@@ -57,7 +59,7 @@ export function registerServe(program: Command): void {
         onlineStore: opts.onlineStore, decisions: opts.decisions, decisionsFile: opts.decisionsFile, adminToken: opts.adminToken,
         exploration: opts.exploration, epsilon: opts.epsilon, temperature: opts.temperature, numCandidates: opts.numCandidates,
         ann: opts.ann, annEf: opts.annEf, annM: opts.annM, annMinRecall: opts.annMinRecall, pollSeconds: opts.pollSeconds, maxBodyBytes: opts.maxBody,
-        historyLength: opts.historyLength, tfThreads: opts.tfThreads, batchCandidates: opts.batchCandidates, itemIdPrefix: opts.itemIdPrefix, userIdPrefix: opts.userIdPrefix,
+        historyLength: opts.historyLength, tfThreads: opts.tfThreads, heapGrowingPercent: opts.heapGrowingPercent, batchCandidates: opts.batchCandidates, itemIdPrefix: opts.itemIdPrefix, userIdPrefix: opts.userIdPrefix,
         modelsChannel: opts.subscribe ? opts.modelsChannel : '',
       });
       let notifier: RegistryNotifier | undefined;
@@ -68,6 +70,7 @@ export function registerServe(program: Command): void {
       }
       const registry = new ModelRegistry(settings.registry, notifier ? { notifier } : {});
       setTfThreads(settings.tfThreads);
+      setHeapGrowingPercent(settings.heapGrowingPercent);
       // Loaded on use: TensorFlow loads only for commands that need it, so `doctor` and `models` work without it.
       const { startServer } = await import('../../serving/server.js');
       const running = await startServer({ settings, services, registry, metrics: new ServingMetrics().withProcessMetrics() });
