@@ -430,12 +430,9 @@ export abstract class CtrModel {
         return { values: values.length === 1 ? values[0]! : tf.concat(values, 1), example };
       },
     };
-    for (const name of where.keys()) {
-      const list = masks[name];
-      if (list) {
-        embedded.masks[name] = list.mask;
-        embedded.lengths[name] = list.length;
-      }
+    for (const [name, list] of Object.entries(masks)) {
+      embedded.masks[name] = list.mask;
+      embedded.lengths[name] = list.length;
     }
     return embedded;
   }
