@@ -83,6 +83,7 @@ export class EmbeddingTable {
   private readonly issued = new WeakSet<Int32Array>();
   /** 1 per row changed since the last takeChangedRows(), when tracking (see trackChanges). */
   private changed: Uint8Array | null = null;
+  private frozen = false;
 
   constructor(options: EmbeddingTableOptions, restored?: EmbeddingTableState) {
     const { name = 'embedding', rows, dim, ids = { kind: 'range' }, seed = 0, now = Date.now, threads = 1 } = options;
@@ -156,6 +157,23 @@ export class EmbeddingTable {
     for (let i = 0; i < rows.length; i++) this.markRow(rows[i]!);
   }
 
+  /**
+   * Makes the table read-only, for serving, replay and evaluation: lookups no
+   * longer allocate, admit, expire or count (an id without a row reads the
+   * default row) and gradients are refused. Otherwise any request could move
+   * the served model (a random fresh row per unseen id, a trained row reset by
+   * expiry) and a score would depend on the requests that came before it.
+   * There is no way back: a trainer loads its own copy.
+   */
+  freeze(): this {
+    this.frozen = true;
+    return this;
+  }
+
+  get readOnly(): boolean {
+    return this.frozen;
+  }
+
   /** Lookups so far: the clock of expiryUnit 'steps'. */
   get lookups(): number {
     return this.lookupCount;
@@ -181,13 +199,27 @@ export class EmbeddingTable {
 
   /**
    * The distinct rows of a batch of ids. Range ids must lie in [0, rows);
-   * dynamic ids are any int32 and may allocate, admit or expire rows.
+   * dynamic ids are any int32 and may allocate, admit or expire rows (unless
+   * the table is frozen).
    */
   lookup(ids: ArrayLike<number>): TableLookup {
     const positions = toInt32Ids(ids, this.name);
     const n = positions.length;
-    this.lookupCount++;
     let rowOf: Int32Array = positions;
+    if (this.frozen) {
+      if (this.dynamic) {
+        rowOf = new Int32Array(n);
+        for (let i = 0; i < n; i++) rowOf[i] = this.dynamic.rowOf(positions[i]!);
+      } else {
+        this.checkRows(positions, 'ids');
+      }
+      const unique = new Int32Array(n);
+      const inverse = new Int32Array(n);
+      const u = dedupeRows(rowOf, n, this.mark, unique, inverse);
+      const distinct = unique.slice(0, u);
+      return { unique: distinct, inverse, rows: copyRows(this.weights, distinct, this.dim) };
+    }
+    this.lookupCount++;
     if (this.dynamic) {
       rowOf = this.scratchRows(n);
       this.dynamic.mapBatch(positions, rowOf, this.idsConfig.kind === 'dynamic' && this.idsConfig.expiryUnit === 'ms' ? this.now() : this.lookupCount);
@@ -211,6 +243,7 @@ export class EmbeddingTable {
    * to be distinct and in range; do not modify it.
    */
   applyGradients(unique: Int32Array, grad: Float32Array): void {
+    if (this.frozen) throw new ValidationError(`table '${this.name}' is read-only (loaded for serving, replay or evaluation)`, ['load the model with { trainable: true } to train it']);
     if (grad.length !== unique.length * this.dim) {
       throw new ValidationError(`table '${this.name}': gradient size mismatch`, [
         `grad has ${grad.length} floats, expected unique.length × dim = ${unique.length} × ${this.dim}`,

@@ -232,6 +232,9 @@ export abstract class CtrModel {
 
   /** One optimisation step; returns the mean log loss (plus the MBA penalty). */
   trainStep(batch: EncodedBatch): number {
+    const frozen = this.layout.tables.find((t) => t.readOnly);
+    // Checked before anything moves: a refused step must not leave the dense half trained.
+    if (frozen) throw new ValidationError(`model is read-only: table '${frozen.name}' was loaded for serving, replay or evaluation`, ['load it with { trainable: true } to train it']);
     this.embeddingMasking?.beforeStep();
     const { loss, lookup, denseGrads, rowGrads } = this.gradients(batch);
     try {

@@ -38,13 +38,22 @@ export async function saveCtrModel(model: CtrModel, { registry, name, metrics, t
   });
 }
 
+export interface LoadModelOptions {
+  /**
+   * false: the embedding tables are frozen (serving, replay, evaluation, shadow
+   * scoring), so nothing a caller scores can change the model; true: a trainer
+   * resumes from the artifact. @default false
+   */
+  trainable?: boolean;
+}
+
 /**
  * Loads a CTR model from an artifact folder alone (checksums and format
  * version verified). A delta version is resolved down its chain to the full
  * snapshot it rests on, every link verified (resolveDeltaChain), and the
  * deltas applied in order.
  */
-export async function loadCtrModel(dirOrArtifact: string | Artifact): Promise<{ model: CtrModel; manifest: Manifest }> {
+export async function loadCtrModel(dirOrArtifact: string | Artifact, { trainable = false }: LoadModelOptions = {}): Promise<{ model: CtrModel; manifest: Manifest }> {
   // An artifact already opened (and checksummed) is not read and hashed again.
   const artifact = typeof dirOrArtifact === 'string' ? await readArtifact(dirOrArtifact) : dirOrArtifact;
   const chain = artifact.manifest.kind === 'delta' ? await resolveDeltaChain(artifact) : [artifact];
@@ -60,6 +69,7 @@ export async function loadCtrModel(dirOrArtifact: string | Artifact): Promise<{ 
   const model = createCtrModel(FeatureEncoder.fromJSON(saved.encoder), config);
   let tables = await loadCheckpoint(base.path(EMBEDDINGS));
   for (const delta of chain.slice(1)) tables = await applyDelta(tables, delta);
+  if (!trainable) for (const table of tables) table.freeze();
   model.useTables(tables);
   if (artifact.manifest.files.some((f) => f.path === ROW_MASK)) {
     const rowMask = RowMask.fromJSON(JSON.parse((await artifact.read(ROW_MASK)).toString('utf8')));

@@ -142,7 +142,7 @@ export class StreamTrainer {
         throw error;
       });
       if (latest) {
-        const { model, manifest } = await loadCtrModel(latest.dir);
+        const { model, manifest } = await loadCtrModel(latest.dir, { trainable: true });
         const ledger = new OffsetLedger();
         const offsets = manifest.extra.offsets as { topic?: string; partitions?: Record<string, number> } | undefined;
         if (offsets?.topic === options.topic) for (const [p, next] of Object.entries(offsets.partitions ?? {})) ledger.start(Number(p), next);

@@ -200,6 +200,36 @@ describe('EmbeddingTable', () => {
     t.applyGradients(unique, grad);
     assertClose([...rowOf(t, 7), ...rowOf(t, 1)], rows.map((w, i) => w - grad[i]!));
   });
+
+  describe('frozen (serving, replay, evaluation)', () => {
+    it('reads without allocating, admitting, expiring or counting; unseen ids read the zero default row', () => {
+      const t = new EmbeddingTable({ rows: 16, dim: 2, optimizer: sgd, ids: { kind: 'dynamic', admitAfter: 2, expireAfter: 3 } });
+      for (let i = 0; i < 4; i++) t.lookup([11, 22, 33]);
+      const trained = t.lookup([11, 22]);
+      t.applyGradients(trained.unique, new Float32Array(trained.unique.length * 2).fill(0.25));
+      t.freeze();
+      const weights = t.weights.slice();
+      const { rowIds, live, lastSeen, filterCounts } = t.dynamicState!;
+      const state = [rowIds.slice(), live.slice(), lastSeen.slice(), filterCounts.slice(), t.lookups, t.stats()];
+      const first = t.lookup([11, 22, 44]);
+      // Far past expiry, and every unseen id sighted often enough to be admitted twice over.
+      for (let i = 0; i < 50; i++) t.lookup([44, 55, 1000 + i, 1000 + i, 1000 + i]);
+      const again = t.lookup([11, 22, 44]);
+      assert.deepEqual(again, first);
+      assert.deepEqual([...again.unique].slice(-1), [DEFAULT_ROW], 'an unseen id reads the default row');
+      assert.deepEqual([...again.rows.subarray(4, 6)], [0, 0]);
+      assert.deepEqual(t.weights, weights);
+      assert.deepEqual([rowIds, live, lastSeen, filterCounts, t.lookups, t.stats()], state);
+      assert.ok(t.readOnly);
+    });
+
+    it('refuses gradients, naming the table', () => {
+      const t = table({ name: 'items' });
+      const { unique } = t.lookup([1, 2]);
+      t.freeze();
+      assert.throws(() => t.applyGradients(unique, new Float32Array(6)), /table 'items' is read-only/);
+    });
+  });
 });
 
 describe('EmbeddingTable with update threads', () => {
