@@ -20,6 +20,8 @@ import { runMain } from './run-main.js';
 
 const program = new Command('recsys')
   .description('Recommender / CTR feature-embedding platform: streaming features, embedding-heavy models, online serving')
+  // Read by infra/logger.ts before commander runs (loggers are made at import); declared here for --help and parsing.
+  .option('--log-format <format>', 'logs as json lines or pretty lines (env LOG_FORMAT; default: pretty on a terminal, json otherwise); LOG_LEVEL sets the level')
   .showHelpAfterError()
   .configureHelp({ sortSubcommands: true });
 
