@@ -12,12 +12,14 @@
 // peer runs once per embedding mode; never two at once (the machine has 2
 // cores). Every side gets the same thread count and the same glibc malloc
 // settings (the peer's `--malloc tuned`, see bench/peers/peer_common.py).
-import { spawnSync } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { mulberry32 } from '../features/math/mulberry32.js';
 import type { EncodedBatch } from '../features/spec/feature-encoder.js';
 import { dinBenchSpec, vocabularyOfRows } from './lib/din-bench-spec.js';
+import { flagReader, meanOf, quantile, round, runJsonChild, spawnWorker, withLoad } from './lib/harness.js';
+import { idSampler } from './lib/id-sampler.js';
 
 const HELP = `usage: npm run bench -- din-train [options]
 
@@ -94,23 +96,7 @@ const { values: flags } = parseArgs({
 /** Flags forwarded to our worker (all) and, renamed where needed, to the peer. */
 const SHARED = ['steps', 'warmup', 'batch', 'history', 'min-history', 'items', 'cats', 'users', 'dim', 'att-act', 'dist', 'zipf-s', 'batches', 'infer-steps', 'infer-warmup', 'threads', 'lr', 'seed'] as const;
 
-function int(name: keyof typeof flags, min: number): number {
-  const value = Number(flags[name]);
-  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${String(flags[name])}`);
-  return value;
-}
-
-function positive(name: keyof typeof flags): number {
-  const value = Number(flags[name]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got ${String(flags[name])}`);
-  return value;
-}
-
-function oneOf<T extends string>(name: keyof typeof flags, allowed: readonly T[]): T {
-  const value = flags[name] as string;
-  if (!allowed.includes(value as T)) throw new Error(`--${name} must be one of ${allowed.join(', ')}, got ${value}`);
-  return value as T;
-}
+const { int, positive, oneOf } = flagReader(flags);
 
 function readSettings() {
   const settings = {
@@ -162,49 +148,6 @@ interface SideResult {
 
 // ---------------------------------------------------------------- data
 
-/** Seeded uniform [0, 1) (mulberry32), so every run trains on the same batches. */
-function uniformStream(seed: number): () => number {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Ids in [low, rows): Zipf(s) ranks by inverse CDF mapped through a fixed
- * random permutation (hot rows scattered over the table), or uniform — the
- * peer's IdSampler.
- */
-function idSampler(rows: number, low: number, s: Settings, random: () => number): () => number {
-  const n = rows - low;
-  if (s.dist === 'uniform') return () => low + Math.floor(random() * n);
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let k = 0; k < n; k++) cdf[k] = sum += (k + 1) ** -s.zipfS;
-  for (let k = 0; k < n; k++) cdf[k]! /= sum;
-  const perm = Int32Array.from({ length: n }, (_, k) => k);
-  for (let k = n - 1; k > 0; k--) {
-    const j = Math.floor(random() * (k + 1));
-    const t = perm[k]!;
-    perm[k] = perm[j]!;
-    perm[j] = t;
-  }
-  return () => {
-    const u = random();
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid]! > u) hi = mid;
-      else lo = mid + 1;
-    }
-    return low + perm[lo]!;
-  };
-}
-
 /**
  * The peer's synthetic DIN data as EncodedBatch objects: one category per item,
  * history lengths uniform in [min-history, history] with padding (id 0) after them,
@@ -212,7 +155,8 @@ function idSampler(rows: number, low: number, s: Settings, random: () => number)
  * category occurs in the history, so the attention unit has something to learn.
  */
 function drawBatches(s: Settings): EncodedBatch[] {
-  const random = uniformStream(s.seed);
+  // Seeded, so every run trains on the same batches.
+  const random = mulberry32(s.seed);
   const item = idSampler(s.items, 1, s, random);
   const categoryOf = Int32Array.from({ length: s.items }, (_, i) => (i === 0 ? 0 : 1 + Math.floor(random() * (s.cats - 1))));
   const { batch: B, history: L } = s;
@@ -252,10 +196,6 @@ function drawBatches(s: Settings): EncodedBatch[] {
 }
 
 // ---------------------------------------------------------------- ours (worker process)
-
-const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
-const meanOf = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function runWorker(s: Settings): Promise<SideResult & { tf: string; unique_rows_per_step: number }> {
   // TF sizes its thread pools from these when the addon creates its context.
@@ -349,44 +289,24 @@ async function runWorker(s: Settings): Promise<SideResult & { tf: string; unique
 // Same values as bench/peers/peer_common.py's MALLOC_TUNABLES.
 const MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296';
 
-const lastJsonLine = (text: string): unknown => JSON.parse(text.trim().split('\n').at(-1) ?? 'null');
-
 function runOurs(s: Settings): (SideResult & { tf: string; unique_rows_per_step: number }) | null {
-  const self = fileURLToPath(import.meta.url);
-  const args = ['--import', 'tsx', self, '--worker'];
+  const args: string[] = [];
   for (const name of [...SHARED, 'malloc'] as const) args.push(`--${name}`, String(flags[name]));
   const env: NodeJS.ProcessEnv = { ...process.env, TF_NUM_INTRAOP_THREADS: String(s.threads), TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: String(s.threads) };
   if (s.malloc === 'tuned') env.GLIBC_TUNABLES = MALLOC_TUNABLES;
   else delete env.GLIBC_TUNABLES;
-  const child = spawnSync(process.execPath, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-  if (child.status !== 0) {
-    console.log(`  ours failed (exit ${child.status ?? child.signal})`);
-    return null;
-  }
-  return lastJsonLine(child.stdout) as SideResult & { tf: string; unique_rows_per_step: number };
+  return spawnWorker(import.meta.url, args, 'ours', env);
 }
 
 type PeerResult = SideResult & { mode: string; torch: string; threads: number };
-
-/** The 1-minute load average before and after running `side`: above the core count, a co-tenant shared the CPUs. */
-function withLoad<T extends object>(side: () => T | null): (T & { load: [number, number] }) | null {
-  const before = loadavg()[0]!;
-  const result = side();
-  return result && { ...result, load: [round(before, 2), round(loadavg()[0]!, 2)] };
-}
 
 function runPeer(s: Settings, mode: string): PeerResult | null {
   const runner = fileURLToPath(new URL('./peers/run.sh', import.meta.url));
   const args = [runner, 'din_train.py', '--emb', mode, '--seq', String(s.history), '--min-seq', String(s.minHistory), '--malloc', s.malloc];
   for (const name of SHARED) if (name !== 'history' && name !== 'min-history') args.push(`--${name}`, String(flags[name]));
-  const child = spawnSync('bash', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-  if (child.status !== 0) {
-    console.log(`  peer (${mode}) failed (exit ${child.status ?? child.signal}); \`bash bench/peers/install.sh\` installs it`);
-    return null;
-  }
+  const r = runJsonChild<PeerResult & { ms_per_step_p99?: number }>('bash', args, `peer (${mode}); \`bash bench/peers/install.sh\` installs it`);
   // The peer reports no p99 and its own RSS keys; fill in what it lacks.
-  const r = lastJsonLine(child.stdout) as PeerResult & { ms_per_step_p99?: number };
-  return { ...r, ms_per_step_p99: r.ms_per_step_p99 ?? Number.NaN };
+  return r && { ...r, ms_per_step_p99: r.ms_per_step_p99 ?? Number.NaN };
 }
 
 function describe(name: string, r: SideResult & { load: [number, number] }, batch: number): void {

@@ -10,17 +10,16 @@
 // then the peer runs on the same size (never both at once: the machine has 2
 // cores). Ids are drawn before timing, as the peer does: Zipf(1.05) ranks
 // scattered over the rows by a fixed permutation, 32 batches cycled.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EmbeddingTable } from '../features/embedding/embedding-table.js';
 import { gatherRows } from '../features/embedding/tf-gather-rows.js';
 import type { Tensor2D } from '../features/embedding/tf-gather-rows.js';
 import { poolRows } from '../features/embedding/tf-pool-rows.js';
+import { mulberry32 } from '../features/math/mulberry32.js';
 import { tf } from '../infra/tf.js';
+import { flagReader, PEER_MISSING, peerPython, quantile, round, runJsonChild, spawnWorker } from './lib/harness.js';
+import { idSampler } from './lib/id-sampler.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -46,11 +45,7 @@ const { values: flags } = parseArgs({
   },
 });
 
-const num = (name: keyof typeof flags): number => {
-  const value = Number(flags[name]);
-  if (!Number.isFinite(value)) throw new Error(`--${name} must be a number, got ${String(flags[name])}`);
-  return value;
-};
+const { number: num, oneOf } = flagReader(flags);
 
 const settings = {
   dim: num('dim'),
@@ -58,14 +53,13 @@ const settings = {
   seq: num('seq'),
   steps: num('steps'),
   warmup: num('warmup'),
-  dist: flags.dist === 'uniform' ? 'uniform' : 'zipf',
+  dist: oneOf('dist', ['zipf', 'uniform'] as const),
   zipfS: num('zipf-s'),
   batches: num('batches'),
   seed: num('seed'),
   lr: num('lr'),
   threads: num('threads'),
 };
-if (flags.dist !== 'zipf' && flags.dist !== 'uniform') throw new Error(`--dist must be zipf or uniform, got ${flags.dist}`);
 
 interface Result {
   rows: number;
@@ -82,52 +76,15 @@ interface Result {
   minor_faults_per_step: number;
 }
 
-/** Seeded uniform [0, 1): the sampler's only randomness, so runs repeat exactly. */
-function uniformStream(seed: number): () => number {
-  let state = seed | 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Batches of row ids, Zipf ranks (inverse CDF) through a random permutation, or uniform. */
+/** Batches of row ids, Zipf ranks (inverse CDF) through a random permutation, or uniform; seeded, so runs repeat exactly. */
 function drawBatches(rows: number): Int32Array[] {
-  const random = uniformStream(settings.seed);
+  const draw = idSampler(rows, 0, { dist: settings.dist, zipfS: settings.zipfS }, mulberry32(settings.seed));
   const size = settings.batch * settings.seq;
-  const draw: () => number =
-    settings.dist === 'uniform'
-      ? () => Math.floor(random() * rows)
-      : (() => {
-          const cdf = new Float64Array(rows);
-          let sum = 0;
-          for (let k = 0; k < rows; k++) cdf[k] = sum += (k + 1) ** -settings.zipfS;
-          for (let k = 0; k < rows; k++) cdf[k]! /= sum;
-          const perm = Int32Array.from({ length: rows }, (_, k) => k);
-          for (let k = rows - 1; k > 0; k--) {
-            const j = Math.floor(random() * (k + 1));
-            [perm[k], perm[j]] = [perm[j]!, perm[k]!];
-          }
-          return () => {
-            const u = random();
-            let lo = 0;
-            let hi = rows - 1;
-            while (lo < hi) {
-              const mid = (lo + hi) >>> 1;
-              if (cdf[mid]! > u) hi = mid;
-              else lo = mid + 1;
-            }
-            return perm[lo]!;
-          };
-        })();
   return Array.from({ length: settings.batches }, () => Int32Array.from({ length: size }, draw));
 }
 
 type Tensor = ReturnType<typeof tf.tensor>;
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 async function runWorker(rows: number): Promise<Result> {
   const { dim, batch, seq } = settings;
@@ -182,7 +139,6 @@ async function runWorker(rows: number): Promise<Result> {
   const mean = times.reduce((s, t) => s + t, 0) / times.length;
   const memory = table.memory();
   await table.close();
-  const round = (x: number, digits = 3) => Number(x.toFixed(digits));
   return {
     rows,
     ms_per_step_p50: round(quantile(sorted, 0.5)),
@@ -207,33 +163,19 @@ interface PeerResult {
   unique_rows_per_step?: number;
 }
 
-const lastJsonLine = (text: string): unknown => JSON.parse(text.trim().split('\n').at(-1) ?? 'null');
-
 function runSelf(rows: number, op: string): Result {
-  const self = fileURLToPath(import.meta.url);
-  const args = ['--import', 'tsx', self, '--worker', '--rows', String(rows), '--ops', op];
+  const args = ['--rows', String(rows), '--ops', op];
   for (const name of ['dim', 'batch', 'seq', 'steps', 'warmup', 'dist', 'zipf-s', 'batches', 'seed', 'lr', 'threads'] as const) args.push(`--${name}`, String(flags[name]));
-  const child = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-  if (child.status !== 0) throw new Error(`embedding bench worker for ${rows} rows exited with ${child.status ?? child.signal}`);
-  return lastJsonLine(child.stdout) as Result;
-}
-
-function peerPython(): string | null {
-  const cache = process.env.RECSYS_CACHE ?? path.join(homedir(), '.cache', 'recsys');
-  const python = path.join(process.env.RECSYS_TORCH_VENV ?? path.join(cache, 'torch-venv'), 'bin', 'python');
-  return existsSync(python) ? python : null;
+  const result = spawnWorker<Result>(import.meta.url, args, `embedding bench worker for ${rows} rows`);
+  if (!result) throw new Error(`embedding bench worker for ${rows} rows failed`);
+  return result;
 }
 
 function runPeer(python: string, rows: number): PeerResult | null {
   const script = fileURLToPath(new URL('./peers/embedding_sparse_adam.py', import.meta.url));
   const args = [script, '--rows', String(rows), '--threads', '2'];
   for (const name of ['dim', 'batch', 'seq', 'steps', 'warmup', 'dist', 'zipf-s', 'batches', 'seed', 'lr'] as const) args.push(`--${name}`, String(flags[name]));
-  const child = spawnSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-  if (child.status !== 0) {
-    console.log(`  peer failed (exit ${child.status ?? child.signal}); reporting ours alone`);
-    return null;
-  }
-  return lastJsonLine(child.stdout) as PeerResult;
+  return runJsonChild<PeerResult>(python, args, 'peer (reporting ours alone)');
 }
 
 function sizes(): number[] {
@@ -250,7 +192,7 @@ if (flags.worker) {
   const { dim, batch, seq, steps, warmup, dist } = settings;
   console.log(`embedding bench: dim ${dim}, ${batch}×${seq} lookups/step, ${dist}${dist === 'zipf' ? `(${settings.zipfS})` : ''}, lazy Adam on ${settings.threads} thread(s), ${steps} steps after ${warmup} warmup, native TF ${tf.version.tfjs}`);
   if (!python && !flags['no-peer']) {
-    console.log('  PyTorch peer not installed: `bash bench/peers/install.sh` installs it; reporting ours alone');
+    console.log(`  ${PEER_MISSING}`);
   }
   const ops = flags.ops.split(',');
   const unknown = ops.filter((op) => op !== 'gather' && op !== 'bag');

@@ -9,8 +9,6 @@
 //
 //   npm run bench -- graph-train [--models mf-bpr,lightgcn,sheaf-scalar,sheaf-matrix] [--paper]
 //                                [--interactions 1000000] [--users 60000] [--items 30000] [--steps 5] [--warmup 2]
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createRng, cumulative, sampleCumulative } from '../features/math/rng.js';
@@ -22,6 +20,7 @@ import { GRAPH_MODEL_TYPES, type GraphModelType } from '../models/graph/graph-co
 import { sampleEpochTriples } from '../models/graph/negative-sampling.js';
 import { createOptimizers, trainStep } from '../models/graph/train-graph.js';
 import { cfConfigFile, loadCfConfig } from '../pipelines/training/cf-config.js';
+import { spawnWorker } from './lib/harness.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -119,7 +118,6 @@ async function worker(): Promise<WorkerResult> {
 if (flags.worker) {
   console.log(JSON.stringify(await worker()));
 } else {
-  const script = fileURLToPath(import.meta.url);
   const runs: { model: GraphModelType; file: string }[] = [];
   for (const model of flags.models.split(',') as GraphModelType[]) {
     runs.push({ model, file: cfConfigFile(model) });
@@ -128,15 +126,10 @@ if (flags.worker) {
   const results: WorkerResult[] = [];
   for (const graph of ['ml100k', 'synthetic']) {
     for (const run of runs) {
-      const args = ['--import', 'tsx', script, '--worker', '--graph', graph, '--model', run.model, '--config', run.file,
+      const args = ['--graph', graph, '--model', run.model, '--config', run.file,
         '--interactions', flags.interactions, '--users', flags.users, '--items', flags.items, '--steps', flags.steps, '--warmup', flags.warmup, '--batch', flags.batch];
-      const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
-      const line = child.stdout.trim().split('\n').pop() ?? '';
-      if (child.status !== 0 || !line.startsWith('{')) {
-        console.error(`${run.model} on ${graph} failed (exit ${child.status})`);
-        continue;
-      }
-      const r = JSON.parse(line) as WorkerResult;
+      const r = spawnWorker<WorkerResult>(import.meta.url, args, `${run.model} on ${graph}`);
+      if (!r) continue;
       results.push(r);
       console.log(`${graph.padEnd(9)} ${r.config.padEnd(28)} ${String(r.nodes).padStart(7)} nodes ${String(r.edges).padStart(8)} edges  batch ${r.batch}  ${(r.seconds_per_step * 1000).toFixed(1)} ms/step  ${r.seconds_per_epoch.toFixed(2)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}  RSS peak ${r.rss_peak_mb.toFixed(0)} MB`);
     }

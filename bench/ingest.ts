@@ -35,6 +35,7 @@ import { createRedis } from '../infra/redis/redis-client.js';
 import { EventProducer, RateLimiter } from '../pipelines/ingest/event-producer.js';
 import { eventKey } from '../pipelines/ingest/events-kind.js';
 import { countInteractions } from '../pipelines/ingest/offline-store.js';
+import { LoadSampler } from './lib/harness.js';
 import { summarizeProfile } from './ingest-lib/profile-summary.js';
 
 const { values: flags } = parseArgs({
@@ -71,8 +72,7 @@ const progressBar = (format: string) =>
   flags['no-progress']
     ? undefined
     : new SingleBar({ format: `[bench ingest] ${format}`, stream: process.stderr, etaBuffer: 30, noTTYOutput: true, notTTYSchedule: 15_000, fps: 2 }, Presets.shades_classic);
-const loadSamples: number[] = [];
-const loadTimer = setInterval(() => loadSamples.push(loadavg()[0]!), 5000);
+const loads = new LoadSampler();
 
 const admin = createClickHouse(services.clickhouse, { database: null });
 const db = createClickHouse(services.clickhouse);
@@ -159,7 +159,7 @@ const steady = (() => {
   return a && b && b.s > a.s ? Math.round((b.flushed - a.flushed) / (b.s - a.s)) : undefined;
 })();
 const consumerPeakRss = peakRss(child.pid!);
-const drainLoad = loadSamples.splice(0);
+const drainLoad = loads.take();
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const serviceRss = Object.fromEntries((['kafka', 'clickhouse', 'redis'] as const).map((k) => [k, Math.round(rssOf(pids[k]) / 2 ** 20)]));
 log(`drained ${drained} in ${drainSeconds.toFixed(1)} s: ${Math.round(drained / drainSeconds)} events/s overall, ${steady} events/s steady; CPU s ${JSON.stringify(cpu)}`);
@@ -185,9 +185,8 @@ const freshSeconds = Number(flags['freshness-seconds']);
   await new Promise((r) => setTimeout(r, 3000));
 }
 const fresh = report?.fresh;
-const freshLoad = loadSamples.splice(0);
-clearInterval(loadTimer);
-const mean = (xs: number[]) => (xs.length > 0 ? Number((xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1)) : undefined);
+const freshLoad = loads.take();
+loads.stop();
 const stages = report?.stages;
 
 child.kill('SIGTERM');
@@ -205,7 +204,7 @@ const result = {
   drain_seconds: Number(drainSeconds.toFixed(1)), drained, events_per_s: Math.round(drained / drainSeconds), steady_events_per_s: steady,
   cpu_seconds: cpu,
   cpu_us_per_event: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(((v * 1e6) / Math.max(1, drained)).toFixed(1))])),
-  load_average_drain: mean(drainLoad), load_average_freshness: mean(freshLoad), cores: (await import('node:os')).cpus().length,
+  load_average_drain: drainLoad.mean, load_average_freshness: freshLoad.mean, cores: (await import('node:os')).cpus().length,
   consumer_peak_rss_mb: Math.round(consumerPeakRss / 2 ** 20), redis_used_memory_mb: Math.round(redisMemory / 2 ** 20), services_rss_mb_after_drain: serviceRss,
   clickhouse_interactions_stored: stored, stage_mean_seconds: stages,
   freshness_rate: rate, freshness_ms: fresh ? { n: fresh.n, p50: fresh.p50, p99: fresh.p99, max: fresh.max } : undefined,

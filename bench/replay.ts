@@ -19,7 +19,7 @@
 // 4. drops the database and the registry (unless --keep).
 // Ends with one JSON line.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +45,7 @@ import { eventRow, pushRow, type TableRows } from '../pipelines/ingest/offline-r
 import { runReplay, type ReplayProgress } from '../pipelines/replay/replay-run.js';
 import { parseReplaySpec } from '../pipelines/replay/replay-spec.js';
 import { explore } from '../serving/exploration.js';
+import { LoadSampler } from './lib/harness.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -75,8 +76,7 @@ const progressBar = (format: string) =>
     ? undefined
     : new SingleBar({ format: `[bench replay] ${format}`, stream: process.stderr, etaBuffer: 30, noTTYOutput: true, notTTYSchedule: 15_000, fps: 2 }, Presets.shades_classic);
 const mb = (bytes: number) => Math.round(bytes / 1048576);
-const loadSamples: number[] = [];
-const loadTimer = setInterval(() => loadSamples.push(loadavg()[0]!), 5000);
+const loads = new LoadSampler();
 if (tf.getBackend() !== 'tensorflow') throw new Error(`the native TensorFlow backend is not loaded (${tf.getBackend()}); run npm run setup`);
 
 // Time: the synthetic stream (training data) ends at trainedUntil; the window starts an hour later.
@@ -263,7 +263,7 @@ try {
     readQueries: db.queries,
     peakRssMb: mb(peakRss), peakHeapMb: mb(peakHeap), memory,
     insertSeconds: Math.round(written.seconds * 10) / 10, trainSeconds: Math.round(trainSeconds * 10) / 10,
-    loadAverage: { mean: Math.round((loadSamples.reduce((a, b) => a + b, 0) / Math.max(1, loadSamples.length)) * 10) / 10, max: Math.max(0, ...loadSamples) },
+    loadAverage: (({ mean, max }) => ({ mean, max }))(loads.take()),
     metrics: Object.fromEntries(result.rows.filter((r) => ['a', 'b', 'b-a'].includes(r.arm) && ['auc', 'ips', 'snips', 'dr', 'replay'].includes(r.metric)).map((r) => [`${r.arm}.${r.metric}`, r.value])),
   };
   log(`read ${phases.read.toFixed(1)} s, score ${phases.score.toFixed(1)} s, estimate ${phases.estimate.toFixed(1)} s, write ${phases.write.toFixed(1)} s; `
@@ -274,7 +274,7 @@ try {
   exitCode = 1;
   log(`failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
 } finally {
-  clearInterval(loadTimer);
+  loads.stop();
   if (!flags.keep) {
     await admin.command(`DROP DATABASE IF EXISTS ${sqlIdentifier(run)}`).catch((error: unknown) => log(`could not drop database ${run} (${String(error)}); drop it by hand`));
     rmSync(registry, { recursive: true, force: true });

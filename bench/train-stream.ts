@@ -14,7 +14,7 @@
 //    oldest and newest event it added (Kafka timestamp → version visible).
 // Prints figures and one JSON line at the end. The topic and folders are removed unless --keep.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,6 +28,7 @@ import { runTrainStream } from '../pipelines/streaming/run-train-stream.js';
 import { loadStreamConfig, type StreamConfig } from '../pipelines/streaming/stream-config.js';
 import type { StreamTrainer } from '../pipelines/streaming/stream-trainer.js';
 import type { PublishedVersion } from '../pipelines/streaming/version-publisher.js';
+import { LoadSampler } from './lib/harness.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -64,8 +65,7 @@ const config: StreamConfig = {
 };
 const registry = path.join(dir, 'registry');
 const synthetic = { events: Number(flags.events), users: Number(flags.users), items: Number(flags.items), seed: 7 };
-const loads: number[] = [];
-const loadTimer = setInterval(() => loads.push(loadavg()[0]!), 5000);
+const loads = new LoadSampler();
 
 // 1. Pre-fill, then train through it with expiry on.
 let produced = 0;
@@ -123,7 +123,8 @@ const liveRun = runTrainStream({ ...config, publish: { ...config.publish, everyS
   log(`produced ${n} live events at ${rate}/s`);
 }
 await liveRun;
-clearInterval(loadTimer);
+const load = loads.take();
+loads.stop();
 const timed = versions.filter((v) => v.freshness);
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const pct = (xs: number[], p: number) => (xs.length ? sorted(xs)[Math.min(xs.length - 1, Math.floor(p * xs.length))]! : null);
@@ -132,7 +133,7 @@ const newest = timed.map((v) => v.freshness!.newestEventAgeMs);
 const mean = (xs: number[]) => (xs.length ? Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) : null);
 
 const result = {
-  bench: 'train-stream', cores: (await import('node:os')).cpus().length, load_average: Number((loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length)).toFixed(1)),
+  bench: 'train-stream', cores: (await import('node:os')).cpus().length, load_average: load.mean,
   messages: produced, trained, examples_per_s: Math.round(examplesPerS), batch_size: config.stream.batchSize,
   table: { rows: table.rows, live_rows_end: table.liveRows, expire_after_lookups: Number(flags['expire-after']), bytes: table.bytes },
   memory: {

@@ -1,5 +1,6 @@
 import { ValidationError } from '../../infra/errors.js';
 import { hashInt } from '../hashing.js';
+import { MULBERRY32_INCREMENT, mulberry32Mix } from '../math/mulberry32.js';
 
 /** How a fresh row is filled. */
 export type RowInit =
@@ -23,10 +24,8 @@ const TWO_NEG_32 = 2 ** -32;
 let state = 0;
 
 function next(): number {
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) * TWO_NEG_32;
+  state = (state + MULBERRY32_INCREMENT) | 0;
+  return mulberry32Mix(state) * TWO_NEG_32;
 }
 
 /**
@@ -39,7 +38,7 @@ export function initRow(out: Float32Array, offset: number, dim: number, init: Ro
     out.fill(0, offset, offset + dim);
     return;
   }
-  // A counter-based stream (mulberry32) seeded by the key's hash: cheap, and
+  // A counter-based stream (features/math/mulberry32.ts) seeded by the key's hash: cheap, and
   // each row's values are independent of every other row's.
   state = hashInt(key, seed);
   if (init.kind === 'uniform') {
