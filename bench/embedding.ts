@@ -12,10 +12,10 @@
 // scattered over the rows by a fixed permutation, 32 batches cycled.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EmbeddingTable } from '../features/embedding/embedding-table.js';
-import { gatherRows } from '../features/embedding/tf-gather-rows.js';
-import type { Tensor2D } from '../features/embedding/tf-gather-rows.js';
-import { poolRows } from '../features/embedding/tf-pool-rows.js';
+import { EmbeddingTable } from '../features/embedding/tables/embedding-table.js';
+import { gatherRows } from '../features/embedding/tf/tf-gather-rows.js';
+import type { Tensor2D } from '../features/embedding/tf/tf-gather-rows.js';
+import { poolRows } from '../features/embedding/tf/tf-pool-rows.js';
 import { mulberry32 } from '../features/math/mulberry32.js';
 import { tf } from '../infra/tf.js';
 import { flagReader, PEER_MISSING, peerPython, quantile, round, runJsonChild, spawnWorker } from './lib/harness.js';

@@ -1,4 +1,4 @@
-import { EmbeddingTable } from '../embedding-table.js';
+import { EmbeddingTable } from '../tables/embedding-table.js';
 import { createOptimizer } from '../optimizers/create-optimizer.js';
 import type { TableEntry } from './checkpoint-format.js';
 import { CheckpointReader } from './read-checkpoint.js';

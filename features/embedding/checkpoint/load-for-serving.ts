@@ -1,4 +1,4 @@
-import { ServingTable } from '../serving-table.js';
+import { ServingTable } from '../tables/serving-table.js';
 import { CheckpointReader } from './read-checkpoint.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { ValidationError } from '../../../infra/errors.js';
-import type { EmbeddingTable } from '../embedding-table.js';
+import type { EmbeddingTable } from '../tables/embedding-table.js';
 import { ALIGN, FORMAT_VERSION, HEADER_BYTES, MAGIC } from './checkpoint-format.js';
 import type { CheckpointManifest, TableEntry } from './checkpoint-format.js';
 import { byteView } from './byte-view.js';

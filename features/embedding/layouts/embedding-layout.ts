@@ -1,7 +1,7 @@
 import { ValidationError } from '../../../infra/errors.js';
 import type { HashableValue } from '../../hashing.js';
-import type { EmbeddingTable } from '../embedding-table.js';
-import type { TableLookup } from '../table-lookup.js';
+import type { EmbeddingTable } from '../tables/embedding-table.js';
+import type { TableLookup } from '../tables/table-lookup.js';
 
 /** A categorical input as a layout sees it. */
 export interface CategoricalField {

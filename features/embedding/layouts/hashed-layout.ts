@@ -1,6 +1,6 @@
 import { ValidationError } from '../../../infra/errors.js';
 import { bucketAll, hashString } from '../../hashing.js';
-import { EmbeddingTable } from '../embedding-table.js';
+import { EmbeddingTable } from '../tables/embedding-table.js';
 import { EmbeddingLayout } from './embedding-layout.js';
 import type { CategoricalField, FieldPlan } from './embedding-layout.js';
 import type { TableSettings } from './per-field-layout.js';

@@ -1,7 +1,7 @@
 import { ValidationError } from '../../../infra/errors.js';
-import { EmbeddingTable } from '../embedding-table.js';
+import { EmbeddingTable } from '../tables/embedding-table.js';
 import type { OptimizerConfig } from '../optimizers/sparse-optimizer.js';
-import type { RowInit } from '../row-init.js';
+import type { RowInit } from '../tables/row-init.js';
 import { EmbeddingLayout } from './embedding-layout.js';
 import type { CategoricalField, FieldIds, FieldPlan } from './embedding-layout.js';
 

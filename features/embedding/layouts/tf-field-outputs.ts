@@ -1,5 +1,5 @@
-import { gatherRows } from '../tf-gather-rows.js';
-import type { Tensor2D } from '../tf-gather-rows.js';
+import { gatherRows } from '../tf/tf-gather-rows.js';
+import type { Tensor2D } from '../tf/tf-gather-rows.js';
 import type { LayoutLookup } from './embedding-layout.js';
 
 /**

@@ -1,7 +1,7 @@
 import { ValidationError } from '../../../infra/errors.js';
 import { bucketAll, hashString } from '../../hashing.js';
-import type { DynamicIdsOptions } from '../dynamic-ids.js';
-import { EmbeddingTable } from '../embedding-table.js';
+import type { DynamicIdsOptions } from '../ids/dynamic-ids.js';
+import { EmbeddingTable } from '../tables/embedding-table.js';
 import { EmbeddingLayout } from './embedding-layout.js';
 import type { CategoricalField, FieldPlan } from './embedding-layout.js';
 import type { TableSettings } from './per-field-layout.js';

@@ -1,4 +1,4 @@
-import { BLOCK_ROWS, warmRows } from '../row-blocks.js';
+import { BLOCK_ROWS, warmRows } from '../tables/row-blocks.js';
 import { checkRanges } from './check-config.js';
 import type { AdagradConfig, SparseOptimizer, SparseUpdate } from './sparse-optimizer.js';
 

@@ -14,7 +14,7 @@ import { loadCtrModel, saveCtrModel } from '../../../models/ctr/model-artifact.j
 import type { LoggedDecision } from '../../../pipelines/replay/logged-decision.js';
 import { ReplayScorer } from '../../../pipelines/replay/replay-scorer.js';
 import { tempRegistry } from '../../helpers/registry-fixtures.js';
-import { assertClose } from '../features/embedding/assert-close.js';
+import { assertClose } from '../../helpers/assert-close.js';
 import { SMALL, STREAM_SPEC } from '../pipelines/streaming/stream-fixtures.js';
 
 /** Everything a lookup could move: weights, id map, admission counts, clocks, counters. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadCheckpoint } from '../../../../features/embedding/checkpoint/load-checkpoint.js';
 import { loadForServing } from '../../../../features/embedding/checkpoint/load-for-serving.js';
 import { saveCheckpoint } from '../../../../features/embedding/checkpoint/save-checkpoint.js';
-import { EmbeddingTable } from '../../../../features/embedding/embedding-table.js';
+import { EmbeddingTable } from '../../../../features/embedding/tables/embedding-table.js';
 import { NonRetriableError } from '../../../../infra/errors.js';
 
 function trainedTables(): EmbeddingTable[] {

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { EmbeddingTable } from '../../../../features/embedding/embedding-table.js';
+import { EmbeddingTable } from '../../../../features/embedding/tables/embedding-table.js';
 import type { EmbeddingLayout } from '../../../../features/embedding/layouts/embedding-layout.js';
 import { tableGradientsFromFieldOutputs } from '../../../../features/embedding/layouts/field-gradients.js';
 import { gatherFieldOutputs } from '../../../../features/embedding/layouts/tf-field-outputs.js';
 import { unifiedLayout } from '../../../../features/embedding/layouts/unified-layout.js';
-import { gatherRows } from '../../../../features/embedding/tf-gather-rows.js';
-import { poolRows } from '../../../../features/embedding/tf-pool-rows.js';
-import type { Tensor2D } from '../../../../features/embedding/tf-gather-rows.js';
+import { gatherRows } from '../../../../features/embedding/tf/tf-gather-rows.js';
+import { poolRows } from '../../../../features/embedding/tf/tf-pool-rows.js';
+import type { Tensor2D } from '../../../../features/embedding/tf/tf-gather-rows.js';
 import { tf } from '../../../../infra/tf.js';
-import { assertClose } from './assert-close.js';
+import { assertClose } from '../../../helpers/assert-close.js';
 
 type Tensor = ReturnType<typeof tf.tensor>;
 const H = 1e-2;

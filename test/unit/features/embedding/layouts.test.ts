@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { bucket, hashString } from '../../../../features/hashing.js';
-import { EmbeddingTable } from '../../../../features/embedding/embedding-table.js';
+import { EmbeddingTable } from '../../../../features/embedding/tables/embedding-table.js';
 import { fieldOutputs, tableGradientsFromFieldOutputs } from '../../../../features/embedding/layouts/field-gradients.js';
 import { hashedLayout, rowsForBudget } from '../../../../features/embedding/layouts/hashed-layout.js';
 import { perFieldLayout } from '../../../../features/embedding/layouts/per-field-layout.js';
 import { unifiedLayout } from '../../../../features/embedding/layouts/unified-layout.js';
 import { ValidationError } from '../../../../infra/errors.js';
-import { assertClose } from './assert-close.js';
+import { assertClose } from '../../../helpers/assert-close.js';
 
 const sgd = { kind: 'sgd', learningRate: 1 } as const;
 const fields = [

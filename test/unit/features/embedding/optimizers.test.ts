@@ -3,7 +3,7 @@ import { createOptimizer } from '../../../../features/embedding/optimizers/creat
 import { createOptimizerState } from '../../../../features/embedding/optimizers/sparse-optimizer.js';
 import type { OptimizerConfig } from '../../../../features/embedding/optimizers/sparse-optimizer.js';
 import { ValidationError } from '../../../../infra/errors.js';
-import { assertClose } from './assert-close.js';
+import { assertClose } from '../../../helpers/assert-close.js';
 
 /**
  * Rows 0 and 1 are touched at step 1, only row 1 at step 2, row 2 never.

@@ -3,7 +3,7 @@ import { tf } from '../../../../infra/tf.js';
 import { createRng } from '../../../../features/math/rng.js';
 import { buildBipartiteGraph, symmetricNormWeights } from '../../../../models/graph/bipartite-graph.js';
 import { propagateSymmetric, sparseAdjacency, disposeAdjacency } from '../../../../models/graph/sparse-propagate.js';
-import { assertClose } from '../../features/embedding/assert-close.js';
+import { assertClose } from '../../../helpers/assert-close.js';
 
 describe('bipartite graph and sparse propagation', () => {
   const graph = buildBipartiteGraph(3, 4, Int32Array.from([0, 0, 0, 1, 1, 2, 2, 2]), Int32Array.from([0, 1, 2, 1, 3, 0, 3, 3]));

@@ -3,7 +3,7 @@ import { tf } from '../../../../infra/tf.js';
 import { createRng } from '../../../../features/math/rng.js';
 import { buildBipartiteGraph } from '../../../../models/graph/bipartite-graph.js';
 import { applySheafLaplacian, restrictionMaps, sheafLayer, type SheafLayerWeights, type SheafStructure } from '../../../../models/graph/sheaf-layer.js';
-import { assertClose } from '../../features/embedding/assert-close.js';
+import { assertClose } from '../../../helpers/assert-close.js';
 import { symmetricEigenvalues } from './jacobi-eigenvalues.js';
 
 type Tensor = ReturnType<typeof tf.tensor>;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { IdHashMap } from '../../../../features/embedding/id-hash-map.js';
+import { IdHashMap } from '../../../../../features/embedding/ids/id-hash-map.js';
 
 describe('IdHashMap', () => {
   it('behaves like a Map under any mix of sets, deletes and gets', () => {

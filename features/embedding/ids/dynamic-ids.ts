@@ -1,4 +1,4 @@
-import { ValidationError } from '../../infra/errors.js';
+import { ValidationError } from '../../../infra/errors.js';
 import { CountMinSketch } from './count-min-sketch.js';
 import { IdHashMap } from './id-hash-map.js';
 

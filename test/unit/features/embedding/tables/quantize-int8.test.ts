@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { dequantizeInt8, quantizeInt8, reconstructionError } from '../../../../features/embedding/quantize-int8.js';
-import { EmbeddingTable } from '../../../../features/embedding/embedding-table.js';
+import { dequantizeInt8, quantizeInt8, reconstructionError } from '../../../../../features/embedding/tables/quantize-int8.js';
+import { EmbeddingTable } from '../../../../../features/embedding/tables/embedding-table.js';
 
 describe('int8 quantization', () => {
   it('uses a symmetric per-row scale max|x|/127 and maps the extreme to ±127', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { tf } from '../../../../infra/tf.js';
-import { gatherUntaped, matMulUntaped } from '../../../../features/embedding/tf-native-ops.js';
+import { tf } from '../../../../../infra/tf.js';
+import { gatherUntaped, matMulUntaped } from '../../../../../features/embedding/tf/tf-native-ops.js';
 
 describe('native TF ops outside the tape', () => {
   it('gatherUntaped equals tf.gather and still refuses out-of-range indices', () => {

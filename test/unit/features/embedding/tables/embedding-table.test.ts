@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_ROW } from '../../../../features/embedding/dynamic-ids.js';
-import { EmbeddingTable } from '../../../../features/embedding/embedding-table.js';
-import type { EmbeddingTableOptions } from '../../../../features/embedding/embedding-table.js';
-import { initRow } from '../../../../features/embedding/row-init.js';
-import { ValidationError } from '../../../../infra/errors.js';
-import { assertClose } from './assert-close.js';
+import { DEFAULT_ROW } from '../../../../../features/embedding/ids/dynamic-ids.js';
+import { EmbeddingTable } from '../../../../../features/embedding/tables/embedding-table.js';
+import type { EmbeddingTableOptions } from '../../../../../features/embedding/tables/embedding-table.js';
+import { initRow } from '../../../../../features/embedding/tables/row-init.js';
+import { ValidationError } from '../../../../../infra/errors.js';
+import { assertClose } from '../../../../helpers/assert-close.js';
 
 const sgd = { kind: 'sgd', learningRate: 1 } as const;
 

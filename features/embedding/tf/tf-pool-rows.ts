@@ -1,5 +1,5 @@
-import { ValidationError } from '../../infra/errors.js';
-import { tf } from '../../infra/tf.js';
+import { ValidationError } from '../../../infra/errors.js';
+import { tf } from '../../../infra/tf.js';
 import { gatherUntaped } from './tf-native-ops.js';
 import type { Tensor2D } from './tf-gather-rows.js';
 

@@ -1,11 +1,11 @@
-import { ValidationError } from '../../infra/errors.js';
-import { DEFAULT_ROW, DynamicIds, resolveDynamicIds } from './dynamic-ids.js';
-import type { DynamicIdsConfig, DynamicIdsOptions, DynamicIdsState, DynamicIdsStats } from './dynamic-ids.js';
+import { ValidationError } from '../../../infra/errors.js';
+import { DEFAULT_ROW, DynamicIds, resolveDynamicIds } from '../ids/dynamic-ids.js';
+import type { DynamicIdsConfig, DynamicIdsOptions, DynamicIdsState, DynamicIdsStats } from '../ids/dynamic-ids.js';
 import { mergeGradients } from './merge-gradients.js';
-import { createOptimizer } from './optimizers/create-optimizer.js';
-import { ParallelApply, shared } from './optimizers/parallel-apply.js';
-import { createOptimizerState, resetRowState } from './optimizers/sparse-optimizer.js';
-import type { OptimizerConfig, OptimizerState, SparseOptimizer } from './optimizers/sparse-optimizer.js';
+import { createOptimizer } from '../optimizers/create-optimizer.js';
+import { ParallelApply, shared } from '../optimizers/parallel-apply.js';
+import { createOptimizerState, resetRowState } from '../optimizers/sparse-optimizer.js';
+import type { OptimizerConfig, OptimizerState, SparseOptimizer } from '../optimizers/sparse-optimizer.js';
 import { checkRowInit, initRow } from './row-init.js';
 import type { RowInit } from './row-init.js';
 import { copyRows, dedupeRows, toInt32Ids } from './table-lookup.js';

@@ -1,4 +1,4 @@
-import { ValidationError } from '../../infra/errors.js';
+import { ValidationError } from '../../../infra/errors.js';
 import { BLOCK_ROWS, warmRows } from './row-blocks.js';
 
 /**

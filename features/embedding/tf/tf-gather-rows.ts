@@ -1,4 +1,4 @@
-import { tf } from '../../infra/tf.js';
+import { tf } from '../../../infra/tf.js';
 import { gatherUntaped } from './tf-native-ops.js';
 
 type Tensor = ReturnType<typeof tf.tensor>;

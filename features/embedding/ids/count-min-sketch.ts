@@ -1,4 +1,4 @@
-import { hashInt } from '../hashing.js';
+import { hashInt } from '../../hashing.js';
 
 const MAX_COUNT = 255;
 

@@ -1,6 +1,6 @@
-import { ValidationError } from '../../infra/errors.js';
-import { DEFAULT_ROW } from './dynamic-ids.js';
-import { IdHashMap } from './id-hash-map.js';
+import { ValidationError } from '../../../infra/errors.js';
+import { DEFAULT_ROW } from '../ids/dynamic-ids.js';
+import { IdHashMap } from '../ids/id-hash-map.js';
 import { copyRows, dedupeRows, toInt32Ids } from './table-lookup.js';
 import type { TableLookup } from './table-lookup.js';
 

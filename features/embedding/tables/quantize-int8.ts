@@ -1,4 +1,4 @@
-import { ValidationError } from '../../infra/errors.js';
+import { ValidationError } from '../../../infra/errors.js';
 
 /**
  * Rows as int8 with one float scale per row, for export to serving: dim + 4

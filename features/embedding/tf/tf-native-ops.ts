@@ -1,4 +1,4 @@
-import { tf } from '../../infra/tf.js';
+import { tf } from '../../../infra/tf.js';
 
 type Tensor = ReturnType<typeof tf.tensor>;
 

@@ -1,6 +1,6 @@
-import { ValidationError } from '../../infra/errors.js';
-import { hashInt } from '../hashing.js';
-import { MULBERRY32_INCREMENT, mulberry32Mix } from '../math/mulberry32.js';
+import { ValidationError } from '../../../infra/errors.js';
+import { hashInt } from '../../hashing.js';
+import { MULBERRY32_INCREMENT, mulberry32Mix } from '../../math/mulberry32.js';
 
 /** How a fresh row is filled. */
 export type RowInit =
