@@ -1,5 +1,6 @@
 import { tf } from '../../infra/tf.js';
-import { CtrModel, type Embedded } from '../ctr/ctr-model.js';
+import { CtrModel } from '../ctr/ctr-model.js';
+import type { Embedded } from '../ctr/embedded-batch.js';
 import { maskedMean, single } from '../ctr/pooling.js';
 import { Mlp } from '../layers/mlp.js';
 import type { Tensor } from '../layers/params.js';

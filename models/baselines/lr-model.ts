@@ -1,6 +1,7 @@
 import { tf } from '../../infra/tf.js';
 import type { LayoutConfig } from '../ctr/ctr-config.js';
-import { CtrModel, type Embedded } from '../ctr/ctr-model.js';
+import { CtrModel } from '../ctr/ctr-model.js';
+import type { Embedded } from '../ctr/embedded-batch.js';
 import { maskedMean, single } from '../ctr/pooling.js';
 import type { Variable, Tensor } from '../layers/params.js';
 

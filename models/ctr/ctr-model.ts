@@ -1,89 +1,27 @@
 import { tf } from '../../infra/tf.js';
-import {
-  gatherRows, gatherUntaped, hashedLayout, perFieldLayout, unifiedLayout, rowsForBudget,
-  type EmbeddingLayout, type FieldLookup, type LayoutLookup,
-} from '../../features/embedding/index.js';
+import type { EmbeddingLayout, LayoutLookup } from '../../features/embedding/index.js';
 import type { EncodedBatch, FeatureEncoder } from '../../features/spec/feature-encoder.js';
 import { createRng } from '../../features/math/rng.js';
-import { ParamStore, type Tensor, type Variable } from '../layers/params.js';
+import { ParamStore, type Tensor } from '../layers/params.js';
 import { DenseAdam, type DenseAdamState } from '../layers/dense-adam.js';
 import type { CtrModelConfig, LayoutConfig } from './ctr-config.js';
-import { embeddingPlans, layoutFields, layoutIds, listMask, type EmbeddingPlan } from './embedding-inputs.js';
+import { createLayout } from './create-layout.js';
+import { disposeMasks, embedBatch, listMasks, type Embedded } from './embedded-batch.js';
+import { embeddingPlans, layoutIds, type EmbeddingPlan } from './embedding-inputs.js';
 import { addMbaGradient } from './mba-regularizer.js';
 import type { EmbeddingMasking } from './embedding-masking.js';
 import { Dice } from '../layers/activations.js';
 import type { Mlp } from '../layers/mlp.js';
 import { ValidationError } from '../../infra/errors.js';
 
-type Tensor2D = ReturnType<typeof tf.tensor2d>;
 
 export interface DenseState {
   entries: { name: string; shape: number[]; offset: number }[];
   data: Float32Array;
 }
-type Tensor3D = ReturnType<typeof tf.tensor3d>;
-
-/** What a model's forward pass receives: each input part embedded, lists with masks. */
-export interface Embedded {
-  size: number;
-  /** A part's embeddings, [size, width, dim], gathered when first asked for. */
-  part(name: string): Tensor3D;
-  /** list part name → [size, width], 1 for a value, 0 for padding */
-  masks: Record<string, Tensor2D>;
-  /** list part name → [size, 1], number of values (at least 1, to divide by) */
-  lengths: Record<string, Tensor2D>;
-  /**
-   * List parts at the positions list part `by` fills, padding left out: the
-   * parts' embeddings side by side ([count, Σ dims]), example-major, and each
-   * row's example. For a model that ignores padding anyway (DIN's attention),
-   * so neither the gather, its gradient nor any later work touches padding.
-   * The parts must have `by`'s width.
-   */
-  filled(names: readonly string[], by: string): { values: Tensor2D; example: Int32Array };
-  /**
-   * Runs of consecutive examples whose list parts `names` hold the same rows
-   * at every position (a serving request's candidates share the user's
-   * history), the first example's values of each run gathered once
-   * ([Σ run counts, Σ dims], run-major). Lets inference do a user's side once
-   * per run instead of once per example.
-   */
-  runs(names: readonly string[], by: string): { runs: BehaviourRun[]; values: () => Tensor2D };
-}
-
-/** Examples [start, start + size) share `count` list values, rows [offset, offset + count) of the run values. */
-export interface BehaviourRun {
-  start: number;
-  size: number;
-  offset: number;
-  count: number;
-}
-
-/** A list part's masks, and its value counts in JS. */
-interface ListMasks {
-  mask: Tensor2D;
-  length: Tensor2D;
-  /** Per example, values present (≤ width). */
-  counts: Int32Array;
-}
-
 /** TF.js variable names are global: each step's row variables get fresh ones. */
 let rowVariableIds = 0;
 
-export function createLayout(config: LayoutConfig, encoder: FeatureEncoder, plans: readonly EmbeddingPlan[], seed: number, learningRate: number): EmbeddingLayout {
-  const dynamic = config.kind === 'unified' ? config.dynamic : undefined;
-  const fields = layoutFields(encoder, plans, dynamic !== undefined);
-  const optimizer = { kind: 'adam' as const, learningRate };
-  switch (config.kind) {
-    case 'per-field': return perFieldLayout(fields, { dim: config.dim, dims: config.dims, optimizer, seed });
-    // `rows` is the total budget, split over fields in proportion to their vocabularies.
-    case 'hashed': return hashedLayout(fields, { rows: rowsForBudget(fields, config.rows), dim: config.dim, optimizer, seed });
-    case 'unified': return unifiedLayout(fields, {
-      rows: config.rows, chunkDim: config.chunkDim, chunks: config.chunks, defaultChunks: config.defaultChunks, optimizer, seed,
-      ...(dynamic ? { ids: { kind: 'dynamic' as const, expiryUnit: 'steps' as const, ...dynamic } } : {}),
-    });
-  }
-}
-export { rowsForBudget };
 
 /**
  * A CTR model: embedding tables outside the tape (a layout with sparse Adam),
@@ -197,6 +135,11 @@ export abstract class CtrModel {
     });
   }
 
+  /** Adam for the dense parameters, made at first use: subclasses add their parameters in their constructors. */
+  private denseOptimizer(): DenseAdam {
+    return (this.optimizer ??= new DenseAdam([...this.params.variables.values()], { learningRate: this.config.learningRate }));
+  }
+
   private dices(): Dice[] {
     return this.statefulLayers().flatMap((m) => m.activations()).filter((a): a is Dice => a instanceof Dice);
   }
@@ -208,8 +151,7 @@ export abstract class CtrModel {
 
   /** Restores what denseOptimizerState() returned (same model shape). */
   loadDenseOptimizerState(state: DenseAdamState): void {
-    this.optimizer ??= new DenseAdam([...this.params.variables.values()], { learningRate: this.config.learningRate });
-    this.optimizer.setState(state);
+    this.denseOptimizer().setState(state);
   }
 
   /** Counts row occurrences in the training data, for the MBA regulariser. */
@@ -238,8 +180,7 @@ export abstract class CtrModel {
     this.embeddingMasking?.beforeStep();
     const { loss, lookup, denseGrads, rowGrads } = this.gradients(batch);
     try {
-      this.optimizer ??= new DenseAdam([...this.params.variables.values()], { learningRate: this.config.learningRate });
-      this.optimizer.apply(denseGrads);
+      this.denseOptimizer().apply(denseGrads);
     } finally {
       tf.dispose(Object.values(denseGrads));
     }
@@ -258,7 +199,7 @@ export abstract class CtrModel {
     const lookup = this.layout.lookup(layoutIds(this.plans, batch));
     const rowVars = lookup.tables.map((t, i) =>
       tf.variable(tf.tensor2d(t.rows, [t.unique.length, this.layout.tables[i]!.dim]), true, `rows/${rowVariableIds++}`));
-    const masks = this.masks(batch);
+    const masks = listMasks(this.plans, batch);
     const labels = tf.tensor1d(batch.labels);
     const dense = [...this.params.variables.values()];
     let loss: number;
@@ -266,7 +207,7 @@ export abstract class CtrModel {
     const denseGrads: Record<string, Tensor> = {};
     try {
       const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-        const embedded = this.embed(lookup, rowVars, masks, batch.size, true);
+        const embedded = embedBatch({ plans: this.plans, lookup, rows: rowVars, masks, size: batch.size, training: true, masking: this.embeddingMasking });
         const loss = tf.losses.sigmoidCrossEntropy(labels, this.logits(embedded, true)) as ReturnType<typeof tf.scalar>;
         const penalty = this.embeddingMasking?.penalty();
         return penalty ? tf.add(loss, penalty) as ReturnType<typeof tf.scalar> : loss;
@@ -276,7 +217,8 @@ export abstract class CtrModel {
       for (const v of dense) if (grads[v.name]) denseGrads[v.name] = grads[v.name]!;
       tf.dispose([value, ...rowVars.map((v) => grads[v.name]!)]);
     } finally {
-      tf.dispose([...rowVars, labels, ...Object.values(masks).flatMap((m) => [m.mask, m.length])]);
+      tf.dispose([...rowVars, labels]);
+      disposeMasks(masks);
     }
     if (this.config.mbaLambda > 0 && this.rowCounts) {
       lookup.tables.forEach((t, i) => {
@@ -289,155 +231,19 @@ export abstract class CtrModel {
   /** Click probabilities for a batch (inference mode). */
   predict(batch: EncodedBatch): Float32Array {
     const lookup = this.layout.lookup(layoutIds(this.plans, batch));
-    const masks = this.masks(batch);
+    const masks = listMasks(this.plans, batch);
     try {
       // tf.tidy walks a non-tensor result element by element: return the tensor, read it outside.
       const probabilities = tf.tidy(() => {
         const rows = lookup.tables.map((t, i) => tf.tensor2d(t.rows, [t.unique.length, this.layout.tables[i]!.dim]));
-        return tf.sigmoid(this.logits(this.embed(lookup, rows, masks, batch.size, false), false));
+        return tf.sigmoid(this.logits(embedBatch({ plans: this.plans, lookup, rows, masks, size: batch.size, training: false, masking: this.embeddingMasking }), false));
       });
       const values = probabilities.dataSync() as Float32Array;
       probabilities.dispose();
       return values;
     } finally {
-      tf.dispose(Object.values(masks).flatMap((m) => [m.mask, m.length]));
+      disposeMasks(masks);
     }
-  }
-
-  /** Masks are data, not parameters: built outside the tape (TF.js has no gradient for comparisons). */
-  private masks(batch: EncodedBatch): Record<string, ListMasks> {
-    const out: Record<string, ListMasks> = {};
-    for (const plan of this.plans) {
-      for (const part of plan.parts) {
-        if (part.kind !== 'list') continue;
-        const lengths = batch.lists[part.name]!.lengths;
-        out[part.name] = {
-          mask: tf.tensor2d(listMask(lengths, part.width), [batch.size, part.width]),
-          length: tf.tensor2d(Float32Array.from(lengths, (n) => Math.max(1, n)), [batch.size, 1]),
-          counts: Int32Array.from(lengths, (n) => Math.max(0, Math.min(n, part.width))),
-        };
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Each part's rows gathered straight from its table's unique rows (no
-   * gather-then-slice, whose gradient would pad every part back to the whole
-   * field), when the model first reads it.
-   */
-  private embed(lookup: LayoutLookup, rows: readonly (Tensor2D | Variable)[], masks: Record<string, ListMasks>, size: number, training: boolean): Embedded {
-    const where = new Map<string, { field: FieldLookup; rows: Tensor2D; start: number; width: number }>();
-    this.plans.forEach((plan, f) => {
-      const field = lookup.fields[f]!;
-      let start = 0;
-      for (const part of plan.parts) {
-        where.set(part.name, { field, rows: rows[field.table]! as Tensor2D, start, width: part.width });
-        start += size * part.width;
-      }
-    });
-    /** A part's embeddings at `positions` (indices into its size × width positions), or at all of them: [count, outputDim]. */
-    const gatherPart = (name: string, positions?: Int32Array): Tensor2D => {
-      const { field, rows: table, start, width } = where.get(name)!;
-      const chunks = field.chunks;
-      let index: Int32Array;
-      if (!positions) {
-        index = field.inverse.subarray(start * chunks, (start + size * width) * chunks);
-      } else {
-        index = new Int32Array(positions.length * chunks);
-        for (let i = 0; i < positions.length; i++) {
-          for (let c = 0; c < chunks; c++) index[i * chunks + c] = field.inverse[(start + positions[i]!) * chunks + c]!;
-        }
-      }
-      const masking = this.embeddingMasking;
-      // Inference needs no gradient: TensorFlow's gather as it is, without gatherRows' custom-gradient wrapper.
-      const gather = (): Tensor2D => (training ? gatherRows(table, index) : gatherUntaped(table, tf.tensor1d(index, 'int32')) as Tensor2D);
-      if (!masking) return tf.reshape(gather(), [index.length / chunks, field.outputDim]);
-      const unique = lookup.tables[field.table]!.unique;
-      const tableRows = Int32Array.from(index, (i) => unique[i]!);
-      const masked = masking.maskRows(field.field, gather(), tableRows, training);
-      return masking.maskOutput(field.field, tf.reshape(masked, [index.length / chunks, field.outputDim]), training);
-    };
-    /** `by`'s value counts, after checking the parts `names` are lists of its width. */
-    const listCounts = (names: readonly string[], by: string): { width: number; counts: Int32Array } => {
-      const { width } = where.get(by)!;
-      const counts = masks[by]?.counts;
-      if (!counts) throw new ValidationError(`${by} is not a list input`);
-      const other = names.filter((name) => where.get(name)?.width !== width);
-      if (other.length > 0) throw new ValidationError(`list inputs must have ${by}'s width ${width}`, other);
-      return { width, counts };
-    };
-    // A plain cache, not lazy properties: getters defined per call made V8 build a
-    // new hidden class each batch, which kept the whole batch alive until the next full GC.
-    const gathered = new Map<string, Tensor3D>();
-    const embedded: Embedded = {
-      size,
-      part: (name) => {
-        let value = gathered.get(name);
-        if (!value) {
-          const at = where.get(name);
-          if (!at) throw new Error(`no input part ${name}`);
-          value = tf.reshape(gatherPart(name), [size, at.width, at.field.outputDim]) as Tensor3D;
-          gathered.set(name, value);
-        }
-        return value;
-      },
-      masks: {},
-      lengths: {},
-      runs: (names, by) => {
-        const { width, counts } = listCounts(names, by);
-        const parts = names.map((name) => where.get(name)!);
-        const sameAsPrevious = (b: number): boolean => {
-          if (counts[b] !== counts[b - 1]) return false;
-          for (const { field, start } of parts) {
-            const chunks = field.chunks;
-            const at = (start + b * width) * chunks;
-            const before = at - width * chunks;
-            for (let i = 0, n = counts[b]! * chunks; i < n; i++) if (field.inverse[at + i] !== field.inverse[before + i]) return false;
-          }
-          return true;
-        };
-        const runs: BehaviourRun[] = [];
-        let offset = 0;
-        for (let b = 0; b < size; b++) {
-          const last = runs[runs.length - 1];
-          if (last && sameAsPrevious(b)) {
-            last.size++;
-          } else {
-            runs.push({ start: b, size: 1, offset, count: counts[b]! });
-            offset += counts[b]!;
-          }
-        }
-        return {
-          runs,
-          values: () => {
-            const positions = new Int32Array(offset);
-            for (const run of runs) for (let l = 0; l < run.count; l++) positions[run.offset + l] = run.start * width + l;
-            const values = names.map((name) => gatherPart(name, positions));
-            return values.length === 1 ? values[0]! : tf.concat(values, 1);
-          },
-        };
-      },
-      filled: (names, by) => {
-        const { width, counts } = listCounts(names, by);
-        const total = counts.reduce((sum, n) => sum + n, 0);
-        const positions = new Int32Array(total);
-        const example = new Int32Array(total);
-        for (let b = 0, k = 0; b < size; b++) {
-          for (let l = 0; l < counts[b]!; l++, k++) {
-            positions[k] = b * width + l;
-            example[k] = b;
-          }
-        }
-        const values = names.map((name) => gatherPart(name, positions));
-        return { values: values.length === 1 ? values[0]! : tf.concat(values, 1), example };
-      },
-    };
-    for (const [name, list] of Object.entries(masks)) {
-      embedded.masks[name] = list.mask;
-      embedded.lengths[name] = list.length;
-    }
-    return embedded;
   }
 
   /** Dense parameters and embedding parameters. */

@@ -3,7 +3,7 @@ import { gatherUntaped, matMulUntaped } from '../../features/embedding/index.js'
 import { isDifferentiable, type ActivationKind, type DifferentiableActivation } from '../layers/activations.js';
 import { activationBackward, backwardDense, Mlp } from '../layers/mlp.js';
 import type { ParamStore, Tensor } from '../layers/params.js';
-import type { BehaviourRun, Embedded } from '../ctr/ctr-model.js';
+import type { BehaviourRun, Embedded } from '../ctr/embedded-batch.js';
 
 type Tensor2D = ReturnType<typeof tf.tensor2d>;
 
