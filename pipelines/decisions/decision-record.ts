@@ -25,10 +25,23 @@ const Timestamp = z.number().int('an integer (epoch milliseconds)').min(1e12, 'e
 const ModelVersion = z.object({ name: z.string().min(1).max(128), version: z.number().int().positive() }).strict();
 const ContextValue = z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.array(z.string().max(256)).max(256)]);
 
+/**
+ * Bounds of the exploration parameters, shared by requests, `recsys serve`'s
+ * settings and the record, so a policy serving accepts is one ingestion
+ * accepts. ε is 0 or at least 1e-6 (a smaller ε explores about never, and
+ * ε / candidates would be a propensity IPS cannot use); τ is within
+ * [1e-6, 1e6] (beyond, softmax is greedy or uniform anyway).
+ */
+export const EXPLORATION_BOUNDS = { minEpsilon: 1e-6, minTemperature: 1e-6, maxTemperature: 1e6 } as const;
+export const EpsilonSchema = z.number().min(0, 'ε must be in [0, 1]').max(1, 'ε must be in [0, 1]')
+  .refine((e) => e === 0 || e >= EXPLORATION_BOUNDS.minEpsilon, 'ε must be 0 or at least 1e-6');
+const TEMPERATURE_RANGE = 'the temperature must be in [1e-6, 1e6]';
+export const TemperatureSchema = z.number().min(EXPLORATION_BOUNDS.minTemperature, TEMPERATURE_RANGE).max(EXPLORATION_BOUNDS.maxTemperature, TEMPERATURE_RANGE);
+
 export const ExplorationSchema = z.discriminatedUnion('scheme', [
   z.object({ scheme: z.literal('none') }).strict(),
-  z.object({ scheme: z.literal('epsilon-greedy'), epsilon: z.number().min(0).max(1) }).strict(),
-  z.object({ scheme: z.literal('softmax'), temperature: z.number().positive().max(1e6) }).strict(),
+  z.object({ scheme: z.literal('epsilon-greedy'), epsilon: EpsilonSchema }).strict(),
+  z.object({ scheme: z.literal('softmax'), temperature: TemperatureSchema }).strict(),
 ]);
 export type Exploration = z.infer<typeof ExplorationSchema>;
 
@@ -88,4 +101,20 @@ export function parseDecision(raw: Uint8Array | string, maxBytes = MAX_DECISION_
   const result = DecisionRecordSchema.safeParse(json);
   if (!result.success) return { ok: false, reason: `invalid decision record: ${formatIssues(result.error).join('; ')}` };
   return { ok: true, record: result.data };
+}
+
+export type EncodedDecision = { ok: true; json: string; bytes: number } | { ok: false; reason: string; tooLarge: boolean };
+
+/**
+ * What a writer checks before a record leaves: the schema and size limit
+ * ingestion applies (parseDecision), so a record that was served is never
+ * dead-lettered afterwards. Returns the JSON to write.
+ */
+export function encodeDecision(record: DecisionRecord, maxBytes = MAX_DECISION_BYTES): EncodedDecision {
+  const result = DecisionRecordSchema.safeParse(record);
+  if (!result.success) return { ok: false, reason: `invalid decision record: ${formatIssues(result.error).join('; ')}`, tooLarge: false };
+  const json = JSON.stringify(record);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxBytes) return { ok: false, reason: `the decision record would be ${bytes} bytes, over the ${maxBytes}-byte limit`, tooLarge: true };
+  return { ok: true, json, bytes };
 }
