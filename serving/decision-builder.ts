@@ -12,6 +12,8 @@ export interface ShownItem {
 
 export interface DecisionInput {
   requestId: string;
+  /** The caller's x-request-id, kept as a trace field. */
+  clientRequestId?: string | undefined;
   userId: string;
   ts: number;
   models: DecisionRecord['models'];
@@ -30,6 +32,7 @@ export function buildDecision(d: DecisionInput): { items: ShownItem[]; record: D
   const record: DecisionRecord = {
     schema_version: DECISION_SCHEMA_VERSION,
     request_id: d.requestId,
+    ...(d.clientRequestId ? { client_request_id: d.clientRequestId } : {}),
     user_id: d.userId,
     ts: d.ts,
     models: d.models,

@@ -114,7 +114,8 @@ export class ServingService {
     });
   }
 
-  async recommend(body: RecommendRequestBody, requestId: string = randomUUID()): Promise<RecommendResult> {
+  /** `requestId` is the server's (the decision's key); `clientRequestId` the caller's x-request-id, recorded as a trace field only. */
+  async recommend(body: RecommendRequestBody, requestId: string = randomUUID(), clientRequestId?: string): Promise<RecommendResult> {
     return this.withModels(async (bundle) => {
       const user = await this.userState(body);
       const exclude = new Set([...user.history.map((h) => h.item_id), ...(body.exclude ?? [])]);
@@ -138,7 +139,7 @@ export class ServingService {
       const placements = explore(ranked.map((r) => r.score), body.k, exploration, this.o.random);
       const models = modelInfo(bundle);
       const { items, record } = buildDecision({
-        requestId, userId: body.user_id, ts: this.o.now?.() ?? Date.now(), exploration, k: body.k, ranked, placements, context: body.context,
+        requestId, clientRequestId, userId: body.user_id, ts: this.o.now?.() ?? Date.now(), exploration, k: body.k, ranked, placements, context: body.context,
         models: {
           ranker: { name: models.ranker.model, version: models.ranker.version },
           retrieval: models.retrieval && !body.candidates ? { name: models.retrieval.model, version: models.retrieval.version } : null,
