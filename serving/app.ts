@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../infra/logger.js';
+import { CLIENT_REQUEST_ID } from '../pipelines/decisions/decision-record.js';
 import type { ModelRegistry } from '../pipelines/registry/model-registry.js';
 import { errorHandler } from './http-error-handler.js';
 import { UnauthorizedError } from './http-errors.js';
@@ -35,9 +36,13 @@ export function createApp(o: AppOptions): Express {
   app.set('etag', false);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
+    // The server names every request: a caller's x-request-id is a trace field
+    // (logs, decision record), never the key, or two calls sending the same
+    // header would share one decision.
+    const requestId = randomUUID();
     const given = req.header('x-request-id');
-    const requestId = given && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
     res.locals.requestId = requestId;
+    if (given && CLIENT_REQUEST_ID.test(given)) res.locals.clientRequestId = given;
     res.setHeader('x-request-id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
@@ -71,7 +76,7 @@ export function createApp(o: AppOptions): Express {
   });
   app.post('/v1/recommend', async (req, res) => {
     const body = RecommendRequestSchema.parse(req.body);
-    res.json(await o.service.recommend(body, requestId(res)));
+    res.json(await o.service.recommend(body, requestId(res), res.locals.clientRequestId as string | undefined));
   });
 
   app.get('/v1/embeddings/features/:field/:value', async (req, res) => {

@@ -22,6 +22,7 @@ interface BodyParserError {
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const requestId = res.locals.requestId as string | undefined;
+    const clientRequestId = res.locals.clientRequestId as string | undefined;
     const send = (status: number, message: string, details?: readonly string[]) => {
       if (res.headersSent) return;
       res.status(status).json({ error: message, ...(details && details.length > 0 ? { details } : {}), request_id: requestId });
@@ -37,10 +38,10 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (error instanceof NotFoundError) return send(404, error.message);
     if (error instanceof RegistryError) return send(400, error.message);
     if (error instanceof ServiceUnavailableError) {
-      log.warn({ requestId, path: req.path, error: errorMessage(error), cause: errorMessage((error as Error).cause) }, 'service unavailable');
+      log.warn({ requestId, clientRequestId, path: req.path, error: errorMessage(error), cause: errorMessage((error as Error).cause) }, 'service unavailable');
       return send(503, error.message);
     }
-    log.error({ requestId, path: req.path, err: error }, 'request failed');
+    log.error({ requestId, clientRequestId, path: req.path, err: error }, 'request failed');
     return send(500, 'internal error');
   };
 }

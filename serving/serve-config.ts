@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defaultRegistryDir, parseWith } from '../infra/config.js';
-import { EXPLORATION_SCHEMES } from '../pipelines/decisions/decision-record.js';
+import { EpsilonSchema, EXPLORATION_SCHEMES, TemperatureSchema } from '../pipelines/decisions/decision-record.js';
 
 /**
  * `recsys serve`'s settings: each from an environment variable with a default,
@@ -29,10 +29,10 @@ export const ServeSettingsSchema = z.object({
   adminToken: z.string(),
   /** RECSYS_EXPLORATION: the default policy when a request names none @default none */
   exploration: z.enum(EXPLORATION_SCHEMES),
-  /** RECSYS_EPSILON @default 0.1 */
-  epsilon: z.number().min(0).max(1),
-  /** RECSYS_TEMPERATURE @default 0.05 */
-  temperature: z.number().positive(),
+  /** RECSYS_EPSILON: 0 or in [1e-6, 1] (the decision record's bounds) @default 0.1 */
+  epsilon: EpsilonSchema,
+  /** RECSYS_TEMPERATURE: in [1e-6, 1e6] (the decision record's bounds) @default 0.05 */
+  temperature: TemperatureSchema,
   /** RECSYS_NUM_CANDIDATES: items retrieved for ranking @default 200 */
   numCandidates: z.number().int().min(1).max(1000),
   /** RECSYS_ANN: hnsw or exact @default hnsw */

@@ -36,7 +36,7 @@ export class ServingMetrics {
   });
   readonly decisions = new Counter({
     name: 'serving_decisions_total',
-    help: 'Decision records by outcome (written, failed)',
+    help: 'Decision records by outcome (written, failed, invalid: refused before writing)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AttributeMap } from '../features/events/event-schema.js';
 import type { BehaviourEntry } from '../features/samples/example.js';
-import { ValidationError } from '../infra/errors.js';
+import { errorMessage, ValidationError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
-import type { DecisionRecord, Exploration } from '../pipelines/decisions/decision-record.js';
+import { encodeDecision, type Exploration } from '../pipelines/decisions/decision-record.js';
 import type { DecisionSink } from '../pipelines/decisions/decision-sink.js';
 import type { OnlineStoreReader } from '../pipelines/online-store/online-store.js';
+import { buildDecision } from './decision-builder.js';
 import { explore, type Uniform } from './exploration.js';
 import { featureEmbedding, type FeatureEmbedding } from './feature-embedding.js';
 import { NotFoundError, ServiceUnavailableError } from './http-errors.js';
@@ -113,7 +114,8 @@ export class ServingService {
     });
   }
 
-  async recommend(body: RecommendRequestBody, requestId: string = randomUUID()): Promise<RecommendResult> {
+  /** `requestId` is the server's (the decision's key); `clientRequestId` the caller's x-request-id, recorded as a trace field only. */
+  async recommend(body: RecommendRequestBody, requestId: string = randomUUID(), clientRequestId?: string): Promise<RecommendResult> {
     return this.withModels(async (bundle) => {
       const user = await this.userState(body);
       const exclude = new Set([...user.history.map((h) => h.item_id), ...(body.exclude ?? [])]);
@@ -135,31 +137,29 @@ export class ServingService {
       const ranked = order.map((i) => ({ item_id: ids[i]!, score: scores[i]!, retrieval_score: candidates[i]!.retrievalScore }));
       const exploration = body.exploration ?? this.o.defaultExploration;
       const placements = explore(ranked.map((r) => r.score), body.k, exploration, this.o.random);
-      const items = placements.map((p, position) => ({ item_id: ranked[p.index]!.item_id, score: ranked[p.index]!.score, position, propensity: p.propensity }));
       const models = modelInfo(bundle);
-      const record: DecisionRecord = {
-        schema_version: 1,
-        request_id: requestId,
-        user_id: body.user_id,
-        ts: this.o.now?.() ?? Date.now(),
+      const { items, record } = buildDecision({
+        requestId, clientRequestId, userId: body.user_id, ts: this.o.now?.() ?? Date.now(), exploration, k: body.k, ranked, placements, context: body.context,
         models: {
           ranker: { name: models.ranker.model, version: models.ranker.version },
           retrieval: models.retrieval && !body.candidates ? { name: models.retrieval.model, version: models.retrieval.version } : null,
         },
-        exploration,
-        k: body.k,
-        candidates: ranked,
-        shown: items,
-        ...(body.context ? { context: body.context } : {}),
-      };
+      });
+      // Checked here with ingestion's own rules: a record that would be dead-lettered is never served.
+      const encoded = encodeDecision(record, this.o.decisions.maxRecordBytes);
+      if (!encoded.ok) {
+        this.o.metrics?.decisions.inc({ outcome: 'invalid' });
+        if (encoded.tooLarge) throw new ValidationError(`${encoded.reason}: ask for fewer candidates or items, or send shorter ids or a smaller context`);
+        throw new Error(`refusing to serve a recommendation whose decision record is invalid (${encoded.reason})`);
+      }
       try {
         const started = performance.now();
-        await this.o.decisions.write(record);
+        await this.o.decisions.write(record, encoded.json);
         this.o.metrics?.decisionWrite.observe({ sink: this.o.decisions.name }, (performance.now() - started) / 1000);
         this.o.metrics?.decisions.inc({ outcome: 'written' });
       } catch (error) {
         this.o.metrics?.decisions.inc({ outcome: 'failed' });
-        throw new ServiceUnavailableError('the decision record could not be written; no recommendation is served without one', { cause: error });
+        throw new ServiceUnavailableError(`the decision record could not be written (${errorMessage(error)}); no recommendation is served without one`, { cause: error });
       }
       return { request_id: requestId, models, exploration, items, candidates: ranked.length, retrieval: body.candidates ? 'request' : 'index', query };
     });

@@ -3,7 +3,7 @@ import { pushRow } from '../ingest/offline-rows.js';
 import type { DecisionRecord } from './decision-record.js';
 
 /**
- * Decision records ↔ rows of the offline store (infra/migrations/0004): one
+ * Decision records ↔ rows of the offline store (infra/migrations/0004, 0006): one
  * `decisions` row per record and one `decision_items` row per candidate
  * (its rank by score, model score, retrieval score, and, when it was shown,
  * its position and propensity). Every column is a scalar, so the rows go
@@ -13,6 +13,8 @@ export const DECISION_TABLES = { decisions: 'decisions', items: 'decision_items'
 
 export interface DecisionRow {
   request_id: string;
+  /** The caller's x-request-id; '' when it sent none. */
+  client_request_id: string;
   ts: number;
   user_id: string;
   ranker_model: string;
@@ -51,6 +53,7 @@ const NO_SOURCE: SourcePosition = { partition: -1, offset: -1 };
 export function decisionRow(d: DecisionRecord, source: SourcePosition = NO_SOURCE): DecisionRow {
   return {
     request_id: d.request_id,
+    client_request_id: d.client_request_id ?? '',
     ts: d.ts,
     user_id: d.user_id,
     ranker_model: d.models.ranker.name,

@@ -1,6 +1,7 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import { errorMessage } from '../../infra/errors.js';
-import type { DecisionRecord } from './decision-record.js';
+import { errorMessage, RecsysError, ValidationError } from '../../infra/errors.js';
+import { logger, type Logger } from '../../infra/logger.js';
+import { MAX_DECISION_BYTES, type DecisionRecord } from './decision-record.js';
 import type { DecisionSink } from './decision-sink.js';
 
 export interface KafkaDecisionSinkOptions {
@@ -8,45 +9,121 @@ export interface KafkaDecisionSinkOptions {
   topic: string;
   /** Records waiting at most this long are sent together in one produce request; 0 = those of the same turn of the event loop. @default 0 */
   lingerMs?: number;
-  /** Send as soon as this many records wait. @default 500 */
+  /** Records per produce request. @default 500 */
   maxBatch?: number;
+  /**
+   * Bytes per produce request (keys, values and ~70 bytes of framing per
+   * record). Each partition's share must stay under the broker's
+   * message.max.bytes (1 MiB by default) or the whole batch is refused. @default 1_000_000
+   */
+  maxBatchBytes?: number;
+  /**
+   * A write not acknowledged within this long fails (serving answers 503 and
+   * shows nothing); one still waiting in the queue is dropped and never sent.
+   * Also the broker's acknowledgement timeout of each produce request. @default 2000
+   */
+  writeTimeoutMs?: number;
+  /** Records waiting to be sent at most; a write beyond is refused at once. @default 5000 */
+  maxQueueRecords?: number;
+  /** Bytes waiting to be sent at most. @default 64 MiB */
+  maxQueueBytes?: number;
+  log?: Logger;
 }
 
+/** The sink's bounded queue is full: Kafka has not been taking writes for a while. */
+export class DecisionQueueFullError extends RecsysError {}
+/** A write was not acknowledged within writeTimeoutMs. */
+export class DecisionWriteTimeoutError extends RecsysError {}
+
+/** kafkajs's framing per record (length, attributes, varint offsets, headers count), counted against maxBatchBytes. */
+const RECORD_OVERHEAD_BYTES = 70;
+/** A user id is at most 256 characters: 1 KiB of UTF-8. */
+const MAX_KEY_BYTES = 1024;
+/** How many request ids of records possibly written after their requests failed are kept for inspection. */
+const KEEP_UNCERTAIN = 1000;
+
 interface Pending {
-  record: DecisionRecord;
+  requestId: string;
+  key: string;
+  json: string;
+  bytes: number;
+  state: 'queued' | 'in-flight' | 'settled';
+  timer: NodeJS.Timeout | undefined;
   resolve: () => void;
   reject: (error: Error) => void;
+}
+
+export interface KafkaDecisionSinkStats {
+  queuedRecords: number;
+  queuedBytes: number;
+  inFlight: boolean;
+  /** Epoch ms of the last acknowledged batch (or of connecting). */
+  lastAckAt: number;
+  lastError: string | null;
+  /** Request ids whose records may have reached Kafka although their write failed (newest last). */
+  uncertain: readonly string[];
 }
 
 /**
  * Decision records to Kafka with kafkajs's idempotent producer (acks = all),
  * keyed by user so one user's decisions stay in order on one partition.
- * Concurrent writes within `lingerMs` share one produce request, and so do
- * writes that arrive while a request is in flight: the idempotent producer
- * sends one request at a time, so one request per write would queue behind
- * each other (measured: p50 17 ms at 100 writes/s). Each write resolves when
- * its batch is acknowledged and rejects if it is not.
+ * Writes that arrive within `lingerMs`, or while a produce request is in
+ * flight, share the next request (the idempotent producer sends one at a
+ * time, so one request per write would queue behind each other: measured p50
+ * 17 ms at 100 writes/s), up to maxBatch records and maxBatchBytes bytes.
+ *
+ * Bounded for outages: the queue holds at most maxQueueRecords /
+ * maxQueueBytes (a write beyond fails at once with DecisionQueueFullError),
+ * and every write settles within writeTimeoutMs. A failed produce request
+ * retires its producer and the next batch starts a new one (a new producer id,
+ * so the broker never takes a new batch for a retry of a lost one), so the
+ * sink recovers by itself once Kafka is back. A record whose write failed
+ * after it was sent may still have been written (the acknowledgement was
+ * lost, or came late): its request id is logged and kept in stats().uncertain.
  */
 export class KafkaDecisionSink implements DecisionSink {
   readonly name = 'kafka';
-  private readonly producer: Producer;
+  /** The largest record value that always fits in one batch with its key. */
+  readonly maxRecordBytes: number;
+  private readonly log: Logger;
   private queue: Pending[] = [];
+  private queuedRecords = 0;
+  private queuedBytes = 0;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
-  private inFlight = new Set<Promise<void>>();
+  private inFlight: Promise<void> | undefined;
+  private producer: Promise<Producer> | undefined;
+  private lastAckAt = Date.now();
+  private lastError: string | null = null;
+  private readonly uncertain: string[] = [];
   private readonly lingerMs: number;
   private readonly maxBatch: number;
+  private readonly maxBatchBytes: number;
+  private readonly writeTimeoutMs: number;
+  private readonly maxQueueRecords: number;
+  private readonly maxQueueBytes: number;
 
   private constructor(private readonly options: KafkaDecisionSinkOptions) {
-    this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     // No linger by default: writes that come while a request is in flight batch behind it anyway.
     this.lingerMs = options.lingerMs ?? 0;
     this.maxBatch = options.maxBatch ?? 500;
+    this.maxBatchBytes = options.maxBatchBytes ?? 1_000_000;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 2000;
+    this.maxQueueRecords = options.maxQueueRecords ?? 5000;
+    this.maxQueueBytes = options.maxQueueBytes ?? 64 * 1024 * 1024;
+    this.log = options.log ?? logger('decision-sink');
+    for (const [field, value, min] of [
+      ['lingerMs', this.lingerMs, 0], ['maxBatch', this.maxBatch, 1], ['maxBatchBytes', this.maxBatchBytes, 16 * 1024], ['writeTimeoutMs', this.writeTimeoutMs, 1],
+      ['maxQueueRecords', this.maxQueueRecords, 1], ['maxQueueBytes', this.maxQueueBytes, 16 * 1024],
+    ] as const) {
+      if (!Number.isFinite(value) || value < min) throw new ValidationError(`KafkaDecisionSink ${field} must be a number ≥ ${min} (got ${value})`);
+    }
+    this.maxRecordBytes = Math.min(MAX_DECISION_BYTES, this.maxBatchBytes, this.maxQueueBytes) - RECORD_OVERHEAD_BYTES - MAX_KEY_BYTES;
   }
 
   static async connect(options: KafkaDecisionSinkOptions): Promise<KafkaDecisionSink> {
     const sink = new KafkaDecisionSink(options);
-    await sink.producer.connect();
+    await sink.connected();
     return sink;
   }
 
@@ -54,10 +131,59 @@ export class KafkaDecisionSink implements DecisionSink {
     return this.options.topic;
   }
 
-  write(record: DecisionRecord): Promise<void> {
+  stats(): KafkaDecisionSinkStats {
+    return { queuedRecords: this.queuedRecords, queuedBytes: this.queuedBytes, inFlight: this.inFlight !== undefined, lastAckAt: this.lastAckAt, lastError: this.lastError, uncertain: [...this.uncertain] };
+  }
+
+  /** The current producer, connecting a new one when there is none (at start, or after a failed request retired the last). */
+  private connected(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.options.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Bounded: a request that cannot get through fails, and the sink's next batch starts a new producer.
+        retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+      });
+      const ready = producer.connect().then(() => producer);
+      this.producer = ready;
+      ready.catch((error: unknown) => {
+        if (this.producer === ready) this.producer = undefined;
+        this.lastError = `cannot connect to Kafka: ${errorMessage(error)}`;
+        void producer.disconnect().catch(() => {});
+      });
+    }
+    return this.producer;
+  }
+
+  private retireProducer(): void {
+    const old = this.producer;
+    this.producer = undefined;
+    void old?.then((p) => p.disconnect()).catch(() => {});
+  }
+
+  write(record: DecisionRecord, json: string = JSON.stringify(record)): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.flush();
+      const key = record.user_id;
+      const bytes = Buffer.byteLength(json) + Buffer.byteLength(key) + RECORD_OVERHEAD_BYTES;
+      if (bytes > this.maxBatchBytes) {
+        reject(new ValidationError(`decision record ${record.request_id} is ${bytes} bytes, more than one produce request to Kafka may carry (${this.maxBatchBytes})`));
+        return;
+      }
+      if (this.queuedRecords + 1 > this.maxQueueRecords || this.queuedBytes + bytes > this.maxQueueBytes) {
+        reject(new DecisionQueueFullError(
+          `the decision queue is full (${this.queuedRecords} records, ${this.queuedBytes} bytes wait for Kafka topic ${this.options.topic}; `
+          + `nothing acknowledged for ${Date.now() - this.lastAckAt} ms${this.lastError ? `; last error: ${this.lastError}` : ''}); `
+          + 'recommendations resume by themselves once Kafka takes writes again',
+        ));
+        return;
+      }
+      const pending: Pending = { requestId: record.request_id, key, json, bytes, state: 'queued', timer: undefined, resolve, reject };
+      pending.timer = setTimeout(() => this.timeOut(pending), this.writeTimeoutMs);
+      this.queue.push(pending);
+      this.queuedRecords++;
+      this.queuedBytes += bytes;
+      if (this.queuedRecords >= this.maxBatch || this.queuedBytes >= this.maxBatchBytes) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
         if (this.lingerMs > 0) this.timer = setTimeout(() => this.flush(), this.lingerMs);
@@ -66,32 +192,117 @@ export class KafkaDecisionSink implements DecisionSink {
     });
   }
 
+  private timeOut(p: Pending): void {
+    if (p.state === 'settled') return;
+    const wasQueued = p.state === 'queued';
+    if (wasQueued) this.unqueue(p);
+    p.state = 'settled';
+    p.reject(new DecisionWriteTimeoutError(
+      `Kafka topic ${this.options.topic} did not acknowledge the decision record within ${this.writeTimeoutMs} ms`
+      + (wasQueued ? ' (it was still queued and will not be sent)' : ' (it was sent and may still be written)')
+      + (this.lastError ? `; last error: ${this.lastError}` : ''),
+    ));
+  }
+
+  /** Takes a queued write out of the counts; the array entry is skipped (and dropped) when a batch is cut. */
+  private unqueue(p: Pending): void {
+    this.queuedRecords--;
+    this.queuedBytes -= p.bytes;
+    // Timed-out entries stay in the array until a batch passes them; compact when they are most of it.
+    if (this.queue.length > 64 && this.queue.length > 2 * this.queuedRecords) this.queue = this.queue.filter((q) => q.state === 'queued' && q !== p);
+  }
+
+  /** The next batch: queued writes in order, up to maxBatch records and maxBatchBytes bytes. */
+  private cutBatch(): Pending[] {
+    const batch: Pending[] = [];
+    let bytes = 0;
+    let taken = 0;
+    for (const p of this.queue) {
+      if (p.state !== 'queued') { taken++; continue; }
+      if (batch.length >= this.maxBatch || (batch.length > 0 && bytes + p.bytes > this.maxBatchBytes)) break;
+      batch.push(p);
+      bytes += p.bytes;
+      taken++;
+    }
+    this.queue.splice(0, taken);
+    for (const p of batch) {
+      p.state = 'in-flight';
+      this.queuedRecords--;
+      this.queuedBytes -= p.bytes;
+    }
+    return batch;
+  }
+
   /** Sends what waits, unless a request is in flight: its completion sends the rest. */
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.scheduled = false;
-    if (this.inFlight.size > 0 && this.queue.length < this.maxBatch) return;
-    const batch = this.queue.splice(0, this.maxBatch);
+    if (this.inFlight) return;
+    const batch = this.cutBatch();
     if (batch.length === 0) return;
-    const sent = this.producer
-      .send({ topic: this.options.topic, acks: -1, messages: batch.map((p) => ({ key: p.record.user_id, value: JSON.stringify(p.record) })) })
-      .then(
-        () => batch.forEach((p) => p.resolve()),
-        (error: unknown) => batch.forEach((p) => p.reject(new Error(`decision record not written to Kafka topic ${this.options.topic}: ${errorMessage(error)}`))),
-      );
-    this.inFlight.add(sent);
+    const sent = this.send(batch);
+    this.inFlight = sent;
     void sent.finally(() => {
-      this.inFlight.delete(sent);
-      if (this.queue.length > 0) this.flush();
+      this.inFlight = undefined;
+      if (this.queuedRecords > 0) this.flush();
     });
   }
 
-  async close(): Promise<void> {
-    while (this.queue.length > 0 || this.inFlight.size > 0) {
-      if (this.inFlight.size === 0) this.flush();
-      await Promise.all(this.inFlight);
+  private async send(batch: Pending[]): Promise<void> {
+    let connecting: NodeJS.Timeout | undefined;
+    let sent = false;
+    try {
+      const producer = await Promise.race([
+        this.connected(),
+        new Promise<never>((_, reject) => { connecting = setTimeout(() => reject(new Error(`no connection to Kafka within ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs); }),
+      ]);
+      clearTimeout(connecting);
+      sent = true;
+      await producer.send({ topic: this.options.topic, acks: -1, timeout: this.writeTimeoutMs, messages: batch.map((p) => ({ key: p.key, value: p.json })) });
+    } catch (error) {
+      clearTimeout(connecting);
+      const reason = errorMessage(error);
+      this.lastError = reason;
+      // Only a request that went out can have been written; it also leaves the producer's sequence numbers in doubt.
+      if (sent) {
+        this.retireProducer();
+        this.noteUncertain(batch.map((p) => p.requestId), `a produce request failed (${reason}); its records may have been written although their requests failed`);
+      }
+      for (const p of batch) {
+        clearTimeout(p.timer);
+        if (p.state === 'settled') continue;
+        p.state = 'settled';
+        p.reject(new Error(`decision record not written to Kafka topic ${this.options.topic}: ${reason}`));
+      }
+      return;
     }
-    await this.producer.disconnect();
+    this.lastAckAt = Date.now();
+    this.lastError = null;
+    const late = batch.filter((p) => p.state === 'settled').map((p) => p.requestId);
+    if (late.length > 0) this.noteUncertain(late, `Kafka acknowledged ${late.length} decision records after their requests had failed with a timeout (they were never shown)`);
+    for (const p of batch) {
+      clearTimeout(p.timer);
+      if (p.state === 'settled') continue;
+      p.state = 'settled';
+      p.resolve();
+    }
+  }
+
+  private noteUncertain(requestIds: readonly string[], message: string): void {
+    this.uncertain.push(...requestIds);
+    if (this.uncertain.length > KEEP_UNCERTAIN) this.uncertain.splice(0, this.uncertain.length - KEEP_UNCERTAIN);
+    this.log.warn({ topic: this.options.topic, records: requestIds.length, requestIds: requestIds.slice(0, 20) }, message);
+  }
+
+  /** Sends what still waits (each write is bounded by writeTimeoutMs), then disconnects. */
+  async close(): Promise<void> {
+    while (this.queuedRecords > 0 || this.inFlight) {
+      if (!this.inFlight) this.flush();
+      await this.inFlight;
+    }
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.then((p) => p.disconnect(), () => {});
   }
 }

@@ -122,6 +122,27 @@ describe('serving on the real stack: decision records and hot reload', function 
     assert.match(dead[0]!.reason, /invalid decision record/);
   });
 
+  it('the same x-request-id sent twice → two decision rows with their own keys, both keeping the caller\'s id as client_request_id', async () => {
+    const trace = randomName('client-trace');
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${server!.url}/v1/recommend`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': trace }, body: JSON.stringify({ user_id: 'u5', k: 3 }) });
+      const body = (await res.json()) as { request_id: string };
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(res.headers.get('x-request-id'), body.request_id);
+      ids.push(body.request_id);
+    }
+    assert.notEqual(ids[0], ids[1]);
+    const stored = await waitFor(async () => {
+      const found = await readDecisions(env.db, { requestIds: ids });
+      return found.length === 2 && found.every((d) => d.items.length > 0) && found;
+    }, { what: 'both decisions in ClickHouse', timeoutMs: 60_000 });
+    assert.deepEqual(stored.map((d) => d.request_id).sort(), [...ids].sort());
+    assert.deepEqual(stored.map((d) => d.client_request_id), [trace, trace]);
+    const byTrace = await env.db.query<{ n: number }>(`SELECT count() AS n FROM decisions FINAL WHERE client_request_id = '${trace}'`);
+    assert.equal(Number(byTrace[0]!.n), 2, 'a client finds both of its calls by its own id');
+  });
+
   it('hot reload under load: a promote announced on Redis swaps the ranker with zero failed requests', async () => {
     const notifier = createServicesNotifier(env.services, { channel, clickhouse: null });
     try {

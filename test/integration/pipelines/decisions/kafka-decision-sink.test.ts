@@ -37,7 +37,7 @@ describe('Kafka decision sink (real Kafka)', function () {
     const sink = await KafkaDecisionSink.connect({ kafka, topic, lingerMs: 1 });
     const requests: number[] = [];
     // kafkajs reports each produce request it sends.
-    const producer = (sink as unknown as { producer: { on: (e: string, f: (ev: { payload: { apiName: string } }) => void) => void; events: { REQUEST: string } } }).producer;
+    const producer = await (sink as unknown as { producer: Promise<{ on: (e: string, f: (ev: { payload: { apiName: string } }) => void) => void; events: { REQUEST: string } }> }).producer;
     producer.on(producer.events.REQUEST, (ev) => { if (ev.payload.apiName === 'Produce') requests.push(Date.now()); });
     const ids = Array.from({ length: 300 }, (_, i) => `req-${i}`);
     const write = (id: string, i: number) => sink.write(sampleDecision({ request_id: id, user_id: `u${i % 7}` }));
@@ -70,5 +70,43 @@ describe('Kafka decision sink (real Kafka)', function () {
     await waitFor(() => seen.size === ids.length, { timeoutMs: 60_000, what: 'all 300 decision records consumed' });
     assert.deepEqual([...seen.keys()].sort(), [...ids].sort());
     assert.ok([...seen.values()].every((n) => n === 1), 'no record twice');
+  });
+
+  it('cuts batches by bytes: 30 records of ~210 KB written at once all land, in produce requests the broker accepts (≤ 1 MiB each)', async () => {
+    const bigTopic = randomName('test_decision_sink_big');
+    await ensureTopics(admin, [{ topic: bigTopic, numPartitions: 1 }]);
+    try {
+      const sink = await KafkaDecisionSink.connect({ kafka, topic: bigTopic });
+      const sizes: number[] = [];
+      const producer = await (sink as unknown as { producer: Promise<{ on: (e: string, f: (ev: { payload: { apiName: string; size: number } }) => void) => void; events: { REQUEST: string } }> }).producer;
+      producer.on(producer.events.REQUEST, (ev) => { if (ev.payload.apiName === 'Produce') sizes.push(ev.payload.size); });
+      const candidates = Array.from({ length: 700 }, (_, i) => ({ item_id: `item-${i}-`.padEnd(256, 'x'), score: 0.5, retrieval_score: null }));
+      const records = Array.from({ length: 30 }, (_, i) => sampleDecision({
+        request_id: `big-${i}`, user_id: 'one-user', candidates,
+        shown: [{ item_id: candidates[0]!.item_id, position: 0, score: 0.5, propensity: 1 }], exploration: { scheme: 'none' },
+      }));
+      const bytes = Buffer.byteLength(JSON.stringify(records[0]));
+      assert.ok(bytes > 200_000, `${bytes} bytes per record`);
+      const results = await Promise.allSettled(records.map((r) => sink.write(r)));
+      await sink.close();
+      const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+      assert.deepEqual(failed, [], `${failed.length} writes failed: ${failed[0]}`);
+      assert.ok(sizes.length >= 7, `${sizes.length} produce requests for ${30 * bytes} bytes`);
+      assert.ok(sizes.every((s) => s <= 1_048_588), `request sizes ${sizes.join(', ')}`);
+
+      const reader = kafka.consumer({ groupId: randomName('test_decision_sink_big_group') });
+      await reader.connect();
+      try {
+        await reader.subscribe({ topic: bigTopic, fromBeginning: true });
+        const seen: string[] = [];
+        await reader.run({ eachMessage: async ({ message }) => { const parsed = parseDecision(message.value!); if (parsed.ok) seen.push(parsed.record.request_id); } });
+        await waitFor(() => seen.length >= 30, { timeoutMs: 60_000, what: 'the 30 large records consumed' });
+        assert.deepEqual([...seen].sort(), records.map((r) => r.request_id).sort());
+      } finally {
+        await reader.disconnect();
+      }
+    } finally {
+      await admin.deleteTopics({ topics: [bigTopic] }).catch(() => {});
+    }
   });
 });
