@@ -2,7 +2,7 @@ import { sqlNumber } from '../../infra/clickhouse/escape.js';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
 import { readDecisions, type OutcomeRow, type StoredDecision } from '../decisions/decision-store.js';
 import { DECISION_TABLES } from '../decisions/decision-rows.js';
-import type { LoggedDecision } from './logged-decision.js';
+import type { LoggedDecision } from './estimators/logged-decision.js';
 
 /**
  * The logged decisions of a window with their rewards, streamed from the

@@ -1,11 +1,11 @@
 import { calibration, type CalibrationBin } from '../../models/metrics/classification.js';
-import { predictClick, type ClickModel } from './click-model.js';
-import { crossFit, foldOf, type FoldRows } from './cross-fit.js';
-import type { LoggedDecision } from './logged-decision.js';
-import { PolicyStats, accumulateDecision, type Estimator } from './policy-stats.js';
-import { policyValue, type PolicyValueResult } from './policy-value.js';
-import { predictionQuality, type QualityResult } from './prediction-quality.js';
-import type { TargetPolicy } from './ranking-policy.js';
+import { predictClick, type ClickModel } from './estimators/click-model.js';
+import { crossFit, foldOf, type FoldRows } from './estimators/cross-fit.js';
+import type { LoggedDecision } from './estimators/logged-decision.js';
+import { PolicyStats, accumulateDecision, type Estimator } from './estimators/policy-stats.js';
+import { policyValue, type PolicyValueResult } from './estimators/policy-value.js';
+import { predictionQuality, type QualityResult } from './estimators/prediction-quality.js';
+import type { TargetPolicy } from './estimators/ranking-policy.js';
 import { createRng } from '../../features/math/rng.js';
 
 /**

@@ -1,6 +1,6 @@
 import { sqlString } from '../../infra/clickhouse/escape.js';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
-import { QUALITY_METRICS, type Estimate } from './prediction-quality.js';
+import { QUALITY_METRICS, type Estimate } from './estimators/prediction-quality.js';
 import type { Evaluation } from './replay-evaluation.js';
 import { pinnedRef, type ReplaySpec } from './replay-spec.js';
 

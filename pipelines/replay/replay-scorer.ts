@@ -1,7 +1,7 @@
 import type { AttributeMap, InteractionEvent } from '../../features/events/event-schema.js';
 import type { Example } from '../../features/samples/example.js';
 import type { CtrModel } from '../../models/ctr/ctr-model.js';
-import type { LoggedDecision } from './logged-decision.js';
+import type { LoggedDecision } from './estimators/logged-decision.js';
 import { PointInTimeState } from './point-in-time-state.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseWith } from '../../infra/config.js';
-import { ESTIMATORS } from './policy-stats.js';
+import { ESTIMATORS } from './estimators/policy-stats.js';
 
 /**
  * What one replay job computes, as queued: both models pinned to a version

@@ -1,4 +1,4 @@
-import { auc } from '../../features/math/auc.js';
+import { auc } from '../../../features/math/auc.js';
 
 /**
  * Prediction metrics of one model under row weights (a bootstrap resample's

@@ -1,4 +1,4 @@
-import { ctrMetrics, type CtrMetrics } from '../../models/metrics/classification.js';
+import { ctrMetrics, type CtrMetrics } from '../../../models/metrics/classification.js';
 import { bootstrapIntervals, type BootstrapOptions } from './bootstrap.js';
 import { WeightedModelMetrics } from './weighted-metrics.js';
 

@@ -1,4 +1,4 @@
-import { createRng } from '../../features/math/rng.js';
+import { createRng } from '../../../features/math/rng.js';
 
 /**
  * The non-parametric bootstrap over units (users, not rows: a user's

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { bootstrapIntervals, percentileInterval, resampleCounts } from '../../../../pipelines/replay/bootstrap.js';
-import { crossFit, foldOf } from '../../../../pipelines/replay/cross-fit.js';
-import { fitClickModel, predictClick } from '../../../../pipelines/replay/click-model.js';
-import { predictionQuality } from '../../../../pipelines/replay/prediction-quality.js';
+import { bootstrapIntervals, percentileInterval, resampleCounts } from '../../../../../pipelines/replay/estimators/bootstrap.js';
+import { crossFit, foldOf } from '../../../../../pipelines/replay/estimators/cross-fit.js';
+import { fitClickModel, predictClick } from '../../../../../pipelines/replay/estimators/click-model.js';
+import { predictionQuality } from '../../../../../pipelines/replay/estimators/prediction-quality.js';
 
 describe('user-level bootstrap', () => {
   it('each resample draws as many units as there are, from a fixed seed', () => {
@@ -69,8 +69,8 @@ describe('click model and cross-fitting', () => {
 
 describe('weighted metrics for resamples', () => {
   it('equal the plain metrics on the rows a resample stands for (a user drawn twice = two groups)', async () => {
-    const { WeightedModelMetrics } = await import('../../../../pipelines/replay/weighted-metrics.js');
-    const { ctrMetrics } = await import('../../../../models/metrics/classification.js');
+    const { WeightedModelMetrics } = await import('../../../../../pipelines/replay/estimators/weighted-metrics.js');
+    const { ctrMetrics } = await import('../../../../../models/metrics/classification.js');
     const labels = [1, 0, 1, 0, 0, 1, 1, 0, 0];
     const scores = [0.9, 0.1, 0.6, 0.6, 0.3, 0.2, 0.55, 0.7, 0.05];
     const rowsByUser = [[0, 1, 2], [3, 4, 5], [6, 7, 8]];

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { createRng, type Rng } from '../../../../features/math/rng.js';
-import { predictClick } from '../../../../pipelines/replay/click-model.js';
-import { crossFit, foldOf, type FoldRows } from '../../../../pipelines/replay/cross-fit.js';
-import { PolicyStats, accumulateDecision, type Estimator } from '../../../../pipelines/replay/policy-stats.js';
-import { policyValue } from '../../../../pipelines/replay/policy-value.js';
+import { createRng, type Rng } from '../../../../../features/math/rng.js';
+import { predictClick } from '../../../../../pipelines/replay/estimators/click-model.js';
+import { crossFit, foldOf, type FoldRows } from '../../../../../pipelines/replay/estimators/cross-fit.js';
+import { PolicyStats, accumulateDecision, type Estimator } from '../../../../../pipelines/replay/estimators/policy-stats.js';
+import { policyValue } from '../../../../../pipelines/replay/estimators/policy-value.js';
 
 /**
  * A synthetic logging policy with known propensities: each request has K

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { PolicyStats, accumulateDecision, policyValues, weightDiagnostics } from '../../../../pipelines/replay/policy-stats.js';
-import { conditionalProbabilities, pick } from '../../../../pipelines/replay/ranking-policy.js';
+import { PolicyStats, accumulateDecision, policyValues, weightDiagnostics } from '../../../../../pipelines/replay/estimators/policy-stats.js';
+import { conditionalProbabilities, pick } from '../../../../../pipelines/replay/estimators/ranking-policy.js';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) < tol, `${a} != ${b}`);
 
