@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test command: type-check, lint (incl. import direction), unit tests,
+# The whole test command: type-check, lint (incl. import direction), the generated
+# CLI reference's freshness, unit tests,
 # then integration tests on the real local services. Services that were not
 # running are started here and stopped again at the end (KEEP_SERVICES=1 keeps them).
 set -euo pipefail
@@ -15,6 +16,9 @@ npx tsc -p tsconfig.json --noEmit
 step "lint"
 npx eslint .
 npx depcruise --config .dependency-cruiser.cjs --output-type err .
+
+step "docs: docs/reference/cli.md matches the CLI's --help"
+node --import tsx scripts/gen-cli-docs.ts --check
 
 step "unit tests"
 npx mocha 'test/unit/**/*.test.ts'
