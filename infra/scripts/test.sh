@@ -17,8 +17,9 @@ step "lint"
 npx eslint .
 npx depcruise --config .dependency-cruiser.cjs --output-type err .
 
-step "docs: docs/reference/cli.md matches the CLI's --help"
+step "docs: docs/reference/cli.md matches the CLI's --help; links resolve"
 node --import tsx scripts/gen-cli-docs.ts --check
+node --import tsx scripts/check-doc-links.ts
 
 step "unit tests"
 npx mocha 'test/unit/**/*.test.ts'
