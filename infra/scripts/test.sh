@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test command: type-check, lint (incl. import direction), unit tests,
-# then integration tests on the real local services. Services that were not
+# The whole test command: type-check, lint (incl. import direction), the generated
+# CLI reference's freshness, unit tests, then integration tests on the real local
+# services and the getting-started walkthrough. Services that were not
 # running are started here and stopped again at the end (KEEP_SERVICES=1 keeps them).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -15,6 +16,10 @@ npx tsc -p tsconfig.json --noEmit
 step "lint"
 npx eslint .
 npx depcruise --config .dependency-cruiser.cjs --output-type err .
+
+step "docs: docs/reference/cli.md matches the CLI's --help; links resolve"
+node --import tsx scripts/gen-cli-docs.ts --check
+node --import tsx scripts/check-doc-links.ts
 
 step "unit tests"
 npx mocha 'test/unit/**/*.test.ts'
@@ -41,3 +46,10 @@ bash infra/scripts/services.sh status
 
 step "integration tests (real Kafka, ClickHouse, Redis)"
 npx mocha --timeout 120000 'test/integration/**/*.test.ts'
+
+# The getting-started walkthrough, command by command as the page writes them,
+# on private names (a few minutes); DOCS_WALKTHROUGH=0 skips it.
+if [ "${DOCS_WALKTHROUGH:-1}" != "0" ]; then
+  step "docs: docs/getting-started.md's streaming loop runs as written"
+  node --import tsx scripts/check-getting-started.ts
+fi
