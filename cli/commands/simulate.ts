@@ -15,6 +15,7 @@ interface SimulateFlags {
   users: number;
   items: number;
   seed: number;
+  streamSeed?: number;
   runId?: string;
   eventTime: 'live' | 'synthetic';
   topic?: string;
@@ -40,7 +41,8 @@ export function registerSimulate(program: Command): void {
     .option('--duration <s>', 'stop after this many seconds', nonNegative('duration'))
     .option('--users <n>', 'users', positiveInt('users'), 2000)
     .option('--items <n>', 'items', positiveInt('items'), 5000)
-    .option('--seed <n>', 'random seed', positiveInt('seed'), 42)
+    .option('--seed <n>', 'the world: users, items, interests and click model (keep it to keep the world)', positiveInt('seed'), 42)
+    .option('--stream-seed <n>', 'the impressions drawn from that world (default: random per run and printed, so a second run sends fresh impressions instead of replaying the first)', positiveInt('stream-seed'))
     .option('--run-id <id>', 'event ids are sim-<run-id>-<n> (default: random)')
     .option('--event-time <mode>', "'live' stamps events with the send time; 'synthetic' keeps the generator's times and ids", 'live')
     .option('--topic <name>', 'events topic (env KAFKA_EVENTS_TOPIC, default recsys.events)')
@@ -51,6 +53,8 @@ export function registerSimulate(program: Command): void {
       const { producer, topic } = await openEventsProducer(opts, { batchSize: Math.max(1, Math.min(500, Math.ceil(opts.rate / 100) || 500)) });
 
       const runId = opts.runId ?? randomBytes(4).toString('hex');
+      const streamSeed = opts.streamSeed ?? randomBytes(4).readUInt32BE(0) % 2 ** 31;
+      console.error(`simulate: world seed ${opts.seed}, stream seed ${streamSeed} (--stream-seed ${streamSeed} repeats this run's impressions)`);
       const events = opts.events ?? Number.MAX_SAFE_INTEGER;
       const deadline = opts.duration === undefined ? Infinity : Date.now() + opts.duration * 1000;
       let stopping = false;
@@ -59,7 +63,7 @@ export function registerSimulate(program: Command): void {
       const start = Date.now();
       let sent = 0;
       let lastReport = start;
-      for (const event of syntheticEvents({ events, users: opts.users, items: opts.items, seed: opts.seed })) {
+      for (const event of syntheticEvents({ events, users: opts.users, items: opts.items, seed: opts.seed, streamSeed })) {
         if (stopping || Date.now() >= deadline) break;
         await limiter.take();
         const now = Date.now();
@@ -74,6 +78,6 @@ export function registerSimulate(program: Command): void {
       await producer.close();
       const seconds = (Date.now() - start) / 1000;
       console.log(`${sent} events to ${topic} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} events/s), run ${runId}`);
-      console.log(JSON.stringify({ topic: topic, run_id: runId, produced: sent, seconds: Number(seconds.toFixed(3)) }));
+      console.log(JSON.stringify({ topic: topic, run_id: runId, seed: opts.seed, stream_seed: streamSeed, produced: sent, seconds: Number(seconds.toFixed(3)) }));
     });
 }

@@ -1,6 +1,12 @@
 export interface SyntheticOptions {
-  /** @default 42 */
+  /** The world: users, items, interests, click model. @default 42 */
   seed?: number;
+  /**
+   * The impressions drawn from that world: another stream seed gives fresh
+   * impressions of the same users and items (a second run of `recsys simulate`
+   * must not replay the first). @default the world's own stream
+   */
+  streamSeed?: number;
   /** @default 2000 */
   users?: number;
   /** @default 5000 */
@@ -35,7 +41,7 @@ export interface ClickWeights {
 
 export const DEFAULT_WEIGHTS: ClickWeights = { bias: -1.6, interest: 0.9, affinity: 0.8, history: 1.5, quality: 0.5 };
 
-export type ResolvedSyntheticOptions = Required<Omit<SyntheticOptions, 'abruptDriftAt' | 'weights'>> & { abruptDriftAt: number | undefined; weights: ClickWeights };
+export type ResolvedSyntheticOptions = Required<Omit<SyntheticOptions, 'abruptDriftAt' | 'weights' | 'streamSeed'>> & { abruptDriftAt: number | undefined; streamSeed: number | undefined; weights: ClickWeights };
 
 export function resolveSyntheticOptions(options: SyntheticOptions = {}): ResolvedSyntheticOptions {
   return {
@@ -43,6 +49,7 @@ export function resolveSyntheticOptions(options: SyntheticOptions = {}): Resolve
     interestConcentration: 0.3, startTs: Date.UTC(2024, 0, 1), durationMs: 30 * 86_400_000,
     ...options,
     abruptDriftAt: options.abruptDriftAt,
+    streamSeed: options.streamSeed,
     weights: { ...DEFAULT_WEIGHTS, ...options.weights },
   };
 }

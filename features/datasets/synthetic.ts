@@ -1,5 +1,6 @@
 import { auc } from '../math/auc.js';
-import { sampleCumulative } from '../math/rng.js';
+import { hashInt } from '../hashing.js';
+import { createRng, sampleCumulative } from '../math/rng.js';
 import type { Event, InteractionEvent } from '../events/event-schema.js';
 import { resolveSyntheticOptions, type SyntheticOptions } from './synthetic-options.js';
 import { buildSyntheticWorld, rememberClick, userClickProbability } from './synthetic-world.js';
@@ -51,7 +52,8 @@ export function* syntheticImpressions(options: SyntheticOptions = {}): Generator
   const o = resolveSyntheticOptions(options);
   const world = buildSyntheticWorld(o);
   const users = world.user.map((user) => ({ user, recent: [] as number[] }));
-  const streamRng = world.rng.fork(4);
+  const streamRng = o.streamSeed === undefined ? world.rng.fork(4) : createRng(hashInt(o.streamSeed, o.seed)).fork(4);
+  const idPrefix = o.streamSeed === undefined ? `syn-${o.seed}` : `syn-${o.seed}s${o.streamSeed}`;
   const driftIndex = o.abruptDriftAt === undefined ? -1 : Math.floor(o.abruptDriftAt * o.events);
   const step = o.durationMs / o.events;
 
@@ -68,7 +70,7 @@ export function* syntheticImpressions(options: SyntheticOptions = {}): Generator
     yield {
       probability,
       event: {
-        schema_version: 1, type: 'impression', event_id: `syn-${o.seed}-${k}`, ts: Math.floor(o.startTs + k * step),
+        schema_version: 1, type: 'impression', event_id: `${idPrefix}-${k}`, ts: Math.floor(o.startTs + k * step),
         user_id: `u${u}`, item_id: `i${i}`, label,
       },
     };
