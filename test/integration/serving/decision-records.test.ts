@@ -160,13 +160,17 @@ describe('serving on the real stack: decision records and hot reload', function 
           else versions.add((res.body.models as { ranker: { version: number } }).ranker.version);
         }
       }));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const change = await reg.promote('syn-din', 2, { reason: 'test' });
-      assert.ok(change.notified.some((n) => n.sink === 'redis' && n.status === 'sent'), JSON.stringify(change.notified));
-      await waitFor(async () => server!.models.current!.ranker.served.version === 2, { what: 'the swap to v2', timeoutMs: 30_000 });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      stop = true;
-      await load;
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const change = await reg.promote('syn-din', 2, { reason: 'test' });
+        assert.ok(change.notified.some((n) => n.sink === 'redis' && n.status === 'sent'), JSON.stringify(change.notified));
+        await waitFor(async () => server!.models.current!.ranker.served.version === 2, { what: 'the swap to v2', timeoutMs: 30_000 });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      } finally {
+        // The load stops whatever happened above, so a failed wait fails the test instead of hanging it.
+        stop = true;
+        await load;
+      }
       assert.equal(failures, 0, `${failures} of ${requests} requests failed`);
       assert.deepEqual([...versions].sort(), [1, 2]);
     } finally {
