@@ -5,7 +5,7 @@ import { createKafka } from '../../infra/kafka/kafka-client.js';
 import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
 import { ensureIngestTopics } from '../../pipelines/ingest/ingest-topics.js';
 import { ensureDecisionTopic } from '../../pipelines/decisions/decision-topics.js';
-import { positiveInt } from '../options.js';
+import { deadLetterTopicOptions, eventsTopicOptions } from '../kafka-options.js';
 import { servicesFromFlags } from './ingest.js';
 
 interface MigrateFlags {
@@ -20,17 +20,14 @@ interface MigrateFlags {
 }
 
 export function registerMigrate(program: Command): void {
-  program
+  const command = program
     .command('migrate')
     .description('apply pending ClickHouse schema migrations (recorded in schema_migrations) and create the Kafka topics of ingestion; idempotent')
     .option('--clickhouse-url <url>', 'ClickHouse HTTP URL (env CLICKHOUSE_URL)')
     .option('--database <name>', 'database to migrate (env CLICKHOUSE_DATABASE)')
-    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
-    .option('--topic <name>', 'events topic (env KAFKA_EVENTS_TOPIC, default recsys.events)')
-    .option('--partitions <n>', 'partitions of the events topic when created (env KAFKA_EVENTS_PARTITIONS, default 4)', positiveInt('partitions'))
-    .option('--dead-letter-topic <name>', 'dead-letter topic (env KAFKA_DEAD_LETTER_TOPIC, default recsys.dead-letters)')
-    .option('--dead-letter-partitions <n>', 'partitions of the dead-letter topic when created (env KAFKA_DEAD_LETTER_PARTITIONS, default 1)', positiveInt('dead-letter-partitions'))
-    .option('--no-kafka', 'ClickHouse only: do not create the Kafka topics')
+    .option('--no-kafka', 'ClickHouse only: do not create the Kafka topics');
+  eventsTopicOptions(command);
+  deadLetterTopicOptions(command)
     .action(async (opts: MigrateFlags) => {
       const services = servicesFromFlags(opts);
       const config = services.clickhouse;

@@ -10,7 +10,8 @@ import { ValidationError } from '../../infra/errors.js';
 import { sleep } from '../../infra/retry.js';
 import { RateLimiter } from '../../pipelines/ingest/event-producer.js';
 import { eventKey } from '../../pipelines/ingest/events-kind.js';
-import { nonNegative, positiveInt } from '../options.js';
+import { nonNegative } from '../options.js';
+import { eventsTopicOptions } from '../kafka-options.js';
 import { openEventsProducer } from '../events-producer.js';
 
 interface ProduceFlags {
@@ -57,17 +58,15 @@ async function* outgoing(file: string, validate: boolean, onInvalid: (line: numb
 }
 
 export function registerProduce(program: Command): void {
-  program
+  const command = program
     .command('produce')
     .description('produce events to Kafka from a file: JSONL events (one per line) or MovieLens-100K (its directory or u.data) as a timed event stream')
     .requiredOption('--file <path>', 'JSONL file of events, or a MovieLens-100K directory / u.data')
-    .option('--topic <name>', 'events topic (env KAFKA_EVENTS_TOPIC, default recsys.events)')
-    .option('--partitions <n>', 'partitions when the topic is created (env KAFKA_EVENTS_PARTITIONS, default 4)', positiveInt('partitions'))
     .option('--rate <n>', 'at most n events per second (0 = as fast as possible)', nonNegative('rate'), 0)
     .option('--speedup <x>', 'timed replay: keep the gaps between event times, divided by x (0 = no timing)', nonNegative('speedup'), 0)
     .option('--no-validate', 'send invalid lines as they are (to exercise the dead-letter path) instead of skipping and reporting them')
-    .option('--no-progress', 'no progress bar')
-    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
+    .option('--no-progress', 'no progress bar');
+  eventsTopicOptions(command)
     .action(async (opts: ProduceFlags) => {
       const { producer, topic } = await openEventsProducer(opts);
       const movieLens = isMovieLens(opts.file) !== undefined;

@@ -5,6 +5,7 @@ import { ValidationError } from '../../infra/errors.js';
 import { JsonlOutcomeSink, KafkaOutcomeSink, type OutcomeSink } from '../../pipelines/simulation/outcome-sink.js';
 import { simulateUsers, type SimulationStats } from '../../pipelines/simulation/simulate-users.js';
 import { integer, nonNegative, positiveInt } from '../options.js';
+import { eventsTopicOptions } from '../kafka-options.js';
 import { openEventsProducer } from '../events-producer.js';
 
 interface SimulateUsersFlags {
@@ -37,7 +38,7 @@ const unitInterval = (flag: string) => (value: string): number => {
 };
 
 export function registerSimulateUsers(program: Command): void {
-  program
+  const command = program
     .command('simulate-users')
     .description('simulated users of the synthetic world call POST /v1/recommend and click shown items with the generator\'s true probabilities; each click is a `click` event with the decision\'s request_id, to Kafka (the events topic) or a JSONL file; progress bar, then one JSON line (requests, clicks, CTR, latency p50/p99)')
     .requiredOption('--serve-url <url>', 'the server, e.g. http://127.0.0.1:8080')
@@ -54,10 +55,8 @@ export function registerSimulateUsers(program: Command): void {
     .option('--progress <f>', "users' interests at this point of the synthetic stream's drift (0 start, 1 end)", unitInterval('progress'), 1)
     .option('--events-out <file>', `append outcome events to this JSONL file (default ${DEFAULT_EVENTS_FILE} unless --kafka)`)
     .option('--kafka', 'produce outcome events to the events topic (env KAFKA_EVENTS_TOPIC, default recsys.events)')
-    .option('--topic <name>', 'events topic with --kafka')
-    .option('--partitions <n>', 'partitions when the topic is created (env KAFKA_EVENTS_PARTITIONS, default 4)', positiveInt('partitions'))
-    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
-    .option('--run-id <id>', 'event ids are simu-<run-id>-<request>-<position> (default: random)')
+    .option('--run-id <id>', 'event ids are simu-<run-id>-<request>-<position> (default: random)');
+  eventsTopicOptions(command, 'events topic with --kafka (env KAFKA_EVENTS_TOPIC, default recsys.events)')
     .action(async (opts: SimulateUsersFlags) => {
       if (opts.kafka && opts.eventsOut) throw new ValidationError('--events-out and --kafka exclude each other: pick one sink');
       let url: URL;

@@ -6,6 +6,7 @@ import { onShutdown } from '../../infra/shutdown.js';
 import { RateLimiter } from '../../pipelines/ingest/event-producer.js';
 import { eventKey } from '../../pipelines/ingest/events-kind.js';
 import { nonNegative, positiveInt } from '../options.js';
+import { eventsTopicOptions } from '../kafka-options.js';
 import { openEventsProducer } from '../events-producer.js';
 
 interface SimulateFlags {
@@ -33,7 +34,7 @@ export function liveEvent(event: Event, runId: string, n: number, now: number): 
 }
 
 export function registerSimulate(program: Command): void {
-  program
+  const command = program
     .command('simulate')
     .description('produce the synthetic click stream (catalog updates, then impressions) to Kafka at a target rate; stops after --events or --duration, or on SIGINT')
     .requiredOption('--rate <n>', 'events per second (0 = as fast as possible)', nonNegative('rate'))
@@ -44,10 +45,8 @@ export function registerSimulate(program: Command): void {
     .option('--seed <n>', 'the world: users, items, interests and click model (keep it to keep the world)', positiveInt('seed'), 42)
     .option('--stream-seed <n>', 'the impressions drawn from that world (default: random per run and printed, so a second run sends fresh impressions instead of replaying the first)', positiveInt('stream-seed'))
     .option('--run-id <id>', 'event ids are sim-<run-id>-<n> (default: random)')
-    .option('--event-time <mode>', "'live' stamps events with the send time; 'synthetic' keeps the generator's times and ids", 'live')
-    .option('--topic <name>', 'events topic (env KAFKA_EVENTS_TOPIC, default recsys.events)')
-    .option('--partitions <n>', 'partitions when the topic is created (env KAFKA_EVENTS_PARTITIONS, default 4)', positiveInt('partitions'))
-    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
+    .option('--event-time <mode>', "'live' stamps events with the send time; 'synthetic' keeps the generator's times and ids", 'live');
+  eventsTopicOptions(command)
     .action(async (opts: SimulateFlags) => {
       if (opts.eventTime !== 'live' && opts.eventTime !== 'synthetic') throw new Error(`--event-time must be live or synthetic, got ${opts.eventTime}`);
       const { producer, topic } = await openEventsProducer(opts, { batchSize: Math.max(1, Math.min(500, Math.ceil(opts.rate / 100) || 500)) });
