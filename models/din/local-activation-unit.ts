@@ -37,11 +37,25 @@ const matMul = matMulUntaped;
  * when runs of candidates share one history, as a serving request's do,
  * does the history's side once per run (sharedPool).
  */
+export interface LocalActivationUnitOptions {
+  /** Prefix of the unit's parameter names in the store. */
+  name: string;
+  /** Width of a query and of a key (the behaviour embedding). */
+  dim: number;
+  /** Hidden layer widths of the attention MLP (a 1-unit output layer follows). */
+  units: readonly number[];
+  activation: ActivationKind;
+  /** How scores become weights: the paper's raw scores, normalised by length, or softmax. */
+  norm: AttentionNorm;
+}
+
 export class LocalActivationUnit {
   private readonly mlp: Mlp;
   private readonly fast: boolean;
+  private readonly norm: AttentionNorm;
 
-  constructor(params: ParamStore, name: string, dim: number, units: readonly number[], activation: ActivationKind, private readonly norm: AttentionNorm) {
+  constructor(params: ParamStore, { name, dim, units, activation, norm }: LocalActivationUnitOptions) {
+    this.norm = norm;
     this.mlp = new Mlp(params, name, 4 * dim, [...units, 1], activation);
     this.fast = norm !== 'softmax' && this.mlp.dense.every((layer) => !layer.activation || (isDifferentiable(layer.activation) && !layer.activation.usesBatchStatistics));
   }

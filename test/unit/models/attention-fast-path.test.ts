@@ -43,7 +43,7 @@ describe('local activation unit: fast path = reference', () => {
     const full = lengths.every((n) => n === L);
     it(`${activation}, ${norm} weights, ${full ? 'no padding' : 'padded histories'}`, () => {
       const params = new ParamStore(createRng(7));
-      const unit = new LocalActivationUnit(params, 'att', D, [8, 5], activation, norm);
+      const unit = new LocalActivationUnit(params, { name: 'att', dim: D, units: [8, 5], activation, norm });
       // α away from its initial 0.25 (and one above 1) so PReLU's negative side is exercised.
       for (const [name, v] of params.variables) {
         if (name.endsWith('/alpha')) v.assign(tf.tensor1d(Float32Array.from(randoms(v.size, 11), (x, i) => (i === 0 ? 1.5 : 0.5 + x * 0.4))));

@@ -82,7 +82,7 @@ describe('finite-difference gradient checks', () => {
       it(`gradients w.r.t. query, keys and every weight (${norm})`, () => {
         const params = new ParamStore(createRng(12));
         // PReLU keeps the check smooth enough; Dice is checked on its own above.
-        const unit = new LocalActivationUnit(params, 'att', D, [6, 4], 'prelu', norm);
+        const unit = new LocalActivationUnit(params, { name: 'att', dim: D, units: [6, 4], activation: 'prelu', norm });
         const loss = (q: Tensor, k: Tensor) => tf.sum(tf.mul(w, unit.pool(q, k, mask, lengthT, true)));
         const q = tf.tensor2d(q0, [B, D]);
         const k = tf.tensor3d(k0, [B, L, D]);
