@@ -1,6 +1,7 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
+import { renameDurably, writeFileDurably } from '../../infra/durable-file.js';
 import { logger } from '../../infra/logger.js';
 import { loadCtrModel } from '../../models/ctr/model-artifact.js';
 import { readEvents } from '../ingest/offline-store.js';
@@ -98,8 +99,8 @@ export async function runReplay(spec: ReplaySpec, o: RunReplayOptions): Promise<
   const report = path.join(o.reportsDir, `${jobId}.html`);
   await mkdir(o.reportsDir, { recursive: true });
   const html = replayReport({ jobId, a: pinnedRef(spec.a), b: pinnedRef(spec.b), from: spec.from, to: spec.to, rows, calibration: evaluation.calibration });
-  await writeFile(`${report}.${process.pid}.tmp`, html);
-  await rename(`${report}.${process.pid}.tmp`, report);
+  await writeFileDurably(`${report}.${process.pid}.tmp`, html);
+  await renameDurably(`${report}.${process.pid}.tmp`, report);
   await progress({ phase: 'done', decisions: scored.length, total: counts.decisions }, 100);
   const total = (performance.now() - started) / 1000;
   log.info({ jobId, decisions: evaluation.decisions, impressions: evaluation.impressions, seconds: total }, 'replay done');
