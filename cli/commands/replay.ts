@@ -113,8 +113,8 @@ export function registerReplay(program: Command): void {
     .description('check and queue a replay of model A against model B over logged decisions in [--from, --to)')
     .requiredOption('--a <model@version>', 'model A (name@N, name@latest or name@serving; pinned at submit)')
     .requiredOption('--b <model@version>', 'model B')
-    .requiredOption('--from <time>', 'window start, epoch ms or ISO date (after both training cut-offs)', timestamp('from'))
-    .requiredOption('--to <time>', 'window end, exclusive', timestamp('to')))
+    .requiredOption('--from <time>', 'window start, epoch milliseconds (not seconds) or ISO date (after both training cut-offs)', timestamp('from'))
+    .requiredOption('--to <time>', 'window end, exclusive; at most 92 days after --from and not in the future', timestamp('to')))
     .option('--json', 'print the result as one JSON line')
     .action(async (f: SubmitFlags) => {
       const r = await withQueue(f.registry, (queue, c) => queue.submit({ a: f.a, b: f.b, from: f.from, to: f.to, ...specOptions(f) }, c.db));

@@ -26,7 +26,7 @@ const hasStrace = (() => {
 describe('durable publishes: fsync of the parent directory after each rename', function () {
   this.timeout(60_000);
 
-  it('registry versions, alias records and trainer checkpoints fsync their directory after the rename', async function () {
+  it('registry versions, alias records, trainer checkpoints and embedding checkpoints fsync their directory after the rename', async function () {
     if (!hasStrace) this.skip(); // strace is a Debian package (apt-get install strace); the machines of this project have it
     const root = mkdtempSync(path.join(tmpdir(), 'durable-'));
     const trace = path.join(root, 'trace.txt');
@@ -43,7 +43,7 @@ describe('durable publishes: fsync of the parent directory after each rename', f
         if (m && m[2]!.startsWith(root)) published.push({ line: i, dir: path.dirname(m[2]!), to: m[2]! });
       });
       const kinds = published.map((p) => path.relative(root, p.to).split(path.sep).slice(-1)[0]!.replace(/\d+/g, 'N'));
-      for (const expected of ['vN', 'N.json', 'ckpt-N', 'CURRENT']) assert.ok(kinds.includes(expected), `a publish of ${expected} was traced: ${kinds.join(', ')}`);
+      for (const expected of ['vN', 'N.json', 'ckpt-N', 'CURRENT', 'tables.ckpt']) assert.ok(kinds.includes(expected), `a publish of ${expected} was traced: ${kinds.join(', ')}`);
       for (const p of published) {
         const synced = lines.slice(p.line + 1).some((l) => new RegExp(`\\bf(?:data)?sync\\(\\d+<${p.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}>\\)`).test(l));
         assert.ok(synced, `no fsync of ${p.dir} after publishing ${path.relative(root, p.to)}`);
