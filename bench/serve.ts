@@ -120,7 +120,7 @@ async function runWorker(): Promise<void> {
   const { setTfThreads } = await import('../infra/tf-threads.js');
   const settings = loadServeSettings(process.env, {
     registry: flags.registry!, ranker: 'bench-din', retrieval: 'bench-graph', itemIdPrefix: 'v', userIdPrefix: 'u', port: 0,
-    modelsChannel: '', pollSeconds: 0, annEf: Number(flags.ef), annM: Number(flags.m), numCandidates: 200, tfThreads: Number(flags['tf-threads']), heapGrowingPercent: Number(flags['heap-growing-percent']),
+    modelsChannel: '', pollSeconds: 0, allowLatest: true, annEf: Number(flags.ef), annM: Number(flags.m), numCandidates: 200, tfThreads: Number(flags['tf-threads']), heapGrowingPercent: Number(flags['heap-growing-percent']),
     onlineStore: flags.online === 'redis' ? 'redis' : 'memory', decisions: flags.decisions === 'kafka' ? 'kafka' : 'memory',
   });
   setTfThreads(settings.tfThreads);

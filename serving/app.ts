@@ -51,6 +51,8 @@ export function createApp(o: AppOptions): Express {
     });
     next();
   });
+  // Admin callers are checked before any body is read: an unauthenticated request costs no parsing and gets 401/403, not 400/413.
+  app.use('/admin', adminAuth(o.adminToken));
   app.use(express.json({ limit: o.maxBodyBytes }));
 
   const requestId = (res: Response): string => res.locals.requestId as string;
@@ -102,12 +104,6 @@ export function createApp(o: AppOptions): Express {
   }
 
   const admin = express.Router();
-  admin.use((req, _res, next) => {
-    if (o.adminToken === '') throw new UnauthorizedError('admin routes are disabled (no admin token configured: RECSYS_ADMIN_TOKEN)', 403);
-    const match = /^Bearer (.+)$/.exec(req.header('authorization') ?? '');
-    if (!match || !sameToken(match[1]!, o.adminToken)) throw new UnauthorizedError('admin routes need the bearer token (Authorization: Bearer <token>)');
-    next();
-  });
   admin.post('/reload', async (_req, res) => {
     res.json(await o.models.refresh('admin'));
   });
@@ -122,6 +118,15 @@ export function createApp(o: AppOptions): Express {
   app.use((_req: Request, res: Response) => { res.status(404).json({ error: 'not found', request_id: requestId(res) }); });
   app.use(errorHandler(o.log));
   return app;
+}
+
+function adminAuth(token: string) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    if (token === '') throw new UnauthorizedError('admin routes are disabled (no admin token configured: RECSYS_ADMIN_TOKEN or RECSYS_ADMIN_TOKEN_FILE)', 403);
+    const match = /^Bearer (.+)$/.exec(req.header('authorization') ?? '');
+    if (!match || !sameToken(match[1]!, token)) throw new UnauthorizedError('admin routes need the bearer token (Authorization: Bearer <token>)');
+    next();
+  };
 }
 
 function sameToken(given: string, expected: string): boolean {

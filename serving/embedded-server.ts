@@ -58,6 +58,8 @@ export async function startEmbeddedServer(o: EmbeddedServerOptions): Promise<Emb
     decisionsFile: o.decisionsFile,
     // Pinned versions, no Redis: neither hot reload channel nor polling.
     modelsChannel: '',
+    // The pins resolve every selector to the trained version; no alias is involved.
+    allowLatest: true,
     pollSeconds: 0,
   });
   const online = new MemoryOnlineStore(onlineSpecFrom(o.spec));

@@ -16,6 +16,11 @@ export interface ModelHolderOptions {
   retrieval: string | null;
   precision: Precision;
   retrievalOptions: RetrievalOptions;
+  /**
+   * Serve a model's newest version when it has no serving alias. Off, such a
+   * model is not served: a version nobody promoted never answers traffic. @default false
+   */
+  allowLatest?: boolean;
   log: Logger;
   metrics?: ServingMetrics;
 }
@@ -116,12 +121,15 @@ export class ModelHolder {
     await this.running?.catch(() => {});
   }
 
-  /** `name@serving`, or `name@latest` (logged) when the model has no serving alias yet. */
+  /** `name@serving`, or with allowLatest `name@latest` (logged) when the model has no serving alias yet. */
   private async resolve(name: string): Promise<ServedVersion> {
     const registry = this.options.registry;
     if (await registry.serving(name)) {
       const r = await registry.resolve(`${name}@serving`);
       return { model: r.model, version: r.version, dir: r.dir, via: 'serving' };
+    }
+    if (!this.options.allowLatest) {
+      throw new RegistryError(`model '${name}' has no serving version: promote one (recsys models promote ${name}@<version>) or serve its newest with --allow-latest (RECSYS_SERVE_ALLOW_LATEST=true)`);
     }
     const r = await registry.resolve(`${name}@latest`);
     return { model: r.model, version: r.version, dir: r.dir, via: 'latest' };

@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultRegistryDir, parseWith } from '../infra/config.js';
+import { ValidationError } from '../infra/errors.js';
 import { EpsilonSchema, EXPLORATION_SCHEMES, TemperatureSchema } from '../pipelines/decisions/decision-record.js';
+
+const ADMIN_TOKEN_MIN = 32;
 
 /**
  * `recsys serve`'s settings: each from an environment variable with a default,
@@ -25,8 +29,19 @@ export const ServeSettingsSchema = z.object({
   decisions: z.enum(['kafka', 'jsonl', 'memory']),
   /** RECSYS_DECISIONS_FILE (decisions = jsonl) @default var/decisions.jsonl */
   decisionsFile: z.string().min(1),
-  /** RECSYS_ADMIN_TOKEN: bearer token of the admin routes; '' disables them @default '' */
-  adminToken: z.string(),
+  /**
+   * Bearer token of the admin routes, from RECSYS_ADMIN_TOKEN or the file
+   * RECSYS_ADMIN_TOKEN_FILE (--admin-token-file), never from argv (every
+   * local user can read a process's arguments); '' disables the routes.
+   * At least 32 characters: the routes promote models. @default ''
+   */
+  adminToken: z.string().refine((t) => t === '' || t.length >= ADMIN_TOKEN_MIN, (t) => ({
+    message: `the admin token has ${t.length} characters, at least ${ADMIN_TOKEN_MIN} are needed (e.g. \`openssl rand -hex 32\`); set RECSYS_ADMIN_TOKEN or RECSYS_ADMIN_TOKEN_FILE`,
+  })),
+  /** RECSYS_SERVE_ALLOW_LATEST: serve a model's newest version when it has no serving alias (otherwise such a model is refused) @default false */
+  allowLatest: z.boolean(),
+  /** RECSYS_SERVE_DRAIN_SECONDS: on SIGTERM, /readyz answers 503 this long while requests are still served, so load balancers stop sending before the listener closes @default 5 */
+  drainSeconds: z.number().min(0).max(3600),
   /** RECSYS_EXPLORATION: the default policy when a request names none @default none */
   exploration: z.enum(EXPLORATION_SCHEMES),
   /** RECSYS_EPSILON: 0 or in [1e-6, 1] (the decision record's bounds) @default 0.1 */
@@ -67,6 +82,28 @@ export type ServeSettings = z.infer<typeof ServeSettingsSchema>;
 
 const num = (value: string | undefined, fallback: number): number => (value === undefined || value === '' ? fallback : Number(value));
 
+const bool = (name: string, value: string | undefined): boolean => {
+  if (value === undefined || value === '' || /^(0|false|no)$/i.test(value)) return false;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  throw new ValidationError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+};
+
+/** RECSYS_ADMIN_TOKEN, or the first line of the file RECSYS_ADMIN_TOKEN_FILE names; both at once is refused. */
+export function adminTokenFrom(env: NodeJS.ProcessEnv): string {
+  const file = env.RECSYS_ADMIN_TOKEN_FILE;
+  if (file === undefined || file === '') return env.RECSYS_ADMIN_TOKEN ?? '';
+  if (env.RECSYS_ADMIN_TOKEN) throw new ValidationError('set RECSYS_ADMIN_TOKEN or RECSYS_ADMIN_TOKEN_FILE (--admin-token-file), not both');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ValidationError(`cannot read the admin token file ${file} (RECSYS_ADMIN_TOKEN_FILE / --admin-token-file): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const token = text.split(/\r?\n/)[0]!.trim();
+  if (token === '') throw new ValidationError(`the admin token file ${file} is empty`);
+  return token;
+}
+
 export function loadServeSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ServeSettings> = {}): ServeSettings {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   return parseWith(
@@ -81,7 +118,9 @@ export function loadServeSettings(env: NodeJS.ProcessEnv = process.env, override
       onlineStore: env.RECSYS_ONLINE_STORE || 'redis',
       decisions: env.RECSYS_DECISIONS || 'kafka',
       decisionsFile: env.RECSYS_DECISIONS_FILE || 'var/decisions.jsonl',
-      adminToken: env.RECSYS_ADMIN_TOKEN ?? '',
+      adminToken: adminTokenFrom(env),
+      allowLatest: bool('RECSYS_SERVE_ALLOW_LATEST', env.RECSYS_SERVE_ALLOW_LATEST),
+      drainSeconds: num(env.RECSYS_SERVE_DRAIN_SECONDS, 5),
       exploration: env.RECSYS_EXPLORATION || 'none',
       epsilon: num(env.RECSYS_EPSILON, 0.1),
       temperature: num(env.RECSYS_TEMPERATURE, 0.05),

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { ServicesConfig } from '../infra/config.js';
@@ -51,7 +51,19 @@ export interface RunningServer {
   models: ModelHolder;
   decisions: DecisionSink;
   metrics: ServingMetrics;
-  close(): Promise<void>;
+  /**
+   * Graceful stop: /readyz answers 503 at once and responses ask clients to
+   * close their connection; requests are still served for `drainMs` (so a
+   * load balancer that polls readiness stops sending first); then the
+   * listener closes, in-flight requests finish, decision records are flushed
+   * and the clients closed.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export interface CloseOptions {
+  /** How long requests are still served after readiness turns off. @default 0 (tests, the main job's own exit) */
+  drainMs?: number;
 }
 
 export function explorationFrom(settings: Pick<ServeSettings, 'exploration' | 'epsilon' | 'temperature'>): Exploration {
@@ -80,6 +92,7 @@ export async function startServer(o: StartServerOptions): Promise<RunningServer>
       ranker: settings.ranker,
       retrieval: settings.retrieval === '' ? null : settings.retrieval,
       precision: settings.precision,
+      allowLatest: settings.allowLatest,
       retrievalOptions: { ann: settings.ann, ef: settings.annEf, m: settings.annM, minRecall: settings.annMinRecall, itemIdPrefix: settings.itemIdPrefix, userIdPrefix: settings.userIdPrefix },
       log,
       metrics,
@@ -146,6 +159,8 @@ export async function startServer(o: StartServerOptions): Promise<RunningServer>
         s.once('error', reject);
       });
       server.keepAliveTimeout = 65_000;
+      // Before the app's own listener, while headers can still be set: once stopping, every response ends its connection.
+      server.prependListener('request', (_req, res: ServerResponse) => { if (!ready) res.setHeader('connection', 'close'); });
       port = (server.address() as AddressInfo).port;
     }
     ready = true;
@@ -154,8 +169,12 @@ export async function startServer(o: StartServerOptions): Promise<RunningServer>
     let closing: Promise<void> | undefined;
     return {
       app, server, port, url, models, decisions: sink, metrics,
-      close: () => (closing ??= (async () => {
+      close: ({ drainMs = 0 }: CloseOptions = {}) => (closing ??= (async () => {
         ready = false;
+        if (server && drainMs > 0) {
+          log.info({ drainMs }, 'stopping: readiness off, still serving while load balancers notice');
+          await new Promise((resolve) => setTimeout(resolve, drainMs));
+        }
         if (server) {
           const s = server;
           await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeIdleConnections(); });

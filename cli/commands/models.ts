@@ -5,6 +5,7 @@ import { logger } from '../../infra/logger.js';
 import { ModelRegistry, type AliasChange, type VersionSummary } from '../../pipelines/registry/model-registry.js';
 import type { ModelRef } from '../../pipelines/registry/model-ref.js';
 import { folderOnlyNotifier, type NotifyOutcome, type RegistryNotifier } from '../../pipelines/registry/registry-notifier.js';
+import { collectGarbage, type GcResult } from '../../pipelines/registry/registry-gc.js';
 import { createServicesNotifier } from '../../pipelines/registry/services-notifier.js';
 import { formatTable } from '../format-table.js';
 import { modelRef, positiveInt } from '../options.js';
@@ -80,7 +81,7 @@ function versionsTable(rows: VersionSummary[]): string {
 export function registerModels(program: Command): void {
   const models = program
     .command('models')
-    .description('the model registry: list versions, show one, promote a version to serving, roll back (no services needed)');
+    .description('the model registry: list versions, show one, promote a version to serving, roll back, remove unneeded versions (no services needed)');
 
   models
     .command('list')
@@ -162,5 +163,29 @@ export function registerModels(program: Command): void {
         time(e.at), e.action, version(e.version), e.from === e.to ? version(e.to) : `${version(e.from)} → ${version(e.to)}`, e.actor,
         [e.reason, ...(e.problems ?? [])].filter(Boolean).join('; ') || '-',
       ])));
+    });
+
+  models
+    .command('gc')
+    .description('remove versions nothing needs: keeps the newest --keep versions, every version an alias names or can roll back to, the serving version of the audit log, and every version a kept delta is built on; audited')
+    .argument('[name]', 'one model (default: every model of the registry)')
+    .requiredOption('--keep <n>', 'newest versions kept in any case (at least 1)', positiveInt('keep'))
+    .option('--dry-run', 'list what would be removed, remove nothing')
+    .option(...registryOption, defaultRegistryDir())
+    .option('--reason <text>', 'why, for the audit log', '')
+    .option('--actor <name>', 'who, for the audit log (env RECSYS_ACTOR, default user@host)')
+    .option(...jsonOption)
+    .action(async (name: string | undefined, flags: CommonFlags & { keep: number; dryRun?: boolean; reason: string; actor?: string }) => {
+      const registry = new ModelRegistry(flags.registry);
+      const names = name !== undefined ? [modelRef('gc')(name).model] : (await registry.listModels()).map((m) => m.model);
+      const results: GcResult[] = [];
+      for (const model of names) {
+        results.push(await collectGarbage(registry, model, { keep: flags.keep, dryRun: flags.dryRun ?? false, reason: flags.reason, ...(flags.actor ? { actor: flags.actor } : {}) }));
+      }
+      if (flags.json) return printJson({ registry: registry.root, results });
+      for (const r of results) {
+        const list = (vs: number[]) => (vs.length > 0 ? vs.map((v) => `v${v}`).join(', ') : 'none');
+        console.log(`${r.model}: ${r.dryRun ? 'would remove' : 'removed'} ${list(r.removed)}; kept ${r.kept.map((k) => `v${k.version} (${k.reasons.join(', ')})`).join('; ') || 'none'}${r.staging.length > 0 ? `; removed ${r.staging.length} leftover staging folder(s)` : ''}`);
+      }
     });
 }

@@ -113,8 +113,8 @@ export function registerReplay(program: Command): void {
     .description('check and queue a replay of model A against model B over logged decisions in [--from, --to)')
     .requiredOption('--a <model@version>', 'model A (name@N, name@latest or name@serving; pinned at submit)')
     .requiredOption('--b <model@version>', 'model B')
-    .requiredOption('--from <time>', 'window start, epoch ms or ISO date (after both training cut-offs)', timestamp('from'))
-    .requiredOption('--to <time>', 'window end, exclusive', timestamp('to')))
+    .requiredOption('--from <time>', 'window start, epoch milliseconds (not seconds) or ISO date (after both training cut-offs)', timestamp('from'))
+    .requiredOption('--to <time>', 'window end, exclusive; at most 92 days after --from and not in the future', timestamp('to')))
     .option('--json', 'print the result as one JSON line')
     .action(async (f: SubmitFlags) => {
       const r = await withQueue(f.registry, (queue, c) => queue.submit({ a: f.a, b: f.b, from: f.from, to: f.to, ...specOptions(f) }, c.db));
@@ -123,19 +123,22 @@ export function registerReplay(program: Command): void {
     });
 
   replay.command('worker')
-    .description('process replay jobs until stopped (SIGTERM/SIGINT finish the current job first); several processes may share the queue')
+    .description('process replay jobs until stopped; SIGTERM/SIGINT take no new job and let the current one finish, or after --drain-seconds stop it at a checkpoint and hand it back to the queue (a second signal exits at once); several processes may share the queue')
     .option('--concurrency <n>', 'jobs at once in this process', positiveInt('concurrency'), 1)
+    .option('--drain-seconds <s>', 'on SIGTERM/SIGINT, how long the current job may run on (env REPLAY_DRAIN_MS in ms, default 600 s)', nonNegative('drain-seconds'))
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)')
-    .action(async (f: { concurrency: number; registry?: string }) => {
+    .action(async (f: { concurrency: number; registry?: string; drainSeconds?: number }) => {
       const c = clients(f.registry);
+      const settings = f.drainSeconds === undefined ? c.settings : { ...c.settings, drainMs: Math.round(f.drainSeconds * 1000) };
       const queueConnection = createRedis(loadServicesConfig().redis);
-      const { close } = startReplayWorker({ connection: c.redis, queueConnection, settings: c.settings, db: c.db, concurrency: f.concurrency });
+      const { close } = startReplayWorker({ connection: c.redis, queueConnection, settings, db: c.db, concurrency: f.concurrency });
+      // The drain, then the time a job takes from its checkpoint to the queue.
       onShutdown('replay-worker', async () => {
         await close();
         queueConnection.disconnect();
         await c.close();
-      });
-      console.error(`replay worker: queue ${c.settings.queueName} (prefix ${c.settings.prefix}), concurrency ${f.concurrency}, registry ${c.settings.registry}`);
+      }, { timeoutMs: settings.drainMs + 30_000 });
+      console.error(`replay worker: queue ${c.settings.queueName} (prefix ${c.settings.prefix}), concurrency ${f.concurrency}, registry ${c.settings.registry}, drain ${settings.drainMs / 1000} s`);
       await new Promise<never>(() => {});
     });
 

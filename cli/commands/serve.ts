@@ -1,5 +1,5 @@
-import type { Command } from 'commander';
-import { errorMessage } from '../../infra/errors.js';
+import { Option, type Command } from 'commander';
+import { ValidationError, errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import { setTfThreads } from '../../infra/tf-threads.js';
 import { setHeapGrowingPercent } from '../../infra/v8-heap.js';
@@ -15,7 +15,7 @@ import { servicesFromFlags, type ServiceFlags } from './ingest.js';
 
 const log = logger('serve');
 
-type ServeFlags = ServiceFlags & Partial<ServeSettings> & { subscribe: boolean; maxBody?: number };
+type ServeFlags = ServiceFlags & Partial<ServeSettings> & { subscribe: boolean; maxBody?: number; adminTokenFile?: string; adminToken?: string };
 
 export function registerServe(program: Command): void {
   program
@@ -24,13 +24,17 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'interface to listen on (env RECSYS_SERVE_HOST, default 127.0.0.1)')
     .option('--port <port>', 'port (env RECSYS_SERVE_PORT, default 8080; 0 = any free port)', nonNegative('port'))
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY, default var/registry)')
-    .option('--ranker <name>', 'CTR model to rank with, served at name@serving or, without a serving alias, name@latest (env RECSYS_RANKER_MODEL, default ml100k-din)')
+    .option('--ranker <name>', 'CTR model to rank with, served at name@serving (name@latest only with --allow-latest) (env RECSYS_RANKER_MODEL, default ml100k-din)')
     .option('--retrieval <name>', 'graph model whose item embeddings retrieval searches (env RECSYS_RETRIEVAL_MODEL; none by default: /v1/recommend then needs candidates)')
     .option('--precision <p>', 'embedding tables as float or int8 (env RECSYS_SERVE_PRECISION, default float)', oneOf('precision', ['float', 'int8'] as const))
     .option('--online-store <kind>', 'user histories from redis or an empty in-memory store (env RECSYS_ONLINE_STORE, default redis)', oneOf('online-store', ['redis', 'memory'] as const))
     .option('--decisions <sink>', 'decision records to kafka, a jsonl file or memory (env RECSYS_DECISIONS, default kafka; topic KAFKA_DECISIONS_TOPIC, default recsys.decisions)', oneOf('decisions', ['kafka', 'jsonl', 'memory'] as const))
     .option('--decisions-file <file>', 'file for --decisions jsonl (env RECSYS_DECISIONS_FILE, default var/decisions.jsonl)')
-    .option('--admin-token <token>', 'bearer token of the /admin routes; none disables them (env RECSYS_ADMIN_TOKEN)')
+    .option('--admin-token-file <file>', 'file whose first line is the bearer token of the /admin routes, at least 32 characters (env RECSYS_ADMIN_TOKEN_FILE, or the token itself in RECSYS_ADMIN_TOKEN); none disables the routes')
+    // Removed: a token in argv is readable by every local user (ps, /proc/<pid>/cmdline). Kept hidden to say so.
+    .addOption(new Option('--admin-token <token>').hideHelp())
+    .option('--allow-latest', 'serve a model\'s newest version when it has no serving alias (env RECSYS_SERVE_ALLOW_LATEST; default: such a model is refused)')
+    .option('--drain-seconds <s>', 'on SIGTERM/SIGINT, /readyz answers 503 this long while requests are still served, then the listener closes and in-flight requests finish (env RECSYS_SERVE_DRAIN_SECONDS, default 5)', nonNegative('drain-seconds'))
     .option('--exploration <scheme>', `default exploration of /v1/recommend: ${EXPLORATION_SCHEMES.join(', ')} (env RECSYS_EXPLORATION, default none)`, oneOf('exploration', EXPLORATION_SCHEMES))
     .option('--epsilon <e>', 'epsilon of epsilon-greedy (env RECSYS_EPSILON, default 0.1)', fraction('epsilon'))
     .option('--temperature <t>', 'temperature of softmax sampling (env RECSYS_TEMPERATURE, default 0.05)', nonNegative('temperature'))
@@ -53,10 +57,12 @@ export function registerServe(program: Command): void {
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--redis-prefix <prefix>', 'key prefix of the online store (env REDIS_KEY_PREFIX, default recsys:)')
     .action(async (opts: ServeFlags) => {
+      if (opts.adminToken !== undefined) throw new ValidationError('--admin-token was removed: every local user can read a command line; put the token in a file (--admin-token-file, RECSYS_ADMIN_TOKEN_FILE) or in RECSYS_ADMIN_TOKEN');
       const services = servicesFromFlags(opts);
-      const settings = loadServeSettings(process.env, {
+      const env = opts.adminTokenFile !== undefined ? { ...process.env, RECSYS_ADMIN_TOKEN: '', RECSYS_ADMIN_TOKEN_FILE: opts.adminTokenFile } : process.env;
+      const settings = loadServeSettings(env, {
         host: opts.host, port: opts.port, registry: opts.registry, ranker: opts.ranker, retrieval: opts.retrieval, precision: opts.precision,
-        onlineStore: opts.onlineStore, decisions: opts.decisions, decisionsFile: opts.decisionsFile, adminToken: opts.adminToken,
+        onlineStore: opts.onlineStore, decisions: opts.decisions, decisionsFile: opts.decisionsFile, allowLatest: opts.allowLatest, drainSeconds: opts.drainSeconds,
         exploration: opts.exploration, epsilon: opts.epsilon, temperature: opts.temperature, numCandidates: opts.numCandidates,
         ann: opts.ann, annEf: opts.annEf, annM: opts.annM, annMinRecall: opts.annMinRecall, pollSeconds: opts.pollSeconds, maxBodyBytes: opts.maxBody,
         historyLength: opts.historyLength, tfThreads: opts.tfThreads, heapGrowingPercent: opts.heapGrowingPercent, batchCandidates: opts.batchCandidates, itemIdPrefix: opts.itemIdPrefix, userIdPrefix: opts.userIdPrefix,
@@ -76,10 +82,10 @@ export function registerServe(program: Command): void {
       const running = await startServer({ settings, services, registry, metrics: new ServingMetrics().withProcessMetrics() });
       const stopped = new Promise<void>((resolve) => {
         onShutdown('serve', async () => {
-          await running.close();
+          await running.close({ drainMs: settings.drainSeconds * 1000 });
           await notifier?.close();
           resolve();
-        });
+        }, { timeoutMs: settings.drainSeconds * 1000 });
       });
       console.error(`serving ${settings.ranker}${settings.retrieval ? ` + ${settings.retrieval}` : ''} on ${running.url} (SIGTERM to stop)`);
       await stopped;

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { ValidationError } from '../../infra/errors.js';
 import { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, MANIFEST_FILE, type Manifest } from './artifact-format.js';
-import { writeFileDurably } from '../../infra/durable-file.js';
+import { renameDurably, syncDir, writeFileDurably } from '../../infra/durable-file.js';
 
 export interface ArtifactContents {
   model: string;
@@ -44,6 +45,45 @@ export async function sha256File(file: string): Promise<{ sha256: string; bytes:
 }
 
 /**
+ * Staging folders are named `.staging-<host>-<pid>-<random>`, so a later
+ * writer can tell a crashed writer's leftovers (its process is gone, or the
+ * folder is older than `staleMs`) from a folder another process is still
+ * filling, which must be left alone.
+ */
+const STAGING = /^\.staging-(.*)-(\d+)-([0-9a-f]{12})$/;
+const stagingName = () => `.staging-${hostname()}-${process.pid}-${randomBytes(6).toString('hex')}`;
+
+const processGone = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+};
+
+/**
+ * Removes the staging folders a crashed writer left in a model's folder: this
+ * host's folders whose process is gone, and any folder (another host's, an
+ * older naming) untouched for `staleMs`. Returns the names removed.
+ */
+export async function removeStaleStaging(modelDir: string, { staleMs = 86_400_000, now = Date.now() }: { staleMs?: number; now?: number } = {}): Promise<string[]> {
+  const entries = await readdir(modelDir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of entries.filter((e) => e.startsWith('.staging-'))) {
+    const m = STAGING.exec(name);
+    const mine = m !== null && m[1] === hostname();
+    const dead = mine && Number(m[2]) !== process.pid && processGone(Number(m[2]));
+    const old = !mine && await stat(path.join(modelDir, name)).then((s) => now - s.mtimeMs > staleMs, () => false);
+    if (!dead && !old) continue;
+    await rm(path.join(modelDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  if (removed.length > 0) await syncDir(modelDir);
+  return removed;
+}
+
+/**
  * Writes a new version atomically: everything goes to a staging folder in the
  * model's folder (same filesystem), is fsynced, and the folder is renamed to
  * `vNNNNNN`. A reader never sees a half-written version; two writers racing
@@ -53,7 +93,8 @@ export async function writeArtifact(registry: string, contents: ArtifactContents
   if (!/^[a-z0-9][a-z0-9_-]*$/.test(contents.model)) throw new ValidationError(`model name must be lowercase letters, digits, - or _: ${JSON.stringify(contents.model)}`);
   const modelDir = path.join(registry, contents.model);
   await mkdir(modelDir, { recursive: true });
-  const staging = path.join(modelDir, `.staging-${randomBytes(6).toString('hex')}`);
+  await removeStaleStaging(modelDir);
+  const staging = path.join(modelDir, stagingName());
   await mkdir(staging);
   try {
     const paths = Object.keys(contents.files);
@@ -84,7 +125,7 @@ export async function writeArtifact(registry: string, contents: ArtifactContents
       await writeFileDurably(path.join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
       const target = path.join(modelDir, versionDir(version));
       try {
-        await rename(staging, target);
+        await renameDurably(staging, target);
         return { dir: target, manifest };
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;

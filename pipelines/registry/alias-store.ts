@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { AliasConflictError, RegistryError } from './registry-errors.js';
-import { writeFileDurably } from '../../infra/durable-file.js';
+import { syncDir, writeFileDurably } from '../../infra/durable-file.js';
 
 /**
  * An alias (e.g. `serving`) is a folder of immutable change records,
@@ -88,14 +88,4 @@ export async function commitAlias(modelDir: string, record: AliasRecord): Promis
     await unlink(temp).catch(() => {});
   }
   await syncDir(dir);
-}
-
-/** Makes the new directory entry durable (best effort: not every filesystem allows fsync on a directory). */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try { await handle.sync(); } finally { await handle.close(); }
-  } catch {
-    // ignored: the record itself is already fsynced
-  }
 }

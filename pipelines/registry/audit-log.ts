@@ -4,9 +4,10 @@ import { z } from 'zod';
 
 /**
  * `<model>/audit.jsonl`: one JSON line per registry action on the model
- * (publish, promote, rollback, and refused promotions with their reason),
- * appended and never rewritten. Each line is one O_APPEND write, so lines from
- * concurrent writers on a local filesystem do not interleave. The alias
+ * (publish, promote, rollback, refused promotions with their reason, and
+ * versions removed by gc), appended and never rewritten. Each line is one
+ * O_APPEND write, so lines from concurrent writers on a local filesystem do
+ * not interleave. The alias
  * records (alias-store.ts) are the authority on what served when; this log
  * says who did what and why, including what was refused.
  */
@@ -14,7 +15,7 @@ export const AUDIT_FILE = 'audit.jsonl';
 
 export const AuditEntrySchema = z.object({
   at: z.string(),
-  action: z.enum(['publish', 'promote', 'rollback', 'refused']),
+  action: z.enum(['publish', 'promote', 'rollback', 'refused', 'delete']),
   model: z.string(),
   /** The version acted on (published, promoted to, rolled back to, refused). */
   version: z.number().int().nullable(),

@@ -9,3 +9,4 @@ export * from './registry-notifier.js';
 export * from './model-registry.js';
 export * from './auto-promote.js';
 export * from './resolve-model-dir.js';
+export * from './registry-gc.js';

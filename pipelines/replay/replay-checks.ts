@@ -54,6 +54,18 @@ export async function checkReplay(registry: ModelRegistry, spec: ReplaySpec): Pr
   return { a, b };
 }
 
+/** How far ahead of the submitting machine's clock a window may end (clock skew between machines). */
+export const MAX_FUTURE_MS = 3_600_000;
+
+/**
+ * At submit: a window that ends in the future would be replayed over data
+ * still arriving, and the job id (a hash of the spec) would stand for
+ * different rows in each run.
+ */
+export function checkWindowTime(spec: Pick<ReplaySpec, 'to'>, now: number): void {
+  if (spec.to > now + MAX_FUTURE_MS) throw new ValidationError(`--to (${iso(spec.to)}) is in the future (now ${iso(now)}): a replay covers logged decisions only`);
+}
+
 export async function checkWindow(db: SqlClient, spec: ReplaySpec): Promise<WindowCounts> {
   const counts = await countWindow(db, spec.from, spec.to);
   if (counts.decisions === 0) throw new ValidationError(`no logged decisions between ${iso(spec.from)} and ${iso(spec.to)}: nothing to replay`);

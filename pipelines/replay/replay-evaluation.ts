@@ -3,8 +3,9 @@ import { predictClick, type ClickModel } from './estimators/click-model.js';
 import { crossFit, foldOf, type FoldRows } from './estimators/cross-fit.js';
 import type { LoggedDecision } from './estimators/logged-decision.js';
 import { PolicyStats, accumulateDecision, type Estimator } from './estimators/policy-stats.js';
-import { policyValue, type PolicyValueResult } from './estimators/policy-value.js';
-import { predictionQuality, type QualityResult } from './estimators/prediction-quality.js';
+import { runSteps, type Steps } from './paced-steps.js';
+import { policyValueSteps, type PolicyValueResult } from './estimators/policy-value.js';
+import { predictionQualitySteps, type QualityResult } from './estimators/prediction-quality.js';
 import type { TargetPolicy } from './estimators/ranking-policy.js';
 import { createRng } from '../../features/math/rng.js';
 
@@ -90,6 +91,11 @@ const requestSeed = (requestId: string, seed: number) => {
 };
 
 export function evaluateDecisions(decisions: readonly ScoredDecision[], o: EvaluationOptions): Evaluation {
+  return runSteps(evaluationSteps(decisions, o));
+}
+
+/** Steps of an evaluation (one per user, one per bootstrap resample) for runPaced: about users + 2 × bootstrapSamples of them. */
+export function* evaluationSteps(decisions: readonly ScoredDecision[], o: EvaluationOptions): Steps<Evaluation> {
   const byUser = new Map<string, ScoredDecision[]>();
   for (const d of decisions) {
     let list = byUser.get(d.userId);
@@ -128,15 +134,18 @@ export function evaluateDecisions(decisions: readonly ScoredDecision[], o: Evalu
     rowsByUser.push(rows);
     statsA.push(sa);
     statsB.push(sb);
+    yield;
   }
   const bootstrap = { samples: o.bootstrapSamples, seed: o.seed };
+  const quality = yield* predictionQualitySteps({ rowsByUser, labels, scoresA, scoresB }, bootstrap);
+  const policy = yield* policyValueSteps(statsA, statsB, o.estimators, bootstrap);
   return {
     users: users.length,
     decisions: decisions.length,
     impressions: labels.length,
     clicks: labels.reduce((a, b) => a + b, 0),
-    quality: predictionQuality({ rowsByUser, labels, scoresA, scoresB }, bootstrap),
-    policy: policyValue(statsA, statsB, o.estimators, bootstrap),
+    quality,
+    policy,
     calibration: { a: calibration(labels, scoresA).bins, b: calibration(labels, scoresB).bins },
   };
 }

@@ -2,7 +2,7 @@ import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
 import type { Redis } from '../../infra/redis/redis-client.js';
 import { ModelRegistry } from '../registry/model-registry.js';
-import { checkReplay, checkWindow, pinModel } from './replay-checks.js';
+import { checkReplay, checkWindow, checkWindowTime, pinModel } from './replay-checks.js';
 import { parseReplaySpec, replayJobId, type ReplaySpec, type ReplaySpecInput } from './replay-spec.js';
 import type { ReplaySettings } from './replay-settings.js';
 
@@ -55,6 +55,7 @@ export class ReplayQueue {
     const registry = new ModelRegistry(this.settings.registry);
     const [a, b] = [await pinModel(registry, input.a, 'A'), await pinModel(registry, input.b, 'B')];
     const spec = parseReplaySpec({ ...input, a, b });
+    checkWindowTime(spec, Date.now());
     await checkReplay(registry, spec);
     const counts = await checkWindow(db, spec);
     const { job, created } = await this.enqueue(spec);

@@ -1,6 +1,7 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
+import { renameDurably, writeFileDurably } from '../../infra/durable-file.js';
 import { logger } from '../../infra/logger.js';
 import { loadCtrModel } from '../../models/ctr/model-artifact.js';
 import { readEvents } from '../ingest/offline-store.js';
@@ -8,7 +9,8 @@ import { ModelRegistry } from '../registry/model-registry.js';
 import { streamWindow } from './decision-window.js';
 import { EventCursor } from './point-in-time-state.js';
 import { checkReplay, checkWindow } from './replay-checks.js';
-import { evaluateDecisions, type Evaluation, type ScoredDecision } from './replay-evaluation.js';
+import { runPaced } from './paced-steps.js';
+import { evaluationSteps, type Evaluation, type ScoredDecision } from './replay-evaluation.js';
 import { replayReport } from './replay-report.js';
 import { resultRows, writeReplayResults, type ReplayResultRow } from './replay-results.js';
 import { ReplayScorer } from './replay-scorer.js';
@@ -39,6 +41,14 @@ export interface RunReplayOptions {
   onProgress?: (p: ReplayProgress) => Promise<void> | void;
   /** Decisions per predict call. @default 128 */
   batchDecisions?: number;
+  /**
+   * Longest stretch of CPU work between two returns to the event loop, where
+   * BullMQ renews the job's lock and progress is reported. Keep it well under
+   * the lock duration. @default 50
+   */
+  sliceMs?: number;
+  /** Once aborted, the run stops at its next slice boundary by throwing the signal's reason (nothing is written). */
+  signal?: AbortSignal;
 }
 
 export interface ReplayRunResult {
@@ -69,6 +79,7 @@ export async function runReplay(spec: ReplaySpec, o: RunReplayOptions): Promise<
   try {
     for await (const slice of streamWindow(o.db, spec.from, spec.to)) {
       for (let i = 0; i < slice.length; i += o.batchDecisions ?? 128) {
+        o.signal?.throwIfAborted();
         const batch = slice.slice(i, i + (o.batchDecisions ?? 128));
         const examples: [ReturnType<ReplayScorer['examples']>[], ReturnType<ReplayScorer['examples']>[]] = [[], []];
         for (const d of batch) {
@@ -90,7 +101,19 @@ export async function runReplay(spec: ReplaySpec, o: RunReplayOptions): Promise<
   const scoringSeconds = (performance.now() - started) / 1000;
   await progress({ phase: 'estimating', decisions: scored.length, total: counts.decisions }, 90);
   const estimatingStart = performance.now();
-  const evaluation = evaluateDecisions(scored, { ...spec, bootstrapSamples: spec.bootstrapSamples });
+  // About one step per user and per bootstrap resample (twice: prediction quality, policy values).
+  const steps = new Set(scored.map((d) => d.userId)).size + 2 * spec.bootstrapSamples;
+  let reported = performance.now();
+  const evaluation = await runPaced(evaluationSteps(scored, { ...spec, bootstrapSamples: spec.bootstrapSamples }), {
+    sliceMs: o.sliceMs ?? 50,
+    ...(o.signal ? { signal: o.signal } : {}),
+    onPause: async (done) => {
+      if (performance.now() - reported < 250) return;
+      reported = performance.now();
+      await progress({ phase: 'estimating', decisions: scored.length, total: counts.decisions }, 90 + (7 * Math.min(done, steps)) / steps);
+    },
+  });
+  o.signal?.throwIfAborted();
   const estimatingSeconds = (performance.now() - estimatingStart) / 1000;
   await progress({ phase: 'writing', decisions: scored.length, total: counts.decisions }, 97);
   const rows = resultRows(jobId, spec, evaluation);
@@ -98,8 +121,8 @@ export async function runReplay(spec: ReplaySpec, o: RunReplayOptions): Promise<
   const report = path.join(o.reportsDir, `${jobId}.html`);
   await mkdir(o.reportsDir, { recursive: true });
   const html = replayReport({ jobId, a: pinnedRef(spec.a), b: pinnedRef(spec.b), from: spec.from, to: spec.to, rows, calibration: evaluation.calibration });
-  await writeFile(`${report}.${process.pid}.tmp`, html);
-  await rename(`${report}.${process.pid}.tmp`, report);
+  await writeFileDurably(`${report}.${process.pid}.tmp`, html);
+  await renameDurably(`${report}.${process.pid}.tmp`, report);
   await progress({ phase: 'done', decisions: scored.length, total: counts.decisions }, 100);
   const total = (performance.now() - started) / 1000;
   log.info({ jobId, decisions: evaluation.decisions, impressions: evaluation.impressions, seconds: total }, 'replay done');

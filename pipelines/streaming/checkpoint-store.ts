@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetriableError } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import { sha256File } from '../../models/artifact/write-artifact.js';
-import { writeFileDurably } from '../../infra/durable-file.js';
+import { renameDurably, writeFileDurably } from '../../infra/durable-file.js';
 
 const log = logger('train-stream');
 
@@ -54,10 +54,10 @@ export class CheckpointStore {
       for (const name of names) listed.push({ path: name, ...(await sha256File(path.join(staging, name))) });
       await writeFileDurably(path.join(staging, MANIFEST), JSON.stringify({ format: FORMAT, formatVersion: 1, seq, createdAt: new Date().toISOString(), files: listed }));
       const target = path.join(this.dir, `ckpt-${String(seq).padStart(8, '0')}`);
-      await rename(staging, target);
+      await renameDurably(staging, target);
       const pointer = path.join(this.dir, `.${CURRENT}-${randomBytes(4).toString('hex')}`);
       await writeFileDurably(pointer, `${path.basename(target)}\n`);
-      await rename(pointer, path.join(this.dir, CURRENT));
+      await renameDurably(pointer, path.join(this.dir, CURRENT));
       await this.prune(seq);
       return { dir: target, seq };
     } catch (error) {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { ValidationError } from '../../../infra/errors.js';
 import type { EmbeddingTable } from '../tables/embedding-table.js';
 import { ALIGN, FORMAT_VERSION, HEADER_BYTES, MAGIC } from './checkpoint-format.js';
 import type { CheckpointManifest, TableEntry } from './checkpoint-format.js';
 import { byteView } from './byte-view.js';
+import { renameDurably } from '../../../infra/durable-file.js';
 
 type Section = { name: string; data: ArrayBufferView };
 
@@ -104,6 +105,6 @@ export async function saveCheckpoint(path: string, tables: readonly EmbeddingTab
     throw error;
   }
   await file.close();
-  await rename(temporary, path);
+  await renameDurably(temporary, path);
   return fileBytes;
 }

@@ -1,4 +1,5 @@
 import { createRng } from '../../../features/math/rng.js';
+import { runSteps, type Steps } from '../paced-steps.js';
 
 /**
  * The non-parametric bootstrap over units (users, not rows: a user's
@@ -42,6 +43,11 @@ export function percentileInterval(values: readonly number[], level = 0.95): { l
  * one resample's multiplicities to named values.
  */
 export function bootstrapIntervals(units: number, statistic: (counts: Uint32Array) => Record<string, number>, options: BootstrapOptions = {}): Map<string, { lo: number; hi: number }> {
+  return runSteps(bootstrapSteps(units, statistic, options));
+}
+
+/** bootstrapIntervals one resample per step, for runPaced. */
+export function* bootstrapSteps(units: number, statistic: (counts: Uint32Array) => Record<string, number>, options: BootstrapOptions = {}): Steps<Map<string, { lo: number; hi: number }>> {
   const draws = new Map<string, number[]>();
   for (const counts of resampleCounts(units, options)) {
     for (const [name, value] of Object.entries(statistic(counts))) {
@@ -49,6 +55,7 @@ export function bootstrapIntervals(units: number, statistic: (counts: Uint32Arra
       if (!list) draws.set(name, (list = []));
       list.push(value);
     }
+    yield;
   }
   return new Map([...draws].map(([name, values]) => [name, percentileInterval(values)]));
 }

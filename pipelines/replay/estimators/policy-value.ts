@@ -1,4 +1,5 @@
-import { bootstrapIntervals, type BootstrapOptions } from './bootstrap.js';
+import { bootstrapSteps, type BootstrapOptions } from './bootstrap.js';
+import { runSteps, type Steps } from '../paced-steps.js';
 import { PolicyStats, policyValues, weightDiagnostics, type Estimator, type PolicyValues, type WeightDiagnostics } from './policy-stats.js';
 import type { Estimate } from './prediction-quality.js';
 
@@ -30,6 +31,11 @@ function sum(users: readonly PolicyStats[], counts?: ArrayLike<number>): PolicyS
 }
 
 export function policyValue(usersA: readonly PolicyStats[], usersB: readonly PolicyStats[], estimators: readonly Estimator[], bootstrap: BootstrapOptions = {}): PolicyValueResult {
+  return runSteps(policyValueSteps(usersA, usersB, estimators, bootstrap));
+}
+
+/** policyValue one bootstrap resample per step, for runPaced. */
+export function* policyValueSteps(usersA: readonly PolicyStats[], usersB: readonly PolicyStats[], estimators: readonly Estimator[], bootstrap: BootstrapOptions = {}): Steps<PolicyValueResult> {
   const values = (counts?: ArrayLike<number>) => {
     const [a, b] = [policyValues(sum(usersA, counts)), policyValues(sum(usersB, counts))];
     const out: Record<string, number> = { logging: a.logging };
@@ -43,7 +49,7 @@ export function policyValue(usersA: readonly PolicyStats[], usersB: readonly Pol
     return out;
   };
   const point = values();
-  const ci = bootstrapIntervals(usersA.length, values, bootstrap);
+  const ci = yield* bootstrapSteps(usersA.length, values, bootstrap);
   const est = (key: string): Estimate => ({ value: point[key]!, ...(ci.get(key) ?? { lo: Number.NaN, hi: Number.NaN }) });
   const [totalA, totalB] = [sum(usersA), sum(usersB)];
   const arm = (name: 'a' | 'b', total: PolicyStats) => Object.fromEntries(estimators.map((e) => [e, {

@@ -1,5 +1,6 @@
 import { ctrMetrics, type CtrMetrics } from '../../../models/metrics/classification.js';
-import { bootstrapIntervals, type BootstrapOptions } from './bootstrap.js';
+import { bootstrapSteps, type BootstrapOptions } from './bootstrap.js';
+import { runSteps, type Steps } from '../paced-steps.js';
 import { WeightedModelMetrics } from './weighted-metrics.js';
 
 /**
@@ -30,6 +31,11 @@ export type QualityResult = Record<'a' | 'b' | 'diff', Record<QualityMetric, Est
 const pick = (m: CtrMetrics): Record<QualityMetric, number> => ({ auc: m.auc, gauc: m.gauc, logloss: m.logloss, ece: m.ece, calibration_ratio: m.calibrationRatio });
 
 export function predictionQuality(rows: QualityRows, bootstrap: BootstrapOptions = {}): QualityResult {
+  return runSteps(predictionQualitySteps(rows, bootstrap));
+}
+
+/** predictionQuality one bootstrap resample per step, for runPaced. */
+export function* predictionQualitySteps(rows: QualityRows, bootstrap: BootstrapOptions = {}): Steps<QualityResult> {
   const users: string[] = new Array<string>(rows.labels.length);
   const rowUser = new Uint32Array(rows.labels.length);
   rows.rowsByUser.forEach((list, u) => { for (const r of list) { users[r] = String(u); rowUser[r] = u; } });
@@ -41,7 +47,7 @@ export function predictionQuality(rows: QualityRows, bootstrap: BootstrapOptions
   const point = named(pick(ctrMetrics(users, rows.labels, rows.scoresA)), pick(ctrMetrics(users, rows.labels, rows.scoresB)));
   // Resamples weigh rows by their user's multiplicity: O(rows) each, no re-sorting.
   const [wa, wb] = [new WeightedModelMetrics(rows.labels, rows.scoresA, rows.rowsByUser), new WeightedModelMetrics(rows.labels, rows.scoresB, rows.rowsByUser)];
-  const intervals = bootstrapIntervals(rows.rowsByUser.length, (counts) => named(wa.compute(counts, rowUser), wb.compute(counts, rowUser)), bootstrap);
+  const intervals = yield* bootstrapSteps(rows.rowsByUser.length, (counts) => named(wa.compute(counts, rowUser), wb.compute(counts, rowUser)), bootstrap);
   const side = (arm: 'a' | 'b' | 'diff') => Object.fromEntries(QUALITY_METRICS.map((k) => {
     const key = `${arm}.${k}`;
     const ci = intervals.get(key) ?? { lo: Number.NaN, hi: Number.NaN };

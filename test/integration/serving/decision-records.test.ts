@@ -54,7 +54,7 @@ describe('serving on the real stack: decision records and hot reload', function 
     server = await startServer({
       settings: loadServeSettings({}, {
         registry, ranker: 'syn-din', retrieval: 'syn-graph', itemIdPrefix: 'i', userIdPrefix: 'u', port: 0,
-        onlineStore: 'redis', decisions: 'kafka', modelsChannel: channel, pollSeconds: 0, numCandidates: 40,
+        onlineStore: 'redis', decisions: 'kafka', modelsChannel: channel, pollSeconds: 0, numCandidates: 40, allowLatest: true,
       }),
       services: env.services,
       env: { KAFKA_DECISIONS_TOPIC: decisionsTopic },

@@ -62,8 +62,25 @@ describe('recsys models (CLI, no services, no TensorFlow)', function () {
     assert.match(missing.stderr, /no model 'nope'/);
   });
 
+  it('gc removes the versions nothing needs and keeps the serving one', async () => {
+    const registry = tempRegistry();
+    await publishFakes(registry, 'din-g', 4);
+    const r = ['--registry', registry];
+    assert.equal((await recsys(['promote', 'din-g@2', ...r, '--no-services'])).code, 0);
+    const dry = await recsys(['gc', 'din-g', '--keep', '1', '--dry-run', ...r, '--json']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(JSON.parse(dry.stdout).results[0].removed, [1, 3]);
+    const gc = await recsys(['gc', '--keep', '1', ...r]);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.match(gc.stdout, /din-g: removed v1, v3; kept v2 \(alias serving, serving per the audit log\); v4 \(newest 1\)/);
+    const list = await recsys(['list', 'din-g', ...r, '--json']);
+    assert.deepEqual(JSON.parse(list.stdout).versions.map((v: { version: number }) => v.version), [2, 4]);
+    const zero = await recsys(['gc', '--keep', '0', ...r]);
+    assert.equal(zero.code, 2);
+  });
+
   it('has --help on each subcommand', async () => {
-    for (const sub of ['list', 'show', 'promote', 'rollback', 'history']) {
+    for (const sub of ['list', 'show', 'promote', 'rollback', 'history', 'gc']) {
       const help = await recsys([sub, '--help']);
       assert.equal(help.code, 0, `${sub}: ${help.stderr}`);
       assert.match(help.stdout, new RegExp(`Usage: recsys models ${sub}`));

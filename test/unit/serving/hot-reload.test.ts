@@ -41,7 +41,7 @@ describe('hot reload (ModelHolder)', function () {
     root = mkdtempSync(path.join(tmpdir(), 'hot-reload-'));
     metrics = new ServingMetrics();
     holder = new ModelHolder({
-      registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', log: logger('test'), metrics,
+      registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', log: logger('test'), metrics, allowLatest: true,
       retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
     });
   });

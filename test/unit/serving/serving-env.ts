@@ -10,7 +10,7 @@ import { loadServeSettings, type ServeSettings } from '../../../serving/serve-co
 import { startServer, type RunningServer } from '../../../serving/server.js';
 import { publishRandomGraph, publishTinyDin, tinySplits } from '../../helpers/serving-fixtures.js';
 
-export const ADMIN_TOKEN = 'test-admin-token';
+export const ADMIN_TOKEN = 'test-admin-token-of-32-characters';
 
 /** A server (not listening: supertest drives the app) over a temp registry with a tiny DIN and random graph embeddings. */
 export interface ServingEnv {
@@ -36,7 +36,7 @@ export async function createServingEnv(settings: Partial<ServeSettings> = {}, { 
   const running = await startServer({
     settings: loadServeSettings({}, {
       registry, ranker: 'syn-din', retrieval: 'syn-graph', itemIdPrefix: 'i', userIdPrefix: 'u', adminToken: ADMIN_TOKEN,
-      modelsChannel: '', pollSeconds: 0, onlineStore: 'memory', decisions: 'memory', maxBodyBytes: 64 * 1024, numCandidates: 50, ...settings,
+      modelsChannel: '', pollSeconds: 0, onlineStore: 'memory', decisions: 'memory', maxBodyBytes: 64 * 1024, numCandidates: 50, allowLatest: true, ...settings,
     }),
     services: loadServicesConfig({}),
     registry: new ModelRegistry(registry),

@@ -92,7 +92,7 @@ describe('A/B replay end to end: serve with exploration → simulated clicks →
       settings: loadServeSettings({}, {
         registry: serveRegistry, ranker: 'syn-din', retrieval: 'syn-graph', itemIdPrefix: 'i', userIdPrefix: 'u', port: 0,
         onlineStore: 'redis', decisions: 'kafka', exploration: 'epsilon-greedy', epsilon: EPSILON,
-        modelsChannel: randomName('test_models'), pollSeconds: 0, numCandidates: 30,
+        modelsChannel: randomName('test_models'), pollSeconds: 0, numCandidates: 30, allowLatest: true,
       }),
       services: env.services,
       env: { KAFKA_DECISIONS_TOPIC: decisionsTopic },

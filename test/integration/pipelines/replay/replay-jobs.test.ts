@@ -130,6 +130,94 @@ describe('replay jobs on BullMQ, ClickHouse and Redis (real services)', function
     assert.deepEqual(withoutJob(await readReplayResults(env.db, job.jobId)), withoutJob(uninterrupted));
   });
 
+  // 3,000 decisions (before the other window, after the cut-off) and 10,000 resamples: tens of seconds of work.
+  let big: Promise<LoggedWindow> | undefined;
+  const bigWindow = () => (big ??= writeLoggedTraffic(env.db, { from: trainedUntil + 600_000, decisions: 3000, seed: 12 }));
+
+  it('a job longer than the lock (1 s lock, seconds of bootstrap) keeps its lock: it runs once and completes with one result', async () => {
+    const short = { ...settings, lockMs: 1000 };
+    // 10,000 resamples take seconds of CPU: more than the lock, which only a job that gives the event loop back can renew.
+    const job = await submit({ tag: 'longer-than-lock', bootstrapSamples: 10_000 });
+    const worker = startReplayWorker({ connection: redis(), queueConnection: redis(), settings: short, db: env.db });
+    let started = 0;
+    const stalled: string[] = [];
+    const progress: { phase: string; percent: number }[] = [];
+    worker.worker.on('active', (j) => { if (j.id === job.jobId) started++; });
+    worker.worker.on('stalled', (id) => stalled.push(id));
+    worker.worker.on('progress', (_j, p) => progress.push(p as { phase: string; percent: number }));
+    let status: JobStatus;
+    const startedAt = Date.now();
+    try {
+      status = await waitFor(async () => {
+        const s = await queue.status(job.jobId);
+        return s && ((s.state === 'completed' && s.result !== null) || s.state === 'failed') ? s : undefined;
+      }, { timeoutMs: 180_000, intervalMs: 200, what: `job ${job.jobId} to finish` });
+    } finally {
+      await worker.close();
+    }
+    assert.equal(status.state, 'completed', status.failedReason ?? '');
+    assert.ok(Date.now() - startedAt > 2 * short.lockMs, 'the job ran longer than the lock');
+    assert.deepEqual([started, stalled, status.attemptsMade], [1, [], 1], 'run once, never taken for stalled');
+    const written = await env.db.query<{ n: number }>(`SELECT count() AS n FROM replay_results WHERE job_id = '${job.jobId}'`);
+    assert.equal(Number(written[0]!.n), (status.result as { rows: number }).rows, 'the rows were written once');
+    assert.ok(progress.some((p) => p.phase === 'estimating' && p.percent > 90 && p.percent < 97), `progress during the bootstrap: ${JSON.stringify(progress.slice(-5))}`);
+  });
+
+  it('SIGTERM lets the running job finish (well past the old 10 s shutdown limit) and the worker exits 0', async () => {
+    const big = await bigWindow();
+    const job = await queue.submit({ a: 'syn-din@1', b: 'syn-din@2', from: big.from, to: big.to, bootstrapSamples: 10_000, tag: 'sigterm' }, env.db);
+    // A lock of 10 s: what is tested here is the signal, not the lock (the test above), on a machine other jobs may load.
+    const worker = spawn(process.execPath, ['--import', 'tsx', 'cli/recsys.ts', 'replay', 'worker'], { env: { ...childEnv, REPLAY_LOCK_MS: '10000' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    worker.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    const exit = new Promise<number | null>((resolve) => worker.once('exit', resolve));
+    try {
+      await waitFor(async () => {
+        const s = await queue.status(job.jobId);
+        return s?.state === 'active' && (s.progress as { phase?: string } | null)?.phase === 'scoring' ? s : undefined;
+      }, { timeoutMs: 120_000, intervalMs: 50, what: `the worker to start scoring (stderr: ${stderr})` });
+      const signalled = Date.now();
+      worker.kill('SIGTERM');
+      const code = await Promise.race([exit, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the worker did not exit within 240 s: ${stderr}`)), 240_000))]);
+      const status = (await queue.status(job.jobId))!;
+      assert.equal(status.state, 'completed', `${status.state} ${status.failedReason ?? ''} ${stderr}`);
+      assert.equal(code, 0, stderr);
+      assert.equal(status.attemptsMade, 1);
+      assert.ok(status.finishedAt! - signalled > 10_000, `the job ran ${status.finishedAt! - signalled} ms after SIGTERM: a short job would not show the old limit`);
+    } finally {
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+    }
+  });
+
+  it('a worker stopping past its drain period stops the job at a checkpoint and hands it back: no attempt used, another worker completes it', async () => {
+    const big = await bigWindow();
+    const job = await queue.submit({ a: 'syn-din@1', b: 'syn-din@2', from: big.from, to: big.to, bootstrapSamples: 10_000, tag: 'drain' }, env.db);
+    const first = startReplayWorker({ connection: redis(), queueConnection: redis(), settings, db: env.db });
+    try {
+      await waitFor(async () => {
+        const s = await queue.status(job.jobId);
+        return s?.state === 'active' && (s.progress as { phase?: string } | null)?.phase === 'scoring' ? s : undefined;
+      }, { timeoutMs: 120_000, intervalMs: 50, what: 'the first worker to start scoring' });
+      const closing = Date.now();
+      await first.close({ drainMs: 200 });
+      assert.ok(Date.now() - closing < 15_000, `stopped at a checkpoint, not at the end (${Date.now() - closing} ms)`);
+    } finally {
+      await first.close();
+    }
+    const handedBack = (await queue.status(job.jobId))!;
+    assert.ok(['delayed', 'waiting', 'wait'].includes(handedBack.state), handedBack.state);
+    assert.equal(handedBack.attemptsMade, 0, 'no attempt used');
+    assert.equal((await readReplayResults(env.db, job.jobId)).length, 0, 'nothing written by the stopped run');
+    const second = startReplayWorker({ connection: redis(), queueConnection: redis(), settings, db: env.db });
+    try {
+      const status = await untilFinished(job.jobId, 240_000);
+      assert.equal(status.state, 'completed', status.failedReason ?? '');
+      assert.equal(status.attemptsMade, 1);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('a job that cannot run fails at once with its reason', async () => {
     const { job } = await queue.enqueue(parseReplaySpec({ a: { model: 'syn-din', version: 1 }, b: { model: 'syn-din', version: 9 }, from: window.from, to: window.to }));
     const worker = startReplayWorker({ connection: redis(), queueConnection: redis(), settings, db: env.db });

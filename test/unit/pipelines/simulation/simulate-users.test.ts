@@ -29,7 +29,7 @@ describe('recsys simulate-users against a listening server', function () {
     running = await startServer({
       settings: loadServeSettings({}, {
         registry: dir, ranker: 'syn-din', retrieval: 'syn-graph', itemIdPrefix: 'i', userIdPrefix: 'u', port: 0,
-        modelsChannel: '', pollSeconds: 0, onlineStore: 'memory', decisions: 'memory', numCandidates: 40,
+        modelsChannel: '', pollSeconds: 0, onlineStore: 'memory', decisions: 'memory', numCandidates: 40, allowLatest: true,
         exploration: 'softmax', temperature: 0.05,
       }),
       services: loadServicesConfig({}),
