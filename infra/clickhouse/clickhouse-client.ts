@@ -58,7 +58,13 @@ export function createClickHouse(config: ServicesConfig['clickhouse'], { databas
         const body = Readable.from([Buffer.from(tabSeparated(rows, options.columns))], { objectMode: false });
         await client.insert({ table, values: body, format: 'TabSeparated', columns: [...options.columns] as [string, ...string[]] });
       } else {
-        await client.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow' });
+        // Named columns: 18.16 fills a field a JSONEachRow row leaves out with its type's zero, not its DEFAULT (current releases use the DEFAULT); with a column list both do.
+        const columns = new Set<string>();
+        for (const row of rows) for (const key of Object.keys(row)) columns.add(key);
+        await client.insert({
+          table, values: rows as Record<string, unknown>[], format: 'JSONEachRow',
+          ...(columns.size > 0 ? { columns: [...columns] as [string, ...string[]] } : {}),
+        });
       }
     }),
     close: () => client.close(),

@@ -120,6 +120,26 @@ export function sqlClientConformance(name: string, open: () => Promise<SqlClient
       assert.deepEqual(await db.query(`SELECT id, f, i, b, n FROM ${sqlIdentifier(table)} ORDER BY id`), rows);
     });
 
+    it('round-trips arrays of awkward strings and of floats through a JSONEachRow insert', async () => {
+      const table = await createTable('id UInt32, names Array(String), values Array(Float64)');
+      const rows = [
+        { id: 1, names: [...AWKWARD_STRINGS], values: [0.1, -2.5e-10, 1e300, 0] },
+        { id: 2, names: [], values: [] },
+      ];
+      await db.insert(table, rows);
+      assert.deepEqual(await db.query(`SELECT id, names, values FROM ${sqlIdentifier(table)} ORDER BY id`), rows);
+    });
+
+    it('fills a column left out of an insert with its DEFAULT expression, in both formats', async () => {
+      const table = await createTable('id UInt32, s String, d UInt64 DEFAULT id * 10, at DateTime DEFAULT now()');
+      const before = Math.floor(Date.now() / 1000) - 5;
+      await db.insert(table, [{ id: 1, s: 'json' }]);
+      await db.insert(table, [{ id: 2, s: 'tsv' }], { columns: ['id', 's'] });
+      const rows = await db.query<{ id: number; d: number; at: number }>(`SELECT id, d, toUInt32(at) AS at FROM ${sqlIdentifier(table)} ORDER BY id`);
+      assert.deepEqual(rows.map((r) => [r.id, r.d]), [[1, 10], [2, 20]]);
+      for (const r of rows) assert.ok(r.at >= before, `row ${r.id}: at = ${r.at}, not now()`);
+    });
+
     it('treats an empty insert as a no-op in both formats, without reaching the server', async () => {
       const table = await createTable('id UInt32, s String');
       await db.insert(table, []);
