@@ -1,5 +1,6 @@
 import { Session } from 'chdb';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
+import { checkJsonRows } from '../../infra/clickhouse/json-rows.js';
 import { tabSeparated } from '../../infra/clickhouse/tab-separated.js';
 
 /**
@@ -48,6 +49,7 @@ export function createChdbClient(database: string | null): SqlClient {
         run(`INSERT INTO \`${table}\` (${options.columns.map((c) => `\`${c}\``).join(', ')}) FORMAT TabSeparated\n${data}`);
         return;
       }
+      checkJsonRows(rows);
       run(`INSERT INTO \`${table}\` FORMAT JSONEachRow\n${rows.map((r) => JSON.stringify(r)).join('\n')}`);
     },
     async close() {},

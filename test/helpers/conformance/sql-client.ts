@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SqlClient } from '../../../infra/clickhouse/sql-client.js';
 import { sqlIdentifier, sqlString } from '../../../infra/clickhouse/escape.js';
+import { isRetriable } from '../../../infra/errors.js';
 import { randomName } from '../names.js';
 
 /** A client scoped to a database of its own, and how to remove that database. */
@@ -37,6 +38,13 @@ export const AWKWARD_STRINGS: readonly string[] = [
   '\u2028line separator\u2029',
   ' leading and trailing spaces ',
 ];
+
+/** A refused row: the message says why, and no retry is invited (a retry could never write it). */
+const refused = (message: RegExp) => (error: unknown): boolean => {
+  assert.match(String((error as Error).message), message);
+  assert.equal(isRetriable(error), false, `retriable: ${String(error)}`);
+  return true;
+};
 
 /**
  * The SqlClient contract (infra/clickhouse/sql-client.ts), run on every
@@ -153,9 +161,27 @@ export function sqlClientConformance(name: string, open: () => Promise<SqlClient
     it('refuses a row it cannot write as TabSeparated with a clear error, writing none of the batch', async () => {
       const table = await createTable('id UInt32, s String');
       const rows: Record<string, unknown>[] = [{ id: 1, s: 'fine' }, { id: 2, s: { nested: true } }];
-      await assert.rejects(db.insert(table, rows, { columns: ['id', 's'] }), /cannot write a object as a TabSeparated value/);
-      await assert.rejects(db.insert(table, [{ id: 3, s: Number.NaN }], { columns: ['id', 's'] }), /not a finite number/);
+      await assert.rejects(db.insert(table, rows, { columns: ['id', 's'] }), refused(/cannot write a object as a TabSeparated value/));
+      await assert.rejects(db.insert(table, [{ id: 3, s: Number.NaN }], { columns: ['id', 's'] }), refused(/not a finite number/));
       assert.deepEqual(await db.query(`SELECT count() AS n FROM ${sqlIdentifier(table)}`), [{ n: 0 }]);
+    });
+
+    it('refuses NaN and ±Infinity in a JSONEachRow row (also inside an array) with a clear error, writing none of the batch', async () => {
+      const table = await createTable('id UInt32, g Float64, gs Array(Float64)');
+      for (const bad of [{ id: 2, g: Number.NaN, gs: [] }, { id: 2, g: Number.POSITIVE_INFINITY, gs: [] }, { id: 2, g: 1, gs: [1, Number.NEGATIVE_INFINITY] }]) {
+        await assert.rejects(db.insert(table, [{ id: 1, g: 0.5, gs: [1] }, bad]), refused(/not a finite number: (NaN|-?Infinity) \(row 1, column gs?\)/));
+      }
+      assert.deepEqual(await db.query(`SELECT count() AS n FROM ${sqlIdentifier(table)}`), [{ n: 0 }]);
+    });
+
+    it('answers NaN and ±Infinity computed by a query as null, Float32 values as their shortest decimals', async () => {
+      const table = await createTable('id UInt32, f Float32, g Float64');
+      await db.insert(table, [{ id: 1, f: 0.1, g: 2 }]);
+      assert.deepEqual(
+        await db.query(`SELECT f, g / 0 AS inf, -g / 0 AS ninf, (g - g) / 0 AS nan FROM ${sqlIdentifier(table)}`),
+        [{ f: 0.1, inf: null, ninf: null, nan: null }],
+      );
+      assert.deepEqual(await db.query(`SELECT avg(g) AS mean FROM ${sqlIdentifier(table)} WHERE id = 0`), [{ mean: null }]);
     });
 
     it('rejects bad SQL with the server\'s message naming the problem', async () => {
