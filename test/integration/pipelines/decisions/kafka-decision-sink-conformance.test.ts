@@ -2,7 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { loadServicesConfig } from '../../../../infra/config.js';
 import { createKafka, ensureTopics } from '../../../../infra/kafka/kafka-client.js';
 import type { DecisionRecord } from '../../../../pipelines/decisions/decision-record.js';
-import { KafkaDecisionSink } from '../../../../pipelines/decisions/kafka-decision-sink.js';
+import { KafkaDecisionSink, type KafkaDecisionSinkOptions } from '../../../../pipelines/decisions/kafka-decision-sink.js';
 import { decisionSinkConformance } from '../../../helpers/conformance/decision-sink.js';
 import { randomName } from '../../../helpers/names.js';
 import { waitFor } from '../../../helpers/wait-for.js';
@@ -48,10 +48,10 @@ describe('Kafka decision sink against the shared broker', () => {
     await admin.disconnect();
   });
 
-  decisionSinkConformance('Kafka (3 partitions, keyed by user)', async () => {
+  const kafkaSink = (options: Omit<KafkaDecisionSinkOptions, 'kafka' | 'topic'>) => async () => {
     const topic = randomName('test_conf_decisions');
     await ensureTopics(admin, [{ topic, numPartitions: 3 }]);
-    const sink = await KafkaDecisionSink.connect({ kafka, topic });
+    const sink = await KafkaDecisionSink.connect({ kafka, topic, ...options });
     return {
       sink,
       readBack: () => readTopic(kafka, admin, topic),
@@ -60,5 +60,9 @@ describe('Kafka decision sink against the shared broker', () => {
         await admin.deleteTopics({ topics: [topic] }).catch(() => {});
       },
     };
-  });
+  };
+
+  decisionSinkConformance('Kafka (3 partitions, keyed by user; default limits)', kafkaSink({}));
+  // Small produce requests: maxRecordBytes follows maxBatchBytes, and batches are cut often.
+  decisionSinkConformance('Kafka (16 KiB and 3 records per produce request)', kafkaSink({ maxBatchBytes: 16 * 1024, maxBatch: 3 }));
 });
