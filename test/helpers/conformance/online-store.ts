@@ -155,6 +155,22 @@ export function onlineStoreConformance(name: string, open: (spec: OnlineStoreSpe
       assert.deepEqual((await store.items(['u'])).get('u')!.attributes, { item: 'same id, other kind' });
     });
 
+    it('keeps apart entities whose ids look like key syntax or differ only in Unicode', async () => {
+      const { store, apply } = await fresh();
+      const ids = ['a', 'a:h', 'a:c', 'a:a', 'u:a', 'i:a', 'a*', 'a b', 'é', 'e\u0301', '中'];
+      // Each user n clicks item n (n + 1 times), so every counter and sequence is unique to its entity.
+      await apply(opsOf(CONFORMANCE_SPEC, ids.flatMap((id, n) => Array.from({ length: n + 1 }, (_, k) => interaction('click', id, id, n * 100 + k, 1)))));
+      await apply({ ...opsOf(CONFORMANCE_SPEC, []), attributes: ids.flatMap((id, n) => [{ kind: 'user' as const, id, ts: T0, attributes: { n } }, { kind: 'item' as const, id, ts: T0, attributes: { n: -(n + 1) } }]) });
+      const items = await store.items(ids);
+      for (const [n, id] of ids.entries()) {
+        const user = await store.user(id);
+        assert.deepEqual(user.counters.counts, { click: n + 1, 'click:pos': n + 1 }, `user ${id}`);
+        assert.deepEqual(user.attributes, { n }, `user ${id}`);
+        assert.deepEqual(user.history.map((h) => h.item_id), Array.from({ length: Math.min(n + 1, 5) }, () => id), `user ${id}`);
+        assert.deepEqual(items.get(id), { attributes: { n: -(n + 1) }, counters: { counts: { click: n + 1, 'click:pos': n + 1 }, lastTs: T0 + n * 100 + n } }, `item ${id}`);
+      }
+    });
+
     it('answers items() for each id asked, duplicates included once', async () => {
       const { store, apply } = await fresh();
       await apply(opsOf(CONFORMANCE_SPEC, [interaction('click', 'u', 'i1', 1, 1)]));
