@@ -2,8 +2,9 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import { Readable } from 'node:stream';
 import type { ServicesConfig } from '../config.js';
 import type { SqlClient } from './sql-client.js';
-import { RecsysError, errorMessage } from '../errors.js';
+import { RecsysError, errorMessage, isRetriable } from '../errors.js';
 import { clickHouseErrorCode, isRetriableClickHouseError } from './error-codes.js';
+import { checkJsonRows } from './json-rows.js';
 import { tabSeparated } from './tab-separated.js';
 
 /**
@@ -40,7 +41,8 @@ export function createClickHouse(config: ServicesConfig['clickhouse'], { databas
       const detail = cause instanceof Error ? `${errorMessage(error)} (${cause.message})` : errorMessage(error);
       throw new RecsysError(`ClickHouse ${what} failed: ${detail}`, {
         cause: error,
-        retriable: isRetriableClickHouseError(error),
+        // A row refused before sending (tab-separated.ts, json-rows.ts) is a ValidationError: no retry writes it.
+        retriable: isRetriable(error) && isRetriableClickHouseError(error),
         context: { ...context, code: clickHouseErrorCode(error) },
       });
     }
@@ -58,7 +60,12 @@ export function createClickHouse(config: ServicesConfig['clickhouse'], { databas
         const body = Readable.from([Buffer.from(tabSeparated(rows, options.columns))], { objectMode: false });
         await client.insert({ table, values: body, format: 'TabSeparated', columns: [...options.columns] as [string, ...string[]] });
       } else {
-        await client.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow' });
+        // Named columns: 18.16 fills a field a JSONEachRow row leaves out with its type's zero, not its DEFAULT (current releases use the DEFAULT); with a column list both do.
+        const columns = checkJsonRows(rows);
+        await client.insert({
+          table, values: rows as Record<string, unknown>[], format: 'JSONEachRow',
+          ...(columns.length > 0 ? { columns: columns as [string, ...string[]] } : {}),
+        });
       }
     }),
     close: () => client.close(),

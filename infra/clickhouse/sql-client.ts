@@ -13,7 +13,9 @@ export interface SqlClient {
   /**
    * Inserts rows into `table`: as JSONEachRow, or, given `columns`, as
    * TabSeparated text of those columns in that order (about twice as fast on
-   * 18.16; every row must hold scalar values for all of them).
+   * 18.16; every row must hold scalar values for all of them). A row holding
+   * NaN or ±Infinity is refused in either format, and nothing of the batch is
+   * written.
    */
   insert(table: string, rows: readonly Record<string, unknown>[], options?: InsertOptions): Promise<void>;
   close(): Promise<void>;

@@ -4,8 +4,10 @@
  * Escaping as ClickHouse reads it: backslash, tab, newline and carriage
  * return are backslash-escaped; null (and undefined) is `\N`. Values are
  * strings, finite numbers, bigints, booleans (1/0) or null; anything else is
- * a programming error.
+ * refused with a ValidationError (no retry can write it).
  */
+import { ValidationError } from '../errors.js';
+
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
@@ -14,7 +16,7 @@ export function tabSeparatedValue(value: unknown): string {
     case 'string':
       return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\t\n\r]/g, (ch) => ESCAPES[ch]!) : value;
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`not a finite number: ${value}`);
+      if (!Number.isFinite(value)) throw new ValidationError(`not a finite number: ${value}`);
       return String(value);
     case 'bigint':
       return value.toString();
@@ -24,7 +26,7 @@ export function tabSeparatedValue(value: unknown): string {
       return '\\N';
     default:
       if (value === null) return '\\N';
-      throw new TypeError(`cannot write a ${Array.isArray(value) ? 'array' : typeof value} as a TabSeparated value`);
+      throw new ValidationError(`cannot write a ${Array.isArray(value) ? 'array' : typeof value} as a TabSeparated value`);
   }
 }
 

@@ -39,7 +39,8 @@ export class MemoryDecisionSink implements DecisionSink {
     this.maxRecords = maxRecords;
   }
   async write(record: DecisionRecord): Promise<void> {
-    this.records.push(record);
+    // A copy, as the other sinks keep the bytes of the moment: a caller reusing its object must not rewrite what was logged.
+    this.records.push(structuredClone(record));
     if (this.records.length > this.maxRecords) {
       this.records.shift();
       this.dropped++;

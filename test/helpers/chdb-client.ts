@@ -1,5 +1,6 @@
 import { Session } from 'chdb';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
+import { checkJsonRows } from '../../infra/clickhouse/json-rows.js';
 import { tabSeparated } from '../../infra/clickhouse/tab-separated.js';
 
 /**
@@ -43,9 +44,12 @@ export function createChdbClient(database: string | null): SqlClient {
     async insert(table, rows, options) {
       if (rows.length === 0) return;
       if (options?.columns) {
-        run(`INSERT INTO \`${table}\` (${options.columns.map((c) => `\`${c}\``).join(', ')}) FORMAT TabSeparated\n${tabSeparated(rows, options.columns)}`);
+        // The data travels inside the query text, which chdb cuts at a NUL byte; `\0` is TabSeparated's escape for it (the HTTP client sends NUL raw).
+        const data = tabSeparated(rows, options.columns).replaceAll('\0', '\\0');
+        run(`INSERT INTO \`${table}\` (${options.columns.map((c) => `\`${c}\``).join(', ')}) FORMAT TabSeparated\n${data}`);
         return;
       }
+      checkJsonRows(rows);
       run(`INSERT INTO \`${table}\` FORMAT JSONEachRow\n${rows.map((r) => JSON.stringify(r)).join('\n')}`);
     },
     async close() {},
