@@ -27,6 +27,13 @@ module.exports = {
       },
     },
     {
+      name: 'ctr-models-do-not-import-their-factory',
+      comment: 'models/ctr/ is the base of LR, DNN and DIN; loading an artifact (which needs the factory of all of them) lives in models/ctr-artifact/',
+      severity: 'error',
+      from: { path: '^models/ctr/' },
+      to: { path: '^models/(create-model\\.ts|din/|baselines/|ctr-artifact/)' },
+    },
+    {
       name: 'product-does-not-import-tests-or-benches',
       severity: 'error',
       from: { path: '^(infra|features|models|pipelines|serving|cli)/' },

@@ -37,7 +37,7 @@ import { sqlIdentifier } from '../infra/clickhouse/escape.js';
 import type { SqlClient } from '../infra/clickhouse/sql-client.js';
 import { tf } from '../infra/tf.js';
 import { createCtrModel } from '../models/create-model.js';
-import { saveCtrModel } from '../models/ctr/model-artifact.js';
+import { saveCtrModel } from '../models/ctr-artifact/model-artifact.js';
 import { trainCtr } from '../models/train/train-ctr.js';
 import type { DecisionRecord } from '../pipelines/decisions/decision-record.js';
 import { addDecisionRows } from '../pipelines/decisions/decision-rows.js';

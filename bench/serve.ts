@@ -94,7 +94,7 @@ function historyOf(u: number): string[] {
 async function buildRegistry(dir: string): Promise<void> {
   const { FeatureEncoder } = await import('../features/spec/feature-encoder.js');
   const { createCtrModel } = await import('../models/create-model.js');
-  const { saveCtrModel } = await import('../models/ctr/model-artifact.js');
+  const { saveCtrModel } = await import('../models/ctr-artifact/model-artifact.js');
   const { saveGraphEmbeddings } = await import('../models/graph/graph-artifact.js');
   const { GraphModelConfigSchema } = await import('../models/graph/graph-config.js');
   const spec = dinBenchSpec('serve-bench', S.history);

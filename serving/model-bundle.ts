@@ -1,6 +1,6 @@
 import type { CtrModel } from '../models/ctr/ctr-model.js';
 import { CtrScorer, type Precision } from '../models/ctr/ctr-scorer.js';
-import { loadCtrModel } from '../models/ctr/model-artifact.js';
+import { loadCtrModel } from '../models/ctr-artifact/model-artifact.js';
 import { loadGraphEmbeddings, type LoadedGraphEmbeddings } from '../models/graph/graph-artifact.js';
 import { ExactIndex, type AnnIndex } from './ann-index.js';
 import { buildHnswInWorker } from './hnsw-worker-build.js';

@@ -32,7 +32,7 @@ import { auc } from '../../features/math/auc.js';
 import type { Example } from '../../features/samples/example.js';
 import { PointInTimeSampleBuilder } from '../../features/samples/point-in-time-builder.js';
 import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
-import { loadCtrModel } from '../../models/ctr/model-artifact.js';
+import { loadCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import { ModelRegistry } from '../../pipelines/registry/model-registry.js';
 import { loadStreamConfig, StreamConfigSchema, type StreamConfig } from '../../pipelines/streaming/stream-config.js';
 import { StreamTrainer, type StreamRecord } from '../../pipelines/streaming/stream-trainer.js';

@@ -2,7 +2,6 @@ import { dequantizeInt8, quantizeInt8, reconstructionError, type ReconstructionE
 import type { AttributeMap, InteractionEvent } from '../../features/events/event-schema.js';
 import type { BehaviourEntry, Example } from '../../features/samples/example.js';
 import type { CtrModel } from './ctr-model.js';
-import { loadCtrModel } from './model-artifact.js';
 
 export interface ScoreRequest {
   userId: string;
@@ -18,17 +17,12 @@ export interface ScoreRequest {
 export type Precision = 'float' | 'int8';
 
 /**
- * Scores one user's candidates from an artifact alone: the request becomes
+ * Scores one user's candidates with a loaded model: the request becomes
  * the same Example shape the sample builder makes in training, so the feature
  * encoder saved with the model turns it into inputs exactly as in training.
  */
 export class CtrScorer {
   private constructor(readonly model: CtrModel, readonly precision: Precision, readonly quantizationError: ReconstructionError[] | undefined) {}
-
-  static async fromArtifact(dir: string, precision: Precision = 'float'): Promise<CtrScorer> {
-    const { model } = await loadCtrModel(dir);
-    return CtrScorer.fromModel(model, precision);
-  }
 
   /**
    * int8: every table is quantized with a per-row scale and served from the

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
 import { renameDurably, writeFileDurably } from '../../infra/durable-file.js';
 import { logger } from '../../infra/logger.js';
-import { loadCtrModel } from '../../models/ctr/model-artifact.js';
+import { loadCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import { readEvents } from '../ingest/offline-store.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { streamWindow } from './decision-window.js';

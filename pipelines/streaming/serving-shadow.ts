@@ -2,7 +2,7 @@ import type { Example } from '../../features/samples/example.js';
 import { errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import type { CtrModel } from '../../models/ctr/ctr-model.js';
-import { loadCtrModel } from '../../models/ctr/model-artifact.js';
+import { loadCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { ProgressiveMetrics, type ProgressiveFigures, type ProgressiveSnapshot } from './progressive-metrics.js';
 

@@ -8,7 +8,7 @@ import { ValidationError, errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import { createCtrModel } from '../../models/create-model.js';
 import type { CtrModel } from '../../models/ctr/ctr-model.js';
-import { loadCtrModel } from '../../models/ctr/model-artifact.js';
+import { loadCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { RegistryError } from '../registry/registry-errors.js';
 import { CheckpointStore } from './checkpoint-store.js';

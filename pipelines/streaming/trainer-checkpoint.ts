@@ -4,7 +4,7 @@ import { FeatureEncoder, type FeatureEncoderJson } from '../../features/spec/fea
 import { createCtrModel } from '../../models/create-model.js';
 import { CtrModelConfigSchema } from '../../models/ctr/ctr-config.js';
 import type { CtrModel } from '../../models/ctr/ctr-model.js';
-import { EMBEDDINGS, MODEL_FILE, modelFiles, readDenseState } from '../../models/ctr/model-files.js';
+import { EMBEDDINGS, MODEL_FILE, modelFiles, readDenseState } from '../../models/ctr-artifact/model-files.js';
 import { CheckpointError, type CheckpointStore, type OpenCheckpoint } from './checkpoint-store.js';
 import type { LedgerSnapshot } from './offset-ledger.js';
 import type { ProgressiveSnapshot } from './progressive-metrics.js';

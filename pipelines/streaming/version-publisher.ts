@@ -1,8 +1,8 @@
 import { errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import type { CtrModel } from '../../models/ctr/ctr-model.js';
-import { saveCtrDelta } from '../../models/ctr/delta-artifact.js';
-import { saveCtrModel } from '../../models/ctr/model-artifact.js';
+import { saveCtrDelta } from '../../models/ctr-artifact/delta-artifact.js';
+import { saveCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import { ArtifactError } from '../../models/artifact/read-artifact.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { ProgressiveFigures } from './progressive-metrics.js';

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readArtifact } from '../../models/artifact/read-artifact.js';
 import { CtrScorer, type Precision } from '../../models/ctr/ctr-scorer.js';
-import { loadCtrModel } from '../../models/ctr/model-artifact.js';
+import { loadCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import { calibration, type Calibration, type CtrMetrics } from '../../models/metrics/classification.js';
 import { evaluate } from '../../models/train/evaluate.js';
 import { trainingReport } from '../reports/training-report.js';

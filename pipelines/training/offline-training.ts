@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createCtrModel } from '../../models/create-model.js';
-import { saveCtrModel } from '../../models/ctr/model-artifact.js';
+import { saveCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import { CtrScorer } from '../../models/ctr/ctr-scorer.js';
 import { calibration, type CtrMetrics } from '../../models/metrics/classification.js';
 import { evaluate } from '../../models/train/evaluate.js';

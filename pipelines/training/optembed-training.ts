@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
 import { logger } from '../../infra/logger.js';
-import { saveCtrModel } from '../../models/ctr/model-artifact.js';
+import { saveCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import { calibration, type CtrMetrics } from '../../models/metrics/classification.js';
 import type { OptEmbedConfig } from '../../models/optembed/optembed-config.js';
 import { runOptEmbed, type FieldPruning, type OptEmbedStage } from '../../models/optembed/optembed.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Artifact } from '../../models/artifact/read-artifact.js';
 import { ArtifactError } from '../../models/artifact/read-artifact.js';
-import { TRAINING_FILE } from '../../models/ctr/model-artifact.js';
+import { TRAINING_FILE } from '../../models/ctr-artifact/model-artifact.js';
 import type { EpochResult } from '../../models/train/train-ctr.js';
 import { SourceSchema, type SourceConfig } from './train-config.js';
 

@@ -6,7 +6,7 @@ import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
 import { createCtrModel } from '../../models/create-model.js';
 import type { CtrModelConfig } from '../../models/ctr/ctr-config.js';
 import type { CtrModel } from '../../models/ctr/ctr-model.js';
-import { saveCtrModel } from '../../models/ctr/model-artifact.js';
+import { saveCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import { GraphModelConfigSchema } from '../../models/graph/graph-config.js';
 import { saveGraphEmbeddings } from '../../models/graph/graph-artifact.js';
 import { trainCtr } from '../../models/train/train-ctr.js';

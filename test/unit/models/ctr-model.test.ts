@@ -6,7 +6,7 @@ import { syntheticCtrSplits } from '../../../features/datasets/ctr-sources.js';
 import { loadFeatureSpec } from '../../../features/spec/feature-spec.js';
 import { createCtrModel } from '../../../models/create-model.js';
 import { addMbaGradient } from '../../../models/ctr/mba-regularizer.js';
-import { loadCtrModel, saveCtrModel } from '../../../models/ctr/model-artifact.js';
+import { loadCtrModel, saveCtrModel } from '../../../models/ctr-artifact/model-artifact.js';
 import { CtrScorer, requestExamples } from '../../../models/ctr/ctr-scorer.js';
 import { trainCtr } from '../../../models/train/train-ctr.js';
 

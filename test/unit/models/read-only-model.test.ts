@@ -10,7 +10,7 @@ import { ValidationError } from '../../../infra/errors.js';
 import { createCtrModel } from '../../../models/create-model.js';
 import type { CtrModel } from '../../../models/ctr/ctr-model.js';
 import { CtrScorer, type ScoreRequest } from '../../../models/ctr/ctr-scorer.js';
-import { loadCtrModel, saveCtrModel } from '../../../models/ctr/model-artifact.js';
+import { loadCtrModel, saveCtrModel } from '../../../models/ctr-artifact/model-artifact.js';
 import type { LoggedDecision } from '../../../pipelines/replay/estimators/logged-decision.js';
 import { ReplayScorer } from '../../../pipelines/replay/replay-scorer.js';
 import { tempRegistry } from '../../helpers/registry-fixtures.js';

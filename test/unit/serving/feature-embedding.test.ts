@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CtrScorer } from '../../../models/ctr/ctr-scorer.js';
-import { loadCtrModel, saveCtrModel } from '../../../models/ctr/model-artifact.js';
+import { loadCtrModel, saveCtrModel } from '../../../models/ctr-artifact/model-artifact.js';
 import { RowMask } from '../../../models/ctr/row-mask.js';
 import { featureEmbedding } from '../../../serving/feature-embedding.js';
 import { tinySplits, trainTinyCtr } from '../../helpers/serving-fixtures.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Event } from '../../../../features/events/event-schema.js';
 import { createRng } from '../../../../features/math/rng.js';
 import type { SqlClient } from '../../../../infra/clickhouse/sql-client.js';
-import { saveCtrModel } from '../../../../models/ctr/model-artifact.js';
+import { saveCtrModel } from '../../../../models/ctr-artifact/model-artifact.js';
 import type { DecisionRecord } from '../../../../pipelines/decisions/decision-record.js';
 import { addDecisionRows } from '../../../../pipelines/decisions/decision-rows.js';
 import { eventRow, pushRow, type TableRows } from '../../../../pipelines/ingest/offline-rows.js';

@@ -7,7 +7,7 @@ import { syntheticCtrSplits } from '../../../../features/datasets/ctr-sources.js
 import { loadFeatureSpec } from '../../../../features/spec/feature-spec.js';
 import { createCtrModel } from '../../../../models/create-model.js';
 import { CtrScorer } from '../../../../models/ctr/ctr-scorer.js';
-import { loadCtrModel, saveCtrModel } from '../../../../models/ctr/model-artifact.js';
+import { loadCtrModel, saveCtrModel } from '../../../../models/ctr-artifact/model-artifact.js';
 import { RowMask } from '../../../../models/ctr/row-mask.js';
 import { binaryStep, binaryStepSurrogate } from '../../../../models/optembed/binary-step.js';
 import { evolutionarySearch } from '../../../../models/optembed/evolutionary-search.js';
@@ -107,7 +107,7 @@ describe('OptEmbed: all three stages and the pruned artifact', function () {
       const { model: loaded } = await loadCtrModel(dir);
       assert.equal(loaded.masking instanceof RowMask, embedding.kind === 'per-field');
       assert.deepEqual([...loaded.predict(test!)], [...model.predict(test!)]);
-      const scorer = await CtrScorer.fromArtifact(dir);
+      const scorer = CtrScorer.fromModel((await loadCtrModel(dir)).model);
       const example = splits.test[0]!;
       const request = { userId: example.event.user_id, user: example.user, history: example.history, candidates: [example.event.item_id] };
       assert.deepEqual([...scorer.score(request, example.itemAttributes)], [...CtrScorer.fromModel(model).score(request, example.itemAttributes)]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { loadCtrModel } from '../../../../models/ctr/model-artifact.js';
+import { loadCtrModel } from '../../../../models/ctr-artifact/model-artifact.js';
 import { decideAutoPromote } from '../../../../pipelines/registry/auto-promote.js';
 import { ModelRegistry } from '../../../../pipelines/registry/model-registry.js';
 import { ProgressiveMetrics } from '../../../../pipelines/streaming/progressive-metrics.js';

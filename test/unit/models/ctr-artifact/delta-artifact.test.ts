@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { syntheticEvents } from '../../../features/datasets/synthetic.js';
-import type { Example } from '../../../features/samples/example.js';
-import { PointInTimeSampleBuilder } from '../../../features/samples/point-in-time-builder.js';
-import { FeatureEncoder } from '../../../features/spec/feature-encoder.js';
-import { loadFeatureSpec } from '../../../features/spec/feature-spec.js';
-import { ArtifactError } from '../../../models/artifact/read-artifact.js';
-import { createCtrModel } from '../../../models/create-model.js';
-import { resolveDeltaChain, saveCtrDelta } from '../../../models/ctr/delta-artifact.js';
-import { loadCtrModel, saveCtrModel } from '../../../models/ctr/model-artifact.js';
-import { editManifest, flipFirstByte, tempRegistry } from '../../helpers/registry-fixtures.js';
-import { SMALL, STREAM_SPEC } from '../pipelines/streaming/stream-fixtures.js';
+import { syntheticEvents } from '../../../../features/datasets/synthetic.js';
+import type { Example } from '../../../../features/samples/example.js';
+import { PointInTimeSampleBuilder } from '../../../../features/samples/point-in-time-builder.js';
+import { FeatureEncoder } from '../../../../features/spec/feature-encoder.js';
+import { loadFeatureSpec } from '../../../../features/spec/feature-spec.js';
+import { ArtifactError } from '../../../../models/artifact/read-artifact.js';
+import { createCtrModel } from '../../../../models/create-model.js';
+import { resolveDeltaChain, saveCtrDelta } from '../../../../models/ctr-artifact/delta-artifact.js';
+import { loadCtrModel, saveCtrModel } from '../../../../models/ctr-artifact/model-artifact.js';
+import { editManifest, flipFirstByte, tempRegistry } from '../../../helpers/registry-fixtures.js';
+import { SMALL, STREAM_SPEC } from '../../pipelines/streaming/stream-fixtures.js';
 
 describe('delta artifacts: publish the rows changed since the parent, load by resolving the chain', function () {
   this.timeout(120_000);

@@ -4,11 +4,11 @@ import { readArtifact, ArtifactError, type Artifact } from '../artifact/read-art
 import { writeArtifact } from '../artifact/write-artifact.js';
 import type { Manifest } from '../artifact/artifact-format.js';
 import { createCtrModel } from '../create-model.js';
-import { CtrModelConfigSchema } from './ctr-config.js';
-import type { CtrModel } from './ctr-model.js';
+import { CtrModelConfigSchema } from '../ctr/ctr-config.js';
+import type { CtrModel } from '../ctr/ctr-model.js';
 import { applyDelta, resolveDeltaChain } from './delta-artifact.js';
 import { EMBEDDINGS, MODEL_FILE, ROW_MASK, modelFiles, readDenseState } from './model-files.js';
-import { RowMask } from './row-mask.js';
+import { RowMask } from '../ctr/row-mask.js';
 
 export { TRAINING_FILE } from './model-files.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Artifact } from '../artifact/read-artifact.js';
-import type { CtrModel, DenseState } from './ctr-model.js';
-import { RowMask } from './row-mask.js';
+import type { CtrModel, DenseState } from '../ctr/ctr-model.js';
+import { RowMask } from '../ctr/row-mask.js';
 
 /** The files of a CTR model artifact, full or delta. */
 export const MODEL_FILE = 'model.json';

@@ -6,7 +6,7 @@ import { EmbeddingTable } from '../../features/embedding/index.js';
 import { MANIFEST_FILE, type Manifest } from '../artifact/artifact-format.js';
 import { ArtifactError, readArtifact, type Artifact } from '../artifact/read-artifact.js';
 import { versionDir, writeArtifact } from '../artifact/write-artifact.js';
-import type { CtrModel } from './ctr-model.js';
+import type { CtrModel } from '../ctr/ctr-model.js';
 import { MODEL_FILE, modelFiles } from './model-files.js';
 
 /**
