@@ -19,10 +19,27 @@ export const UPDATE_TYPES = ['item_update', 'user_update'] as const;
 export const EVENT_TYPES = [...INTERACTION_TYPES, ...UPDATE_TYPES] as const;
 
 const Id = z.string().min(1, 'must not be empty').max(256, 'longer than 256 characters');
-/** Epoch milliseconds; 2001-09-09 .. 2286 rules out seconds sent by mistake. */
-const Timestamp = z.number().int('an integer (epoch milliseconds)').min(1e12, 'epoch milliseconds, not seconds').max(1e13);
+/** Latest event time accepted (2100-01-01): a later one is a unit or clock bug, and would pin "latest" queries far ahead. */
+export const MAX_EVENT_TS = 4_102_444_800_000;
+/** Epoch milliseconds; the lower bound (2001-09-09) rules out seconds sent by mistake. */
+const Timestamp = z.number().int('an integer (epoch milliseconds)').min(1e12, 'epoch milliseconds, not seconds').max(MAX_EVENT_TS, 'after 2100-01-01 (epoch milliseconds expected)');
 const AttributeValue = z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.array(z.string().max(256)).max(256)]);
-const Attributes = z.record(z.string().min(1).max(128), AttributeValue).refine((a) => Object.keys(a).length <= 256, 'at most 256 attributes');
+
+/**
+ * Attribute names starting with `_` are the online store's own fields (a
+ * user attribute `_ts` would overwrite the update time the store orders
+ * updates by). A name must also be in Unicode NFKC form, so look-alike
+ * spellings (full-width `＿ｔｓ`, ligatures) cannot stand in for a reserved or
+ * an existing name.
+ */
+export const RESERVED_ATTRIBUTE_PREFIX = '_';
+const AttributeName = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((name) => !name.startsWith(RESERVED_ATTRIBUTE_PREFIX), (name) => ({ message: `attribute name ${JSON.stringify(name)} is reserved (names starting with "${RESERVED_ATTRIBUTE_PREFIX}" are the store's own fields)` }))
+  .refine((name) => name === name.normalize('NFKC'), (name) => ({ message: `attribute name ${JSON.stringify(name)} is not in Unicode NFKC form (it reads as ${JSON.stringify(name.normalize('NFKC'))})` }));
+const Attributes = z.record(AttributeName, AttributeValue).refine((a) => Object.keys(a).length <= 256, 'at most 256 attributes');
 
 const base = {
   schema_version: z.literal(EVENT_SCHEMA_VERSION).default(EVENT_SCHEMA_VERSION),
