@@ -8,13 +8,14 @@ import { eventKey, eventsKind } from '../../../../pipelines/ingest/events-kind.j
 import { DEFAULT_FEATURES_FILE } from '../../../../pipelines/ingest/ingest-config.js';
 import { IngestConsumer } from '../../../../pipelines/ingest/ingest-consumer.js';
 import { IngestMetrics } from '../../../../pipelines/ingest/ingest-metrics.js';
+import { rebuildOnlineStore } from '../../../../pipelines/ingest/rebuild-online-store.js';
 import { MemoryOnlineStore } from '../../../../pipelines/online-store/memory-online-store.js';
 import { onlineSpecFrom } from '../../../../pipelines/online-store/online-ops.js';
 import { RedisOnlineStore, RedisOnlineWriter } from '../../../../pipelines/online-store/redis-online-store.js';
 import { waitFor } from '../../../helpers/wait-for.js';
 import { spawnTs } from './child.js';
 import { createIngestEnv, waitForDrained, type IngestEnv } from './ingest-env.js';
-import { assertStoresHoldExactly } from './online-store-assert.js';
+import { assertOnlineStoreMatches, assertStoresHoldExactly } from './online-store-assert.js';
 import { PrivateRedis } from './private-redis.js';
 
 const CLI = fileURLToPath(new URL('./fixtures/recsys-cli.ts', import.meta.url));
@@ -102,5 +103,17 @@ describe('online store lost mid-run (private Redis, real Kafka and ClickHouse)',
     const exit = await rebuild.exited;
     assert.equal(exit.code, 2);
     assert.match(rebuild.stderr.join('\n'), /has \d+ running member\(s\): stop `recsys ingest` before --rebuild-online-store/);
+    await consumer.stop();
+    consumer = undefined;
+  });
+
+  it('--from TIME: only events from TIME on count, with the attributes entities had then', async () => {
+    const from = events[12_000]!.ts;
+    const result = await rebuildOnlineStore({ clickhouse: env.db, redis: env.redis, prefix: env.prefix, spec, topic: env.topic, from });
+    const counted = events.filter((e) => e.ts >= from || e.type === 'item_update' || e.type === 'user_update');
+    assert.equal(result.events, counted.length);
+    const reference = new MemoryOnlineStore(spec);
+    reference.applyEvents(counted);
+    await assertOnlineStoreMatches(new RedisOnlineStore(env.redis, env.prefix, spec.behaviour.maxLength), reference, events);
   });
 });
