@@ -33,13 +33,26 @@ const AttributeValue = z.union([z.string().max(1024), z.number().finite(), z.boo
  * an existing name.
  */
 export const RESERVED_ATTRIBUTE_PREFIX = '_';
-const AttributeName = z
-  .string()
-  .min(1)
-  .max(128)
-  .refine((name) => !name.startsWith(RESERVED_ATTRIBUTE_PREFIX), (name) => ({ message: `attribute name ${JSON.stringify(name)} is reserved (names starting with "${RESERVED_ATTRIBUTE_PREFIX}" are the store's own fields)` }))
-  .refine((name) => name === name.normalize('NFKC'), (name) => ({ message: `attribute name ${JSON.stringify(name)} is not in Unicode NFKC form (it reads as ${JSON.stringify(name.normalize('NFKC'))})` }));
-const Attributes = z.record(AttributeName, AttributeValue).refine((a) => Object.keys(a).length <= 256, 'at most 256 attributes');
+
+const NON_ASCII = /[^\u0000-\u007f]/; // eslint-disable-line no-control-regex
+
+/** Why `name` cannot be an attribute name, or undefined when it can. */
+export function attributeNameProblem(name: string): string | undefined {
+  if (name.startsWith(RESERVED_ATTRIBUTE_PREFIX)) return `attribute name ${JSON.stringify(name)} is reserved (names starting with "${RESERVED_ATTRIBUTE_PREFIX}" are the store's own fields)`;
+  // ASCII is always in NFKC form: only other names pay for normalize().
+  if (NON_ASCII.test(name) && name !== name.normalize('NFKC')) return `attribute name ${JSON.stringify(name)} is not in Unicode NFKC form (it reads as ${JSON.stringify(name.normalize('NFKC'))})`;
+  return undefined;
+}
+
+// One check over the whole map rather than a refinement per key: this runs for every ingested event.
+const Attributes = z.record(z.string().min(1).max(128), AttributeValue).superRefine((attributes, ctx) => {
+  const names = Object.keys(attributes);
+  if (names.length > 256) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'at most 256 attributes' });
+  for (const name of names) {
+    const problem = attributeNameProblem(name);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem, path: [name] });
+  }
+});
 
 const base = {
   schema_version: z.literal(EVENT_SCHEMA_VERSION).default(EVENT_SCHEMA_VERSION),

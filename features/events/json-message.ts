@@ -51,15 +51,18 @@ export function duplicateKey(text: string): string | undefined {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      let j = i + 1;
-      let escaped = false;
+      // The closing quote: the next one not escaped by an odd run of backslashes.
+      let j = i;
       for (;;) {
-        const d = text.charCodeAt(j);
-        if (d === 0x5c /* \ */) { escaped = true; j += 2; } else if (d === 0x22) break; else j++;
+        j = text.indexOf('"', j + 1);
+        let backslashes = 0;
+        while (text.charCodeAt(j - 1 - backslashes) === 0x5c /* \ */) backslashes++;
+        if (backslashes % 2 === 0) break;
       }
       const keys = stack[stack.length - 1];
       if (expectKey && keys) {
-        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+        const raw = text.slice(i + 1, j);
+        const key = raw.includes('\\') ? (JSON.parse(text.slice(i, j + 1)) as string) : raw;
         if (keys.has(key)) return key;
         keys.add(key);
         expectKey = false;
