@@ -86,6 +86,7 @@ export function registerIngest(program: Command): void {
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--redis-prefix <prefix>', 'key prefix of the online store (env REDIS_KEY_PREFIX, default recsys:)')
     .action(async (opts: IngestFlags) => {
+      if (opts.from !== undefined && !opts.rebuildOnlineStore) throw new ValidationError('--from goes with --rebuild-online-store');
       const services = servicesFromFlags(opts);
       const settings = loadIngestSettings(process.env, {
         groupId: opts.group, eventsTopic: opts.topic, eventsPartitions: opts.partitions, deadLetterTopic: opts.deadLetterTopic, deadLetterPartitions: opts.deadLetterPartitions,
@@ -106,7 +107,6 @@ export function registerIngest(program: Command): void {
       await checkTables(clickhouse, services.clickhouse.database);
       const redis = createRedis(services.redis, { maxRetriesPerRequest: 3 });
       onShutdown('redis', () => redis.quit());
-      if (opts.from !== undefined && !opts.rebuildOnlineStore) throw new ValidationError('--from goes with --rebuild-online-store');
       if (opts.rebuildOnlineStore) {
         const kafka = createKafka(services.kafka);
         await refuseWhileConsuming(kafka, settings.groupId);

@@ -107,6 +107,14 @@ describe('online store lost mid-run (private Redis, real Kafka and ClickHouse)',
     consumer = undefined;
   });
 
+  it('refuses --from without --rebuild-online-store, and a --from that is no time', async () => {
+    for (const [args, message] of [[['--from', '2024-01-01'], /--from goes with --rebuild-online-store/], [['--rebuild-online-store', '--from', 'yesterday'], /--from must be epoch milliseconds or an ISO date, got "yesterday"/]] as const) {
+      const child = spawnTs(CLI, ['ingest', ...args], env.env);
+      assert.equal((await child.exited).code, 2, args.join(' '));
+      assert.match(child.stderr.join('\n'), message);
+    }
+  });
+
   it('--from TIME: only events from TIME on count, with the attributes entities had then', async () => {
     const from = events[12_000]!.ts;
     const result = await rebuildOnlineStore({ clickhouse: env.db, redis: env.redis, prefix: env.prefix, spec, topic: env.topic, from });
