@@ -3,8 +3,9 @@ import { loadServicesConfig, type ServicesConfig } from '../../infra/config.js';
 import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
 import { migrate } from '../../infra/clickhouse/migrate.js';
 import { sqlString } from '../../infra/clickhouse/escape.js';
-import { SetupError } from '../../infra/errors.js';
-import { nonNegative, positiveInt } from '../options.js';
+import { SetupError, ValidationError } from '../../infra/errors.js';
+import { nonNegative, positiveInt, timestamp } from '../options.js';
+import type { Kafka } from 'kafkajs';
 import { createKafka } from '../../infra/kafka/kafka-client.js';
 import { createRedis } from '../../infra/redis/redis-client.js';
 import { logger } from '../../infra/logger.js';
@@ -15,6 +16,7 @@ import { eventsKind } from '../../pipelines/ingest/events-kind.js';
 import { IngestConsumer } from '../../pipelines/ingest/ingest-consumer.js';
 import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
 import { IngestMetrics } from '../../pipelines/ingest/ingest-metrics.js';
+import { rebuildOnlineStore } from '../../pipelines/ingest/rebuild-online-store.js';
 import { OFFLINE_TABLES } from '../../pipelines/ingest/offline-rows.js';
 import { decisionsTopicBindings } from '../../pipelines/decisions/decisions-kind.js';
 
@@ -47,12 +49,15 @@ interface IngestFlags extends ServiceFlags {
   deadLetterPartitions?: number;
   features?: string;
   maxBatch: number;
+  maxBatchBytes: number;
   chunkSize: number;
   lingerMs: number;
   flushesInFlight: number;
   metricsPort?: number;
   fromBeginning: boolean;
   migrate: boolean;
+  rebuildOnlineStore: boolean;
+  from?: number;
 }
 
 export function registerIngest(program: Command): void {
@@ -67,17 +72,21 @@ export function registerIngest(program: Command): void {
     .option('--dead-letter-partitions <n>', 'partitions of the dead-letter topic when created (env KAFKA_DEAD_LETTER_PARTITIONS, default 1)', positiveInt('dead-letter-partitions'))
     .option('--features <file>', 'feature spec whose behaviour sequence the online store keeps (env INGEST_FEATURES, default configs/features/synthetic.json)')
     .option('--max-batch <n>', 'messages per flush to the stores', positiveInt('max-batch'), 20_000)
+    .option('--max-batch-bytes <n>', 'message bytes per flush to the stores (bounds insert size and memory)', positiveInt('max-batch-bytes'), 16 * 1024 * 1024)
     .option('--chunk-size <n>', 'events per atomic Redis script call', positiveInt('chunk-size'), 1000)
     .option('--linger-ms <ms>', 'wait this long for more messages before a flush that is not full', nonNegative('linger-ms'), 0)
     .option('--flushes-in-flight <n>', 'flushes written at once (offsets still committed in order, each after both stores)', positiveInt('flushes-in-flight'), 3)
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics (env INGEST_METRICS_PORT; 0 = any free port)', nonNegative('metrics-port'))
     .option('--no-from-beginning', 'a new consumer group starts at the end of the topic instead of its beginning')
     .option('--migrate', 'apply pending ClickHouse migrations before consuming', false)
+    .option('--rebuild-online-store', 'instead of consuming: refill the online store (Redis) from ClickHouse, the source of truth, and set its watermarks, then exit (after ingest_online_store_behind reported a loss; run with ingestion stopped)', false)
+    .option('--from <time>', 'with --rebuild-online-store: only events from this time on (epoch ms or ISO 8601) count; attributes as of then', timestamp('from'))
     .option('--clickhouse-url <url>', 'ClickHouse HTTP URL (env CLICKHOUSE_URL)')
     .option('--database <name>', 'ClickHouse database (env CLICKHOUSE_DATABASE)')
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--redis-prefix <prefix>', 'key prefix of the online store (env REDIS_KEY_PREFIX, default recsys:)')
     .action(async (opts: IngestFlags) => {
+      if (opts.from !== undefined && !opts.rebuildOnlineStore) throw new ValidationError('--from goes with --rebuild-online-store');
       const services = servicesFromFlags(opts);
       const settings = loadIngestSettings(process.env, {
         groupId: opts.group, eventsTopic: opts.topic, eventsPartitions: opts.partitions, deadLetterTopic: opts.deadLetterTopic, deadLetterPartitions: opts.deadLetterPartitions,
@@ -98,6 +107,16 @@ export function registerIngest(program: Command): void {
       await checkTables(clickhouse, services.clickhouse.database);
       const redis = createRedis(services.redis, { maxRetriesPerRequest: 3 });
       onShutdown('redis', () => redis.quit());
+      if (opts.rebuildOnlineStore) {
+        const kafka = createKafka(services.kafka);
+        await refuseWhileConsuming(kafka, settings.groupId);
+        const result = await rebuildOnlineStore({
+          clickhouse, redis, prefix: services.redis.keyPrefix, spec, topic: settings.eventsTopic, chunkSize: opts.chunkSize,
+          ...(opts.from === undefined ? {} : { from: opts.from }),
+        });
+        console.log(JSON.stringify({ rebuilt: { events: result.events, deletedKeys: result.deletedKeys, watermarks: Object.fromEntries(result.watermarks) } }));
+        return;
+      }
 
       const metrics = new IngestMetrics().withProcessMetrics();
       if (settings.metricsPort !== undefined) {
@@ -116,7 +135,7 @@ export function registerIngest(program: Command): void {
         redisPrefix: services.redis.keyPrefix,
         maxHistory: spec.behaviour.maxLength,
         fromBeginning: opts.fromBeginning,
-        pipeline: { maxFlushMessages: opts.maxBatch, chunkSize: opts.chunkSize, lingerMs: opts.lingerMs, maxFlushesInFlight: opts.flushesInFlight },
+        pipeline: { maxFlushMessages: opts.maxBatch, maxFlushBytes: opts.maxBatchBytes, chunkSize: opts.chunkSize, lingerMs: opts.lingerMs, maxFlushesInFlight: opts.flushesInFlight },
         metrics,
       });
       onShutdown('ingest', () => consumer.stop());
@@ -132,4 +151,17 @@ async function checkTables(clickhouse: ReturnType<typeof createClickHouse>, data
   );
   const missing = wanted.filter((t) => !rows.some((r) => r.name === t));
   if (missing.length > 0) throw new SetupError(`ClickHouse database ${database} lacks ${missing.join(', ')}: run \`recsys migrate\` (or ingest --migrate)`);
+}
+
+/** A rebuild under a running consumer would race its writes: refuse while the group has members. */
+async function refuseWhileConsuming(kafka: Kafka, groupId: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    const members = groups[0]?.members.length ?? 0;
+    if (members > 0) throw new SetupError(`consumer group ${groupId} has ${members} running member(s): stop \`recsys ingest\` before --rebuild-online-store`);
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -19,10 +19,40 @@ export const UPDATE_TYPES = ['item_update', 'user_update'] as const;
 export const EVENT_TYPES = [...INTERACTION_TYPES, ...UPDATE_TYPES] as const;
 
 const Id = z.string().min(1, 'must not be empty').max(256, 'longer than 256 characters');
-/** Epoch milliseconds; 2001-09-09 .. 2286 rules out seconds sent by mistake. */
-const Timestamp = z.number().int('an integer (epoch milliseconds)').min(1e12, 'epoch milliseconds, not seconds').max(1e13);
+/** Latest event time accepted (2100-01-01): a later one is a unit or clock bug, and would pin "latest" queries far ahead. */
+export const MAX_EVENT_TS = 4_102_444_800_000;
+/** Epoch milliseconds; the lower bound (2001-09-09) rules out seconds sent by mistake. */
+const Timestamp = z.number().int('an integer (epoch milliseconds)').min(1e12, 'epoch milliseconds, not seconds').max(MAX_EVENT_TS, 'after 2100-01-01 (epoch milliseconds expected)');
 const AttributeValue = z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.array(z.string().max(256)).max(256)]);
-const Attributes = z.record(z.string().min(1).max(128), AttributeValue).refine((a) => Object.keys(a).length <= 256, 'at most 256 attributes');
+
+/**
+ * Attribute names starting with `_` are the online store's own fields (a
+ * user attribute `_ts` would overwrite the update time the store orders
+ * updates by). A name must also be in Unicode NFKC form, so look-alike
+ * spellings (full-width `＿ｔｓ`, ligatures) cannot stand in for a reserved or
+ * an existing name.
+ */
+export const RESERVED_ATTRIBUTE_PREFIX = '_';
+
+const NON_ASCII = /[^\u0000-\u007f]/; // eslint-disable-line no-control-regex
+
+/** Why `name` cannot be an attribute name, or undefined when it can. */
+export function attributeNameProblem(name: string): string | undefined {
+  if (name.startsWith(RESERVED_ATTRIBUTE_PREFIX)) return `attribute name ${JSON.stringify(name)} is reserved (names starting with "${RESERVED_ATTRIBUTE_PREFIX}" are the store's own fields)`;
+  // ASCII is always in NFKC form: only other names pay for normalize().
+  if (NON_ASCII.test(name) && name !== name.normalize('NFKC')) return `attribute name ${JSON.stringify(name)} is not in Unicode NFKC form (it reads as ${JSON.stringify(name.normalize('NFKC'))})`;
+  return undefined;
+}
+
+// One check over the whole map rather than a refinement per key: this runs for every ingested event.
+const Attributes = z.record(z.string().min(1).max(128), AttributeValue).superRefine((attributes, ctx) => {
+  const names = Object.keys(attributes);
+  if (names.length > 256) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'at most 256 attributes' });
+  for (const name of names) {
+    const problem = attributeNameProblem(name);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem, path: [name] });
+  }
+});
 
 const base = {
   schema_version: z.literal(EVENT_SCHEMA_VERSION).default(EVENT_SCHEMA_VERSION),

@@ -51,6 +51,8 @@ export class IngestConsumer {
   private finish!: () => void;
   private stopped = false;
 
+  private topics: string[] = [];
+
   private constructor(private readonly consumer: Consumer, private readonly producer: Producer, private pipeline: IngestPipeline | undefined) {
     this.done = new Promise<void>((resolve, reject) => {
       this.finish = resolve;
@@ -107,6 +109,7 @@ export class IngestConsumer {
       },
     );
     self.pipeline = pipeline;
+    self.topics = topics.map((t) => t.topic);
 
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const dropped = pipeline.dropQueued();
@@ -145,7 +148,12 @@ export class IngestConsumer {
     return self;
   }
 
-  /** Graceful stop: the flush being written finishes (or is abandoned uncommitted), then the group is left. */
+  /**
+   * Graceful stop: fetching stops, the flushes being written finish and are
+   * committed (one stuck on an unavailable store is abandoned uncommitted),
+   * batches not yet written are dropped (the next consumer fetches them from
+   * the committed offsets), then the group is left.
+   */
   stop(): Promise<void> {
     return this.stopWith(undefined);
   }
@@ -154,6 +162,11 @@ export class IngestConsumer {
     if (this.stopped) return this.done.catch(() => {});
     this.stopped = true;
     try {
+      try {
+        this.consumer.pause(this.topics.map((topic) => ({ topic })));
+      } catch {
+        // Not running yet (stopped during start): nothing is being fetched.
+      }
       await this.pipeline?.stop();
       await this.consumer.disconnect();
       await this.producer.disconnect();

@@ -17,6 +17,9 @@ export class IngestMetrics {
   readonly retries = new Counter({ name: 'ingest_store_retries_total', help: 'Failed writes retried', labelNames: ['store'], registers: [this.registry] });
   readonly paused = new Gauge({ name: 'ingest_paused', help: '1 while a store is unavailable and the consumer waits', registers: [this.registry] });
   readonly lag = new Gauge({ name: 'ingest_consumer_lag', help: 'Messages behind the partition end, at the last fetch', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly writeFailures = new Counter({ name: 'ingest_write_failures_total', help: 'Flush writes that failed in a way retries did not cure (the records no store takes are then dead-lettered)', labelNames: ['store'], registers: [this.registry] });
+  readonly failed = new Gauge({ name: 'ingest_failed', help: '1 once ingestion stopped on a failure it cannot get past (see the log for the cause and offsets)', registers: [this.registry] });
+  readonly onlineStoreBehind = new Gauge({ name: 'ingest_online_store_behind', help: '1 for a partition whose online store (Redis) is known to miss events: its watermark was behind the consumer position; run `recsys ingest --rebuild-online-store`', labelNames: ['topic', 'partition'], registers: [this.registry] });
   readonly committed = new Counter({ name: 'ingest_messages_committed_total', help: 'Messages whose offsets were committed', registers: [this.registry] });
   readonly freshness = new Histogram({
     name: 'ingest_freshness_seconds',
@@ -45,6 +48,6 @@ export class IngestMetrics {
 
 /** Coarse reason class for the metric label (full reasons go to the dead letter). */
 export function reasonClass(reason: string): string {
-  const match = /^(oversized|not valid UTF-8|malformed JSON|not a JSON object|unknown event type|invalid [a-z_]+ event|empty message)/.exec(reason);
+  const match = /^(oversized|not valid UTF-8|malformed JSON|not a JSON object|unknown event type|invalid [a-z_]+ event|empty message|unwritable)/.exec(reason);
   return match ? match[1]!.replace(/ /g, '_') : 'other';
 }

@@ -1,16 +1,26 @@
 import type { Message } from 'kafkajs';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
-import { errorMessage, isRetriable } from '../../infra/errors.js';
+import { errorMessage, isRetriable, RecsysError } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import { retry, sleep, type RetryOptions } from '../../infra/retry.js';
 import { emptyOps } from '../online-store/online-ops.js';
 import type { PartitionChunk, RedisOnlineWriter } from '../online-store/redis-online-store.js';
-import { deadLetterMessage, deadLetterRow, type DeadLetter } from './dead-letter.js';
+import { deadLetterBatches, deadLetterMessage, deadLetterRow, type DeadLetter } from './dead-letter.js';
 import type { IngestKind } from './ingest-kind.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 import { pushRow, type TableRows } from './offline-rows.js';
+import { classifyWriteError, WriteFailedError } from './write-errors.js';
 
 const log = logger('ingest');
+
+/** A valid record and where it came from (its original bytes, for a dead letter should no store take it). */
+export interface ValidRecord {
+  record: unknown;
+  offset: number;
+  kafkaTs: number;
+  key?: Buffer | null;
+  value?: Buffer | null;
+}
 
 /** One partition's messages from one Kafka fetch, validated. */
 export interface PartitionBatch {
@@ -21,7 +31,9 @@ export interface PartitionBatch {
   lastOffset: number;
   /** Messages in the batch (valid + dead). */
   messages: number;
-  valid: { record: unknown; offset: number; kafkaTs: number }[];
+  /** Bytes of the messages' keys and values (flushes and the queue are bounded by it). @default 0 */
+  bytes?: number;
+  valid: ValidRecord[];
   dead: DeadLetter[];
 }
 
@@ -53,6 +65,8 @@ export interface FlushInfo {
   eventTimes: number[];
   /** Kafka timestamps of the valid records. */
   kafkaTimes: number[];
+  /** Valid records no store would take, dead-lettered instead (see `unknownErrorRetries`). */
+  unwritable: number;
 }
 
 export interface PipelineHooks {
@@ -63,8 +77,22 @@ export interface PipelineHooks {
 export interface PipelineOptions {
   /** Messages per flush (one ClickHouse insert per table, Redis in chunks). @default 20_000 */
   maxFlushMessages?: number;
+  /**
+   * Message bytes (keys and values) per flush, so a flush of large messages
+   * cannot build an insert body V8 or ClickHouse refuses (20,000 messages at
+   * the 64 KiB cap are 1.3 GB). A batch larger than this alone is a flush of
+   * its own. @default 16 MiB
+   */
+  maxFlushBytes?: number;
   /** Messages accepted but not yet written; beyond it the consumer stops fetching. @default 3 × maxFlushMessages */
   maxQueuedMessages?: number;
+  /** Message bytes accepted but not yet written; beyond it the consumer stops fetching. @default 3 × maxFlushBytes */
+  maxQueuedBytes?: number;
+  /**
+   * Bytes per produce request to the dead-letter topic: below the broker's
+   * `message.max.bytes` (1 MiB by default). @default 900 KiB
+   */
+  maxDeadLetterBatchBytes?: number;
   /** Events per atomic Redis script call (bounds how long Redis is blocked). @default 1000 */
   chunkSize?: number;
   /** Wait this long for more batches before a flush that is not full. @default 0 */
@@ -76,6 +104,21 @@ export interface PipelineOptions {
    * its flush and every earlier one are in both stores. @default 3
    */
   maxFlushesInFlight?: number;
+  /**
+   * Retries of a write that failed with an error no store client recognises
+   * (not a store outage): after these, the flush's records are written in
+   * halves to find the ones no store takes, which are dead-lettered with the
+   * cause; the rest are stored. @default 3
+   */
+  unknownErrorRetries?: number;
+  /**
+   * Records per flush that may be dead-lettered as unwritable; beyond it the
+   * failure is taken for the store's, not the records' (a table missing), and
+   * ingestion stops. @default 16
+   */
+  maxUnwritablePerFlush?: number;
+  /** How long `stop()` lets the flushes in flight finish and commit before abandoning them. @default 8000 */
+  drainTimeoutMs?: number;
   /** Backoff while a store is unavailable; retries never run out (the consumer waits, never drops). */
   retry?: Omit<RetryOptions, 'retries' | 'signal' | 'onRetry'>;
   metrics?: IngestMetrics;
@@ -84,6 +127,14 @@ export interface PipelineOptions {
   /** A write failed in a way no retry cures (schema missing, a bug): the consumer must stop. */
   onFatal(error: unknown): void;
 }
+
+/** A valid record of a flush with its batch. */
+interface FlushRecord {
+  batch: PartitionBatch;
+  valid: ValidRecord;
+}
+
+const MiB = 1024 * 1024;
 
 /**
  * Batches accepted from the consumer are grouped into flushes, each written
@@ -96,11 +147,15 @@ export interface PipelineOptions {
  * committed offset always means "everything before it is in both stores".
  * While a store is unavailable the flush is retried with backoff, the queue
  * fills and the consumer stops fetching (`submit` waits, heartbeating), so
- * nothing is dropped and nothing is committed that is not stored.
+ * nothing is dropped and nothing is committed that is not stored. A write
+ * that fails otherwise is retried a bounded number of times, then the
+ * records no store takes are found (bisection) and dead-lettered, so one
+ * message can never hold a partition up.
  */
 export class IngestPipeline {
   private readonly queue: PartitionBatch[] = [];
   private queuedMessages = 0;
+  private queuedBytes = 0;
   private readonly abort = new AbortController();
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -109,64 +164,96 @@ export class IngestPipeline {
   /** Watermark per `topic\0partition` as this process last wrote it; re-read from Redis on a mismatch. */
   private readonly watermarks = new Map<string, number>();
   private readonly maxFlush: number;
+  private readonly maxFlushBytes: number;
   private readonly maxQueued: number;
+  private readonly maxQueuedBytes: number;
+  private readonly maxDeadLetterBytes: number;
   private readonly chunkSize: number;
   private readonly lingerMs: number;
   private readonly maxInFlight: number;
+  private readonly unknownRetries: number;
+  private readonly maxUnwritable: number;
+  private readonly drainTimeoutMs: number;
   private readonly retryOptions: RetryOptions;
   /** Per `topic\0partition`: the Redis apply of the latest flush holding it (the next one waits for it). */
   private readonly onlineTail = new Map<string, Promise<void>>();
+  /** Partitions whose online store is known to miss events (reported once each). */
+  private readonly behind = new Set<string>();
   /** Stores currently failing (retrying); the paused gauge is 1 while any is. */
   private failing = 0;
   private fatal = false;
 
   constructor(private readonly sinks: IngestSinks, private readonly options: PipelineOptions) {
     this.maxFlush = options.maxFlushMessages ?? 20_000;
+    this.maxFlushBytes = options.maxFlushBytes ?? 16 * MiB;
     this.maxQueued = options.maxQueuedMessages ?? 3 * this.maxFlush;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 3 * this.maxFlushBytes;
+    this.maxDeadLetterBytes = options.maxDeadLetterBatchBytes ?? 900 * 1024;
     this.chunkSize = options.chunkSize ?? 1000;
     this.lingerMs = options.lingerMs ?? 0;
     this.maxInFlight = Math.max(1, options.maxFlushesInFlight ?? 3);
+    this.unknownRetries = Math.max(0, options.unknownErrorRetries ?? 3);
+    this.maxUnwritable = Math.max(1, options.maxUnwritablePerFlush ?? 16);
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 8000;
     this.retryOptions = { maxDelayMs: process.env.NODE_ENV === 'test' ? 200 : 5000, ...options.retry };
+    for (const [name, value] of Object.entries({ maxFlushMessages: this.maxFlush, maxFlushBytes: this.maxFlushBytes, maxDeadLetterBatchBytes: this.maxDeadLetterBytes, chunkSize: this.chunkSize })) {
+      if (!(Number.isInteger(value) && value > 0)) throw new RecsysError(`ingest pipeline option ${name} must be a positive integer, got ${value}`, { retriable: false });
+    }
     this.loop = this.run();
   }
 
   /**
-   * Hands a batch over; waits while the queue is full (calling `heartbeat`
-   * so the group keeps this member). False when the pipeline is stopping:
-   * the batch was not taken and its offsets must not be resolved.
+   * Hands a batch over; waits while the queue is full, by messages or bytes
+   * (calling `heartbeat` so the group keeps this member). False when the
+   * pipeline is stopping: the batch was not taken and its offsets must not be
+   * resolved.
    */
   async submit(batch: PartitionBatch, heartbeat: () => Promise<void>): Promise<boolean> {
-    while (this.queuedMessages > 0 && this.queuedMessages + batch.messages > this.maxQueued && !this.stopping) {
+    const bytes = batch.bytes ?? 0;
+    while (this.queuedMessages > 0 && (this.queuedMessages + batch.messages > this.maxQueued || this.queuedBytes + bytes > this.maxQueuedBytes) && !this.stopping) {
       await Promise.race([new Promise<void>((resolve) => (this.spaceFreed = resolve)), sleep(1000)]);
       await heartbeat();
     }
     if (this.stopping) return false;
     this.queue.push(batch);
     this.queuedMessages += batch.messages;
+    this.queuedBytes += bytes;
     this.wake?.();
     return true;
+  }
+
+  /** Messages and bytes accepted and not yet being written. */
+  get queued(): { messages: number; bytes: number } {
+    return { messages: this.queuedMessages, bytes: this.queuedBytes };
   }
 
   /** Forgets batches not yet being written (after a rebalance they are fetched again from the committed offsets). */
   dropQueued(): number {
     const dropped = this.queue.splice(0).reduce((n, b) => n + b.messages, 0);
     this.queuedMessages = 0;
+    this.queuedBytes = 0;
     this.watermarks.clear();
     this.spaceFreed?.();
     return dropped;
   }
 
   /**
-   * Stops taking batches, drops the queue, lets the flush being written
-   * finish (and commit) unless it is waiting on an unavailable store, in
-   * which case it is abandoned uncommitted.
+   * Stops taking batches and drops the queue; the flushes being written
+   * finish and commit (within `drainTimeoutMs`), except one waiting on an
+   * unavailable store, which is abandoned uncommitted (replayed by the next
+   * consumer; the stores absorb the replay).
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.abort.abort(new Error('ingestion stopping'));
     this.dropQueued();
     this.wake?.();
-    await this.loop;
+    if (this.failing > 0) this.abort.abort(new Error('ingestion stopping while a store is unavailable'));
+    const timer = setTimeout(() => this.abort.abort(new Error(`ingestion stopping: flushes not done within ${this.drainTimeoutMs} ms`)), this.drainTimeoutMs);
+    try {
+      await this.loop;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async run(): Promise<void> {
@@ -179,22 +266,25 @@ export class IngestPipeline {
         await (this.queue.length === 0 ? woken : Promise.race([woken, ...inFlight]));
         continue;
       }
-      if (this.lingerMs > 0 && this.queuedMessages < this.maxFlush) await sleep(this.lingerMs);
-      if (this.queue.length === 0) continue;
+      if (this.lingerMs > 0 && this.queuedMessages < this.maxFlush && this.queuedBytes < this.maxFlushBytes) await sleep(this.lingerMs);
+      if (this.queue.length === 0 || this.stopping) continue;
       const flush: PartitionBatch[] = [];
       let messages = 0;
-      while (this.queue.length > 0 && (flush.length === 0 || messages + this.queue[0]!.messages <= this.maxFlush)) {
+      let bytes = 0;
+      while (this.queue.length > 0 && (flush.length === 0 || (messages + this.queue[0]!.messages <= this.maxFlush && bytes + (this.queue[0]!.bytes ?? 0) <= this.maxFlushBytes))) {
         const batch = this.queue.shift()!;
         flush.push(batch);
         messages += batch.messages;
+        bytes += batch.bytes ?? 0;
       }
       this.queuedMessages -= messages;
+      this.queuedBytes -= bytes;
       this.spaceFreed?.();
       const written = this.write(flush, previous);
       previous = written;
       const settled: Promise<void> = written.then(
         () => undefined,
-        (error: unknown) => this.failed(error, messages),
+        (error: unknown) => this.failed(error, flush),
       ).finally(() => {
         inFlight.delete(settled);
         this.wake?.();
@@ -205,31 +295,57 @@ export class IngestPipeline {
   }
 
   /** A flush was not committed: abandoned on shutdown, or a failure no retry cures (reported once). */
-  private failed(error: unknown, messages: number): void {
-    if (this.stopping) {
-      log.warn({ messages }, 'in-flight flush abandoned uncommitted on shutdown');
+  private failed(error: unknown, flush: PartitionBatch[]): void {
+    const messages = flush.reduce((n, b) => n + b.messages, 0);
+    if (this.abort.signal.aborted && !(error instanceof WriteFailedError)) {
+      log.warn({ messages, partitions: positions(flush) }, 'in-flight flush abandoned uncommitted on shutdown');
       return;
     }
     if (this.fatal) return;
     this.fatal = true;
-    log.error({ err: error }, 'ingestion stopped: a write failed in a way no retry cures');
+    this.options.metrics?.failed.set(1);
+    log.error({ err: errorMessage(error), partitions: positions(flush) }, 'ingestion stopped: a write failed in a way no retry cures; nothing from these offsets on is committed');
     this.options.onFatal(error);
   }
 
-  private async untilDone<T>(store: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one write of `store`: a store outage (transient error) is retried
+   * with backoff for as long as it lasts; an error no client recognises is
+   * retried `unknownRetries` times; then (or at once for an error classified
+   * as permanent) it throws WriteFailedError.
+   */
+  private async attempt<T>(store: string, fn: () => Promise<T>, unknownRetries = this.unknownRetries): Promise<T> {
     const metrics = this.options.metrics;
     let failing = false;
+    let attempts = 0;
+    let unknown = 0;
     try {
-      return await retry(fn, {
+      return await retry(async () => {
+        attempts++;
+        try {
+          return await fn();
+        } catch (error) {
+          const kind = classifyWriteError(error);
+          if (kind === 'transient') throw new RecsysError(errorMessage(error), { retriable: true, cause: error });
+          if (kind === 'unknown' && unknown++ < unknownRetries) throw new RecsysError(errorMessage(error), { retriable: true, cause: error, context: { unknown: true } });
+          throw new WriteFailedError(store, attempts, error);
+        }
+      }, {
         ...this.retryOptions,
         retries: Number.POSITIVE_INFINITY,
         signal: this.abort.signal,
         onRetry: (error, attempt, delayMs) => {
+          if ((error as RecsysError).context?.unknown) {
+            log.warn({ store, attempt, delayMs, err: errorMessage(error) }, 'write failed with an unrecognised error; retrying a bounded number of times');
+            return;
+          }
           if (!failing) this.failing++;
           failing = true;
           metrics?.retries.inc({ store });
           metrics?.paused.set(1);
           log.warn({ store, attempt, delayMs, err: errorMessage(error) }, 'store unavailable; consumption paused, retrying');
+          // Stopping while a store is away: do not wait for it.
+          if (this.stopping) this.abort.abort(new Error('ingestion stopping while a store is unavailable'));
         },
       });
     } finally {
@@ -246,27 +362,32 @@ export class IngestPipeline {
     const metrics = this.options.metrics;
     const timer = (stage: string) => metrics?.stageSeconds.startTimer({ stage });
     let visibleAt = 0;
+    // Valid records a store refused for good, by `topic\0partition\0offset` (dead-lettered below).
+    const unwritable = new Map<string, { record: FlushRecord; reason: string }>();
 
     const offline = async () => {
       const end = timer('clickhouse');
-      const rows: TableRows = new Map();
-      for (const b of flush) {
-        for (const v of b.valid) b.kind.addOffline(rows, v.record, { partition: b.partition, offset: v.offset });
-        for (const d of b.dead) {
-          const { table, row } = deadLetterRow(d);
-          pushRow(rows, table, row);
+      const dead = flush.flatMap((b) => b.dead);
+      const records = flush.flatMap((batch) => batch.valid.map((valid) => ({ batch, valid })));
+      try {
+        await this.attempt('clickhouse', () => this.insertOffline(records, dead));
+      } catch (error) {
+        if (!(error instanceof WriteFailedError)) throw error;
+        this.reportFailure(error, flush);
+        // Dead letters alone first: if even they fail, the table is at fault, not a record.
+        await this.attempt('clickhouse', () => this.insertOffline([], dead));
+        for (const r of await this.isolate('clickhouse', records, (part) => this.insertOffline(part, []), flush)) {
+          unwritable.set(recordId(r), { record: r, reason: `unwritable: ClickHouse refused the record: ${errorMessage(error.cause)}` });
         }
       }
-      // TabSeparated of the columns the kind's rows have (rows of one table share their keys).
-      await this.untilDone('clickhouse', () => Promise.all([...rows].map(([table, r]) => this.sinks.clickhouse.insert(table, r, { columns: Object.keys(r[0]!) }))));
       end?.();
     };
 
     const deadLetters = async () => {
-      const messages = flush.flatMap((b) => b.dead.map(deadLetterMessage));
-      if (messages.length === 0) return;
+      const dead = flush.flatMap((b) => b.dead);
+      if (dead.length === 0) return;
       const end = timer('dead_letters');
-      await this.untilDone('kafka', () => this.sinks.sendDeadLetters(messages));
+      await this.sendDeadLetters(dead);
       end?.();
     };
 
@@ -283,7 +404,17 @@ export class IngestPipeline {
       // Each partition's flushes apply in offset order: after the previous flush's apply for it.
       // A failed predecessor (shutdown, fatal) fails this one too, so no offsets are skipped.
       await Promise.all([...byPartition].map(([id, batches]) => {
-        const applied = (this.onlineTail.get(id) ?? Promise.resolve()).then(() => this.untilDone('redis', () => this.applyPartition(batches)));
+        const applied = (this.onlineTail.get(id) ?? Promise.resolve()).then(async () => {
+          try {
+            await this.applyPartition(batches);
+          } catch (error) {
+            if (!(error instanceof WriteFailedError)) throw error;
+            this.reportFailure(error, batches);
+            for (const r of await this.applyPartitionIsolating(batches)) {
+              unwritable.set(recordId(r), { record: r, reason: `unwritable: the online store (Redis) refused the record: ${errorMessage(error.cause)}` });
+            }
+          }
+        });
         this.onlineTail.set(id, applied);
         applied.then(() => { if (this.onlineTail.get(id) === applied) this.onlineTail.delete(id); }, () => {});
         return applied;
@@ -294,8 +425,9 @@ export class IngestPipeline {
 
     await Promise.all([offline(), deadLetters(), online()]);
     if (visibleAt === 0) visibleAt = Date.now();
+    if (unwritable.size > 0) await this.deadLetterUnwritable([...unwritable.values()]);
 
-    const info = this.flushInfo(flush, visibleAt);
+    const info = this.flushInfo(flush, visibleAt, unwritable.size);
     await previous;
     await this.options.hooks?.beforeCommit?.(info);
     const endCommit = timer('commit');
@@ -319,6 +451,98 @@ export class IngestPipeline {
     this.options.onFlushed?.(info);
   }
 
+  /** One insert per table of the records' rows and the dead letters' rows (TabSeparated of the columns the rows have). */
+  private async insertOffline(records: readonly FlushRecord[], dead: readonly DeadLetter[]): Promise<void> {
+    const rows: TableRows = new Map();
+    for (const { batch, valid } of records) batch.kind.addOffline(rows, valid.record, { partition: batch.partition, offset: valid.offset });
+    for (const d of dead) {
+      const { table, row } = deadLetterRow(d);
+      pushRow(rows, table, row);
+    }
+    await Promise.all([...rows].map(([table, r]) => this.sinks.clickhouse.insert(table, r, { columns: Object.keys(r[0]!) })));
+  }
+
+  /** Produces dead letters in requests bounded by bytes, one after the other. */
+  private async sendDeadLetters(dead: readonly DeadLetter[]): Promise<void> {
+    for (const batch of deadLetterBatches(dead.map(deadLetterMessage), this.maxDeadLetterBytes)) {
+      await this.attempt('kafka', () => this.sinks.sendDeadLetters(batch));
+    }
+  }
+
+  /** Records no store takes become dead letters (topic and table), so the partition moves on and nothing is lost. */
+  private async deadLetterUnwritable(found: { record: FlushRecord; reason: string }[]): Promise<void> {
+    const dead: DeadLetter[] = found.map(({ record: { batch, valid }, reason }) => ({
+      topic: batch.topic, partition: batch.partition, offset: valid.offset, timestamp: valid.kafkaTs, kind: batch.kind.name, reason,
+      key: valid.key ?? null,
+      value: valid.value ?? Buffer.from(JSON.stringify(valid.record)),
+    }));
+    await Promise.all([this.attempt('clickhouse', () => this.insertOffline([], dead)), this.sendDeadLetters(dead)]);
+    for (const d of dead) {
+      this.options.metrics?.deadLettered.inc({ kind: d.kind, reason: 'unwritable' });
+      log.error({ topic: d.topic, partition: d.partition, offset: d.offset, reason: d.reason }, 'record dead-lettered: no retry got it into the store');
+    }
+  }
+
+  /** The failed state of one flush's write: counted, and logged with the cause and the offsets. */
+  private reportFailure(error: WriteFailedError, batches: readonly PartitionBatch[]): void {
+    this.options.metrics?.writeFailures.inc({ store: error.store });
+    log.error({ store: error.store, attempts: error.attempts, cause: errorMessage(error.cause), partitions: positions(batches) },
+      'write failed and retries did not cure it; looking for the records the store refuses (they go to the dead-letter topic)');
+  }
+
+  /**
+   * The records `write` fails on alone, found by writing halves (each part
+   * that succeeds is stored; writes are idempotent). More than
+   * `maxUnwritable` of them, or all of several, means the store is at fault,
+   * not the records: throws.
+   */
+  private async isolate(store: string, records: readonly FlushRecord[], write: (part: readonly FlushRecord[]) => Promise<void>, flush: readonly PartitionBatch[]): Promise<FlushRecord[]> {
+    const refused: FlushRecord[] = [];
+    let lastError: WriteFailedError | undefined;
+    const visit = async (part: readonly FlushRecord[]): Promise<void> => {
+      if (part.length === 0) return;
+      try {
+        await this.attempt(store, () => write(part), 0);
+      } catch (error) {
+        if (!(error instanceof WriteFailedError)) throw error;
+        lastError = error;
+        if (part.length > 1) {
+          const mid = part.length >> 1;
+          await visit(part.slice(0, mid));
+          await visit(part.slice(mid));
+          return;
+        }
+        refused.push(part[0]!);
+        if (refused.length > this.maxUnwritable) throw this.storeAtFault(store, error, flush);
+      }
+    };
+    const mid = records.length >> 1;
+    await visit(records.slice(0, mid));
+    await visit(records.slice(mid));
+    if (records.length > 1 && refused.length === records.length) throw this.storeAtFault(store, lastError!, flush);
+    return refused;
+  }
+
+  private storeAtFault(store: string, error: WriteFailedError, flush: readonly PartitionBatch[]): WriteFailedError {
+    log.error({ store, cause: errorMessage(error.cause), partitions: positions(flush) }, 'the store refuses most records of the flush: taken for a fault of the store, not of the records');
+    return new WriteFailedError(store, error.attempts, error.cause);
+  }
+
+  /** Reads a partition's watermark from Redis and reports it if the store lost events this process expected there. */
+  private async readWatermark(topic: string, partition: number, expectedAtLeast: number): Promise<number> {
+    const watermark = (await this.attempt('redis', () => this.sinks.online.watermarks(topic, [partition]))).get(partition)!;
+    const id = `${topic}\u0000${partition}`;
+    if (watermark < expectedAtLeast && !this.behind.has(id)) {
+      this.behind.add(id);
+      const detail = `watermark ${watermark} found behind offset ${expectedAtLeast} at ${new Date().toISOString()}`;
+      this.options.metrics?.onlineStoreBehind.set({ topic, partition: String(partition) }, 1);
+      log.error({ topic, partition, watermark, expectedAtLeast },
+        'online store (Redis) is missing events: its watermark is behind what was applied or committed (Redis restarted without persistence, restored from an old snapshot, or failed over to a lagging replica); ingestion goes on, run `recsys ingest --rebuild-online-store` to refill it from ClickHouse');
+      await this.attempt('redis', () => this.sinks.online.markBehind(topic, partition, detail));
+    }
+    return watermark;
+  }
+
   /** Applies one partition's batches (in offset order) to Redis, exactly once per offset. */
   private async applyPartition(batches: PartitionBatch[]): Promise<void> {
     const { topic, partition, kind } = batches[0]!;
@@ -327,8 +551,10 @@ export class IngestPipeline {
     const id = `${topic}\u0000${partition}`;
     for (let attempt = 0; ; attempt++) {
       this.abort.signal.throwIfAborted();
-      let watermark = this.watermarks.get(id);
-      if (watermark === undefined || attempt > 0) watermark = (await this.sinks.online.watermarks(topic, [partition])).get(partition)!;
+      const cached = this.watermarks.get(id);
+      // The first batch after an assignment starts at the committed offset: everything before it should be in Redis.
+      let watermark = cached;
+      if (watermark === undefined || attempt > 0) watermark = await this.readWatermark(topic, partition, cached ?? batches[0]!.firstOffset - 1);
       if (watermark >= lastOffset) {
         this.watermarks.set(id, watermark);
         return;
@@ -344,19 +570,51 @@ export class IngestPipeline {
         chunks.push({ expected, last, ops });
         expected = last;
       }
-      const applied = await this.sinks.online.applyChunks(topic, partition, chunks);
+      const applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, chunks));
       if (applied === chunks.length) {
         this.watermarks.set(id, lastOffset);
         return;
       }
       // Another writer (this partition's owner after a rebalance) moved the
-      // watermark: re-read it and apply only what is still missing.
-      this.watermarks.delete(id);
-      log.info({ topic, partition, applied, chunks: chunks.length }, 'online store watermark moved by another writer; re-reading');
+      // watermark, or the store lost it: re-read it and apply only what is still missing.
+      log.info({ topic, partition, applied, chunks: chunks.length }, 'online store watermark moved; re-reading');
     }
   }
 
-  private flushInfo(flush: PartitionBatch[], visibleAt: number): FlushInfo {
+  /**
+   * After an apply failed for good: the partition's records one by one, each
+   * with the watermark; one that Redis refuses is skipped by a chunk that
+   * only moves the watermark past it, and returned (to be dead-lettered).
+   */
+  private async applyPartitionIsolating(batches: PartitionBatch[]): Promise<FlushRecord[]> {
+    const { topic, partition, kind } = batches[0]!;
+    const lastOffset = batches[batches.length - 1]!.lastOffset;
+    const id = `${topic}\u0000${partition}`;
+    const refused: FlushRecord[] = [];
+    let watermark = await this.readWatermark(topic, partition, this.watermarks.get(id) ?? batches[0]!.firstOffset - 1);
+    const records = batches.flatMap((batch) => batch.valid.map((valid) => ({ batch, valid })));
+    for (const r of records) {
+      if (r.valid.offset <= watermark) continue;
+      const ops = emptyOps();
+      kind.addOnline!(ops, r.valid.record);
+      let applied: number;
+      try {
+        applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: r.valid.offset, ops }]), 0);
+      } catch (error) {
+        if (!(error instanceof WriteFailedError)) throw error;
+        refused.push(r);
+        if (refused.length > this.maxUnwritable || refused.length === records.length && records.length > 1) throw this.storeAtFault('redis', error, batches);
+        applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: r.valid.offset, ops: emptyOps() }]));
+      }
+      // 0: another writer moved the watermark; go on from where it is.
+      watermark = applied === 1 ? r.valid.offset : await this.readWatermark(topic, partition, watermark);
+    }
+    if (watermark < lastOffset) await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: lastOffset, ops: emptyOps() }]));
+    this.watermarks.delete(id);
+    return refused;
+  }
+
+  private flushInfo(flush: PartitionBatch[], visibleAt: number, unwritable: number): FlushInfo {
     const eventTimes: number[] = [];
     const kafkaTimes: number[] = [];
     let messages = 0;
@@ -370,8 +628,16 @@ export class IngestPipeline {
       }
     }
     return {
-      messages, valid: eventTimes.length, dead, visibleAt, eventTimes, kafkaTimes,
+      messages, valid: eventTimes.length, dead, visibleAt, eventTimes, kafkaTimes, unwritable,
       partitions: flush.map((b) => ({ topic: b.topic, partition: b.partition, firstOffset: b.firstOffset, lastOffset: b.lastOffset })),
     };
   }
+}
+
+function recordId(r: FlushRecord): string {
+  return `${r.batch.topic}\u0000${r.batch.partition}\u0000${r.valid.offset}`;
+}
+
+function positions(batches: readonly PartitionBatch[]): string[] {
+  return batches.map((b) => `${b.topic}[${b.partition}]@${b.firstOffset}-${b.lastOffset}`);
 }

@@ -12,7 +12,9 @@ import type { PartitionBatch } from './ingest-pipeline.js';
 export function validateBatch(kind: IngestKind, topic: string, partition: number, messages: readonly KafkaMessage[], lastOffset: number): PartitionBatch {
   const valid: PartitionBatch['valid'] = [];
   const dead: DeadLetter[] = [];
+  let bytes = 0;
   for (const message of messages) {
+    bytes += (message.key?.byteLength ?? 0) + (message.value?.byteLength ?? 0);
     const offset = Number(message.offset);
     const kafkaTs = Number(message.timestamp);
     let reason: string;
@@ -26,7 +28,7 @@ export function validateBatch(kind: IngestKind, topic: string, partition: number
         outcome = { ok: false as const, reason: `validator failed: ${error instanceof Error ? error.message : String(error)}` };
       }
       if (outcome.ok) {
-        valid.push({ record: outcome.record, offset, kafkaTs });
+        valid.push({ record: outcome.record, offset, kafkaTs, key: message.key ?? null, value: message.value });
         continue;
       }
       reason = outcome.reason;
@@ -34,7 +36,7 @@ export function validateBatch(kind: IngestKind, topic: string, partition: number
     dead.push({ topic, partition, offset, timestamp: kafkaTs, kind: kind.name, reason, key: message.key ?? null, value: message.value ?? null });
   }
   return {
-    topic, partition, kind, valid, dead, messages: messages.length,
+    topic, partition, kind, valid, dead, messages: messages.length, bytes,
     firstOffset: messages.length > 0 ? Number(messages[0]!.offset) : lastOffset,
     lastOffset,
   };

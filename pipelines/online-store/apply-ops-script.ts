@@ -26,8 +26,8 @@ for _ = 1, n do
 end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
-  local cur = redis.call('HGET', ARGV[i], 'last_ts')
-  if (not cur) or tonumber(cur) < tonumber(ARGV[i + 1]) then redis.call('HSET', ARGV[i], 'last_ts', ARGV[i + 1]) end
+  local cur = tonumber(redis.call('HGET', ARGV[i], 'last_ts'))
+  if (not cur) or cur < tonumber(ARGV[i + 1]) then redis.call('HSET', ARGV[i], 'last_ts', ARGV[i + 1]) end
   i = i + 2
 end
 n = tonumber(ARGV[i]); i = i + 1
@@ -39,8 +39,9 @@ end
 n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do
   local key, ts, m = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]); i = i + 3
-  local cur = redis.call('HGET', key, '_ts')
-  if (not cur) or tonumber(cur) <= tonumber(ts) then
+  -- A _ts that is not a number (written as an attribute before such names were refused) counts as absent: an error here would fail every later update of the entity.
+  local cur = tonumber(redis.call('HGET', key, '_ts'))
+  if (not cur) or cur <= tonumber(ts) then
     if m > 0 then redis.call('HSET', key, '_ts', ts, unpack(ARGV, i, i + 2 * m - 1))
     else redis.call('HSET', key, '_ts', ts) end
   end

@@ -7,12 +7,15 @@
  *   <p>i:<item>:c   hash, counters
  *   <p>i:<item>:a   hash, attributes
  *   <p>ingest:wm:<topic>  hash, partition → last Kafka offset applied (the exactly-once guard)
+ *   <p>ingest:behind:<topic>  hash, partition → why the store is known to miss events (set when a
+ *                         watermark was found behind the consumer's position; cleared by a rebuild)
  */
 export interface RedisKeys {
   history(userId: string): string;
   counters(kind: 'user' | 'item', id: string): string;
   attributes(kind: 'user' | 'item', id: string): string;
   watermark(topic: string): string;
+  behind(topic: string): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -22,6 +25,7 @@ export function redisKeys(prefix: string): RedisKeys {
     counters: (kind, id) => `${prefix}${entity(kind)}:${id}:c`,
     attributes: (kind, id) => `${prefix}${entity(kind)}:${id}:a`,
     watermark: (topic) => `${prefix}ingest:wm:${topic}`,
+    behind: (topic) => `${prefix}ingest:behind:${topic}`,
   };
 }
 

@@ -48,6 +48,24 @@ export class RedisOnlineWriter {
   }
 
   /**
+   * Records that `partition` of `topic` is known to miss events (its
+   * watermark was found behind the consumer's position), so the condition
+   * outlives this process: the watermark itself moves on with the next
+   * write. Cleared by rebuilding the store.
+   */
+  markBehind(topic: string, partition: number, detail: string): Promise<void> {
+    return withRedisErrors('behind mark', async () => { await this.redis.hset(this.keys.behind(topic), String(partition), detail); });
+  }
+
+  /** Partitions of `topic` marked as missing events, with the detail recorded. */
+  behind(topic: string): Promise<Map<number, string>> {
+    return withRedisErrors('behind read', async () => {
+      const hash = await this.redis.hgetall(this.keys.behind(topic));
+      return new Map(Object.entries(hash).map(([p, detail]) => [Number(p), detail]));
+    });
+  }
+
+  /**
    * Applies the chunks of one partition in order (pipelined). Returns how many
    * applied; stops at the first whose expected watermark did not match (the
    * caller re-reads the watermark and retries the rest).

@@ -1,60 +1,8 @@
 import assert from 'node:assert/strict';
-import type { Event } from '../../../../features/events/event-schema.js';
 import { RecsysError } from '../../../../infra/errors.js';
-import type { SqlClient } from '../../../../infra/clickhouse/sql-client.js';
-import { eventsKind } from '../../../../pipelines/ingest/events-kind.js';
-import { IngestPipeline, type CommitOffset, type PartitionBatch } from '../../../../pipelines/ingest/ingest-pipeline.js';
-import type { RedisOnlineWriter, PartitionChunk } from '../../../../pipelines/online-store/redis-online-store.js';
+import { IngestPipeline } from '../../../../pipelines/ingest/ingest-pipeline.js';
 import { MemoryOnlineStore } from '../../../../pipelines/online-store/memory-online-store.js';
-import type { OnlineStoreSpec } from '../../../../pipelines/online-store/online-ops.js';
-
-const spec: OnlineStoreSpec = { label: { from: 'label' }, behaviour: { types: ['impression', 'click'], positiveOnly: true, maxLength: 3 } };
-const kind = eventsKind(spec);
-const event = (i: number, user = `u${i % 3}`): Event => ({ schema_version: 1, type: 'impression', event_id: `e${i}`, ts: 1_704_067_200_000 + i, user_id: user, item_id: `i${i % 5}`, label: (i % 2) as 0 | 1 });
-const batch = (partition: number, from: number, n: number): PartitionBatch => ({
-  topic: 't', partition, kind, firstOffset: from, lastOffset: from + n - 1, messages: n, dead: [],
-  valid: Array.from({ length: n }, (_, k) => ({ record: event(from + k), offset: from + k, kafkaTs: 0 })),
-});
-
-/** Fakes with the real stores' semantics: a table of rows, an online store with per-partition watermarks. */
-function fakes({ failInserts = 0 } = {}) {
-  const log: string[] = [];
-  const rows: Record<string, unknown>[] = [];
-  let failures = failInserts;
-  const clickhouse: SqlClient = {
-    command: async () => {},
-    query: async () => [],
-    insert: async (_table, r) => {
-      if (failures-- > 0) throw new RecsysError('ClickHouse down', { retriable: true });
-      rows.push(...r);
-      log.push(`insert ${r.length}`);
-    },
-    close: async () => {},
-  };
-  const memory = new MemoryOnlineStore(spec);
-  const watermarks = new Map<number, number>();
-  const online = {
-    watermarks: async (_topic: string, partitions: readonly number[]) => new Map(partitions.map((p) => [p, watermarks.get(p) ?? -1])),
-    applyChunks: async (_topic: string, partition: number, chunks: readonly PartitionChunk[]) => {
-      let applied = 0;
-      for (const c of chunks) {
-        if ((watermarks.get(partition) ?? -1) !== c.expected) break;
-        memory.apply(c.ops);
-        watermarks.set(partition, c.last);
-        applied++;
-      }
-      log.push(`redis ${applied}/${chunks.length}`);
-      return applied;
-    },
-  } as unknown as RedisOnlineWriter;
-  const commits: CommitOffset[][] = [];
-  const sinks = {
-    clickhouse, online,
-    sendDeadLetters: async () => {},
-    commit: async (offsets: CommitOffset[]) => { commits.push(offsets); log.push('commit'); },
-  };
-  return { sinks, rows, memory, watermarks, commits, log };
-}
+import { batch, event, fakes, spec } from './pipeline-fakes.js';
 
 describe('IngestPipeline', () => {
   it('commits a flush only after both stores hold it', async () => {
