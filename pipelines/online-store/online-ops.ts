@@ -114,5 +114,5 @@ export function parseSequenceMember(member: string): { item_id: string } {
 }
 
 export function compareNewestFirst(a: { ts: number; member: string }, b: { ts: number; member: string }): number {
-  return b.ts - a.ts || (a.member < b.member ? 1 : a.member > b.member ? -1 : 0);
+  return b.ts - a.ts || Buffer.compare(Buffer.from(b.member), Buffer.from(a.member));
 }

@@ -149,7 +149,7 @@ export class RedisOnlineStore implements OnlineStoreReader {
       return value;
     }) as [string[], Record<string, string>, Record<string, string>];
     const entries: BehaviourEntry[] = [];
-    for (let i = 0; i + 1 < history.length; i += 2) entries.push({ item_id: parseSequenceMember(history[i]!).item_id, ts: Number(history[i + 1]) });
+    for (let i = 0; i + 1 < Math.min(history.length, 2 * Math.max(0, limit)); i += 2) entries.push({ item_id: parseSequenceMember(history[i]!).item_id, ts: Number(history[i + 1]) });
     return { history: entries, attributes: parseAttributes(attributes), counters: parseCounters(counters) };
   }
 

@@ -13,16 +13,6 @@ export interface OnlineStoreUnderTest {
   cleanup(): Promise<void>;
 }
 
-export type OnlineStoreCase = 'astral-order' | 'limit-zero';
-
-export interface OnlineStoreConformanceOptions {
-  /**
-   * Cases an implementation is known to fail, each with the reason and where
-   * the fix belongs: skipped (reported as pending) until fixed. @default {}
-   */
-  knownDivergences?: Partial<Record<OnlineStoreCase, string>>;
-}
-
 /** Every user and item touched by `events` reads the same from `actual` as from `expected`. */
 export async function assertOnlineStoreMatches(actual: OnlineStoreReader, expected: OnlineStoreReader, events: readonly Event[]): Promise<void> {
   const users = new Set<string>();
@@ -57,7 +47,7 @@ const empty = { history: [], attributes: {}, counters: emptyCounters() };
  * and random event streams applied in random chunks must read as the same
  * events applied at once.
  */
-export function onlineStoreConformance(name: string, open: (spec: OnlineStoreSpec) => Promise<OnlineStoreUnderTest>, { knownDivergences: known = {} }: OnlineStoreConformanceOptions = {}): void {
+export function onlineStoreConformance(name: string, open: (spec: OnlineStoreSpec) => Promise<OnlineStoreUnderTest>): void {
   describe(`online store conformance: ${name}`, function () {
     this.timeout(60_000);
     const opened: OnlineStoreUnderTest[] = [];
@@ -126,7 +116,6 @@ export function onlineStoreConformance(name: string, open: (spec: OnlineStoreSpe
     });
 
     it('orders entries of equal time as Redis does (UTF-8 bytes) also beyond the Basic Multilingual Plane', async function () {
-      if (known['astral-order']) this.skip();
       const { store, apply } = await fresh();
       const items = ['\u{1F600}', '\uFF61\uFF61', 'zz'];
       await apply(opsOf(CONFORMANCE_SPEC, items.map((item) => ({ ...interaction('click', 'u', item, 7), event_id: 'same' }))));
@@ -135,7 +124,6 @@ export function onlineStoreConformance(name: string, open: (spec: OnlineStoreSpe
     });
 
     it('answers user(id, 0) with an empty sequence', async function () {
-      if (known['limit-zero']) this.skip();
       const { store, apply } = await fresh();
       await apply(opsOf(CONFORMANCE_SPEC, [interaction('click', 'u', 'i1', 1), interaction('click', 'u', 'i2', 2)]));
       assert.deepEqual((await store.user('u', 0)).history, []);

@@ -34,10 +34,5 @@ describe('Redis online store against the shared server', () => {
         } while (cursor !== '0');
       },
     };
-  }, {
-    knownDivergences: {
-      'limit-zero': 'RedisOnlineStore.user asks ZREVRANGE 0 -1, the whole sequence, for limit 0 (serving never asks for 0: historyLength ≥ 1); '
-        + 'the fix belongs to the online-store owner (branch h-ingest)',
-    },
   });
 });
