@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { RecsysError } from '../../../../infra/errors.js';
 import { IngestPipeline } from '../../../../pipelines/ingest/ingest-pipeline.js';
 import { MemoryOnlineStore } from '../../../../pipelines/online-store/memory-online-store.js';
+import { waitFor } from '../../../helpers/wait-for.js';
 import { batch, event, fakes, spec } from './pipeline-fakes.js';
 
 describe('IngestPipeline', () => {
@@ -11,7 +12,7 @@ describe('IngestPipeline', () => {
     const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: (x) => flushed.push(x.messages), chunkSize: 4 });
     await pipeline.submit(batch(0, 0, 10), async () => {});
     await pipeline.submit(batch(1, 0, 5), async () => {});
-    while (flushed.reduce((a, b) => a + b, 0) < 15) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => !(flushed.reduce((a, b) => a + b, 0) < 15), { what: 'flushed.reduce((a, b) => a + b, 0) < 15 to end', timeoutMs: 10_000, intervalMs: 5 });
     await pipeline.stop();
     assert.equal(f.rows.length, 15);
     const commitAt = f.log.indexOf('commit');
@@ -31,7 +32,7 @@ describe('IngestPipeline', () => {
     const flushed: number[] = [];
     const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: (x) => flushed.push(x.partitions[0]!.firstOffset), maxFlushMessages: 4, maxFlushesInFlight: 3, chunkSize: 2 });
     for (let from = 0; from < 12; from += 4) await pipeline.submit(batch(0, from, 4), async () => {});
-    while (flushed.length < 3) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => !(flushed.length < 3), { what: 'flushed.length < 3 to end', timeoutMs: 10_000, intervalMs: 5 });
     await pipeline.stop();
     assert.deepEqual(flushed, [0, 4, 8]);
     assert.deepEqual(f.commits.map((c) => c[0]!.offset), ['4', '8', '12']);
@@ -49,7 +50,7 @@ describe('IngestPipeline', () => {
     let done = false;
     const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: () => { done = true; } });
     await pipeline.submit(batch(0, 0, 6), async () => {});
-    while (!done) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => !(!done), { what: '!done to end', timeoutMs: 10_000, intervalMs: 5 });
     await pipeline.stop();
     assert.equal(f.rows.length, 6);
     assert.equal(f.commits.length, 1);
@@ -60,10 +61,10 @@ describe('IngestPipeline', () => {
     let flushes = 0;
     const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: () => { flushes++; }, chunkSize: 2 });
     await pipeline.submit(batch(0, 0, 6), async () => {});
-    while (flushes < 1) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => !(flushes < 1), { what: 'flushes < 1 to end', timeoutMs: 10_000, intervalMs: 5 });
     pipeline.dropQueued(); // as after a rebalance: the cached watermark is forgotten
     await pipeline.submit(batch(0, 3, 6), async () => {}); // overlaps offsets 3..5 and adds 6..8
-    while (flushes < 2) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => !(flushes < 2), { what: 'flushes < 2 to end', timeoutMs: 10_000, intervalMs: 5 });
     await pipeline.stop();
     const reference = new MemoryOnlineStore(spec);
     reference.applyEvents(Array.from({ length: 9 }, (_, i) => event(i)));
@@ -86,7 +87,7 @@ describe('IngestPipeline', () => {
     let fatal: unknown;
     const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => { fatal = e; } });
     await pipeline.submit(batch(0, 0, 3), async () => {});
-    while (!fatal) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => !(!fatal), { what: '!fatal to end', timeoutMs: 10_000, intervalMs: 5 });
     await pipeline.stop();
     assert.match(String(fatal), /no such table/);
     assert.equal(f.commits.length, 0);
