@@ -38,7 +38,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (error instanceof NotFoundError) return send(404, error.message);
     if (error instanceof RegistryError) return send(400, error.message);
     if (error instanceof ServiceUnavailableError) {
-      log.warn({ requestId, clientRequestId, path: req.path, error: errorMessage(error), cause: errorMessage((error as Error).cause) }, 'service unavailable');
+      log.warn({ requestId, clientRequestId, path: req.path, err: errorMessage(error), cause: errorMessage((error as Error).cause) }, 'service unavailable');
       return send(503, error.message);
     }
     log.error({ requestId, clientRequestId, path: req.path, err: error }, 'request failed');

@@ -180,8 +180,8 @@ export class ModelHolder {
       ranker?.retire();
       metrics?.reloads.inc({ outcome: 'failed' });
       const message = errorMessage(error);
-      if (old) log.error({ reason, error: message }, 'loading a new model version failed: the old version keeps serving');
-      else log.error({ reason, error: message }, error instanceof RegistryError ? 'no model to serve' : 'loading the models failed');
+      if (old) log.error({ reason, err: message }, 'loading a new model version failed: the old version keeps serving');
+      else log.error({ reason, err: message }, error instanceof RegistryError ? 'no model to serve' : 'loading the models failed');
       return { outcome: 'failed', reason, error: message, ...(old ? this.versions(old) : { ranker: null, retrieval: null }) };
     }
   }

@@ -104,7 +104,7 @@ export async function startServer(o: StartServerOptions): Promise<RunningServer>
     if (!online) {
       if (settings.onlineStore === 'redis') {
         const redis = createRedis(services.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
-        redis.on('error', (error: unknown) => log.warn({ error: errorMessage(error) }, 'online store (Redis) connection error'));
+        redis.on('error', (error: unknown) => log.warn({ err: errorMessage(error) }, 'online store (Redis) connection error'));
         closers.push(() => redis.quit().catch(() => redis.disconnect()));
         online = new RedisOnlineStore(redis, services.redis.keyPrefix, settings.historyLength);
       } else {
@@ -190,7 +190,7 @@ export async function startServer(o: StartServerOptions): Promise<RunningServer>
 
 async function subscribe(models: ModelHolder, services: ServicesConfig, channel: string, log: Logger, closers: (() => Promise<unknown> | unknown)[]): Promise<void> {
   const subscriber: Redis = createRedis(services.redis, { maxRetriesPerRequest: 1 });
-  subscriber.on('error', (error: unknown) => log.warn({ error: errorMessage(error) }, 'registry subscription (Redis) connection error'));
+  subscriber.on('error', (error: unknown) => log.warn({ err: errorMessage(error) }, 'registry subscription (Redis) connection error'));
   closers.push(() => subscriber.disconnect());
   try {
     await Promise.race([
@@ -199,7 +199,7 @@ async function subscribe(models: ModelHolder, services: ServicesConfig, channel:
     ]);
     log.info({ channel }, 'hot reload: subscribed to registry events');
   } catch (error) {
-    log.warn({ channel, error: errorMessage(error) }, 'hot reload: cannot subscribe to registry events; polling the registry folder only');
+    log.warn({ channel, err: errorMessage(error) }, 'hot reload: cannot subscribe to registry events; polling the registry folder only');
   }
 }
 
@@ -208,7 +208,7 @@ async function runClosers(closers: (() => Promise<unknown> | unknown)[], log: Lo
     try {
       await close();
     } catch (error) {
-      log.warn({ error: errorMessage(error) }, 'error while closing');
+      log.warn({ err: errorMessage(error) }, 'error while closing');
     }
   }
   closers.length = 0;

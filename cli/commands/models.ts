@@ -38,7 +38,7 @@ function notifierFor(flags: ChangeFlags): RegistryNotifier {
   try {
     return createServicesNotifier(loadServicesConfig());
   } catch (error) {
-    log.warn({ error: errorMessage(error) }, 'service settings unusable: registry events go to the folder only');
+    log.warn({ err: errorMessage(error) }, 'service settings unusable: registry events go to the folder only');
     return folderOnlyNotifier;
   }
 }

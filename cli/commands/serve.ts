@@ -72,7 +72,7 @@ export function registerServe(program: Command): void {
       try {
         notifier = createServicesNotifier(services);
       } catch (error) {
-        log.warn({ error: errorMessage(error) }, 'registry events of admin promotes go to the folder only');
+        log.warn({ err: errorMessage(error) }, 'registry events of admin promotes go to the folder only');
       }
       const registry = new ModelRegistry(settings.registry, notifier ? { notifier } : {});
       setTfThreads(settings.tfThreads);

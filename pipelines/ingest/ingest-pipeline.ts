@@ -486,7 +486,7 @@ export class IngestPipeline {
   /** The failed state of one flush's write: counted, and logged with the cause and the offsets. */
   private reportFailure(error: WriteFailedError, batches: readonly PartitionBatch[]): void {
     this.options.metrics?.writeFailures.inc({ store: error.store });
-    log.error({ store: error.store, attempts: error.attempts, cause: errorMessage(error.cause), partitions: positions(batches) },
+    log.error({ store: error.store, attempts: error.attempts, err: errorMessage(error.cause), partitions: positions(batches) },
       'write failed and retries did not cure it; looking for the records the store refuses (they go to the dead-letter topic)');
   }
 
@@ -524,7 +524,7 @@ export class IngestPipeline {
   }
 
   private storeAtFault(store: string, error: WriteFailedError, flush: readonly PartitionBatch[]): WriteFailedError {
-    log.error({ store, cause: errorMessage(error.cause), partitions: positions(flush) }, 'the store refuses most records of the flush: taken for a fault of the store, not of the records');
+    log.error({ store, err: errorMessage(error.cause), partitions: positions(flush) }, 'the store refuses most records of the flush: taken for a fault of the store, not of the records');
     return new WriteFailedError(store, error.attempts, error.cause);
   }
 

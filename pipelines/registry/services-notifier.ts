@@ -72,11 +72,11 @@ export function createServicesNotifier(config: ServicesConfig, options: Services
     } catch (error) {
       const message = errorMessage(error).split('\n')[0]!.trim();
       if (UNREACHABLE.test(message)) {
-        log.info({ sink, where, error: message }, `${sink} not reachable: registry event not sent there (the registry folder is the source of truth)`);
+        log.info({ sink, where, err: message }, `${sink} not reachable: registry event not sent there (the registry folder is the source of truth)`);
         return { sink, status: 'skipped', detail: `not reachable (${message})` };
       }
       const hint = sink === 'clickhouse' && MISSING_SCHEMA.test(message) ? ' (apply the migrations: recsys migrate)' : '';
-      log.warn({ sink, where, error: message }, `${sink} refused the registry event${hint} (the folder change stands)`);
+      log.warn({ sink, where, err: message }, `${sink} refused the registry event${hint} (the folder change stands)`);
       return { sink, status: 'failed', detail: `${message}${hint}` };
     }
   };
