@@ -27,4 +27,7 @@ bash infra/scripts/install-tfjs-native.sh
 log "service binaries (Kafka 3.9 jars, clickhouse-server, redis-server)"
 bash infra/scripts/services.sh install
 
+log "test tools (strace: the durable-publish test watches fsyncs with it)"
+( SERVICE=setup; source infra/scripts/services/lib.sh; apt_ensure strace )
+
 log "done in $((SECONDS - started)) s"
