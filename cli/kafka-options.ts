@@ -22,8 +22,10 @@ export interface DeadLetterTopicFlags {
   deadLetterPartitions?: number;
 }
 
+export const BROKERS_HELP = 'Kafka brokers host:port,... (env KAFKA_BROKERS, default 127.0.0.1:9092)';
+
 export function brokersOption(command: Command): Command {
-  return command.option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS, default 127.0.0.1:9092)');
+  return command.option('--brokers <list>', BROKERS_HELP);
 }
 
 /** --topic and --partitions of the events topic (and --brokers). `topicHelp` replaces the topic's help where it means more. */

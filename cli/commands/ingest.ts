@@ -5,6 +5,7 @@ import { migrate } from '../../infra/clickhouse/migrate.js';
 import { sqlString } from '../../infra/clickhouse/escape.js';
 import { SetupError, ValidationError } from '../../infra/errors.js';
 import { nonNegative, positiveInt, timestamp } from '../options.js';
+import { deadLetterTopicOptions, eventsTopicOptions } from '../kafka-options.js';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from '../../infra/kafka/kafka-client.js';
 import { createRedis } from '../../infra/redis/redis-client.js';
@@ -61,15 +62,12 @@ interface IngestFlags extends ServiceFlags {
 }
 
 export function registerIngest(program: Command): void {
-  program
+  const command = program
     .command('ingest')
     .description('consume events from Kafka into ClickHouse (offline store) and Redis (online store), exactly once in effect; runs until SIGTERM/SIGINT')
-    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
-    .option('--group <id>', 'consumer group; processes in one group share partitions (env INGEST_GROUP, default recsys-ingest)')
-    .option('--topic <name>', 'events topic (env KAFKA_EVENTS_TOPIC, default recsys.events)')
-    .option('--partitions <n>', 'partitions when the topic is created (env KAFKA_EVENTS_PARTITIONS, default 4)', positiveInt('partitions'))
-    .option('--dead-letter-topic <name>', 'topic for invalid messages (env KAFKA_DEAD_LETTER_TOPIC, default recsys.dead-letters)')
-    .option('--dead-letter-partitions <n>', 'partitions of the dead-letter topic when created (env KAFKA_DEAD_LETTER_PARTITIONS, default 1)', positiveInt('dead-letter-partitions'))
+    .option('--group <id>', 'consumer group; processes in one group share partitions (env INGEST_GROUP, default recsys-ingest)');
+  eventsTopicOptions(command);
+  deadLetterTopicOptions(command)
     .option('--features <file>', 'feature spec whose behaviour sequence the online store keeps (env INGEST_FEATURES, default configs/features/synthetic.json)')
     .option('--max-batch <n>', 'messages per flush to the stores', positiveInt('max-batch'), 20_000)
     .option('--max-batch-bytes <n>', 'message bytes per flush to the stores (bounds insert size and memory)', positiveInt('max-batch-bytes'), 16 * 1024 * 1024)

@@ -11,6 +11,7 @@ import { createServicesNotifier } from '../../pipelines/registry/services-notifi
 import { loadServeSettings, type ServeSettings } from '../../serving/serve-config.js';
 import { ServingMetrics } from '../../serving/serving-metrics.js';
 import { fraction, nonNegative, oneOf, positiveInt } from '../options.js';
+import { BROKERS_HELP } from '../kafka-options.js';
 import { servicesFromFlags, type ServiceFlags } from './ingest.js';
 
 const log = logger('serve');
@@ -53,7 +54,7 @@ export function registerServe(program: Command): void {
     .option('--history-length <n>', 'behaviours read per user from the online store (env RECSYS_HISTORY_LENGTH, default 50)', positiveInt('history-length'))
     .option('--item-id-prefix <p>', 'graph item id → external id prefix, e.g. i for the synthetic stream (env RECSYS_ITEM_ID_PREFIX, default none)')
     .option('--user-id-prefix <p>', 'graph user id → external id prefix, e.g. u (env RECSYS_USER_ID_PREFIX, default none)')
-    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
+    .option('--brokers <list>', BROKERS_HELP)
     .option('--redis-url <url>', 'Redis URL (env REDIS_URL)')
     .option('--redis-prefix <prefix>', 'key prefix of the online store (env REDIS_KEY_PREFIX, default recsys:)')
     .action(async (opts: ServeFlags) => {
