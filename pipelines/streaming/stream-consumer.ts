@@ -1,10 +1,25 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Admin, Batch, Consumer, Kafka } from 'kafkajs';
 import { NonRetriableError, errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
-import type { StreamTrainer } from './stream-trainer.js';
+import type { StreamRecord, StreamTrainer } from './stream-trainer.js';
+
 import type { StreamMetrics } from './stream-metrics.js';
 
 const log = logger('train-stream');
+
+/** Seeks back to one offset that never arrive before the consumer gives up (a loop, not a transient race). */
+const MAX_SEEKS_TO_ONE_OFFSET = 5;
+
+/**
+ * The offset the broker was asked to fetch from. kafkajs keeps it on every
+ * batch (it drops records below it) but its types omit it; undefined if a
+ * future version stops providing it (every jump is then checked by a seek).
+ */
+function fetchedOffsetOf(batch: Batch): number | undefined {
+  const raw = (batch as Batch & { fetchedOffset?: string }).fetchedOffset;
+  const offset = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isSafeInteger(offset) ? offset : undefined;
+}
 
 export interface StreamConsumerOptions {
   kafka: Kafka;
@@ -34,6 +49,9 @@ export class StreamConsumer {
   private lastMessageAt = Date.now();
   private idleTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private admin: Admin | undefined;
+  /** Per partition: the offset last sought back to, and how many times in a row. */
+  private readonly seekBacks = new Map<number, { offset: number; times: number }>();
 
   private constructor(private readonly consumer: Consumer, private readonly options: StreamConsumerOptions) {
     this.done = new Promise<void>((resolve, reject) => {
@@ -78,11 +96,7 @@ export class StreamConsumer {
         options.metrics?.lag.set({ partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - lastOffset - 1));
         await self.serially(async () => {
           const records = batch.messages.map((m) => ({ partition: batch.partition, offset: Number(m.offset), value: m.value, timestamp: Number(m.timestamp) }));
-          const result = trainer.consume(records);
-          if (result) {
-            log.warn({ ...result.seek, got: records[0]?.offset }, 'offset jump: seeking back to the next unconsumed offset');
-            consumer.seek({ topic, partition: result.seek.partition, offset: String(result.seek.offset) });
-          }
+          await self.consume(records, fetchedOffsetOf(batch));
           await heartbeat();
           if (await trainer.tick()) await self.commit();
         });
@@ -99,6 +113,54 @@ export class StreamConsumer {
     }
     log.info({ groupId: options.groupId, topic }, 'training from the stream');
     return self;
+  }
+
+  /**
+   * Feeds one batch to the trainer. At a jump it cannot explain, the
+   * partition's log start decides: the next offset was deleted (the gap is
+   * recorded and training goes on at the log start) or it still exists (the
+   * consumer seeks back to it). Seeking back to one offset again and again
+   * is a fault, stopped with an error rather than looped on.
+   */
+  private async consume(records: StreamRecord[], fetchedFrom: number | undefined): Promise<void> {
+    const { trainer, topic } = this.options;
+    const result = trainer.consume(records, fetchedFrom === undefined ? {} : { fetchedFrom });
+    if (!result) {
+      if (records.length > 0) this.seekBacks.delete(records[0]!.partition);
+      return;
+    }
+    const { partition, offset: next } = result.seek;
+    const logStart = await this.logStart(partition);
+    if (logStart > next) {
+      trainer.skipDeleted(partition, logStart);
+      this.seekBacks.delete(partition);
+      const rest = records.filter((r) => r.offset >= logStart);
+      // Fetched from the log start (the consumer's reset after "offset out of range"): the rest of the batch follows on.
+      if (fetchedFrom !== undefined && fetchedFrom <= logStart && rest.length > 0) return this.consume(rest, fetchedFrom);
+      this.consumer.seek({ topic, partition, offset: String(logStart) });
+      return;
+    }
+    const previous = this.seekBacks.get(partition);
+    const times = previous?.offset === next ? previous.times + 1 : 1;
+    if (times > MAX_SEEKS_TO_ONE_OFFSET) {
+      throw new NonRetriableError(`partition ${partition} of ${topic}: sought back to offset ${next} ${MAX_SEEKS_TO_ONE_OFFSET} times and got offset ${records[0]?.offset} each time (log start ${logStart}); stopping rather than looping`);
+    }
+    this.seekBacks.set(partition, { offset: next, times });
+    log.warn({ partition, offset: next, got: records[0]?.offset, fetchedFrom, logStart }, 'offset jump: seeking back to the next unconsumed offset');
+    this.consumer.seek({ topic, partition, offset: String(next) });
+  }
+
+  /** Where a partition's log starts now (the broker's earliest offset). */
+  private async logStart(partition: number): Promise<number> {
+    if (!this.admin) {
+      const admin = this.options.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
+    const found = offsets.find((o) => o.partition === partition);
+    if (!found) throw new NonRetriableError(`partition ${partition} is not in topic ${this.options.topic}`);
+    return Number(found.low);
   }
 
   /** Trains what is buffered, publishes, checkpoints, commits, leaves the group. */
@@ -121,6 +183,7 @@ export class StreamConsumer {
       error ??= finishError;
     }
     await this.consumer.disconnect().catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'error while leaving the group'));
+    await this.admin?.disconnect().catch(() => {});
     if (error === undefined) this.finish();
     else this.fail(error);
   }

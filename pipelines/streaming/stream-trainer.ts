@@ -12,7 +12,7 @@ import { loadCtrModel } from '../../models/ctr/model-artifact.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { RegistryError } from '../registry/registry-errors.js';
 import { CheckpointStore } from './checkpoint-store.js';
-import { OffsetLedger } from './offset-ledger.js';
+import { OffsetLedger, type SkipReason } from './offset-ledger.js';
 import { ProgressiveMetrics, type ProgressiveFigures } from './progressive-metrics.js';
 import { ServingShadow, type ShadowFigures, type ShadowSnapshot } from './serving-shadow.js';
 import { autoPromoteOnSameWindow, type ShadowAutoPromoteOutcome } from './shadow-auto-promote.js';
@@ -180,10 +180,14 @@ export class StreamTrainer {
 
   /**
    * Consumes one partition's messages in offset order. Redelivered ones
-   * (already in the state) are skipped; at a jump past the next offset the
-   * rest is dropped and the offset to seek back to is returned.
+   * (already in the state) are skipped. At a jump past the next offset:
+   * when the records answer a fetch that started at or before the next
+   * offset (`fetchedFrom`), the log has nothing in between (compaction,
+   * transaction markers) and the jump is recorded as absent offsets;
+   * otherwise the rest is dropped and the offset to seek back to is returned
+   * (the consumer checks whether it still exists: see skipDeleted).
    */
-  consume(records: readonly StreamRecord[]): { seek: { partition: number; offset: number } } | null {
+  consume(records: readonly StreamRecord[], { fetchedFrom }: { fetchedFrom?: number } = {}): { seek: { partition: number; offset: number } } | null {
     for (const record of records) {
       const verdict = this.ledger.classify(record.partition, record.offset);
       if (verdict === 'replay') {
@@ -191,7 +195,11 @@ export class StreamTrainer {
         this.options.metrics?.messages.inc({ outcome: 'replay-skipped' });
         continue;
       }
-      if (verdict === 'gap') return { seek: { partition: record.partition, offset: this.ledger.next(record.partition)! } };
+      if (verdict === 'gap') {
+        const next = this.ledger.next(record.partition)!;
+        if (fetchedFrom === undefined || fetchedFrom > next) return { seek: { partition: record.partition, offset: next } };
+        this.skip(record.partition, record.offset, 'absent');
+      }
       this.ledger.record(record.partition, record.offset);
       this.consumedSinceCheckpoint++;
       if (record.timestamp < this.unpublished.oldest) this.unpublished.oldest = record.timestamp;
@@ -210,6 +218,27 @@ export class StreamTrainer {
       }
     }
     return null;
+  }
+
+  /**
+   * The log starts at `logStart` on a partition (retention or delete-records
+   * removed what is below): offsets from the next one up to it can never be
+   * read, so they are recorded as a gap and training goes on from there.
+   * Returns how many were skipped (0 when the next offset still exists).
+   */
+  skipDeleted(partition: number, logStart: number): number {
+    return this.skip(partition, logStart, 'deleted');
+  }
+
+  private skip(partition: number, to: number, reason: SkipReason): number {
+    const from = this.ledger.next(partition);
+    const skipped = this.ledger.skip(partition, to, reason);
+    if (skipped === 0) return 0;
+    this.consumedSinceCheckpoint++;
+    this.options.metrics?.offsetsSkipped.inc({ partition: String(partition), reason }, skipped);
+    const why = reason === 'deleted' ? 'removed from the log (retention or delete-records) before they were read' : 'not in the log (compacted away or transaction markers)';
+    log[reason === 'deleted' ? 'warn' : 'debug']({ partition, from, to, skipped, reason }, `skipping ${skipped} offsets ${why}`);
+    return skipped;
   }
 
   /** Publishes and checkpoints when due; true when a checkpoint was written (the consumer may then commit its offsets). */
