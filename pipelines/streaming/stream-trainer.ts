@@ -18,7 +18,7 @@ import { ServingShadow, type ShadowFigures, type ShadowSnapshot } from './servin
 import { autoPromoteOnSameWindow, type ShadowAutoPromoteOutcome } from './shadow-auto-promote.js';
 import type { StreamConfig } from './stream-config.js';
 import type { StreamMetrics } from './stream-metrics.js';
-import { loadTrainerCheckpoint, saveTrainerCheckpoint, type PublishState, type TrainerCounters } from './trainer-checkpoint.js';
+import { loadTrainerCheckpoint, restoreBuilderUsers, saveTrainerCheckpoint, type PublishState, type TrainerCounters } from './trainer-checkpoint.js';
 import { publishVersion, type PublishedVersion } from './version-publisher.js';
 
 const log = logger('train-stream');
@@ -63,6 +63,8 @@ export interface TrainerStatus {
   publish: PublishState;
   ledger: ReturnType<OffsetLedger['snapshot']>;
   tables: { name: string; rows: number; liveRows: number | null; bytes: number }[];
+  /** Users whose history and attributes the builder keeps, and how many were dropped (state.maxUsers, state.userIdleSeconds). */
+  users: { kept: number; expired: number };
   checkpoints: number;
 }
 
@@ -118,14 +120,26 @@ export class StreamTrainer {
   static async open(config: StreamConfig, options: StreamTrainerOptions): Promise<StreamTrainer> {
     const spec = loadFeatureSpec(config.features);
     const store = new CheckpointStore(options.checkpointDir, config.checkpoint.keep);
-    const builderOptions = { allowedLatenessMs: config.stream.allowedLatenessMs };
+    const builderOptions = {
+      allowedLatenessMs: config.stream.allowedLatenessMs,
+      maxUsers: config.state.maxUsers,
+      ...(config.state.userIdleSeconds !== undefined ? { userIdleMs: config.state.userIdleSeconds * 1000 } : {}),
+    };
     const checkpoint = await store.latest();
     if (checkpoint) {
       const { model, state } = await loadTrainerCheckpoint(checkpoint);
-      if (state.model !== config.name) throw new ValidationError(`checkpoint ${checkpoint.dir} is of model ${state.model}, the config trains ${config.name}: use another checkpoint.dir`);
-      if (state.topic !== options.topic) throw new ValidationError(`checkpoint ${checkpoint.dir} covers topic ${state.topic}, not ${options.topic}: its offsets would be meaningless`);
+      let builder: PointInTimeSampleBuilder;
+      try {
+        if (state.model !== config.name) throw new ValidationError(`checkpoint ${checkpoint.dir} is of model ${state.model}, the config trains ${config.name}: use another checkpoint.dir`);
+        if (state.topic !== options.topic) throw new ValidationError(`checkpoint ${checkpoint.dir} covers topic ${state.topic}, not ${options.topic}: its offsets would be meaningless`);
+        builder = PointInTimeSampleBuilder.restore(spec, builderOptions, state.builder);
+        await restoreBuilderUsers(checkpoint, state, builder);
+      } catch (error) {
+        model.dispose();
+        throw error;
+      }
       const trainer = new StreamTrainer(
-        config, options, model, PointInTimeSampleBuilder.restore(spec, builderOptions, state.builder), new OffsetLedger(state.ledger),
+        config, options, model, builder, new OffsetLedger(state.ledger),
         new ProgressiveMetrics(config.progressive.window, state.progressive), state.counters, state.publish, store, { kind: 'checkpoint', dir: checkpoint.dir },
       );
       log.info({ checkpoint: checkpoint.dir, positions: Object.fromEntries(trainer.ledger.positions()), trained: state.counters.trained }, 'resuming from checkpoint');
@@ -310,12 +324,12 @@ export class StreamTrainer {
       model: this.config.name,
       topic: this.options.topic,
       ledger: this.ledger.snapshot(),
-      builder: this.builder.snapshot(),
+      builder: this.builder.snapshot({ users: false }),
       progressive: this.progressive.snapshot(),
       counters: this.counters,
       publish: this.publishState,
       shadow: this.shadow?.snapshot() ?? null,
-    });
+    }, this.builder);
     this.options.metrics?.checkpointSeconds.observe((this.now() - started) / 1000);
     this.consumedSinceCheckpoint = 0;
     this.lastCheckpointAt = this.now();
@@ -333,6 +347,7 @@ export class StreamTrainer {
       publish: { ...this.publishState },
       ledger: this.ledger.snapshot(),
       tables: this.model.layout.tables.map((t) => ({ name: t.name, rows: t.rows, liveRows: t.stats()?.liveRows ?? null, bytes: t.memory().totalBytes })),
+      users: { kept: this.builder.userCount, expired: this.builder.stats.expiredUsers ?? 0 },
       checkpoints: this.checkpoints,
     };
   }
@@ -400,6 +415,8 @@ export class StreamTrainer {
       if (figures.auc !== null) metrics.auc.set(figures.auc);
       if (figures.logloss !== null) metrics.logloss.set(figures.logloss);
       metrics.windowEvents.set(figures.events);
+      metrics.users.set({ state: 'kept' }, status.users.kept);
+      metrics.users.set({ state: 'expired' }, status.users.expired);
       if (serving) {
         metrics.servingAuc.set(serving.auc ?? Number.NaN);
         metrics.servingLogloss.set(serving.logloss ?? Number.NaN);
@@ -422,7 +439,7 @@ export class StreamTrainer {
       trained: status.counters.trained, events: status.counters.events, auc: figures.auc, logloss: figures.logloss, window: figures.events,
       tables: status.tables.map((t) => ({ name: t.name, liveRows: t.liveRows, rows: t.rows })), positions: status.positions,
       ...(serving ? { serving: { version: serving.version, auc: serving.auc, logloss: serving.logloss, window: serving.events } } : {}),
-      lastVersion: status.publish.lastVersion, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+      users: status.users, lastVersion: status.publish.lastVersion, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
     }, 'progress');
   }
 }
