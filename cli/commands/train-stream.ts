@@ -25,7 +25,7 @@ interface TrainStreamFlags {
 export function registerTrainStream(program: Command): void {
   program
     .command('train-stream')
-    .description('train a CTR model online from the events topic (own consumer group): progressive validation, versions every N examples or T seconds (deltas between full snapshots), checkpoints that resume exactly; runs until SIGTERM/SIGINT')
+    .description('train a CTR model online from the events topic (own consumer group): progressive validation, versions every N examples or T seconds (deltas between full snapshots), checkpoints that resume exactly; runs until SIGTERM/SIGINT, which stops fetching, trains what is in hand, checkpoints, commits and exits 0 (no publish: the next run publishes on schedule)')
     .requiredOption('--config <file>', 'streaming training config (JSON: features, model, stream, publish, checkpoint); e.g. configs/models/synthetic-din-stream.json')
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)', defaultRegistryDir())
     .option('--topic <name>', 'events topic (overrides stream.topic; env KAFKA_EVENTS_TOPIC, default recsys.events)')

@@ -107,8 +107,8 @@ describe('streaming trainer state at a million users', function () {
       }
       assert.equal(trainer.consume(chunk), null);
     }
-    assert.deepEqual(trainer.status().users, { kept: users - 1, expired: 0 });
     const saved = await trainer.checkpoint();
+    assert.deepEqual(trainer.status().users, { kept: users - 1, expired: 0 });
     trainer.dispose();
 
     const restored = await StreamTrainer.open(config, { registry, topic: 'events', checkpointDir: config.checkpoint.dir! });
