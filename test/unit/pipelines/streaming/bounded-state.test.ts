@@ -75,6 +75,16 @@ describe('point-in-time builder: bounded per-user state', () => {
     for (const copy of [whole, byUser]) assert.deepEqual(copy.snapshot(), builder.snapshot());
     assert.deepEqual([...builder.userStates()].map((u) => u.user), ['d', 'b', 'a', 'e'], "'c' was the least recently active");
   });
+
+  it('restores a snapshot from before the activity order (older checkpoints): every user kept, as active at the watermark', () => {
+    const builder = new PointInTimeSampleBuilder(spec);
+    builder.push(click('a', 'a1', 0));
+    builder.push(update('b', 1, { segment: 'y' }));
+    builder.flush();
+    const { activity: _, ...old } = builder.snapshot();
+    const restored = PointInTimeSampleBuilder.restore(spec, { maxUsers: 10 }, old);
+    assert.deepEqual([...restored.userStates()].map((u) => [u.user, u.lastTs - T, u.history.length, u.attributes]), [['a', 1, 1, null], ['b', 1, 0, { segment: 'y' }]]);
+  });
 });
 
 /** Heap in use after a full collection (--expose-gc set at run time). */
