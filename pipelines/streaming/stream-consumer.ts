@@ -2,12 +2,11 @@ import type { Admin, Batch, Consumer, Kafka } from 'kafkajs';
 import { NonRetriableError, errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import type { StreamRecord, StreamTrainer } from './stream-trainer.js';
-
 import type { StreamMetrics } from './stream-metrics.js';
 
 const log = logger('train-stream');
 
-/** Seeks back to one offset that never arrive before the consumer gives up (a loop, not a transient race). */
+/** Seeks back to one offset, without receiving it, before the consumer gives up (a loop, not a transient race). */
 const MAX_SEEKS_TO_ONE_OFFSET = 5;
 
 /** Records trained between heartbeats (a few micro-batches). */
