@@ -46,9 +46,14 @@ export class ActivityOrder {
     this.nodes.delete(user);
   }
 
-  /** The least recently active user. */
-  oldest(): { user: string; lastTs: number } | undefined {
-    return this.head ? { user: this.head.user, lastTs: this.head.lastTs } : undefined;
+  /** The least recently active user (undefined when empty). */
+  get oldestUser(): string | undefined {
+    return this.head?.user;
+  }
+
+  /** The least recently active user's last event time (+Infinity when empty). */
+  get oldestTs(): number {
+    return this.head ? this.head.lastTs : Infinity;
   }
 
   *[Symbol.iterator](): Generator<[string, number]> {

@@ -258,9 +258,8 @@ export class PointInTimeSampleBuilder {
   /** Drops the least recently active users past maxUsers, and those idle (event time) longer than userIdleMs. */
   private expireUsers(): void {
     const idleBefore = this.maxTs - this.userIdleMs;
-    for (let oldest = this.activity.oldest(); oldest; oldest = this.activity.oldest()) {
-      if (this.activity.size <= this.maxUsers && !(oldest.lastTs < idleBefore)) break;
-      const { user } = oldest;
+    while (this.activity.size > this.maxUsers || this.activity.oldestTs < idleBefore) {
+      const user = this.activity.oldestUser!;
       this.activity.delete(user);
       this.histories.delete(user);
       this.users.delete(user);
