@@ -25,7 +25,7 @@ interface TrainStreamFlags {
 export function registerTrainStream(program: Command): void {
   program
     .command('train-stream')
-    .description('train a CTR model online from the events topic (own consumer group): progressive validation, versions every N examples or T seconds (deltas between full snapshots), checkpoints that resume exactly; runs until SIGTERM/SIGINT')
+    .description('train a CTR model online from the events topic (own consumer group): progressive validation, versions every N examples or T seconds (deltas between full snapshots), checkpoints that resume exactly; runs until SIGTERM/SIGINT, which stops fetching, trains what is in hand, checkpoints, commits and exits 0 (no publish: the next run publishes on schedule)')
     .requiredOption('--config <file>', 'streaming training config (JSON: features, model, stream, publish, checkpoint); e.g. configs/models/synthetic-din-stream.json')
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)', defaultRegistryDir())
     .option('--topic <name>', 'events topic (overrides stream.topic; env KAFKA_EVENTS_TOPIC, default recsys.events)')
@@ -53,22 +53,39 @@ export function registerTrainStream(program: Command): void {
         onShutdown('metrics', () => new Promise((resolve) => server.close(resolve)));
         console.error(`metrics on http://127.0.0.1:${port}/metrics`);
       }
-      // Loaded on use: TensorFlow loads only for commands that need it.
-      const { runTrainStream } = await import('../../pipelines/streaming/run-train-stream.js');
-      const result = await runTrainStream(config, {
-        kafka: createKafka(services.kafka),
-        registry: flags.registry,
-        topic,
-        metrics,
-        ...(flags.idleExitSeconds !== undefined ? { idleExitMs: flags.idleExitSeconds * 1000 } : {}),
-        ...(flags.scoresOut ? { scoresFile: flags.scoresOut } : {}),
-        onStarted: ({ stop }) => {
-          onShutdown('train-stream', stop);
-          console.error(`training ${config.name} from ${topic} as group ${config.stream.groupId} (SIGTERM to stop)`);
-        },
+      // SIGTERM/SIGINT drains the run (checkpoint, commit) and the process exits only once this command is done
+      // (scores file closed, final status printed): the shutdown handler exits as soon as its closers return.
+      let drain: (() => Promise<void>) | undefined;
+      let signalled = false;
+      let ended!: () => void;
+      const done = new Promise<void>((resolve) => { ended = resolve; });
+      onShutdown('train-stream', async () => {
+        signalled = true;
+        await drain?.();
+        await done;
       });
-      const { counters, progressive, ledger } = result.status;
-      console.error(`trained ${counters.trained} examples from ${counters.events} events; progressive AUC ${progressive.auc?.toFixed(4) ?? '-'} over the last ${progressive.events}; ${result.versions.length} versions published`);
-      if (flags.json) console.log(JSON.stringify({ startedFrom: result.startedFrom, ...result.status, ledger, versions: result.versions.map((v) => ({ version: v.version, kind: v.kind, parent: v.parent, rows: v.rows })) }));
+      try {
+        // Loaded on use: TensorFlow loads only for commands that need it.
+        const { runTrainStream } = await import('../../pipelines/streaming/run-train-stream.js');
+        const result = await runTrainStream(config, {
+          kafka: createKafka(services.kafka),
+          registry: flags.registry,
+          topic,
+          metrics,
+          ...(flags.idleExitSeconds !== undefined ? { idleExitMs: flags.idleExitSeconds * 1000 } : {}),
+          ...(flags.scoresOut ? { scoresFile: flags.scoresOut } : {}),
+          onStarted: (running) => {
+            drain = running.drain;
+            // A signal while the trainer was opening: drain right away.
+            if (signalled) void running.drain();
+            console.error(`training ${config.name} from ${topic} as group ${config.stream.groupId} (SIGTERM to stop)`);
+          },
+        });
+        const { counters, progressive, ledger } = result.status;
+        console.error(`trained ${counters.trained} examples from ${counters.events} events; progressive AUC ${progressive.auc?.toFixed(4) ?? '-'} over the last ${progressive.events}; ${result.versions.length} versions published`);
+        if (flags.json) console.log(JSON.stringify({ startedFrom: result.startedFrom, ...result.status, ledger, versions: result.versions.map((v) => ({ version: v.version, kind: v.kind, parent: v.parent, rows: v.rows })) }));
+      } finally {
+        ended();
+      }
     });
 }

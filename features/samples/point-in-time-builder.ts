@@ -1,6 +1,7 @@
 import type { AttributeMap, Event, InteractionEvent } from '../events/event-schema.js';
 import type { FeatureSpec } from '../spec/feature-spec.js';
 import type { BehaviourEntry, Example } from './example.js';
+import { ActivityOrder } from './activity-order.js';
 import { compareEvents, isBefore, type EventOrder } from './event-order.js';
 
 export interface PointInTimeOptions {
@@ -12,6 +13,18 @@ export interface PointInTimeOptions {
    * ClickHouse ordered by time). @default 0
    */
   allowedLatenessMs?: number;
+  /**
+   * Most users whose state (behaviour history, attributes) is kept; past it
+   * the least recently active user's state is dropped (a long-lived stream
+   * sees ever more users: this bounds memory and checkpoints). A dropped
+   * user who comes back starts with an empty history. @default unbounded
+   */
+  maxUsers?: number;
+  /**
+   * Drop a user's state once the stream's event time is this far past the
+   * user's last event (ms of event time). @default never
+   */
+  userIdleMs?: number;
 }
 
 export interface BuilderStats {
@@ -19,6 +32,8 @@ export interface BuilderStats {
   examples: number;
   /** Events that arrived after the watermark had passed them. */
   late: number;
+  /** Users whose state was dropped (maxUsers or userIdleMs). Absent in older snapshots. */
+  expiredUsers?: number;
 }
 
 /** The label rule of a spec, applied to one interaction. */
@@ -32,15 +47,29 @@ interface HistoryItem extends BehaviourEntry {
   seq: number;
 }
 
+/** One user's state, as checkpoints store it one user at a time (see userStates). */
+export interface UserState {
+  user: string;
+  attributes: AttributeMap | null;
+  history: HistoryItem[];
+  /** Event time of the user's latest event. */
+  lastTs: number;
+}
+
 /**
  * A builder's whole state as plain JSON (a streaming trainer's checkpoint):
  * histories, attributes, the events still held for lateness, the watermark.
- * ±Infinity (nothing seen yet) is written as null.
+ * ±Infinity (nothing seen yet) is written as null. With `snapshot({ users:
+ * false })` the per-user part (histories, users) is left out, to be written
+ * one user at a time from userStates() (a million users do not fit in one
+ * JSON string).
  */
 export interface BuilderSnapshot {
   stats: BuilderStats;
   histories: [string, HistoryItem[]][];
   users: [string, AttributeMap][];
+  /** Users from least to most recently active, with their last event time (the expiry order); absent in older snapshots. */
+  activity?: [string, number][];
   items: [string, AttributeMap][];
   pending: { event: Event; seq: number }[];
   maxTs: number | null;
@@ -62,7 +91,7 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
  * already emitted could not see it: those are counted in `stats.late`.
  */
 export class PointInTimeSampleBuilder {
-  readonly stats: BuilderStats = { events: 0, examples: 0, late: 0 };
+  readonly stats: BuilderStats = { events: 0, examples: 0, late: 0, expiredUsers: 0 };
   private readonly order: EventOrder;
   private readonly lateness: number;
   private readonly histories = new Map<string, HistoryItem[]>();
@@ -74,20 +103,30 @@ export class PointInTimeSampleBuilder {
   private emittedUpTo = -Infinity;
   private seq = 0;
   private readonly keep: number;
+  /** Users with state, least recently active first, with their last event time. */
+  private readonly activity = new ActivityOrder();
+  private readonly maxUsers: number;
+  private readonly userIdleMs: number;
 
-  constructor(private readonly spec: FeatureSpec, { order = 'time', allowedLatenessMs = 0 }: PointInTimeOptions = {}) {
+  constructor(private readonly spec: FeatureSpec, { order = 'time', allowedLatenessMs = 0, maxUsers = Infinity, userIdleMs = Infinity }: PointInTimeOptions = {}) {
+    if (!(maxUsers >= 1)) throw new RangeError(`maxUsers must be at least 1, got ${maxUsers}`);
+    if (!(userIdleMs > 0)) throw new RangeError(`userIdleMs must be positive, got ${userIdleMs}`);
     this.order = order;
     this.lateness = allowedLatenessMs;
+    this.maxUsers = maxUsers;
+    this.userIdleMs = userIdleMs;
     // Late events may fall behind a few newer ones; keep slack beyond maxLength.
     this.keep = spec.behaviour.maxLength * 2 + 16;
   }
 
-  /** Everything needed to carry on later exactly as this builder would (see restore). */
-  snapshot(): BuilderSnapshot {
+  /** Everything needed to carry on later exactly as this builder would (see restore); `users: false` leaves the per-user part out. */
+  snapshot({ users = true }: { users?: boolean } = {}): BuilderSnapshot {
     return {
       stats: { ...this.stats },
-      histories: [...this.histories].map(([user, items]) => [user, items.map((h) => ({ ...h }))]),
-      users: [...this.users],
+      // In activity order, so equal states give equal snapshots however they were built.
+      histories: users ? [...this.activity].map(([u]) => u).flatMap((u): [string, HistoryItem[]][] => { const h = this.histories.get(u); return h ? [[u, h.map((x) => ({ ...x }))]] : []; }) : [],
+      users: users ? [...this.activity].map(([u]) => u).flatMap((u): [string, AttributeMap][] => { const a = this.users.get(u); return a ? [[u, a]] : []; }) : [],
+      ...(users ? { activity: [...this.activity] } : {}),
       items: [...this.items],
       pending: this.pending.map((p) => ({ ...p })),
       maxTs: finiteOrNull(this.maxTs),
@@ -103,6 +142,9 @@ export class PointInTimeSampleBuilder {
     Object.assign(builder.stats, snapshot.stats);
     for (const [user, items] of snapshot.histories) builder.histories.set(user, items.map((h) => ({ ...h })));
     for (const [id, attributes] of snapshot.users) builder.users.set(id, attributes);
+    // Older snapshots have no activity order: their users count as active at the watermark, in map order.
+    const activity = snapshot.activity ?? [...new Set([...builder.histories.keys(), ...builder.users.keys()])].map((u): [string, number] => [u, snapshot.maxTs ?? -Infinity]);
+    for (const [user, ts] of activity) builder.activity.set(user, ts);
     for (const [id, attributes] of snapshot.items) builder.items.set(id, attributes);
     builder.pending = snapshot.pending.map((p) => ({ ...p }));
     builder.maxTs = snapshot.maxTs ?? -Infinity;
@@ -110,6 +152,25 @@ export class PointInTimeSampleBuilder {
     builder.emittedUpTo = snapshot.emittedUpTo ?? -Infinity;
     builder.seq = snapshot.seq;
     return builder;
+  }
+
+  /** Every user's state, least recently active first (a checkpoint writes them one by one). */
+  *userStates(): Generator<UserState> {
+    for (const [user, lastTs] of this.activity) {
+      yield { user, attributes: this.users.get(user) ?? null, history: this.histories.get(user) ?? [], lastTs };
+    }
+  }
+
+  /** Adds one user's state, as the next most recently active (restoring userStates() in order restores the builder). */
+  restoreUser(state: UserState): void {
+    this.activity.set(state.user, state.lastTs);
+    if (state.attributes) this.users.set(state.user, state.attributes);
+    if (state.history.length > 0) this.histories.set(state.user, state.history.map((h) => ({ ...h })));
+  }
+
+  /** Users whose state is kept. */
+  get userCount(): number {
+    return this.activity.size;
   }
 
   /** Events held for lateness (consumed, not yet turned into examples). */
@@ -167,6 +228,7 @@ export class PointInTimeSampleBuilder {
         this.items.set(event.item_id, { ...this.items.get(event.item_id), ...event.attributes });
         continue;
       }
+      this.touch(event.user_id, event.ts);
       if (event.type === 'user_update') {
         this.users.set(event.user_id, { ...this.users.get(event.user_id), ...event.attributes });
         continue;
@@ -185,7 +247,24 @@ export class PointInTimeSampleBuilder {
       if (this.isBehaviour(event, label)) this.remember(event, seq);
     }
     this.stats.examples += examples.length;
+    this.expireUsers();
     return examples;
+  }
+
+  private touch(user: string, ts: number): void {
+    this.activity.touch(user, ts);
+  }
+
+  /** Drops the least recently active users past maxUsers, and those idle (event time) longer than userIdleMs. */
+  private expireUsers(): void {
+    const idleBefore = this.maxTs - this.userIdleMs;
+    while (this.activity.size > this.maxUsers || this.activity.oldestTs < idleBefore) {
+      const user = this.activity.oldestUser!;
+      this.activity.delete(user);
+      this.histories.delete(user);
+      this.users.delete(user);
+      this.stats.expiredUsers = (this.stats.expiredUsers ?? 0) + 1;
+    }
   }
 
   private isBehaviour(event: InteractionEvent, label: number | undefined): boolean {

@@ -3,13 +3,20 @@ export interface LedgerSnapshot {
   partitions: Record<string, [number, number][]>;
   /** Messages seen again below the next offset (redelivered after a restart or rebalance) and skipped. */
   replaysSkipped: number;
-  /** Offsets the stream jumped over (a hole between ranges). */
+  /** Offsets the stream jumped over (a hole between ranges), whatever the cause. */
   gaps: number;
   /** Offsets consumed twice into the state (must stay 0). */
   doubles: number;
+  /** Of `gaps`: offsets the broker no longer had (retention, delete-records) when the trainer came to them. Absent in older checkpoints. */
+  deleted?: number;
+  /** Of `gaps`: offsets the log never gave (compacted away, transaction markers, aborted records). Absent in older checkpoints. */
+  absent?: number;
 }
 
 export type LedgerVerdict = 'next' | 'replay' | 'gap';
+
+/** Why offsets were skipped: removed from the log before they were read, or not in the log at all. */
+export type SkipReason = 'deleted' | 'absent';
 
 /**
  * The consumed-offset accounting of a trainer: which offsets of each
@@ -22,6 +29,8 @@ export class OffsetLedger {
   replaysSkipped = 0;
   gaps = 0;
   doubles = 0;
+  deleted = 0;
+  absent = 0;
 
   constructor(snapshot?: LedgerSnapshot) {
     if (!snapshot) return;
@@ -29,6 +38,8 @@ export class OffsetLedger {
     this.replaysSkipped = snapshot.replaysSkipped;
     this.gaps = snapshot.gaps;
     this.doubles = snapshot.doubles;
+    this.deleted = snapshot.deleted ?? 0;
+    this.absent = snapshot.absent ?? 0;
   }
 
   /** The offset to consume next on a partition; undefined if nothing was consumed there. */
@@ -72,6 +83,25 @@ export class OffsetLedger {
     ranges.push([offset, offset + 1]);
   }
 
+  /**
+   * Moves a partition's next offset forward to `to` over offsets that will
+   * never come (see SkipReason); they count in `gaps` and in their reason's
+   * counter. Returns how many were skipped (0 if `to` is not ahead).
+   */
+  skip(partition: number, to: number, reason: SkipReason): number {
+    const next = this.next(partition);
+    if (next === undefined || to <= next) return 0;
+    const ranges = this.ranges.get(partition)!;
+    const last = ranges.at(-1)!;
+    // An empty range only marks where a partition starts: moved rather than kept.
+    if (last[0] === last[1]) ranges.pop();
+    ranges.push([to, to]);
+    const skipped = to - next;
+    this.gaps += skipped;
+    this[reason] += skipped;
+    return skipped;
+  }
+
   /** Messages consumed on a partition (sum of its ranges). */
   consumed(partition: number): number {
     return (this.ranges.get(partition) ?? []).reduce((n, [a, b]) => n + b - a, 0);
@@ -83,6 +113,8 @@ export class OffsetLedger {
       replaysSkipped: this.replaysSkipped,
       gaps: this.gaps,
       doubles: this.doubles,
+      deleted: this.deleted,
+      absent: this.absent,
     };
   }
 }

@@ -23,8 +23,11 @@ export interface TrainStreamOptions {
   scoresFile?: string;
   onScored?: (batch: ScoredBatch) => void;
   onPublished?: (version: PublishedVersion) => void;
-  /** Called once the consumer runs, with a way to stop it (SIGTERM handlers, tests). */
-  onStarted?: (running: { stop(): Promise<void>; trainer: StreamTrainer }) => void;
+  /**
+   * Called once the consumer runs, with two ways to end the run: `stop` (publish what is unpublished,
+   * checkpoint, commit: the end of a bounded run) and `drain` (checkpoint and commit only: SIGTERM).
+   */
+  onStarted?: (running: { stop(): Promise<void>; drain(): Promise<void>; trainer: StreamTrainer }) => void;
 }
 
 export interface TrainStreamResult {
@@ -59,7 +62,7 @@ export async function runTrainStream(config: StreamConfig, options: TrainStreamO
       sessionTimeoutMs: config.stream.sessionTimeoutMs, ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.idleExitMs !== undefined ? { idleExitMs: options.idleExitMs } : {}),
     });
-    options.onStarted?.({ stop: () => consumer.stop(), trainer });
+    options.onStarted?.({ stop: () => consumer.stop(), drain: () => consumer.drain(), trainer });
     await consumer.done;
     const status = trainer.status();
     log.info({ trained: status.counters.trained, versions: versions.length, ledger: status.ledger }, 'stopped');

@@ -32,6 +32,13 @@ export const StreamConfigSchema = z.object({
     /** Consumer session timeout: how soon a killed trainer's partitions move on. */
     sessionTimeoutMs: z.number().int().min(6000).default(10_000),
   }).default({}),
+  /** The point-in-time builder's per-user state (behaviour histories, user attributes), kept in memory and in checkpoints. */
+  state: z.object({
+    /** Users whose state is kept; beyond it the least recently active user's is dropped (they start again with an empty history). */
+    maxUsers: z.number().int().positive().default(1_000_000),
+    /** Optional: drop a user's state after this many seconds of event time without an event from them. */
+    userIdleSeconds: z.number().positive().optional(),
+  }).default({}),
   /** Where to start when there is no checkpoint: the latest published version of `name`, or fresh weights. */
   initFrom: z.enum(['latest', 'scratch']).default('latest'),
   publish: z.object({

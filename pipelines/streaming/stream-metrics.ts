@@ -28,6 +28,13 @@ export class StreamMetrics {
     registers: [this.registry],
   });
   readonly checkpointSeconds = new Histogram({ name: 'train_stream_checkpoint_seconds', help: 'Time to write a checkpoint', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+  readonly users = new Gauge({ name: 'train_stream_builder_users', help: 'Users whose behaviour history and attributes the trainer keeps (state="kept"), and how many were dropped so far by state.maxUsers or state.userIdleSeconds (state="expired")', labelNames: ['state'], registers: [this.registry] });
+  readonly offsetsSkipped = new Counter({
+    name: 'train_stream_offsets_skipped_total',
+    help: 'Offsets skipped because the log no longer had them (reason="deleted": retention or delete-records before the trainer read them) or never had them (reason="absent": compaction, transaction markers)',
+    labelNames: ['partition', 'reason'],
+    registers: [this.registry],
+  });
   readonly lag = new Gauge({ name: 'train_stream_consumer_lag', help: 'Messages behind the partition end, at the last fetch', labelNames: ['partition'], registers: [this.registry] });
 
   withProcessMetrics(): this {

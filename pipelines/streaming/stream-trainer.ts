@@ -12,13 +12,13 @@ import { loadCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { RegistryError } from '../registry/registry-errors.js';
 import { CheckpointStore } from './checkpoint-store.js';
-import { OffsetLedger } from './offset-ledger.js';
+import { OffsetLedger, type SkipReason } from './offset-ledger.js';
 import { ProgressiveMetrics, type ProgressiveFigures } from './progressive-metrics.js';
 import { ServingShadow, type ShadowFigures, type ShadowSnapshot } from './serving-shadow.js';
 import { autoPromoteOnSameWindow, type ShadowAutoPromoteOutcome } from './shadow-auto-promote.js';
 import type { StreamConfig } from './stream-config.js';
 import type { StreamMetrics } from './stream-metrics.js';
-import { loadTrainerCheckpoint, saveTrainerCheckpoint, type PublishState, type TrainerCounters } from './trainer-checkpoint.js';
+import { loadTrainerCheckpoint, restoreBuilderUsers, saveTrainerCheckpoint, type PublishState, type TrainerCounters } from './trainer-checkpoint.js';
 import { publishVersion, type PublishedVersion } from './version-publisher.js';
 
 const log = logger('train-stream');
@@ -63,6 +63,8 @@ export interface TrainerStatus {
   publish: PublishState;
   ledger: ReturnType<OffsetLedger['snapshot']>;
   tables: { name: string; rows: number; liveRows: number | null; bytes: number }[];
+  /** Users whose history and attributes the builder keeps, and how many were dropped (state.maxUsers, state.userIdleSeconds). */
+  users: { kept: number; expired: number };
   checkpoints: number;
 }
 
@@ -118,14 +120,26 @@ export class StreamTrainer {
   static async open(config: StreamConfig, options: StreamTrainerOptions): Promise<StreamTrainer> {
     const spec = loadFeatureSpec(config.features);
     const store = new CheckpointStore(options.checkpointDir, config.checkpoint.keep);
-    const builderOptions = { allowedLatenessMs: config.stream.allowedLatenessMs };
+    const builderOptions = {
+      allowedLatenessMs: config.stream.allowedLatenessMs,
+      maxUsers: config.state.maxUsers,
+      ...(config.state.userIdleSeconds !== undefined ? { userIdleMs: config.state.userIdleSeconds * 1000 } : {}),
+    };
     const checkpoint = await store.latest();
     if (checkpoint) {
       const { model, state } = await loadTrainerCheckpoint(checkpoint);
-      if (state.model !== config.name) throw new ValidationError(`checkpoint ${checkpoint.dir} is of model ${state.model}, the config trains ${config.name}: use another checkpoint.dir`);
-      if (state.topic !== options.topic) throw new ValidationError(`checkpoint ${checkpoint.dir} covers topic ${state.topic}, not ${options.topic}: its offsets would be meaningless`);
+      let builder: PointInTimeSampleBuilder;
+      try {
+        if (state.model !== config.name) throw new ValidationError(`checkpoint ${checkpoint.dir} is of model ${state.model}, the config trains ${config.name}: use another checkpoint.dir`);
+        if (state.topic !== options.topic) throw new ValidationError(`checkpoint ${checkpoint.dir} covers topic ${state.topic}, not ${options.topic}: its offsets would be meaningless`);
+        builder = PointInTimeSampleBuilder.restore(spec, builderOptions, state.builder);
+        await restoreBuilderUsers(checkpoint, state, builder);
+      } catch (error) {
+        model.dispose();
+        throw error;
+      }
       const trainer = new StreamTrainer(
-        config, options, model, PointInTimeSampleBuilder.restore(spec, builderOptions, state.builder), new OffsetLedger(state.ledger),
+        config, options, model, builder, new OffsetLedger(state.ledger),
         new ProgressiveMetrics(config.progressive.window, state.progressive), state.counters, state.publish, store, { kind: 'checkpoint', dir: checkpoint.dir },
       );
       log.info({ checkpoint: checkpoint.dir, positions: Object.fromEntries(trainer.ledger.positions()), trained: state.counters.trained }, 'resuming from checkpoint');
@@ -180,10 +194,14 @@ export class StreamTrainer {
 
   /**
    * Consumes one partition's messages in offset order. Redelivered ones
-   * (already in the state) are skipped; at a jump past the next offset the
-   * rest is dropped and the offset to seek back to is returned.
+   * (already in the state) are skipped. At a jump past the next offset:
+   * when the records answer a fetch that started at or before the next
+   * offset (`fetchedFrom`), the log has nothing in between (compaction,
+   * transaction markers) and the jump is recorded as absent offsets;
+   * otherwise the rest is dropped and the offset to seek back to is returned
+   * (the consumer checks whether it still exists: see skipDeleted).
    */
-  consume(records: readonly StreamRecord[]): { seek: { partition: number; offset: number } } | null {
+  consume(records: readonly StreamRecord[], { fetchedFrom }: { fetchedFrom?: number } = {}): { seek: { partition: number; offset: number } } | null {
     for (const record of records) {
       const verdict = this.ledger.classify(record.partition, record.offset);
       if (verdict === 'replay') {
@@ -191,7 +209,11 @@ export class StreamTrainer {
         this.options.metrics?.messages.inc({ outcome: 'replay-skipped' });
         continue;
       }
-      if (verdict === 'gap') return { seek: { partition: record.partition, offset: this.ledger.next(record.partition)! } };
+      if (verdict === 'gap') {
+        const next = this.ledger.next(record.partition)!;
+        if (fetchedFrom === undefined || fetchedFrom > next) return { seek: { partition: record.partition, offset: next } };
+        this.skip(record.partition, record.offset, 'absent');
+      }
       this.ledger.record(record.partition, record.offset);
       this.consumedSinceCheckpoint++;
       if (record.timestamp < this.unpublished.oldest) this.unpublished.oldest = record.timestamp;
@@ -210,6 +232,27 @@ export class StreamTrainer {
       }
     }
     return null;
+  }
+
+  /**
+   * The log starts at `logStart` on a partition (retention or delete-records
+   * removed what is below): offsets from the next one up to it can never be
+   * read, so they are recorded as a gap and training goes on from there.
+   * Returns how many were skipped (0 when the next offset still exists).
+   */
+  skipDeleted(partition: number, logStart: number): number {
+    return this.skip(partition, logStart, 'deleted');
+  }
+
+  private skip(partition: number, to: number, reason: SkipReason): number {
+    const from = this.ledger.next(partition);
+    const skipped = this.ledger.skip(partition, to, reason);
+    if (skipped === 0) return 0;
+    this.consumedSinceCheckpoint++;
+    this.options.metrics?.offsetsSkipped.inc({ partition: String(partition), reason }, skipped);
+    const why = reason === 'deleted' ? 'removed from the log (retention or delete-records) before they were read' : 'not in the log (compacted away or transaction markers)';
+    log[reason === 'deleted' ? 'warn' : 'debug']({ partition, from, to, skipped, reason }, `skipping ${skipped} offsets ${why}`);
+    return skipped;
   }
 
   /** Publishes and checkpoints when due; true when a checkpoint was written (the consumer may then commit its offsets). */
@@ -281,12 +324,12 @@ export class StreamTrainer {
       model: this.config.name,
       topic: this.options.topic,
       ledger: this.ledger.snapshot(),
-      builder: this.builder.snapshot(),
+      builder: this.builder.snapshot({ users: false }),
       progressive: this.progressive.snapshot(),
       counters: this.counters,
       publish: this.publishState,
       shadow: this.shadow?.snapshot() ?? null,
-    });
+    }, this.builder);
     this.options.metrics?.checkpointSeconds.observe((this.now() - started) / 1000);
     this.consumedSinceCheckpoint = 0;
     this.lastCheckpointAt = this.now();
@@ -304,6 +347,7 @@ export class StreamTrainer {
       publish: { ...this.publishState },
       ledger: this.ledger.snapshot(),
       tables: this.model.layout.tables.map((t) => ({ name: t.name, rows: t.rows, liveRows: t.stats()?.liveRows ?? null, bytes: t.memory().totalBytes })),
+      users: { kept: this.builder.userCount, expired: this.builder.stats.expiredUsers ?? 0 },
       checkpoints: this.checkpoints,
     };
   }
@@ -371,6 +415,8 @@ export class StreamTrainer {
       if (figures.auc !== null) metrics.auc.set(figures.auc);
       if (figures.logloss !== null) metrics.logloss.set(figures.logloss);
       metrics.windowEvents.set(figures.events);
+      metrics.users.set({ state: 'kept' }, status.users.kept);
+      metrics.users.set({ state: 'expired' }, status.users.expired);
       if (serving) {
         metrics.servingAuc.set(serving.auc ?? Number.NaN);
         metrics.servingLogloss.set(serving.logloss ?? Number.NaN);
@@ -393,7 +439,7 @@ export class StreamTrainer {
       trained: status.counters.trained, events: status.counters.events, auc: figures.auc, logloss: figures.logloss, window: figures.events,
       tables: status.tables.map((t) => ({ name: t.name, liveRows: t.liveRows, rows: t.rows })), positions: status.positions,
       ...(serving ? { serving: { version: serving.version, auc: serving.auc, logloss: serving.logloss, window: serving.events } } : {}),
-      lastVersion: status.publish.lastVersion, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+      users: status.users, lastVersion: status.publish.lastVersion, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
     }, 'progress');
   }
 }

@@ -41,6 +41,19 @@ export async function createStreamEnv(partitions: number): Promise<StreamEnv> {
   };
 }
 
+/** Produces these events, keyed as ingestion keys them, and waits for the broker's acknowledgement. */
+export async function produceEvents(env: StreamEnv, events: Iterable<Parameters<typeof eventKey>[0]>): Promise<number> {
+  const producer = new EventProducer(env.kafka, env.topic, { batchSize: 2000 });
+  await producer.connect();
+  let n = 0;
+  for (const e of events) {
+    await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
+    n++;
+  }
+  await producer.close();
+  return n;
+}
+
 /** Produces the synthetic stream (catalog, then impressions) keyed by user; returns the message count. */
 export async function produceSynthetic(env: StreamEnv, options: SyntheticOptions): Promise<number> {
   const producer = new EventProducer(env.kafka, env.topic, { batchSize: 2000 });

@@ -19,8 +19,23 @@ describe('offset ledger', () => {
     for (const o of [5, 6, 7]) ledger.record(0, o);
     ledger.record(0, 6);
     ledger.record(0, 10);
-    assert.deepEqual(ledger.snapshot(), { partitions: { 0: [[5, 8], [10, 11]] }, replaysSkipped: 0, gaps: 2, doubles: 1 });
+    assert.deepEqual(ledger.snapshot(), { partitions: { 0: [[5, 8], [10, 11]] }, replaysSkipped: 0, gaps: 2, doubles: 1, deleted: 0, absent: 0 });
     assert.deepEqual(new OffsetLedger(ledger.snapshot()).snapshot(), ledger.snapshot());
+  });
+
+  it('skips offsets that will never come: counted by reason, the next offset moves, a later record continues the range', () => {
+    const ledger = new OffsetLedger();
+    for (const o of [0, 1, 2]) ledger.record(0, o);
+    assert.equal(ledger.skip(0, 2, 'deleted'), 0, 'not ahead: nothing skipped');
+    assert.equal(ledger.skip(0, 10, 'deleted'), 7);
+    assert.equal(ledger.next(0), 10);
+    ledger.record(0, 10);
+    assert.equal(ledger.skip(0, 14, 'absent'), 3);
+    ledger.record(0, 14);
+    assert.deepEqual(ledger.snapshot(), { partitions: { 0: [[0, 3], [10, 11], [14, 15]] }, replaysSkipped: 0, gaps: 10, doubles: 0, deleted: 7, absent: 3 });
+    // Checkpoints written before these counters existed restore with zeros.
+    const old = new OffsetLedger({ partitions: { 0: [[0, 3]] }, replaysSkipped: 0, gaps: 0, doubles: 0 });
+    assert.deepEqual([old.deleted, old.absent], [0, 0]);
   });
 });
 
@@ -91,7 +106,7 @@ describe('streaming trainer (no Kafka)', function () {
     await second.finish();
     const end = second.status();
     second.dispose();
-    assert.deepEqual(end.ledger, { partitions: { 0: [[0, records.length]] }, replaysSkipped: 200, gaps: 0, doubles: 0 });
+    assert.deepEqual(end.ledger, { partitions: { 0: [[0, records.length]] }, replaysSkipped: 200, gaps: 0, doubles: 0, deleted: 0, absent: 0 });
     assert.equal(end.counters.trained, impressions.length, 'no example trained twice or skipped');
     assert.equal(end.counters.trainedIdHash, idHash, 'the trained event ids are exactly the impressions');
     assert.equal(end.counters.events, records.length);
@@ -100,6 +115,23 @@ describe('streaming trainer (no Kafka)', function () {
     const third = await open(config, dir);
     assert.deepEqual(third.consume([{ ...records[0]!, offset: records.length + 5 }]), { seek: { partition: 0, offset: records.length } });
     third.dispose();
+  });
+
+  it('a jump inside what a fetch from the next offset returned is a hole in the log (compaction): recorded, not sought back to', async () => {
+    const dir = tempDir();
+    const trainer = await open(smallStreamConfig(dir), dir);
+    // A compacted partition: offsets 3, 4 and 7 are gone; the broker answers a fetch from 0 with the rest.
+    const kept = records.slice(0, 10).filter((r) => ![3, 4, 7].includes(r.offset));
+    assert.equal(trainer.consume(kept, { fetchedFrom: 0 }), null);
+    // Then a fetch from 10 that starts at 12 (10 and 11 compacted away too).
+    assert.equal(trainer.consume(records.slice(12, 20), { fetchedFrom: 10 }), null);
+    const { ledger, counters } = trainer.status();
+    assert.deepEqual(ledger.partitions, { 0: [[0, 3], [5, 7], [8, 10], [12, 20]] });
+    assert.deepEqual([ledger.gaps, ledger.absent, ledger.deleted], [5, 5, 0]);
+    assert.equal(counters.events + counters.invalid, 15);
+    // Records fetched from beyond the next offset are still sent back to it.
+    assert.deepEqual(trainer.consume([records[25]!], { fetchedFrom: 25 }), { seek: { partition: 0, offset: 20 } });
+    trainer.dispose();
   });
 
   it('publishes full then delta versions with offsets; a new trainer without checkpoint starts from the latest', async () => {
