@@ -63,7 +63,8 @@ export function registerTrainStream(program: Command): void {
         signalled = true;
         await drain?.();
         await done;
-      });
+        // A drain ends with a checkpoint, which for millions of users takes seconds: more than the default shutdown budget.
+      }, { timeoutMs: 60_000 });
       try {
         // Loaded on use: TensorFlow loads only for commands that need it.
         const { runTrainStream } = await import('../../pipelines/streaming/run-train-stream.js');
