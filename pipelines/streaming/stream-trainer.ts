@@ -86,6 +86,18 @@ const MOD32 = 2 ** 32;
  * Kafka-free: the consumer (stream-consumer.ts) feeds it records and commits
  * the offsets a checkpoint covers.
  */
+/** What a trainer runs on: restored from a checkpoint or a published version, or fresh. */
+interface TrainerParts {
+  model: CtrModel;
+  builder: PointInTimeSampleBuilder;
+  ledger: OffsetLedger;
+  progressive: ProgressiveMetrics;
+  counters: TrainerCounters;
+  publishState: PublishState;
+  store: CheckpointStore;
+  startedFrom: StartedFrom;
+}
+
 export class StreamTrainer {
   private buffer: Example[] = [];
   private lastPublishAt: number;
@@ -99,18 +111,19 @@ export class StreamTrainer {
   /** The serving version scoring the same micro-batches (only with publish.autoPromote). */
   private shadow: ServingShadow | null = null;
 
-  private constructor(
-    readonly config: StreamConfig,
-    private readonly options: StreamTrainerOptions,
-    readonly model: CtrModel,
-    private builder: PointInTimeSampleBuilder,
-    readonly ledger: OffsetLedger,
-    private readonly progressive: ProgressiveMetrics,
-    readonly counters: TrainerCounters,
-    readonly publishState: PublishState,
-    private readonly store: CheckpointStore,
-    readonly startedFrom: StartedFrom,
-  ) {
+  readonly model: CtrModel;
+  private builder: PointInTimeSampleBuilder;
+  readonly ledger: OffsetLedger;
+  private readonly progressive: ProgressiveMetrics;
+  readonly counters: TrainerCounters;
+  readonly publishState: PublishState;
+  private readonly store: CheckpointStore;
+  readonly startedFrom: StartedFrom;
+
+  private constructor(readonly config: StreamConfig, private readonly options: StreamTrainerOptions, state: TrainerParts) {
+    ({ model: this.model, builder: this.builder, ledger: this.ledger, progressive: this.progressive, counters: this.counters,
+      publishState: this.publishState, store: this.store, startedFrom: this.startedFrom } = state);
+    const { model } = state;
     this.now = options.now ?? Date.now;
     this.lastPublishAt = this.lastCheckpointAt = this.lastLogAt = this.now();
     for (const table of model.layout.tables) table.trackChanges();
@@ -138,17 +151,17 @@ export class StreamTrainer {
         model.dispose();
         throw error;
       }
-      const trainer = new StreamTrainer(
-        config, options, model, builder, new OffsetLedger(state.ledger),
-        new ProgressiveMetrics(config.progressive.window, state.progressive), state.counters, state.publish, store, { kind: 'checkpoint', dir: checkpoint.dir },
-      );
+      const trainer = new StreamTrainer(config, options, {
+        model, builder, ledger: new OffsetLedger(state.ledger), progressive: new ProgressiveMetrics(config.progressive.window, state.progressive),
+        counters: state.counters, publishState: state.publish, store, startedFrom: { kind: 'checkpoint', dir: checkpoint.dir },
+      });
       log.info({ checkpoint: checkpoint.dir, positions: Object.fromEntries(trainer.ledger.positions()), trained: state.counters.trained }, 'resuming from checkpoint');
       return trainer.startShadow(state.shadow ?? undefined);
     }
-    const fresh = (model: CtrModel, ledger: OffsetLedger, publish: PublishState, from: StartedFrom) => new StreamTrainer(
-      config, options, model, new PointInTimeSampleBuilder(spec, builderOptions), ledger, new ProgressiveMetrics(config.progressive.window),
-      { events: 0, invalid: 0, trained: 0, steps: 0, trainedIdHash: 0, trainedUntil: null }, publish, store, from,
-    );
+    const fresh = (model: CtrModel, ledger: OffsetLedger, publishState: PublishState, startedFrom: StartedFrom) => new StreamTrainer(config, options, {
+      model, builder: new PointInTimeSampleBuilder(spec, builderOptions), ledger, progressive: new ProgressiveMetrics(config.progressive.window),
+      counters: { events: 0, invalid: 0, trained: 0, steps: 0, trainedIdHash: 0, trainedUntil: null }, publishState, store, startedFrom,
+    });
     const publish: PublishState = { lastVersion: null, deltasSinceFull: 0, examplesSincePublish: 0, published: 0 };
     if (config.initFrom === 'latest') {
       const latest = await options.registry.resolve(`${config.name}@latest`).catch((error: unknown) => {
