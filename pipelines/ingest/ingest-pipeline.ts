@@ -128,6 +128,34 @@ export interface PipelineOptions {
   onFatal(error: unknown): void;
 }
 
+type PipelineSettings = Required<Pick<PipelineOptions, 'maxFlushMessages' | 'maxFlushBytes' | 'maxQueuedMessages' | 'maxQueuedBytes' | 'maxDeadLetterBatchBytes'
+  | 'chunkSize' | 'lingerMs' | 'maxFlushesInFlight' | 'unknownErrorRetries' | 'maxUnwritablePerFlush' | 'drainTimeoutMs'>> & { retry: RetryOptions };
+
+/** PipelineOptions with every default filled in, checked once (errors name the option and the value). */
+export function resolvePipelineOptions(options: PipelineOptions): PipelineSettings {
+  const maxFlushMessages = options.maxFlushMessages ?? 20_000;
+  const maxFlushBytes = options.maxFlushBytes ?? 16 * MiB;
+  const settings: PipelineSettings = {
+    maxFlushMessages,
+    maxFlushBytes,
+    maxQueuedMessages: options.maxQueuedMessages ?? 3 * maxFlushMessages,
+    maxQueuedBytes: options.maxQueuedBytes ?? 3 * maxFlushBytes,
+    maxDeadLetterBatchBytes: options.maxDeadLetterBatchBytes ?? 900 * 1024,
+    chunkSize: options.chunkSize ?? 1000,
+    lingerMs: options.lingerMs ?? 0,
+    maxFlushesInFlight: Math.max(1, options.maxFlushesInFlight ?? 3),
+    unknownErrorRetries: Math.max(0, options.unknownErrorRetries ?? 3),
+    maxUnwritablePerFlush: Math.max(1, options.maxUnwritablePerFlush ?? 16),
+    drainTimeoutMs: options.drainTimeoutMs ?? 8000,
+    retry: { maxDelayMs: process.env.NODE_ENV === 'test' ? 200 : 5000, ...options.retry },
+  };
+  for (const name of ['maxFlushMessages', 'maxFlushBytes', 'maxDeadLetterBatchBytes', 'chunkSize'] as const) {
+    const value = settings[name];
+    if (!(Number.isInteger(value) && value > 0)) throw new RecsysError(`ingest pipeline option ${name} must be a positive integer, got ${value}`, { retriable: false });
+  }
+  return settings;
+}
+
 /** A valid record of a flush with its batch. */
 interface FlushRecord {
   batch: PartitionBatch;
@@ -163,18 +191,8 @@ export class IngestPipeline {
   private readonly loop: Promise<void>;
   /** Watermark per `topic\0partition` as this process last wrote it; re-read from Redis on a mismatch. */
   private readonly watermarks = new Map<string, number>();
-  private readonly maxFlush: number;
-  private readonly maxFlushBytes: number;
-  private readonly maxQueued: number;
-  private readonly maxQueuedBytes: number;
-  private readonly maxDeadLetterBytes: number;
-  private readonly chunkSize: number;
-  private readonly lingerMs: number;
-  private readonly maxInFlight: number;
-  private readonly unknownRetries: number;
-  private readonly maxUnwritable: number;
-  private readonly drainTimeoutMs: number;
-  private readonly retryOptions: RetryOptions;
+  /** The options with their defaults, merged and checked once. */
+  private readonly settings: PipelineSettings;
   /** Per `topic\0partition`: the Redis apply of the latest flush holding it (the next one waits for it). */
   private readonly onlineTail = new Map<string, Promise<void>>();
   /** Partitions whose online store is known to miss events (reported once each). */
@@ -184,21 +202,7 @@ export class IngestPipeline {
   private fatal = false;
 
   constructor(private readonly sinks: IngestSinks, private readonly options: PipelineOptions) {
-    this.maxFlush = options.maxFlushMessages ?? 20_000;
-    this.maxFlushBytes = options.maxFlushBytes ?? 16 * MiB;
-    this.maxQueued = options.maxQueuedMessages ?? 3 * this.maxFlush;
-    this.maxQueuedBytes = options.maxQueuedBytes ?? 3 * this.maxFlushBytes;
-    this.maxDeadLetterBytes = options.maxDeadLetterBatchBytes ?? 900 * 1024;
-    this.chunkSize = options.chunkSize ?? 1000;
-    this.lingerMs = options.lingerMs ?? 0;
-    this.maxInFlight = Math.max(1, options.maxFlushesInFlight ?? 3);
-    this.unknownRetries = Math.max(0, options.unknownErrorRetries ?? 3);
-    this.maxUnwritable = Math.max(1, options.maxUnwritablePerFlush ?? 16);
-    this.drainTimeoutMs = options.drainTimeoutMs ?? 8000;
-    this.retryOptions = { maxDelayMs: process.env.NODE_ENV === 'test' ? 200 : 5000, ...options.retry };
-    for (const [name, value] of Object.entries({ maxFlushMessages: this.maxFlush, maxFlushBytes: this.maxFlushBytes, maxDeadLetterBatchBytes: this.maxDeadLetterBytes, chunkSize: this.chunkSize })) {
-      if (!(Number.isInteger(value) && value > 0)) throw new RecsysError(`ingest pipeline option ${name} must be a positive integer, got ${value}`, { retriable: false });
-    }
+    this.settings = resolvePipelineOptions(options);
     this.loop = this.run();
   }
 
@@ -210,7 +214,7 @@ export class IngestPipeline {
    */
   async submit(batch: PartitionBatch, heartbeat: () => Promise<void>): Promise<boolean> {
     const bytes = batch.bytes ?? 0;
-    while (this.queuedMessages > 0 && (this.queuedMessages + batch.messages > this.maxQueued || this.queuedBytes + bytes > this.maxQueuedBytes) && !this.stopping) {
+    while (this.queuedMessages > 0 && (this.queuedMessages + batch.messages > this.settings.maxQueuedMessages || this.queuedBytes + bytes > this.settings.maxQueuedBytes) && !this.stopping) {
       await Promise.race([new Promise<void>((resolve) => (this.spaceFreed = resolve)), sleep(1000)]);
       await heartbeat();
     }
@@ -248,7 +252,7 @@ export class IngestPipeline {
     this.dropQueued();
     this.wake?.();
     if (this.failing > 0) this.abort.abort(new Error('ingestion stopping while a store is unavailable'));
-    const timer = setTimeout(() => this.abort.abort(new Error(`ingestion stopping: flushes not done within ${this.drainTimeoutMs} ms`)), this.drainTimeoutMs);
+    const timer = setTimeout(() => this.abort.abort(new Error(`ingestion stopping: flushes not done within ${this.settings.drainTimeoutMs} ms`)), this.settings.drainTimeoutMs);
     try {
       await this.loop;
     } finally {
@@ -261,17 +265,17 @@ export class IngestPipeline {
     // Settles when the previous flush was committed (rejects if it was not).
     let previous: Promise<void> = Promise.resolve();
     while (!this.stopping && !this.fatal) {
-      if (this.queue.length === 0 || inFlight.size >= this.maxInFlight) {
+      if (this.queue.length === 0 || inFlight.size >= this.settings.maxFlushesInFlight) {
         const woken = new Promise<void>((resolve) => (this.wake = resolve));
         await (this.queue.length === 0 ? woken : Promise.race([woken, ...inFlight]));
         continue;
       }
-      if (this.lingerMs > 0 && this.queuedMessages < this.maxFlush && this.queuedBytes < this.maxFlushBytes) await sleep(this.lingerMs);
+      if (this.settings.lingerMs > 0 && this.queuedMessages < this.settings.maxFlushMessages && this.queuedBytes < this.settings.maxFlushBytes) await sleep(this.settings.lingerMs);
       if (this.queue.length === 0 || this.stopping) continue;
       const flush: PartitionBatch[] = [];
       let messages = 0;
       let bytes = 0;
-      while (this.queue.length > 0 && (flush.length === 0 || (messages + this.queue[0]!.messages <= this.maxFlush && bytes + (this.queue[0]!.bytes ?? 0) <= this.maxFlushBytes))) {
+      while (this.queue.length > 0 && (flush.length === 0 || (messages + this.queue[0]!.messages <= this.settings.maxFlushMessages && bytes + (this.queue[0]!.bytes ?? 0) <= this.settings.maxFlushBytes))) {
         const batch = this.queue.shift()!;
         flush.push(batch);
         messages += batch.messages;
@@ -314,7 +318,7 @@ export class IngestPipeline {
    * retried `unknownRetries` times; then (or at once for an error classified
    * as permanent) it throws WriteFailedError.
    */
-  private async attempt<T>(store: string, fn: () => Promise<T>, unknownRetries = this.unknownRetries): Promise<T> {
+  private async attempt<T>(store: string, fn: () => Promise<T>, unknownRetries = this.settings.unknownErrorRetries): Promise<T> {
     const metrics = this.options.metrics;
     let failing = false;
     let attempts = 0;
@@ -331,7 +335,7 @@ export class IngestPipeline {
           throw new WriteFailedError(store, attempts, error);
         }
       }, {
-        ...this.retryOptions,
+        ...this.settings.retry,
         retries: Number.POSITIVE_INFINITY,
         signal: this.abort.signal,
         onRetry: (error, attempt, delayMs) => {
@@ -464,7 +468,7 @@ export class IngestPipeline {
 
   /** Produces dead letters in requests bounded by bytes, one after the other. */
   private async sendDeadLetters(dead: readonly DeadLetter[]): Promise<void> {
-    for (const batch of deadLetterBatches(dead.map(deadLetterMessage), this.maxDeadLetterBytes)) {
+    for (const batch of deadLetterBatches(dead.map(deadLetterMessage), this.settings.maxDeadLetterBatchBytes)) {
       await this.attempt('kafka', () => this.sinks.sendDeadLetters(batch));
     }
   }
@@ -513,7 +517,7 @@ export class IngestPipeline {
           return;
         }
         refused.push(part[0]!);
-        if (refused.length > this.maxUnwritable) throw this.storeAtFault(store, error, flush);
+        if (refused.length > this.settings.maxUnwritablePerFlush) throw this.storeAtFault(store, error, flush);
       }
     };
     const mid = records.length >> 1;
@@ -562,9 +566,9 @@ export class IngestPipeline {
       const pending = records.filter((r) => r.offset > watermark);
       const chunks: PartitionChunk[] = [];
       let expected = watermark;
-      for (let i = 0; i < pending.length || chunks.length === 0; i += this.chunkSize) {
-        const slice = pending.slice(i, i + this.chunkSize);
-        const last = i + this.chunkSize >= pending.length ? lastOffset : slice[slice.length - 1]!.offset;
+      for (let i = 0; i < pending.length || chunks.length === 0; i += this.settings.chunkSize) {
+        const slice = pending.slice(i, i + this.settings.chunkSize);
+        const last = i + this.settings.chunkSize >= pending.length ? lastOffset : slice[slice.length - 1]!.offset;
         const ops = emptyOps();
         for (const r of slice) kind.addOnline!(ops, r.record);
         chunks.push({ expected, last, ops });
@@ -603,7 +607,7 @@ export class IngestPipeline {
       } catch (error) {
         if (!(error instanceof WriteFailedError)) throw error;
         refused.push(r);
-        if (refused.length > this.maxUnwritable || refused.length === records.length && records.length > 1) throw this.storeAtFault('redis', error, batches);
+        if (refused.length > this.settings.maxUnwritablePerFlush || refused.length === records.length && records.length > 1) throw this.storeAtFault('redis', error, batches);
         applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: r.valid.offset, ops: emptyOps() }]));
       }
       // 0: another writer moved the watermark; go on from where it is.
