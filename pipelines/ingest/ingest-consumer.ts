@@ -1,6 +1,7 @@
 import { Partitioners, type Consumer, type ConsumerConfig, type Kafka, type Producer } from 'kafkajs';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
 import { NonRetriableError, errorMessage } from '../../infra/errors.js';
+import { ConsumerLifecycle } from '../../infra/kafka/consumer-lifecycle.js';
 import { ensureTopics } from '../../infra/kafka/kafka-client.js';
 import { logger } from '../../infra/logger.js';
 import type { Redis } from '../../infra/redis/redis-client.js';
@@ -45,20 +46,16 @@ export interface IngestConsumerOptions {
  * after both hold the data. See README "Exactly once, in effect".
  */
 export class IngestConsumer {
-  /** Settles when the consumer stops: resolves on stop(), rejects on a fatal error. */
-  readonly done: Promise<void>;
-  private fail!: (error: unknown) => void;
-  private finish!: () => void;
-  private stopped = false;
-
+  private readonly lifecycle: ConsumerLifecycle;
   private topics: string[] = [];
 
-  private constructor(private readonly consumer: Consumer, private readonly producer: Producer, private pipeline: IngestPipeline | undefined) {
-    this.done = new Promise<void>((resolve, reject) => {
-      this.finish = resolve;
-      this.fail = reject;
-    });
-    this.done.catch(() => {});
+  private constructor(consumer: Consumer, private readonly producer: Producer, private pipeline: IngestPipeline | undefined) {
+    this.lifecycle = new ConsumerLifecycle(consumer, () => this.topics, log);
+  }
+
+  /** Settles when the consumer stops: resolves on stop(), rejects on a fatal error. */
+  get done(): Promise<void> {
+    return this.lifecycle.done;
   }
 
   static async start(options: IngestConsumerOptions): Promise<IngestConsumer> {
@@ -115,10 +112,7 @@ export class IngestConsumer {
       const dropped = pipeline.dropQueued();
       log.info({ memberId: payload.memberId, assigned: payload.memberAssignment, dropped }, 'joined group');
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) void self.stopWith(new NonRetriableError(`Kafka consumer crashed: ${errorMessage(payload.error)}`, { cause: payload.error }));
-      else log.warn({ err: errorMessage(payload.error) }, 'Kafka consumer crashed; kafkajs restarts it');
-    });
+    self.lifecycle.watchCrashes((error) => self.stopWith(error));
 
     await producer.connect();
     await consumer.connect();
@@ -158,22 +152,14 @@ export class IngestConsumer {
     return this.stopWith(undefined);
   }
 
-  private async stopWith(error: unknown): Promise<void> {
-    if (this.stopped) return this.done.catch(() => {});
-    this.stopped = true;
-    try {
-      try {
-        this.consumer.pause(this.topics.map((topic) => ({ topic })));
-      } catch {
-        // Not running yet (stopped during start): nothing is being fetched.
-      }
-      await this.pipeline?.stop();
-      await this.consumer.disconnect();
-      await this.producer.disconnect();
-    } catch (closeError) {
-      log.warn({ err: errorMessage(closeError) }, 'error while stopping');
-    }
-    if (error === undefined) this.finish();
-    else this.fail(error);
+  private stopWith(error: unknown): Promise<void> {
+    return this.lifecycle.stop(
+      error,
+      async () => {
+        // What could not be finished stays uncommitted and is fetched again: a failure here is no reason to fail the stop.
+        await this.pipeline?.stop().catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'error while stopping the pipeline'));
+      },
+      () => this.producer.disconnect(),
+    );
   }
 }

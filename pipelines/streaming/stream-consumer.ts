@@ -1,5 +1,6 @@
 import type { Admin, Batch, Consumer, Kafka } from 'kafkajs';
 import { NonRetriableError, errorMessage } from '../../infra/errors.js';
+import { ConsumerLifecycle } from '../../infra/kafka/consumer-lifecycle.js';
 import { logger } from '../../infra/logger.js';
 import type { StreamRecord, StreamTrainer } from './stream-trainer.js';
 import type { StreamMetrics } from './stream-metrics.js';
@@ -44,25 +45,27 @@ export interface StreamConsumerOptions {
  * already holds: nothing is skipped, nothing is trained twice.
  */
 export class StreamConsumer {
-  readonly done: Promise<void>;
-  private finish!: () => void;
-  private fail!: (error: unknown) => void;
+  private readonly lifecycle: ConsumerLifecycle;
   private work: Promise<unknown> = Promise.resolve();
   private lastMessageAt = Date.now();
   /** Batches being trained on (eachBatch in progress). */
   private busy = 0;
   private idleTimer: NodeJS.Timeout | undefined;
-  private stopping = false;
   private admin: Admin | undefined;
   /** Per partition: the offset last sought back to, and how many times in a row. */
   private readonly seekBacks = new Map<number, { offset: number; times: number }>();
 
   private constructor(private readonly consumer: Consumer, private readonly options: StreamConsumerOptions) {
-    this.done = new Promise<void>((resolve, reject) => {
-      this.finish = resolve;
-      this.fail = reject;
-    });
-    this.done.catch(() => {});
+    this.lifecycle = new ConsumerLifecycle(consumer, () => [options.topic], log);
+  }
+
+  /** Settles when the consumer stops: resolves after stop() or drain(), rejects with the error that stopped it. */
+  get done(): Promise<void> {
+    return this.lifecycle.done;
+  }
+
+  private get stopping(): boolean {
+    return this.lifecycle.isStopping;
   }
 
   static async start(options: StreamConsumerOptions): Promise<StreamConsumer> {
@@ -84,10 +87,7 @@ export class StreamConsumer {
       for (const s of seeks) consumer.seek({ topic, partition: s.partition, offset: String(s.offset) });
       log.info({ assigned, seeks }, 'joined group');
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) void self.stopWith(new NonRetriableError(`Kafka consumer crashed: ${errorMessage(payload.error)}`, { cause: payload.error }));
-      else log.warn({ err: errorMessage(payload.error) }, 'Kafka consumer crashed; kafkajs restarts it');
-    });
+    self.lifecycle.watchCrashes((error) => self.stopWith(error));
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
     await consumer.run({
@@ -200,32 +200,24 @@ export class StreamConsumer {
     return this.stopWith(undefined, 'drain');
   }
 
-  private async stopWith(error: unknown, how: 'finish' | 'drain' = 'finish'): Promise<void> {
-    if (this.stopping) return this.done.catch(() => {});
-    this.stopping = true;
+  private stopWith(error: unknown, how: 'finish' | 'drain' = 'finish'): Promise<void> {
     clearInterval(this.idleTimer);
-    // No more fetches; a batch already fetched is ignored by eachBatch (its offsets stay unconsumed in the ledger).
-    try {
-      this.consumer.pause([{ topic: this.options.topic }]);
-    } catch (e) {
-      log.debug({ err: errorMessage(e) }, 'pausing the consumer failed (not running yet)');
-    }
-    try {
-      if (error === undefined) {
+    // Once stopping, a batch already fetched is ignored by eachBatch (its offsets stay unconsumed in the ledger).
+    return this.lifecycle.stop(
+      error,
+      async () => {
+        if (error !== undefined) return;
         await this.serially(async () => {
           if (how === 'finish') await this.options.trainer.finish();
           else await this.options.trainer.checkpoint();
           await this.commit();
         });
         log.info({ how, positions: Object.fromEntries(this.options.trainer.positions()) }, how === 'drain' ? 'drained: checkpointed and committed' : 'finished');
-      }
-    } catch (finishError) {
-      error ??= finishError;
-    }
-    await this.consumer.disconnect().catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'error while leaving the group'));
-    await this.admin?.disconnect().catch(() => {});
-    if (error === undefined) this.finish();
-    else this.fail(error);
+      },
+      async () => {
+        await this.admin?.disconnect();
+      },
+    );
   }
 
   /** Moves the group's committed offsets to what the last checkpoint covers. */
