@@ -37,12 +37,12 @@ async function sourceEvents(source: SourceConfig): Promise<Event[]> {
  * data, decision records to a JSONL file), print curl examples with real ids,
  * and run until SIGINT/SIGTERM.
  */
-export async function serveMainJob(o: MainJobServeOptions): Promise<void> {
-  const events = await sourceEvents(o.source);
+export async function serveMainJob(options: MainJobServeOptions): Promise<void> {
+  const events = await sourceEvents(options.source);
   // Graph models keep MovieLens' numeric ids, which are the DIN's item and user ids as strings: no prefix.
   const server = await startEmbeddedServer({
-    registry: o.registry, ranker: o.ranker, retrieval: o.retrieval, spec: loadFeatureSpec(o.features), events,
-    decisionsFile: o.decisionsFile, settings: { ...(o.port !== undefined ? { port: o.port } : {}), itemIdPrefix: '', userIdPrefix: '' },
+    registry: options.registry, ranker: options.ranker, retrieval: options.retrieval, spec: loadFeatureSpec(options.features), events,
+    decisionsFile: options.decisionsFile, settings: { ...(options.port !== undefined ? { port: options.port } : {}), itemIdPrefix: '', userIdPrefix: '' },
     metrics: new ServingMetrics().withProcessMetrics(),
   });
   const { running, online } = server;
@@ -54,10 +54,10 @@ export async function serveMainJob(o: MainJobServeOptions): Promise<void> {
   });
   const retrieval = running.models.current?.retrieval;
   const ids = await pickExampleIds(events, async (id) => (await online.user(id, 1)).history.length > 0, (id) => !retrieval || retrieval.userVector(id) !== undefined);
-  console.log(`\nserving on ${running.url} (Ctrl-C or SIGTERM to stop): ranker ${o.ranker.name} v${o.ranker.version}, ${o.retrieval ? `retrieval ${o.retrieval.name} v${o.retrieval.version}` : 'no retrieval model'}`);
+  console.log(`\nserving on ${running.url} (Ctrl-C or SIGTERM to stop): ranker ${options.ranker.name} v${options.ranker.version}, ${options.retrieval ? `retrieval ${options.retrieval.name} v${options.retrieval.version}` : 'no retrieval model'}`);
   console.log(`online store: in memory, ${server.events} events of the training data; decision records: ${server.settings.decisionsFile}`);
-  if (!o.retrieval) console.log('synthetic data: the DIN is served alone (no graph model was trained), so /v1/recommend ranks the candidates a request supplies');
-  for (const example of curlExamples(running.url, ids, { retrieval: o.retrieval !== null })) {
+  if (!options.retrieval) console.log('synthetic data: the DIN is served alone (no graph model was trained), so /v1/recommend ranks the candidates a request supplies');
+  for (const example of curlExamples(running.url, ids, { retrieval: options.retrieval !== null })) {
     console.log(`# ${example.what}\n${example.command}`);
   }
   await stopped;

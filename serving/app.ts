@@ -30,7 +30,7 @@ export interface AppOptions {
  * metrics and the token-guarded /admin routes. Every body is validated with
  * a schema; errors go through errorHandler (no stack traces leave).
  */
-export function createApp(o: AppOptions): Express {
+export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -47,20 +47,20 @@ export function createApp(o: AppOptions): Express {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      o.metrics.latency.observe({ route, method: req.method, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+      options.metrics.latency.observe({ route, method: req.method, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
     });
     next();
   });
   // Admin callers are checked before any body is read: an unauthenticated request costs no parsing and gets 401/403, not 400/413.
-  app.use('/admin', adminAuth(o.adminToken));
-  app.use(express.json({ limit: o.maxBodyBytes }));
+  app.use('/admin', adminAuth(options.adminToken));
+  app.use(express.json({ limit: options.maxBodyBytes }));
 
   const requestId = (res: Response): string => res.locals.requestId as string;
 
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', (_req, res) => {
-    const bundle = o.models.current;
-    const ready = bundle !== undefined && (o.ready?.() ?? true);
+    const bundle = options.models.current;
+    const ready = bundle !== undefined && (options.ready?.() ?? true);
     res.status(ready ? 200 : 503).json({
       ready,
       ranker: bundle ? { model: bundle.ranker.served.model, version: bundle.ranker.served.version, via: bundle.ranker.served.via } : null,
@@ -68,55 +68,55 @@ export function createApp(o: AppOptions): Express {
     });
   });
   app.get('/metrics', async (_req, res) => {
-    res.setHeader('content-type', o.metrics.registry.contentType);
-    res.send(await o.metrics.registry.metrics());
+    res.setHeader('content-type', options.metrics.registry.contentType);
+    res.send(await options.metrics.registry.metrics());
   });
 
   app.post('/v1/score', async (req, res) => {
     const body = ScoreRequestSchema.parse(req.body);
-    res.json(await o.service.score(body, requestId(res)));
+    res.json(await options.service.score(body, requestId(res)));
   });
   app.post('/v1/recommend', async (req, res) => {
     const body = RecommendRequestSchema.parse(req.body);
-    res.json(await o.service.recommend(body, requestId(res), res.locals.clientRequestId as string | undefined));
+    res.json(await options.service.recommend(body, requestId(res), res.locals.clientRequestId as string | undefined));
   });
 
   app.get('/v1/embeddings/features/:field/:value', async (req, res) => {
     const field = FieldParam.parse(req.params.field);
     const value = ValueParam.parse(req.params.value);
-    const { embeddings, ...rest } = await o.service.featureEmbeddings([{ field, value }]);
+    const { embeddings, ...rest } = await options.service.featureEmbeddings([{ field, value }]);
     res.json({ ...rest, ...embeddings[0]! });
   });
   app.post('/v1/embeddings/features', async (req, res) => {
     const { features } = FeatureEmbeddingsRequestSchema.parse(req.body);
-    res.json(await o.service.featureEmbeddings(features));
+    res.json(await options.service.featureEmbeddings(features));
   });
   for (const kind of ['items', 'users'] as const) {
     app.get(`/v1/embeddings/${kind}/:id`, async (req, res) => {
       const id = IdParam.parse(req.params.id);
-      const { embeddings, ...rest } = await o.service.entityEmbeddings(kind, [id], { strict: true });
+      const { embeddings, ...rest } = await options.service.entityEmbeddings(kind, [id], { strict: true });
       res.json({ ...rest, id, embedding: embeddings[0]!.embedding });
     });
     app.post(`/v1/embeddings/${kind}`, async (req, res) => {
       const { ids } = EntityEmbeddingsRequestSchema.parse(req.body);
-      res.json(await o.service.entityEmbeddings(kind, ids, { strict: false }));
+      res.json(await options.service.entityEmbeddings(kind, ids, { strict: false }));
     });
   }
 
   const admin = express.Router();
   admin.post('/reload', async (_req, res) => {
-    res.json(await o.models.refresh('admin'));
+    res.json(await options.models.refresh('admin'));
   });
   admin.post('/promote', async (req, res) => {
     const body = PromoteRequestSchema.parse(req.body);
-    const change = await o.registry.promote(body.model, body.version, { actor: 'serving-admin', reason: body.reason ?? 'promoted through the serving admin route' });
-    const reload = await o.models.refresh('admin:promote');
+    const change = await options.registry.promote(body.model, body.version, { actor: 'serving-admin', reason: body.reason ?? 'promoted through the serving admin route' });
+    const reload = await options.models.refresh('admin:promote');
     res.json({ model: change.model, from: change.from, to: change.to, changed: change.changed, reload });
   });
   app.use('/admin', admin);
 
   app.use((_req: Request, res: Response) => { res.status(404).json({ error: 'not found', request_id: requestId(res) }); });
-  app.use(errorHandler(o.log));
+  app.use(errorHandler(options.log));
   return app;
 }
 

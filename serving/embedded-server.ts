@@ -46,42 +46,42 @@ export interface EmbeddedServer {
   events: number;
 }
 
-export async function startEmbeddedServer(o: EmbeddedServerOptions): Promise<EmbeddedServer> {
-  const env = o.env ?? process.env;
+export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const env = options.env ?? process.env;
   const settings = loadServeSettings(env, {
-    ...o.settings,
-    registry: o.registry,
-    ranker: o.ranker.name,
-    retrieval: o.retrieval?.name ?? '',
+    ...options.settings,
+    registry: options.registry,
+    ranker: options.ranker.name,
+    retrieval: options.retrieval?.name ?? '',
     onlineStore: 'memory',
     decisions: 'jsonl',
-    decisionsFile: o.decisionsFile,
+    decisionsFile: options.decisionsFile,
     // Pinned versions, no Redis: neither hot reload channel nor polling.
     modelsChannel: '',
     // The pins resolve every selector to the trained version; no alias is involved.
     allowLatest: true,
     pollSeconds: 0,
   });
-  const online = new MemoryOnlineStore(onlineSpecFrom(o.spec));
+  const online = new MemoryOnlineStore(onlineSpecFrom(options.spec));
   let events = 0;
   const batch: Event[] = [];
-  for (const event of o.events) {
+  for (const event of options.events) {
     batch.push(event);
     if (batch.length >= 10_000) { online.applyEvents(batch); events += batch.length; batch.length = 0; }
   }
   online.applyEvents(batch);
   events += batch.length;
   mkdirSync(path.dirname(path.resolve(settings.decisionsFile)), { recursive: true });
-  const pins = new Map([[o.ranker.name, o.ranker.version], ...(o.retrieval ? [[o.retrieval.name, o.retrieval.version] as const] : [])]);
+  const pins = new Map([[options.ranker.name, options.ranker.version], ...(options.retrieval ? [[options.retrieval.name, options.retrieval.version] as const] : [])]);
   const running = await startServer({
     settings,
     services: loadServicesConfig(env),
-    registry: new PinnedModelRegistry(o.registry, pins),
-    metrics: o.metrics ?? new ServingMetrics(),
+    registry: new PinnedModelRegistry(options.registry, pins),
+    metrics: options.metrics ?? new ServingMetrics(),
     online,
     decisions: new JsonlDecisionSink(settings.decisionsFile),
     env,
-    ...(o.log ? { log: o.log } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
   return { running, settings, online, events };
 }

@@ -79,14 +79,14 @@ export function explorationFrom(settings: Pick<ServeSettings, 'exploration' | 'e
  * listens. Closing stops accepting requests, lets in-flight ones finish,
  * flushes decision records and closes the clients.
  */
-export async function startServer(o: StartServerOptions): Promise<RunningServer> {
-  const { settings, services } = o;
-  const log = o.log ?? logger('serve');
-  const metrics = o.metrics ?? new ServingMetrics();
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { settings, services } = options;
+  const log = options.log ?? logger('serve');
+  const metrics = options.metrics ?? new ServingMetrics();
   const closers: (() => Promise<unknown> | unknown)[] = [];
   let ready = false;
   try {
-    const registry = o.registry ?? new ModelRegistry(settings.registry);
+    const registry = options.registry ?? new ModelRegistry(settings.registry);
     const models = new ModelHolder({
       registry,
       ranker: settings.ranker,
@@ -100,7 +100,7 @@ export async function startServer(o: StartServerOptions): Promise<RunningServer>
     closers.push(() => models.close());
     await models.start();
 
-    let online = o.online;
+    let online = options.online;
     if (!online) {
       if (settings.onlineStore === 'redis') {
         const redis = createRedis(services.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
@@ -113,15 +113,15 @@ export async function startServer(o: StartServerOptions): Promise<RunningServer>
       }
     }
 
-    let decisions = o.decisions;
+    let decisions = options.decisions;
     if (!decisions) {
       if (settings.decisions === 'kafka') {
-        const { decisionsTopic } = loadDecisionSettings(o.env);
+        const { decisionsTopic } = loadDecisionSettings(options.env);
         const kafka = createKafka(services.kafka);
         const admin = kafka.admin();
         await admin.connect();
         try {
-          log.info(await ensureDecisionTopic(admin, o.env));
+          log.info(await ensureDecisionTopic(admin, options.env));
         } finally {
           await admin.disconnect();
         }
@@ -135,7 +135,7 @@ export async function startServer(o: StartServerOptions): Promise<RunningServer>
     const sink = decisions;
     closers.push(() => sink.close());
 
-    if (settings.modelsChannel !== '' && o.online === undefined && settings.onlineStore === 'redis') {
+    if (settings.modelsChannel !== '' && options.online === undefined && settings.onlineStore === 'redis') {
       await subscribe(models, services, settings.modelsChannel, log, closers);
     }
     models.poll(settings.pollSeconds);
@@ -147,13 +147,13 @@ export async function startServer(o: StartServerOptions): Promise<RunningServer>
       defaultExploration: explorationFrom(settings),
       numCandidates: settings.numCandidates,
       historyLength: settings.historyLength,
-      ...(o.random ? { random: o.random } : {}),
+      ...(options.random ? { random: options.random } : {}),
     });
     const app = createApp({ service, models, registry, metrics, log, adminToken: settings.adminToken, maxBodyBytes: settings.maxBodyBytes, ready: () => ready });
 
     let server: Server | undefined;
     let port = settings.port;
-    if (o.listen ?? true) {
+    if (options.listen ?? true) {
       server = await new Promise<Server>((resolve, reject) => {
         const s = app.listen(settings.port, settings.host, (error?: Error) => (error ? reject(error) : resolve(s)));
         s.once('error', reject);

@@ -48,37 +48,37 @@ function normals(rng: Rng, k: number): Float64Array {
 }
 
 export function buildSyntheticWorld(options: SyntheticOptions = {}): SyntheticWorld {
-  const o = resolveSyntheticOptions(options);
-  const rng = createRng(o.seed);
+  const resolved = resolveSyntheticOptions(options);
+  const rng = createRng(resolved.seed);
   // Forks in the generator's order: 1 items, 2 segments, 3 users.
   const itemRng = rng.fork(1);
-  const rank = Array.from({ length: o.items }, (_, i) => i);
-  for (let i = o.items - 1; i > 0; i--) {
+  const rank = Array.from({ length: resolved.items }, (_, i) => i);
+  for (let i = resolved.items - 1; i > 0; i--) {
     const j = itemRng.int(i + 1);
     [rank[i], rank[j]] = [rank[j]!, rank[i]!];
   }
-  const category = new Int32Array(o.items);
+  const category = new Int32Array(resolved.items);
   const itemLatent: Float64Array[] = [];
-  const quality = new Float64Array(o.items);
-  const popularity = new Float64Array(o.items);
-  for (let i = 0; i < o.items; i++) {
-    category[i] = itemRng.int(o.categories);
-    itemLatent.push(normals(itemRng, o.latentDim));
+  const quality = new Float64Array(resolved.items);
+  const popularity = new Float64Array(resolved.items);
+  for (let i = 0; i < resolved.items; i++) {
+    category[i] = itemRng.int(resolved.categories);
+    itemLatent.push(normals(itemRng, resolved.latentDim));
     quality[i] = itemRng.normal();
-    popularity[i] = 1 / (rank[i]! + 1) ** o.zipfExponent;
+    popularity[i] = 1 / (rank[i]! + 1) ** resolved.zipfExponent;
   }
-  const segment = new Int32Array(o.users);
+  const segment = new Int32Array(resolved.users);
   const segmentRng = rng.fork(2);
-  for (let u = 0; u < o.users; u++) segment[u] = segmentRng.int(8);
+  for (let u = 0; u < resolved.users; u++) segment[u] = segmentRng.int(8);
   const userRng = rng.fork(3);
   const drawUser = (): SyntheticUser => ({
-    from: dirichlet(userRng, o.interestConcentration, o.categories),
-    to: dirichlet(userRng, o.interestConcentration, o.categories),
-    latent: normals(userRng, o.latentDim),
+    from: dirichlet(userRng, resolved.interestConcentration, resolved.categories),
+    to: dirichlet(userRng, resolved.interestConcentration, resolved.categories),
+    latent: normals(userRng, resolved.latentDim),
   });
-  const user = Array.from({ length: o.users }, drawUser);
+  const user = Array.from({ length: resolved.users }, drawUser);
   return {
-    items: o.items, users: o.users, categories: o.categories, latentDim: o.latentDim, weights: o.weights,
+    items: resolved.items, users: resolved.users, categories: resolved.categories, latentDim: resolved.latentDim, weights: resolved.weights,
     category, itemLatent, quality, popularityCdf: cumulative(popularity), segment, user, drawUser, rng,
   };
 }

@@ -31,15 +31,15 @@ export interface SyntheticImpression {
 
 /** The item and user attribute updates that precede the impressions. */
 export function syntheticCatalog(options: SyntheticOptions = {}): Event[] {
-  const o = resolveSyntheticOptions(options);
-  const world = buildSyntheticWorld(o);
-  const ts = o.startTs - 1000;
+  const resolved = resolveSyntheticOptions(options);
+  const world = buildSyntheticWorld(resolved);
+  const ts = resolved.startTs - 1000;
   const events: Event[] = [];
-  for (let i = 0; i < o.items; i++) {
-    events.push({ schema_version: 1, type: 'item_update', event_id: `syn-${o.seed}-item-${i}`, ts, item_id: `i${i}`, attributes: { category: `c${world.category[i]}` } });
+  for (let i = 0; i < resolved.items; i++) {
+    events.push({ schema_version: 1, type: 'item_update', event_id: `syn-${resolved.seed}-item-${i}`, ts, item_id: `i${i}`, attributes: { category: `c${world.category[i]}` } });
   }
-  for (let u = 0; u < o.users; u++) {
-    events.push({ schema_version: 1, type: 'user_update', event_id: `syn-${o.seed}-user-${u}`, ts, user_id: `u${u}`, attributes: { segment: `s${world.segment[u]}` } });
+  for (let u = 0; u < resolved.users; u++) {
+    events.push({ schema_version: 1, type: 'user_update', event_id: `syn-${resolved.seed}-user-${u}`, ts, user_id: `u${u}`, attributes: { segment: `s${world.segment[u]}` } });
   }
   return events;
 }
@@ -49,28 +49,28 @@ export function syntheticCatalog(options: SyntheticOptions = {}): Event[] {
  * A generator, so a Kafka load or a long stream never has to fit in memory.
  */
 export function* syntheticImpressions(options: SyntheticOptions = {}): Generator<SyntheticImpression> {
-  const o = resolveSyntheticOptions(options);
-  const world = buildSyntheticWorld(o);
+  const resolved = resolveSyntheticOptions(options);
+  const world = buildSyntheticWorld(resolved);
   const users = world.user.map((user) => ({ user, recent: [] as number[] }));
-  const streamRng = o.streamSeed === undefined ? world.rng.fork(4) : createRng(hashInt(o.streamSeed, o.seed)).fork(4);
-  const idPrefix = o.streamSeed === undefined ? `syn-${o.seed}` : `syn-${o.seed}s${o.streamSeed}`;
-  const driftIndex = o.abruptDriftAt === undefined ? -1 : Math.floor(o.abruptDriftAt * o.events);
-  const step = o.durationMs / o.events;
+  const streamRng = resolved.streamSeed === undefined ? world.rng.fork(4) : createRng(hashInt(resolved.streamSeed, resolved.seed)).fork(4);
+  const idPrefix = resolved.streamSeed === undefined ? `syn-${resolved.seed}` : `syn-${resolved.seed}s${resolved.streamSeed}`;
+  const driftIndex = resolved.abruptDriftAt === undefined ? -1 : Math.floor(resolved.abruptDriftAt * resolved.events);
+  const step = resolved.durationMs / resolved.events;
 
-  for (let k = 0; k < o.events; k++) {
+  for (let k = 0; k < resolved.events; k++) {
     if (k === driftIndex) {
       for (const state of users) state.user = world.drawUser();
     }
-    const u = streamRng.int(o.users);
+    const u = streamRng.int(resolved.users);
     const i = sampleCumulative(world.popularityCdf, streamRng.next());
     const state = users[u]!;
-    const probability = userClickProbability(world, state.user, i, state.recent, k / o.events);
+    const probability = userClickProbability(world, state.user, i, state.recent, k / resolved.events);
     const label = streamRng.next() < probability ? 1 : 0;
     if (label === 1) rememberClick(world, state.recent, i);
     yield {
       probability,
       event: {
-        schema_version: 1, type: 'impression', event_id: `${idPrefix}-${k}`, ts: Math.floor(o.startTs + k * step),
+        schema_version: 1, type: 'impression', event_id: `${idPrefix}-${k}`, ts: Math.floor(resolved.startTs + k * step),
         user_id: `u${u}`, item_id: `i${i}`, label,
       },
     };
@@ -92,12 +92,12 @@ export interface BayesReport {
 
 /** The Bayes-optimal AUC over impressions [from, to) (fractions of the stream). */
 export function syntheticBayesReport(options: SyntheticOptions = {}, from = 0, to = 1): BayesReport {
-  const o = resolveSyntheticOptions(options);
-  const lo = Math.floor(from * o.events), hi = Math.floor(to * o.events);
+  const resolved = resolveSyntheticOptions(options);
+  const lo = Math.floor(from * resolved.events), hi = Math.floor(to * resolved.events);
   const labels: number[] = [];
   const scores: number[] = [];
   let k = 0;
-  for (const { event, probability } of syntheticImpressions(o)) {
+  for (const { event, probability } of syntheticImpressions(resolved)) {
     if (k >= lo && k < hi) {
       labels.push(event.label!);
       scores.push(probability);

@@ -41,22 +41,22 @@ export interface SaveGraphOptions {
   extra?: Record<string, unknown>;
 }
 
-export async function saveGraphEmbeddings(o: SaveGraphOptions): Promise<{ dir: string; manifest: Manifest }> {
-  const { dim, users, items } = o.embeddings;
-  if (users.length !== o.userIds.length * dim) throw new ArtifactError(`user embeddings hold ${users.length / dim} rows for ${o.userIds.length} user ids`);
-  if (items.length !== o.itemIds.length * dim) throw new ArtifactError(`item embeddings hold ${items.length / dim} rows for ${o.itemIds.length} item ids`);
-  const graph: z.input<typeof GraphFileSchema> = { config: o.config, dim, similarity: 'dot', userIds: [...o.userIds], itemIds: [...o.itemIds] };
-  return writeArtifact(o.registry, {
-    model: o.name,
-    modelType: `${GRAPH_MODEL_TYPE_PREFIX}${o.config.type}`,
+export async function saveGraphEmbeddings(options: SaveGraphOptions): Promise<{ dir: string; manifest: Manifest }> {
+  const { dim, users, items } = options.embeddings;
+  if (users.length !== options.userIds.length * dim) throw new ArtifactError(`user embeddings hold ${users.length / dim} rows for ${options.userIds.length} user ids`);
+  if (items.length !== options.itemIds.length * dim) throw new ArtifactError(`item embeddings hold ${items.length / dim} rows for ${options.itemIds.length} item ids`);
+  const graph: z.input<typeof GraphFileSchema> = { config: options.config, dim, similarity: 'dot', userIds: [...options.userIds], itemIds: [...options.itemIds] };
+  return writeArtifact(options.registry, {
+    model: options.name,
+    modelType: `${GRAPH_MODEL_TYPE_PREFIX}${options.config.type}`,
     files: {
       [GRAPH_EMBEDDINGS_FILE]: `${JSON.stringify(graph)}\n`,
       [USER_EMBEDDINGS_FILE]: littleEndian(users),
       [ITEM_EMBEDDINGS_FILE]: littleEndian(items),
     },
-    metrics: o.metrics ?? {},
-    trainedUntil: o.trainedUntil ?? null,
-    extra: { ...o.extra, users: o.userIds.length, items: o.itemIds.length, dim },
+    metrics: options.metrics ?? {},
+    trainedUntil: options.trainedUntil ?? null,
+    extra: { ...options.extra, users: options.userIds.length, items: options.itemIds.length, dim },
   });
 }
 

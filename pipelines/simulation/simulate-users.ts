@@ -107,12 +107,12 @@ export function summarise(stats: SimulationStats, seconds: number): SimulationSu
   };
 }
 
-export async function simulateUsers(o: SimulateUsersOptions): Promise<SimulationSummary> {
-  const users = o.users ?? 100, requests = o.requests ?? 1000, seed = o.seed ?? 42, k = o.k ?? 10;
-  const concurrency = Math.max(1, o.concurrency ?? 4);
-  const userIdPrefix = o.userIdPrefix ?? 'u', itemIdPrefix = o.itemIdPrefix ?? 'i';
-  const url = `${o.serveUrl.replace(/\/+$/, '')}/v1/recommend`;
-  const world = buildSyntheticWorld({ seed, users, items: o.items ?? 5000 });
+export async function simulateUsers(options: SimulateUsersOptions): Promise<SimulationSummary> {
+  const users = options.users ?? 100, requests = options.requests ?? 1000, seed = options.seed ?? 42, k = options.k ?? 10;
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const userIdPrefix = options.userIdPrefix ?? 'u', itemIdPrefix = options.itemIdPrefix ?? 'i';
+  const url = `${options.serveUrl.replace(/\/+$/, '')}/v1/recommend`;
+  const world = buildSyntheticWorld({ seed, users, items: options.items ?? 5000 });
   const recent = Array.from({ length: users }, (): number[] => []);
   const draws = createRng(seed).fork(5);
   const stats: SimulationStats = { requests: 0, failed: 0, shown: 0, clicks: 0, expectedClicks: 0, latenciesMs: [], errors: [] };
@@ -130,7 +130,7 @@ export async function simulateUsers(o: SimulateUsersOptions): Promise<Simulation
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ user_id: userId, k, ...(candidates ? { candidates } : {}) }),
-        signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
       const text = await res.text();
       if (!res.ok) return fail(`HTTP ${res.status}: ${text.slice(0, 200)}`);
@@ -142,30 +142,30 @@ export async function simulateUsers(o: SimulateUsersOptions): Promise<Simulation
     }
     stats.latenciesMs.push(performance.now() - started);
     const ts = Date.now();
-    for (const d of drawClicks(world, u, recent[u]!, body.items, itemIdPrefix, clickRng, o.progress ?? 1)) {
+    for (const d of drawClicks(world, u, recent[u]!, body.items, itemIdPrefix, clickRng, options.progress ?? 1)) {
       stats.shown++;
       stats.expectedClicks += d.probability;
       if (!d.clicked) continue;
       stats.clicks++;
-      await o.sink.write(clickEvent({ runId: o.runId, request: n, requestId: body.request_id, userId, itemId: d.item_id, position: d.position, ts }));
+      await options.sink.write(clickEvent({ runId: options.runId, request: n, requestId: body.request_id, userId, itemId: d.item_id, position: d.position, ts }));
     }
   };
 
-  const limiter = new RateLimiter(o.rate ?? 20);
+  const limiter = new RateLimiter(options.rate ?? 20);
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
   let sinkFailure: unknown;
-  for (let n = 0; n < requests && !o.stopped?.() && sinkFailure === undefined; n++) {
+  for (let n = 0; n < requests && !options.stopped?.() && sinkFailure === undefined; n++) {
     await limiter.take();
     while (inFlight.size >= concurrency) await Promise.race(inFlight);
     const u = draws.int(users);
     const clickRng = draws.fork(n);
-    const candidates = (o.candidates ?? 0) > 0 ? sampleItems(world, o.candidates!, clickRng).map((i) => `${itemIdPrefix}${i}`) : undefined;
+    const candidates = (options.candidates ?? 0) > 0 ? sampleItems(world, options.candidates!, clickRng).map((i) => `${itemIdPrefix}${i}`) : undefined;
     const p: Promise<void> = one(n, u, clickRng, candidates)
       .catch((error: unknown) => { sinkFailure ??= error; })
       .finally(() => {
         inFlight.delete(p);
-        o.onProgress?.(stats);
+        options.onProgress?.(stats);
       });
     inFlight.add(p);
   }
