@@ -57,7 +57,7 @@ describe('decision sink: a Kafka outage (private broker stopped and restarted)',
     server = await startServer({
       settings: loadServeSettings({}, {
         registry, ranker: 'syn-din', retrieval: 'syn-graph', itemIdPrefix: 'i', userIdPrefix: 'u', port: 0,
-        onlineStore: 'memory', decisions: 'memory', modelsChannel: '', pollSeconds: 0, numCandidates: 20,
+        onlineStore: 'memory', decisions: 'memory', modelsChannel: '', pollSeconds: 0, numCandidates: 20, allowLatest: true,
       }),
       services: loadServicesConfig({}),
       decisions: sink,
