@@ -6,7 +6,7 @@ import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
 import { NonRetriableError, ValidationError } from '../../infra/errors.js';
 import { createRedis, type Redis } from '../../infra/redis/redis-client.js';
 import { onShutdown } from '../../infra/shutdown.js';
-import { ESTIMATORS, type Estimator } from '../../pipelines/replay/policy-stats.js';
+import { ESTIMATORS, type Estimator } from '../../pipelines/replay/estimators/policy-stats.js';
 import { ReplayQueue, type JobStatus } from '../../pipelines/replay/replay-queue.js';
 import { readReplayResults } from '../../pipelines/replay/replay-results.js';
 import { loadReplaySettings, type ReplaySettings } from '../../pipelines/replay/replay-settings.js';

@@ -47,9 +47,11 @@ export function toLoggedDecision(d: StoredDecision, clicked: ReadonlySet<string>
     ts: Number(d.ts),
     candidates: items.map((i) => i.item_id),
     loggedScores: Float32Array.from(items, (i) => Number(i.score)),
+    ranker: { model: d.ranker_model, version: Number(d.ranker_version) },
     shown,
   };
   if (d.context) decision.context = JSON.parse(d.context) as Record<string, unknown>;
+  if (d.features) decision.served = JSON.parse(d.features) as NonNullable<LoggedDecision['served']>;
   return decision;
 }
 

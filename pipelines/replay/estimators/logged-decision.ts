@@ -21,8 +21,12 @@ export interface LoggedDecision {
   candidates: string[];
   /** The logging model's score of each candidate. */
   loggedScores: Float32Array;
+  /** The ranking model (registry name and version) that scored them. */
+  ranker?: { model: string; version: number };
   /** In position order (0, 1, 2…). */
   shown: LoggedShown[];
   /** Request-time context, when the request had one. */
   context?: Record<string, unknown>;
+  /** The user-side features serving scored with (history item ids newest first, user attributes), when it logged them. */
+  served?: { history: string[]; user: Record<string, unknown> };
 }
