@@ -1,5 +1,7 @@
 import { htmlPage, htmlTable, linePlot, type Series } from '../reports/svg-plot.js';
 import type { CalibrationBin } from '../../models/metrics/classification.js';
+import { ESTIMATOR_ASSUMPTIONS } from './estimators/estimator-assumptions.js';
+import { ESTIMATORS, type Estimator } from './estimators/policy-stats.js';
 import type { ReplayResultRow } from './replay-results.js';
 
 /**
@@ -32,8 +34,9 @@ function differencePlot(title: string, rows: readonly ReplayResultRow[]): string
 
 export function replayReport(r: ReportInput): string {
   const diff = r.rows.filter((x) => x.arm === 'b-a');
-  const quality = diff.filter((x) => x.ess === null && !['replay', 'ips', 'snips', 'dr'].includes(x.metric));
-  const policy = diff.filter((x) => ['replay', 'ips', 'snips', 'dr'].includes(x.metric));
+  const isEstimator = (metric: string) => (ESTIMATORS as readonly string[]).includes(metric);
+  const quality = diff.filter((x) => !isEstimator(x.metric));
+  const policy = diff.filter((x) => isEstimator(x.metric));
   const curve = (bins: CalibrationBin[]): [number, number][] => bins.map((b) => [b.predicted, b.observed]);
   const plots = [
     differencePlot('Prediction quality: B − A', quality),
@@ -48,7 +51,8 @@ export function replayReport(r: ReportInput): string {
     ['arm', 'model', 'metric', 'value', '95% lo', '95% hi', 'ESS', 'max weight', 'clip rate', 'n'],
     r.rows.map((x) => [x.arm, x.model, x.metric, fmt(x.value), fmt(x.lo), fmt(x.hi), fmt(x.ess), fmt(x.max_weight), fmt(x.clip_rate), x.n]),
   );
+  const assumptions = htmlTable(['estimator', 'assumes'], policy.map((x) => [x.metric, ESTIMATOR_ASSUMPTIONS[x.metric as Estimator]]));
   const window = `${new Date(r.from).toISOString()} – ${new Date(r.to).toISOString()}`;
   return htmlPage(`Replay ${r.jobId}: ${r.b} vs ${r.a}`,
-    `<p>A = ${r.a}, B = ${r.b}; decisions in ${window}. Intervals: user-level bootstrap, 95% percentile.</p><div class="plots">${plots.join('\n')}</div><h2>Results</h2>${table}`);
+    `<p>A = ${r.a}, B = ${r.b}; decisions in ${window}. Intervals: user-level bootstrap, 95% percentile.</p><div class="plots">${plots.join('\n')}</div><h2>Estimators</h2>${assumptions}<h2>Results</h2>${table}`);
 }

@@ -1,5 +1,6 @@
 import type { LoggedShown } from './logged-decision.js';
 import { conditionalProbabilities, pick, type TargetPolicy } from './ranking-policy.js';
+import { targetMarginals } from './position-marginals.js';
 
 /**
  * Sufficient statistics of the policy-value estimators, kept per user so the
@@ -10,6 +11,11 @@ import { conditionalProbabilities, pick, type TargetPolicy } from './ranking-pol
  * positions ≤ p, so its importance weight is the prefix product
  * w_p = Π_{q≤p} π(a_q | a_<q) / μ(a_q | a_<q) (logged propensities are
  * conditional on earlier positions), clipped at `maxWeight`.
+ *
+ * The per-position estimators (pp-*) assume the position-based
+ * (independence) click model: a click at p depends only on the item at p and
+ * p itself. The weight of a click at p is then π_p(a)/μ_p(a) with marginal
+ * item-position probabilities (position-marginals.ts), not a prefix product.
  */
 export class PolicyStats {
   requests = 0;
@@ -25,6 +31,18 @@ export class PolicyStats {
   readonly replayDen: Float64Array;
   /** Σ over requests and positions of the doubly robust term. */
   dr = 0;
+  /** Per position: Σ w·r and Σ w with marginal (per-position) weights; Σ of the per-position DR term. */
+  readonly ppNum: Float64Array;
+  readonly ppDen: Float64Array;
+  ppDr = 0;
+  /** Requests whose logging policy has no marginal probabilities here (softmax logging): pp-* are undefined. */
+  ppMissing = 0;
+  /** Diagnostics of the per-position weights, before clipping. */
+  ppCount = 0;
+  ppSum = 0;
+  ppSquares = 0;
+  ppMax = 0;
+  ppClipped = 0;
   /** Diagnostics over (request, position) weights, before clipping. */
   weightCount = 0;
   weightSum = 0;
@@ -39,12 +57,14 @@ export class PolicyStats {
     this.ipsDen = new Float64Array(positions);
     this.replayNum = new Float64Array(positions);
     this.replayDen = new Float64Array(positions);
+    this.ppNum = new Float64Array(positions);
+    this.ppDen = new Float64Array(positions);
   }
 
   /** this += times · other. */
   add(other: PolicyStats, times = 1): this {
     this.requests += times * other.requests;
-    for (const key of ['present', 'reward', 'ipsNum', 'ipsDen', 'replayNum', 'replayDen'] as const) {
+    for (const key of ['present', 'reward', 'ipsNum', 'ipsDen', 'replayNum', 'replayDen', 'ppNum', 'ppDen'] as const) {
       const a = this[key];
       const b = other[key];
       for (let p = 0; p < this.positions; p++) a[p] = a[p]! + times * b[p]!;
@@ -55,6 +75,8 @@ export class PolicyStats {
     this.weightSquares += times * other.weightSquares;
     this.weightMax = Math.max(this.weightMax, other.weightMax);
     this.clipped += times * other.clipped;
+    for (const key of ['ppDr', 'ppMissing', 'ppCount', 'ppSum', 'ppSquares', 'ppClipped'] as const) this[key] += times * other[key];
+    this.ppMax = Math.max(this.ppMax, other.ppMax);
     return this;
   }
 }
@@ -68,6 +90,10 @@ export interface PolicyInput {
   qhat?: ArrayLike<number>;
   /** One uniform draw per position for replay's sampling of a stochastic policy (ignored by greedy). */
   uniforms?: ArrayLike<number>;
+  /** The logging policy's μ_p(a), row-major [position][candidate] (loggingMarginals); without it the pp-* terms are not added. */
+  loggingMarginals?: ArrayLike<number>;
+  /** Draws for a softmax target's sampled marginals. */
+  random?: () => number;
 }
 
 export interface PolicyOptions {
@@ -114,9 +140,35 @@ export function accumulateDecision(stats: PolicyStats, input: PolicyInput, { pol
     if (raw > maxWeight) stats.clipped++;
     placed[index] = true;
   }
+  if (input.loggingMarginals) accumulatePerPosition(stats, input, input.loggingMarginals, depth, policy, maxWeight);
+  else stats.ppMissing++;
 }
 
-export const ESTIMATORS = ['replay', 'ips', 'snips', 'dr'] as const;
+function accumulatePerPosition(stats: PolicyStats, input: PolicyInput, mu: ArrayLike<number>, depth: number, policy: TargetPolicy, maxWeight: number): void {
+  const n = input.scores.length;
+  const pi = targetMarginals(input.scores, depth, policy, input.random);
+  for (let p = 0; p < depth; p++) {
+    const { index, reward } = input.shown[p]!;
+    const raw = pi[p * n + index]! / mu[p * n + index]!;
+    const w = Math.min(raw, maxWeight);
+    stats.ppNum[p] = stats.ppNum[p]! + w * reward;
+    stats.ppDen[p] = stats.ppDen[p]! + w;
+    if (input.qhat) {
+      let direct = 0;
+      for (let a = 0; a < n; a++) if (pi[p * n + a]! > 0) direct += pi[p * n + a]! * input.qhat[p * n + a]!;
+      stats.ppDr += direct + w * (reward - input.qhat[p * n + index]!);
+    } else {
+      stats.ppDr += w * reward;
+    }
+    stats.ppCount++;
+    stats.ppSum += raw;
+    stats.ppSquares += raw * raw;
+    stats.ppMax = Math.max(stats.ppMax, raw);
+    if (raw > maxWeight) stats.ppClipped++;
+  }
+}
+
+export const ESTIMATORS = ['replay', 'ips', 'snips', 'dr', 'pp-ips', 'pp-snips', 'pp-dr'] as const;
 export type Estimator = (typeof ESTIMATORS)[number];
 
 export interface PolicyValues {
@@ -126,6 +178,9 @@ export interface PolicyValues {
   ips: number;
   snips: number;
   dr: number;
+  'pp-ips': number;
+  'pp-snips': number;
+  'pp-dr': number;
 }
 
 /**
@@ -135,7 +190,7 @@ export interface PolicyValues {
  */
 export function policyValues(s: PolicyStats): PolicyValues {
   const n = s.requests;
-  let logging = 0, ips = 0, snips = 0, replay = 0;
+  let logging = 0, ips = 0, snips = 0, replay = 0, ppIps = 0, ppSnips = 0;
   for (let p = 0; p < s.positions; p++) {
     if (s.present[p] === 0) continue;
     const share = s.present[p]! / n;
@@ -143,8 +198,11 @@ export function policyValues(s: PolicyStats): PolicyValues {
     ips += s.ipsNum[p]! / n;
     snips += s.ipsDen[p]! > 0 ? share * (s.ipsNum[p]! / s.ipsDen[p]!) : 0;
     replay += s.replayDen[p]! > 0 ? share * (s.replayNum[p]! / s.replayDen[p]!) : Number.NaN;
+    ppIps += s.ppNum[p]! / n;
+    ppSnips += s.ppDen[p]! > 0 ? share * (s.ppNum[p]! / s.ppDen[p]!) : 0;
   }
-  return { logging, replay, ips, snips, dr: s.dr / n };
+  const pp = (v: number) => (s.ppMissing > 0 ? Number.NaN : v);
+  return { logging, replay, ips, snips, dr: s.dr / n, 'pp-ips': pp(ppIps), 'pp-snips': pp(ppSnips), 'pp-dr': pp(s.ppDr / n) };
 }
 
 export interface WeightDiagnostics {
@@ -158,5 +216,8 @@ export interface WeightDiagnostics {
 export function weightDiagnostics(s: PolicyStats, estimator: Estimator): WeightDiagnostics {
   const clipRate = s.weightCount > 0 ? s.clipped / s.weightCount : 0;
   if (estimator === 'replay') return { ess: s.replayDen.reduce((a, b) => a + b, 0), maxWeight: s.weightMax, clipRate: 0 };
+  if (estimator.startsWith('pp-')) {
+    return { ess: s.ppSquares > 0 ? (s.ppSum * s.ppSum) / s.ppSquares : 0, maxWeight: s.ppMax, clipRate: s.ppCount > 0 ? s.ppClipped / s.ppCount : 0 };
+  }
   return { ess: s.weightSquares > 0 ? (s.weightSum * s.weightSum) / s.weightSquares : 0, maxWeight: s.weightMax, clipRate };
 }
