@@ -124,7 +124,8 @@ export function evaluateDecisions(decisions: readonly ScoredDecision[], o: Evalu
       const uniforms = Array.from({ length: Math.min(o.positions, d.shown.length) }, () => rng.next());
       const options = { policy: o.policy, maxWeight: o.maxWeight };
       const mu = d.logging ? loggingMarginals(d.candidates.length, o.positions, d.logging) : undefined;
-      const shared = { shown: d.shown, uniforms, ...(qhat ? { qhat } : {}), ...(mu ? { loggingMarginals: mu } : {}) };
+      const uniformLogging = d.logging?.scheme === 'epsilon-greedy' && d.logging.epsilon === 1;
+      const shared = { shown: d.shown, uniforms, uniformLogging, ...(qhat ? { qhat } : {}), ...(mu ? { loggingMarginals: mu } : {}) };
       const draws = createRng(requestSeed(d.requestId, o.seed + 1));
       accumulateDecision(sa, { ...shared, scores: d.scoresA, random: () => draws.next() }, options);
       accumulateDecision(sb, { ...shared, scores: d.scoresB, random: () => draws.next() }, options);

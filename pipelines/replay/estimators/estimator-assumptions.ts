@@ -9,4 +9,5 @@ export const ESTIMATOR_ASSUMPTIONS: Record<Estimator, string> = {
   'pp-ips': 'per-position IPS under the position-based (independence) click model: a click depends only on the item and its position; each position is weighted by the marginal item-position probability ratio (logging marginals exact for ε-greedy and no exploration; undefined under softmax logging)',
   'pp-snips': 'per-position self-normalised IPS: as pp-ips, normalised per position by the sum of weights',
   'pp-dr': 'per-position doubly robust under the position-based click model, around the cross-fitted reward model',
+  pi: 'pseudo-inverse (Swaminathan et al., 2017): the slate\'s clicks are a sum of per-(position, item) terms; computed for uniform logging only (ε-greedy with ε = 1), undefined otherwise',
 };

@@ -43,6 +43,12 @@ export class PolicyStats {
   ppSquares = 0;
   ppMax = 0;
   ppClipped = 0;
+  /** Pseudo-inverse: Σ over requests of (clicks in the slate) × γ (see accumulatePseudoInverse); requests it cannot weigh (non-uniform logging). */
+  pi = 0;
+  piMissing = 0;
+  piSquares = 0;
+  piSum = 0;
+  piMax = 0;
   /** Diagnostics over (request, position) weights, before clipping. */
   weightCount = 0;
   weightSum = 0;
@@ -75,8 +81,9 @@ export class PolicyStats {
     this.weightSquares += times * other.weightSquares;
     this.weightMax = Math.max(this.weightMax, other.weightMax);
     this.clipped += times * other.clipped;
-    for (const key of ['ppDr', 'ppMissing', 'ppCount', 'ppSum', 'ppSquares', 'ppClipped'] as const) this[key] += times * other[key];
+    for (const key of ['ppDr', 'ppMissing', 'ppCount', 'ppSum', 'ppSquares', 'ppClipped', 'pi', 'piMissing', 'piSquares', 'piSum'] as const) this[key] += times * other[key];
     this.ppMax = Math.max(this.ppMax, other.ppMax);
+    this.piMax = Math.max(this.piMax, other.piMax);
     return this;
   }
 }
@@ -94,6 +101,8 @@ export interface PolicyInput {
   loggingMarginals?: ArrayLike<number>;
   /** Draws for a softmax target's sampled marginals. */
   random?: () => number;
+  /** True when the logging policy drew each slate uniformly (ε-greedy with ε = 1): the pseudo-inverse estimator needs it here. */
+  uniformLogging?: boolean;
 }
 
 export interface PolicyOptions {
@@ -142,6 +151,35 @@ export function accumulateDecision(stats: PolicyStats, input: PolicyInput, { pol
   }
   if (input.loggingMarginals) accumulatePerPosition(stats, input, input.loggingMarginals, depth, policy, maxWeight);
   else stats.ppMissing++;
+  if (input.uniformLogging) accumulatePseudoInverse(stats, input, depth, policy);
+  else stats.piMissing++;
+}
+
+/**
+ * The pseudo-inverse estimator (Swaminathan et al., 2017) for a slate reward
+ * that is a sum of per-(position, item) terms. Under uniform logging of ℓ of
+ * m candidates without repetition, Γ = E[1_s 1_sᵀ] has three non-zero
+ * eigenspaces (ℓ/m, (m − ℓ)/(m(m − 1)), 1/(m − 1)), so qᵀΓ^†1_s has the
+ * closed form γ = 1 + (m − 1)·(S + (T − ℓ)/(m − ℓ)) with S = Σ_p π_p(a_p)
+ * and T = Σ over the logged items of Σ_p π_p(item) (for ℓ = m the middle
+ * eigenspace vanishes: γ = 1 + (m − 1)·(S − 1)). Other logging policies need
+ * their pairwise item-position marginals, not derived here.
+ */
+function accumulatePseudoInverse(stats: PolicyStats, input: PolicyInput, depth: number, policy: TargetPolicy): void {
+  const m = input.scores.length;
+  const pi = targetMarginals(input.scores, depth, policy, input.random);
+  let S = 0, T = 0, clicks = 0;
+  for (let p = 0; p < depth; p++) {
+    const a = input.shown[p]!.index;
+    S += pi[p * m + a]!;
+    for (let q = 0; q < depth; q++) T += pi[q * m + a]!;
+    clicks += input.shown[p]!.reward;
+  }
+  const gamma = depth === m ? 1 + (m - 1) * (S - 1) : 1 + (m - 1) * (S + (T - depth) / (m - depth));
+  stats.pi += gamma * clicks;
+  stats.piSum += gamma;
+  stats.piSquares += gamma * gamma;
+  stats.piMax = Math.max(stats.piMax, Math.abs(gamma));
 }
 
 function accumulatePerPosition(stats: PolicyStats, input: PolicyInput, mu: ArrayLike<number>, depth: number, policy: TargetPolicy, maxWeight: number): void {
@@ -168,7 +206,7 @@ function accumulatePerPosition(stats: PolicyStats, input: PolicyInput, mu: Array
   }
 }
 
-export const ESTIMATORS = ['replay', 'ips', 'snips', 'dr', 'pp-ips', 'pp-snips', 'pp-dr'] as const;
+export const ESTIMATORS = ['replay', 'ips', 'snips', 'dr', 'pp-ips', 'pp-snips', 'pp-dr', 'pi'] as const;
 export type Estimator = (typeof ESTIMATORS)[number];
 
 export interface PolicyValues {
@@ -181,6 +219,7 @@ export interface PolicyValues {
   'pp-ips': number;
   'pp-snips': number;
   'pp-dr': number;
+  pi: number;
 }
 
 /**
@@ -202,7 +241,7 @@ export function policyValues(s: PolicyStats): PolicyValues {
     ppSnips += s.ppDen[p]! > 0 ? share * (s.ppNum[p]! / s.ppDen[p]!) : 0;
   }
   const pp = (v: number) => (s.ppMissing > 0 ? Number.NaN : v);
-  return { logging, replay, ips, snips, dr: s.dr / n, 'pp-ips': pp(ppIps), 'pp-snips': pp(ppSnips), 'pp-dr': pp(s.ppDr / n) };
+  return { logging, replay, ips, snips, dr: s.dr / n, 'pp-ips': pp(ppIps), 'pp-snips': pp(ppSnips), 'pp-dr': pp(s.ppDr / n), pi: s.piMissing > 0 ? Number.NaN : s.pi / n };
 }
 
 export interface WeightDiagnostics {
@@ -216,6 +255,7 @@ export interface WeightDiagnostics {
 export function weightDiagnostics(s: PolicyStats, estimator: Estimator): WeightDiagnostics {
   const clipRate = s.weightCount > 0 ? s.clipped / s.weightCount : 0;
   if (estimator === 'replay') return { ess: s.replayDen.reduce((a, b) => a + b, 0), maxWeight: s.weightMax, clipRate: 0 };
+  if (estimator === 'pi') return { ess: s.piSquares > 0 ? (s.piSum * s.piSum) / s.piSquares : 0, maxWeight: s.piMax, clipRate: 0 };
   if (estimator.startsWith('pp-')) {
     return { ess: s.ppSquares > 0 ? (s.ppSum * s.ppSum) / s.ppSquares : 0, maxWeight: s.ppMax, clipRate: s.ppCount > 0 ? s.ppClipped / s.ppCount : 0 };
   }

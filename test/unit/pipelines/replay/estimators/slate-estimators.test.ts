@@ -29,7 +29,7 @@ describe('slate estimators', () => {
       if (placed.length === k) {
         const stats = new PolicyStats(k);
         const shown = placed.map((index, p) => ({ index, propensity: propensities[p]!, reward: examination[p]! * attraction[index]! }));
-        accumulateDecision(stats, { shown, scores: targetScores, qhat, loggingMarginals: mu }, { policy: { kind: 'greedy' }, maxWeight: Infinity });
+        accumulateDecision(stats, { shown, scores: targetScores, qhat, loggingMarginals: mu, uniformLogging: epsilon === 1 }, { policy: { kind: 'greedy' }, maxWeight: Infinity });
         out.push({ probability, stats });
         return;
       }
@@ -47,7 +47,39 @@ describe('slate estimators', () => {
       for (const s of slates(epsilon)) expected.add(s.stats, s.probability);
       const v = policyValues(expected);
       for (const e of ['ips', 'dr', 'pp-ips', 'pp-dr'] as const) close(v[e], truth, 1e-9, `${e} at ε=${epsilon}`);
+      if (epsilon === 1) close(v.pi, truth, 1e-9, 'pseudo-inverse under uniform logging');
+      else assert.ok(Number.isNaN(v.pi), 'the pseudo-inverse is undefined under non-uniform logging');
     }
+  });
+
+  it('the pseudo-inverse is unbiased for a softmax target too (uniform logging, additive reward)', () => {
+    const expected = new PolicyStats(k);
+    const slatesOf: number[][] = [];
+    const walk = (placed: number[]) => {
+      if (placed.length === k) return void slatesOf.push(placed);
+      for (let a = 0; a < n; a++) if (!placed.includes(a)) walk([...placed, a]);
+    };
+    walk([]);
+    // The softmax target's exact marginals, by enumerating its rankings.
+    const policy = { kind: 'softmax', temperature: 0.3 } as const;
+    let softTruth = 0;
+    const weights = targetScores.map((s) => Math.exp(s / policy.temperature));
+    for (const s of slatesOf) {
+      let prob = 1, left = weights.reduce((a, b) => a + b, 0);
+      for (const a of s) { prob *= weights[a]! / left; left -= weights[a]!; }
+      softTruth += prob * s.reduce((sum, a, p) => sum + examination[p]! * attraction[a]!, 0);
+    }
+    let seed = 3;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const repeats = 100;
+    for (const s of slatesOf) {
+      const stats = new PolicyStats(k);
+      const shown = s.map((index, p) => ({ index, propensity: 1 / (n - p), reward: examination[p]! * attraction[index]! }));
+      for (let r = 0; r < repeats; r++) accumulateDecision(stats, { shown, scores: targetScores, uniformLogging: true, random }, { policy, maxWeight: Infinity });
+      expected.add(stats, 1 / slatesOf.length);
+    }
+    // The target's marginals are sampled (32 rankings per slate and repeat): unbiased, so only sampling noise remains.
+    close(policyValues(expected).pi, softTruth, 0.01, 'pseudo-inverse, softmax target');
   });
 
   it('per-position weights vary far less than whole-slate ones on the same logs', () => {
