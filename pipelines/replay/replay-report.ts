@@ -20,6 +20,7 @@ export interface ReportInput {
 }
 
 const fmt = (v: number | null) => (v === null ? '–' : v);
+const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function differencePlot(title: string, rows: readonly ReplayResultRow[]): string {
   const diffs = rows.filter((r) => r.value !== null);
@@ -48,11 +49,13 @@ export function replayReport(r: ReportInput): string {
     ], { square: true }),
   ];
   const table = htmlTable(
-    ['arm', 'model', 'metric', 'value', '95% lo', '95% hi', 'ESS', 'max weight', 'clip rate', 'n'],
-    r.rows.map((x) => [x.arm, x.model, x.metric, fmt(x.value), fmt(x.lo), fmt(x.hi), fmt(x.ess), fmt(x.max_weight), fmt(x.clip_rate), x.n]),
+    ['arm', 'model', 'metric', 'value', '95% lo', '95% hi', 'ESS', 'max weight', 'clip rate', 'support', 'verdict', 'n', 'why missing'],
+    r.rows.filter((x) => x.metric !== 'lead').map((x) => [x.arm, x.model, x.metric, fmt(x.value), fmt(x.lo), fmt(x.hi), fmt(x.ess), fmt(x.max_weight), fmt(x.clip_rate), fmt(x.support), x.verdict, x.n, x.note]),
   );
+  const lead = r.rows.find((x) => x.arm === 'window' && x.metric === 'lead')?.note ?? '';
+  const verdicts = htmlTable(['estimator', 'B − A', '95% interval', 'verdict'], policy.map((x) => [x.metric, fmt(x.value), x.lo === null || x.hi === null ? '–' : `[${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]`, x.verdict]));
   const assumptions = htmlTable(['estimator', 'assumes'], policy.map((x) => [x.metric, ESTIMATOR_ASSUMPTIONS[x.metric as Estimator]]));
   const window = `${new Date(r.from).toISOString()} – ${new Date(r.to).toISOString()}`;
   return htmlPage(`Replay ${r.jobId}: ${r.b} vs ${r.a}`,
-    `<p>A = ${r.a}, B = ${r.b}; decisions in ${window}. Intervals: user-level bootstrap, 95% percentile.</p><div class="plots">${plots.join('\n')}</div><h2>Estimators</h2>${assumptions}<h2>Results</h2>${table}`);
+    `<p class="lead"><strong>${escapeHtml(lead)}</strong></p>${verdicts}<p>A = ${r.a}, B = ${r.b}; decisions in ${window}. Intervals: user-level bootstrap (B − A paired by user), 95% percentile; weights clipped at the job's maxWeight, fixed before the data is read. An unreliable estimate is shown but is not a conclusion.</p><div class="plots">${plots.join('\n')}</div><h2>Estimators</h2>${assumptions}<h2>Results</h2>${table}`);
 }

@@ -49,6 +49,9 @@ export class PolicyStats {
   piSquares = 0;
   piSum = 0;
   piMax = 0;
+  /** Σ over (request, position) of the target's marginal mass on candidates the logging policy can show there, and the count. */
+  supportSum = 0;
+  supportCount = 0;
   /** Diagnostics over (request, position) weights, before clipping. */
   weightCount = 0;
   weightSum = 0;
@@ -81,7 +84,7 @@ export class PolicyStats {
     this.weightSquares += times * other.weightSquares;
     this.weightMax = Math.max(this.weightMax, other.weightMax);
     this.clipped += times * other.clipped;
-    for (const key of ['ppDr', 'ppMissing', 'ppCount', 'ppSum', 'ppSquares', 'ppClipped', 'pi', 'piMissing', 'piSquares', 'piSum'] as const) this[key] += times * other[key];
+    for (const key of ['ppDr', 'ppMissing', 'ppCount', 'ppSum', 'ppSquares', 'ppClipped', 'pi', 'piMissing', 'piSquares', 'piSum', 'supportSum', 'supportCount'] as const) this[key] += times * other[key];
     this.ppMax = Math.max(this.ppMax, other.ppMax);
     this.piMax = Math.max(this.piMax, other.piMax);
     return this;
@@ -203,6 +206,10 @@ function accumulatePerPosition(stats: PolicyStats, input: PolicyInput, mu: Array
     stats.ppSquares += raw * raw;
     stats.ppMax = Math.max(stats.ppMax, raw);
     if (raw > maxWeight) stats.ppClipped++;
+    let supported = 0;
+    for (let a = 0; a < n; a++) if (mu[p * n + a]! > 0) supported += pi[p * n + a]!;
+    stats.supportSum += supported;
+    stats.supportCount++;
   }
 }
 
@@ -245,19 +252,24 @@ export function policyValues(s: PolicyStats): PolicyValues {
 }
 
 export interface WeightDiagnostics {
-  /** (Σw)² / Σw² over (request, position) weights; for replay, the matched events. */
+  /** (Σw)² / Σw² over the estimator's weights; NaN for replay (matching has no weights). */
   ess: number;
+  /** How many weights (or, for replay, matched (request, position) events). */
+  weights: number;
   maxWeight: number;
   /** Share of weights clipped at maxWeight. */
   clipRate: number;
+  /** Share of the target's item-position mass where the logging policy can show an item; NaN when its marginals are unknown. */
+  support: number;
 }
 
 export function weightDiagnostics(s: PolicyStats, estimator: Estimator): WeightDiagnostics {
-  const clipRate = s.weightCount > 0 ? s.clipped / s.weightCount : 0;
-  if (estimator === 'replay') return { ess: s.replayDen.reduce((a, b) => a + b, 0), maxWeight: s.weightMax, clipRate: 0 };
-  if (estimator === 'pi') return { ess: s.piSquares > 0 ? (s.piSum * s.piSum) / s.piSquares : 0, maxWeight: s.piMax, clipRate: 0 };
+  const support = s.supportCount > 0 ? s.supportSum / s.supportCount : Number.NaN;
+  const ess = (sum: number, squares: number) => (squares > 0 ? (sum * sum) / squares : 0);
+  if (estimator === 'replay') return { ess: Number.NaN, weights: s.replayDen.reduce((a, b) => a + b, 0), maxWeight: Number.NaN, clipRate: Number.NaN, support };
+  if (estimator === 'pi') return { ess: ess(s.piSum, s.piSquares), weights: s.requests - s.piMissing, maxWeight: s.piMax, clipRate: 0, support };
   if (estimator.startsWith('pp-')) {
-    return { ess: s.ppSquares > 0 ? (s.ppSum * s.ppSum) / s.ppSquares : 0, maxWeight: s.ppMax, clipRate: s.ppCount > 0 ? s.ppClipped / s.ppCount : 0 };
+    return { ess: ess(s.ppSum, s.ppSquares), weights: s.ppCount, maxWeight: s.ppMax, clipRate: s.ppCount > 0 ? s.ppClipped / s.ppCount : 0, support };
   }
-  return { ess: s.weightSquares > 0 ? (s.weightSum * s.weightSum) / s.weightSquares : 0, maxWeight: s.weightMax, clipRate };
+  return { ess: ess(s.weightSum, s.weightSquares), weights: s.weightCount, maxWeight: s.weightMax, clipRate: s.weightCount > 0 ? s.clipped / s.weightCount : 0, support };
 }
