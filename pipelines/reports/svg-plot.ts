@@ -78,7 +78,7 @@ export function forestPlot(title: string, xLabel: string, rows: readonly ForestR
   const pad = (x1 - x0) * 0.05;
   [x0, x1] = [x0 - pad, x1 + pad];
   const labelWidth = 8 + 7 * Math.max(...rows.map((r) => r.label.length));
-  const m = { l: labelWidth, r: 16, t: 28, b: 44 };
+  const m = { l: labelWidth, r: 16, t: 40, b: 44 };
   const rowHeight = 24;
   const height = m.t + m.b + rowHeight * rows.length;
   const sx = (x: number) => m.l + ((x - x0) / (x1 - x0)) * (width - m.l - m.r);
@@ -90,7 +90,7 @@ export function forestPlot(title: string, xLabel: string, rows: readonly ForestR
     ...Array.from({ length: 5 }, (_, i) => x0 + ((x1 - x0) * i) / 4).map((v) => `<text x="${sx(v)}" y="${height - m.b + 14}" text-anchor="middle">${fmt(v)}</text>`),
     `<text x="${(m.l + width - m.r) / 2}" y="${height - 8}" text-anchor="middle">${escape(xLabel)}</text>`,
     `<line class="zero" x1="${sx(0)}" x2="${sx(0)}" y1="${m.t}" y2="${height - m.b}" stroke="#555" stroke-width="1.5"/>`,
-    `<text x="${sx(0)}" y="${m.t - 2}" text-anchor="middle" fill="#555">0</text>`,
+    `<text x="${sx(0)}" y="${m.t - 4}" text-anchor="middle" fill="#555">zero</text>`,
   ];
   rows.forEach((r, i) => {
     const y = m.t + rowHeight * (i + 0.5);
