@@ -221,5 +221,11 @@ console.log(JSON.stringify({
   experiment: 'replay-truth', requests: REQUESTS, seed: SEED, scenarios: outcomes.length,
   targets: { coverage_reliable_ge_90: coverageTarget, never_confidently_wrong_reliable: neverConfidentlyWrong, slate10_eps02_resolved: `${slateTenResolved.length}/${slateTen.length}` },
   estimators: rows.map((r) => ({ ...r, coverageReliable: round(r.coverageReliable), coverageAll: round(r.coverageAll), signAgreement: round(r.signAgreement), meanWidth: round(r.meanWidth), unreliableRate: round(r.unreliableRate) })),
-  scenario_results: outcomes.map((o) => ({ scenario: o.scenario, true_diff: round(o.truth.diff, 4), lead: o.lead })),
+  scenario_results: outcomes.map((o) => ({
+    scenario: o.scenario, true_a: round(o.truth.a, 4), true_b: round(o.truth.b, 4), true_diff: round(o.truth.diff, 4), lead: o.lead,
+    estimates: Object.fromEntries(ESTIMATORS.map((est) => {
+      const x = o.estimates[est]!;
+      return [est, { value: round(x.value, 4), lo: round(x.lo, 4), hi: round(x.hi, 4), verdict: x.verdict }];
+    })),
+  })),
 }));
