@@ -24,6 +24,8 @@ export interface DecisionInput {
   /** What explore() picked, by index into `ranked`. */
   placements: readonly Placement[];
   context?: AttributeMap | undefined;
+  /** What the ranker was given on the user's side (see DecisionRecord.features). */
+  features?: DecisionRecord['features'];
 }
 
 /** The shown list and the decision record of one /v1/recommend response (the record is checked by the caller before it is written). */
@@ -41,6 +43,7 @@ export function buildDecision(d: DecisionInput): { items: ShownItem[]; record: D
     candidates: [...d.ranked],
     shown: items,
     ...(d.context ? { context: d.context } : {}),
+    ...(d.features ? { features: d.features } : {}),
   };
   return { items, record };
 }

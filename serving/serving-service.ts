@@ -140,6 +140,7 @@ export class ServingService {
       const models = modelInfo(bundle);
       const { items, record } = buildDecision({
         requestId, clientRequestId, userId: body.user_id, ts: this.o.now?.() ?? Date.now(), exploration, k: body.k, ranked, placements, context: body.context,
+        features: { history: user.history.map((h) => h.item_id), user: user.attributes },
         models: {
           ranker: { name: models.ranker.model, version: models.ranker.version },
           retrieval: models.retrieval && !body.candidates ? { name: models.retrieval.model, version: models.retrieval.version } : null,

@@ -79,6 +79,16 @@ export const DecisionRecordSchema = z.object({
   candidates: z.array(DecisionCandidateSchema).max(MAX_CANDIDATES),
   shown: z.array(ShownItemSchema).max(MAX_CANDIDATES),
   context: z.record(z.string().min(1).max(128), ContextValue).optional(),
+  /**
+   * The user-side features the ranker was given (history newest first, user
+   * attributes), so a replay re-scores on what serving saw rather than on a
+   * reconstruction that ingestion lag and same-millisecond events can skew.
+   * Absent in records of servers from before it existed.
+   */
+  features: z.object({
+    history: z.array(Id).max(MAX_CANDIDATES),
+    user: z.record(z.string().min(1).max(128), ContextValue),
+  }).strict().optional(),
 }).strict().superRefine((d, ctx) => {
   const candidates = new Set(d.candidates.map((c) => c.item_id));
   if (candidates.size !== d.candidates.length) ctx.addIssue({ code: 'custom', path: ['candidates'], message: 'an item appears twice' });

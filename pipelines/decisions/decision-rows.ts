@@ -3,7 +3,7 @@ import { pushRow } from '../ingest/offline-rows.js';
 import type { DecisionRecord } from './decision-record.js';
 
 /**
- * Decision records ↔ rows of the offline store (infra/migrations/0004, 0006): one
+ * Decision records ↔ rows of the offline store (infra/migrations/0004, 0006, 0008): one
  * `decisions` row per record and one `decision_items` row per candidate
  * (its rank by score, model score, retrieval score, and, when it was shown,
  * its position and propensity). Every column is a scalar, so the rows go
@@ -28,6 +28,8 @@ export interface DecisionRow {
   candidates: number;
   shown: number;
   context: string;
+  /** JSON of the record's `features`; '' when it has none. */
+  features: string;
   schema_version: number;
   kafka_partition: number;
   kafka_offset: number;
@@ -67,6 +69,7 @@ export function decisionRow(d: DecisionRecord, source: SourcePosition = NO_SOURC
     candidates: d.candidates.length,
     shown: d.shown.length,
     context: d.context === undefined ? '' : JSON.stringify(d.context),
+    features: d.features === undefined ? '' : JSON.stringify(d.features),
     schema_version: d.schema_version,
     kafka_partition: source.partition,
     kafka_offset: source.offset,

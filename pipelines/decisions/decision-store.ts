@@ -20,7 +20,7 @@ export interface OutcomeRow {
   value: number | null;
 }
 
-const DECISION_COLUMNS = 'request_id, client_request_id, ts, user_id, ranker_model, ranker_version, retrieval_model, retrieval_version, exploration, epsilon, temperature, k, candidates, shown, context, schema_version';
+const DECISION_COLUMNS = 'request_id, client_request_id, ts, user_id, ranker_model, ranker_version, retrieval_model, retrieval_version, exploration, epsilon, temperature, k, candidates, shown, context, features, schema_version';
 
 /** Decisions by request id, or in [from, to) by ts, with their candidate rows. */
 export async function readDecisions(db: SqlClient, where: { requestIds: readonly string[] } | { from: number; to: number }): Promise<StoredDecision[]> {

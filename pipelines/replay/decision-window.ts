@@ -47,10 +47,23 @@ export function toLoggedDecision(d: StoredDecision, clicked: ReadonlySet<string>
     ts: Number(d.ts),
     candidates: items.map((i) => i.item_id),
     loggedScores: Float32Array.from(items, (i) => Number(i.score)),
+    ranker: { model: d.ranker_model, version: Number(d.ranker_version) },
     shown,
   };
+  const logging = loggingPolicyOf(d);
+  if (logging) decision.logging = logging;
   if (d.context) decision.context = JSON.parse(d.context) as Record<string, unknown>;
+  if (d.features) decision.served = JSON.parse(d.features) as NonNullable<LoggedDecision['served']>;
   return decision;
+}
+
+function loggingPolicyOf(d: StoredDecision): LoggedDecision['logging'] {
+  switch (d.exploration) {
+    case 'none': return { scheme: 'none' };
+    case 'epsilon-greedy': return { scheme: 'epsilon-greedy', epsilon: Number(d.epsilon) };
+    case 'softmax': return { scheme: 'softmax', temperature: Number(d.temperature) };
+    default: return undefined;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { runSteps, type Steps } from './paced-steps.js';
 import { policyValueSteps, type PolicyValueResult } from './estimators/policy-value.js';
 import { predictionQualitySteps, type QualityResult } from './estimators/prediction-quality.js';
 import type { TargetPolicy } from './estimators/ranking-policy.js';
+import { loggingMarginals } from './estimators/position-marginals.js';
 import { createRng } from '../../features/math/rng.js';
 
 /**
@@ -103,7 +104,7 @@ export function* evaluationSteps(decisions: readonly ScoredDecision[], o: Evalua
     list.push(d);
   }
   const users = [...byUser.keys()].sort();
-  const models = o.estimators.includes('dr') ? fitRewardModels(decisions, o.positions) : undefined;
+  const models = o.estimators.includes('dr') || o.estimators.includes('pp-dr') ? fitRewardModels(decisions, o.positions) : undefined;
 
   // Prediction quality: one row per shown impression, grouped by user.
   const labels: number[] = [];
@@ -128,8 +129,12 @@ export function* evaluationSteps(decisions: readonly ScoredDecision[], o: Evalua
       const rng = createRng(requestSeed(d.requestId, o.seed));
       const uniforms = Array.from({ length: Math.min(o.positions, d.shown.length) }, () => rng.next());
       const options = { policy: o.policy, maxWeight: o.maxWeight };
-      accumulateDecision(sa, { shown: d.shown, scores: d.scoresA, uniforms, ...(qhat ? { qhat } : {}) }, options);
-      accumulateDecision(sb, { shown: d.shown, scores: d.scoresB, uniforms, ...(qhat ? { qhat } : {}) }, options);
+      const mu = d.logging ? loggingMarginals(d.candidates.length, o.positions, d.logging) : undefined;
+      const uniformLogging = d.logging?.scheme === 'epsilon-greedy' && d.logging.epsilon === 1;
+      const shared = { shown: d.shown, uniforms, uniformLogging, ...(qhat ? { qhat } : {}), ...(mu ? { loggingMarginals: mu } : {}) };
+      const draws = createRng(requestSeed(d.requestId, o.seed + 1));
+      accumulateDecision(sa, { ...shared, scores: d.scoresA, random: () => draws.next() }, options);
+      accumulateDecision(sb, { ...shared, scores: d.scoresB, random: () => draws.next() }, options);
     }
     rowsByUser.push(rows);
     statsA.push(sa);

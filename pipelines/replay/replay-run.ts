@@ -71,7 +71,7 @@ export async function runReplay(spec: ReplaySpec, o: RunReplayOptions): Promise<
   const counts = await checkWindow(o.db, spec);
   await progress({ phase: 'loading', decisions: 0, total: counts.decisions }, 0);
   const [modelA, modelB] = [(await loadCtrModel(a.dir)).model, (await loadCtrModel(b.dir)).model];
-  const scorers = [new ReplayScorer(modelA), new ReplayScorer(modelB)] as const;
+  const scorers = [new ReplayScorer(modelA, spec.a), new ReplayScorer(modelB, spec.b)] as const;
   const events = readEvents(o.db, { from: Math.max(0, spec.from - spec.historyMs), to: spec.to });
   const cursor = new EventCursor(events, scorers.map((s) => s.state));
   const scored: ScoredDecision[] = [];
@@ -88,7 +88,7 @@ export async function runReplay(spec: ReplaySpec, o: RunReplayOptions): Promise<
           examples[1].push(scorers[1].examples(d));
           candidates += d.candidates.length;
         }
-        const [sa, sb] = [scorers[0].predict(examples[0]), scorers[1].predict(examples[1])];
+        const [sa, sb] = [scorers[0].predict(examples[0], batch), scorers[1].predict(examples[1], batch)];
         batch.forEach((d, j) => scored.push({ ...d, scoresA: sa[j]!, scoresB: sb[j]! }));
         await progress({ phase: 'scoring', decisions: scored.length, total: counts.decisions }, (90 * scored.length) / Math.max(1, counts.decisions));
       }

@@ -1,5 +1,6 @@
 import type { LoggedShown } from './logged-decision.js';
 import { conditionalProbabilities, pick, type TargetPolicy } from './ranking-policy.js';
+import { targetMarginals } from './position-marginals.js';
 
 /**
  * Sufficient statistics of the policy-value estimators, kept per user so the
@@ -10,6 +11,11 @@ import { conditionalProbabilities, pick, type TargetPolicy } from './ranking-pol
  * positions ≤ p, so its importance weight is the prefix product
  * w_p = Π_{q≤p} π(a_q | a_<q) / μ(a_q | a_<q) (logged propensities are
  * conditional on earlier positions), clipped at `maxWeight`.
+ *
+ * The per-position estimators (pp-*) assume the position-based
+ * (independence) click model: a click at p depends only on the item at p and
+ * p itself. The weight of a click at p is then π_p(a)/μ_p(a) with marginal
+ * item-position probabilities (position-marginals.ts), not a prefix product.
  */
 export class PolicyStats {
   requests = 0;
@@ -25,6 +31,27 @@ export class PolicyStats {
   readonly replayDen: Float64Array;
   /** Σ over requests and positions of the doubly robust term. */
   dr = 0;
+  /** Per position: Σ w·r and Σ w with marginal (per-position) weights; Σ of the per-position DR term. */
+  readonly ppNum: Float64Array;
+  readonly ppDen: Float64Array;
+  ppDr = 0;
+  /** Requests whose logging policy has no marginal probabilities here (softmax logging): pp-* are undefined. */
+  ppMissing = 0;
+  /** Diagnostics of the per-position weights, before clipping. */
+  ppCount = 0;
+  ppSum = 0;
+  ppSquares = 0;
+  ppMax = 0;
+  ppClipped = 0;
+  /** Pseudo-inverse: Σ over requests of (clicks in the slate) × γ (see accumulatePseudoInverse); requests it cannot weigh (non-uniform logging). */
+  pi = 0;
+  piMissing = 0;
+  piSquares = 0;
+  piSum = 0;
+  piMax = 0;
+  /** Σ over (request, position) of the target's marginal mass on candidates the logging policy can show there, and the count. */
+  supportSum = 0;
+  supportCount = 0;
   /** Diagnostics over (request, position) weights, before clipping. */
   weightCount = 0;
   weightSum = 0;
@@ -39,12 +66,14 @@ export class PolicyStats {
     this.ipsDen = new Float64Array(positions);
     this.replayNum = new Float64Array(positions);
     this.replayDen = new Float64Array(positions);
+    this.ppNum = new Float64Array(positions);
+    this.ppDen = new Float64Array(positions);
   }
 
   /** this += times · other. */
   add(other: PolicyStats, times = 1): this {
     this.requests += times * other.requests;
-    for (const key of ['present', 'reward', 'ipsNum', 'ipsDen', 'replayNum', 'replayDen'] as const) {
+    for (const key of ['present', 'reward', 'ipsNum', 'ipsDen', 'replayNum', 'replayDen', 'ppNum', 'ppDen'] as const) {
       const a = this[key];
       const b = other[key];
       for (let p = 0; p < this.positions; p++) a[p] = a[p]! + times * b[p]!;
@@ -55,6 +84,9 @@ export class PolicyStats {
     this.weightSquares += times * other.weightSquares;
     this.weightMax = Math.max(this.weightMax, other.weightMax);
     this.clipped += times * other.clipped;
+    for (const key of ['ppDr', 'ppMissing', 'ppCount', 'ppSum', 'ppSquares', 'ppClipped', 'pi', 'piMissing', 'piSquares', 'piSum', 'supportSum', 'supportCount'] as const) this[key] += times * other[key];
+    this.ppMax = Math.max(this.ppMax, other.ppMax);
+    this.piMax = Math.max(this.piMax, other.piMax);
     return this;
   }
 }
@@ -68,6 +100,12 @@ export interface PolicyInput {
   qhat?: ArrayLike<number>;
   /** One uniform draw per position for replay's sampling of a stochastic policy (ignored by greedy). */
   uniforms?: ArrayLike<number>;
+  /** The logging policy's μ_p(a), row-major [position][candidate] (loggingMarginals); without it the pp-* terms are not added. */
+  loggingMarginals?: ArrayLike<number>;
+  /** Draws for a softmax target's sampled marginals. */
+  random?: () => number;
+  /** True when the logging policy drew each slate uniformly (ε-greedy with ε = 1): the pseudo-inverse estimator needs it here. */
+  uniformLogging?: boolean;
 }
 
 export interface PolicyOptions {
@@ -114,9 +152,68 @@ export function accumulateDecision(stats: PolicyStats, input: PolicyInput, { pol
     if (raw > maxWeight) stats.clipped++;
     placed[index] = true;
   }
+  if (input.loggingMarginals) accumulatePerPosition(stats, input, input.loggingMarginals, depth, policy, maxWeight);
+  else stats.ppMissing++;
+  if (input.uniformLogging) accumulatePseudoInverse(stats, input, depth, policy);
+  else stats.piMissing++;
 }
 
-export const ESTIMATORS = ['replay', 'ips', 'snips', 'dr'] as const;
+/**
+ * The pseudo-inverse estimator (Swaminathan et al., 2017) for a slate reward
+ * that is a sum of per-(position, item) terms. Under uniform logging of ℓ of
+ * m candidates without repetition, Γ = E[1_s 1_sᵀ] has three non-zero
+ * eigenspaces (ℓ/m, (m − ℓ)/(m(m − 1)), 1/(m − 1)), so qᵀΓ^†1_s has the
+ * closed form γ = 1 + (m − 1)·(S + (T − ℓ)/(m − ℓ)) with S = Σ_p π_p(a_p)
+ * and T = Σ over the logged items of Σ_p π_p(item) (for ℓ = m the middle
+ * eigenspace vanishes: γ = 1 + (m − 1)·(S − 1)). Other logging policies need
+ * their pairwise item-position marginals, not derived here.
+ */
+function accumulatePseudoInverse(stats: PolicyStats, input: PolicyInput, depth: number, policy: TargetPolicy): void {
+  const m = input.scores.length;
+  const pi = targetMarginals(input.scores, depth, policy, input.random);
+  let S = 0, T = 0, clicks = 0;
+  for (let p = 0; p < depth; p++) {
+    const a = input.shown[p]!.index;
+    S += pi[p * m + a]!;
+    for (let q = 0; q < depth; q++) T += pi[q * m + a]!;
+    clicks += input.shown[p]!.reward;
+  }
+  const gamma = depth === m ? 1 + (m - 1) * (S - 1) : 1 + (m - 1) * (S + (T - depth) / (m - depth));
+  stats.pi += gamma * clicks;
+  stats.piSum += gamma;
+  stats.piSquares += gamma * gamma;
+  stats.piMax = Math.max(stats.piMax, Math.abs(gamma));
+}
+
+function accumulatePerPosition(stats: PolicyStats, input: PolicyInput, mu: ArrayLike<number>, depth: number, policy: TargetPolicy, maxWeight: number): void {
+  const n = input.scores.length;
+  const pi = targetMarginals(input.scores, depth, policy, input.random);
+  for (let p = 0; p < depth; p++) {
+    const { index, reward } = input.shown[p]!;
+    const raw = pi[p * n + index]! / mu[p * n + index]!;
+    const w = Math.min(raw, maxWeight);
+    stats.ppNum[p] = stats.ppNum[p]! + w * reward;
+    stats.ppDen[p] = stats.ppDen[p]! + w;
+    if (input.qhat) {
+      let direct = 0;
+      for (let a = 0; a < n; a++) if (pi[p * n + a]! > 0) direct += pi[p * n + a]! * input.qhat[p * n + a]!;
+      stats.ppDr += direct + w * (reward - input.qhat[p * n + index]!);
+    } else {
+      stats.ppDr += w * reward;
+    }
+    stats.ppCount++;
+    stats.ppSum += raw;
+    stats.ppSquares += raw * raw;
+    stats.ppMax = Math.max(stats.ppMax, raw);
+    if (raw > maxWeight) stats.ppClipped++;
+    let supported = 0;
+    for (let a = 0; a < n; a++) if (mu[p * n + a]! > 0) supported += pi[p * n + a]!;
+    stats.supportSum += supported;
+    stats.supportCount++;
+  }
+}
+
+export const ESTIMATORS = ['replay', 'ips', 'snips', 'dr', 'pp-ips', 'pp-snips', 'pp-dr', 'pi'] as const;
 export type Estimator = (typeof ESTIMATORS)[number];
 
 export interface PolicyValues {
@@ -126,6 +223,10 @@ export interface PolicyValues {
   ips: number;
   snips: number;
   dr: number;
+  'pp-ips': number;
+  'pp-snips': number;
+  'pp-dr': number;
+  pi: number;
 }
 
 /**
@@ -135,7 +236,7 @@ export interface PolicyValues {
  */
 export function policyValues(s: PolicyStats): PolicyValues {
   const n = s.requests;
-  let logging = 0, ips = 0, snips = 0, replay = 0;
+  let logging = 0, ips = 0, snips = 0, replay = 0, ppIps = 0, ppSnips = 0;
   for (let p = 0; p < s.positions; p++) {
     if (s.present[p] === 0) continue;
     const share = s.present[p]! / n;
@@ -143,20 +244,32 @@ export function policyValues(s: PolicyStats): PolicyValues {
     ips += s.ipsNum[p]! / n;
     snips += s.ipsDen[p]! > 0 ? share * (s.ipsNum[p]! / s.ipsDen[p]!) : 0;
     replay += s.replayDen[p]! > 0 ? share * (s.replayNum[p]! / s.replayDen[p]!) : Number.NaN;
+    ppIps += s.ppNum[p]! / n;
+    ppSnips += s.ppDen[p]! > 0 ? share * (s.ppNum[p]! / s.ppDen[p]!) : 0;
   }
-  return { logging, replay, ips, snips, dr: s.dr / n };
+  const pp = (v: number) => (s.ppMissing > 0 ? Number.NaN : v);
+  return { logging, replay, ips, snips, dr: s.dr / n, 'pp-ips': pp(ppIps), 'pp-snips': pp(ppSnips), 'pp-dr': pp(s.ppDr / n), pi: s.piMissing > 0 ? Number.NaN : s.pi / n };
 }
 
 export interface WeightDiagnostics {
-  /** (Σw)² / Σw² over (request, position) weights; for replay, the matched events. */
+  /** (Σw)² / Σw² over the estimator's weights; NaN for replay (matching has no weights). */
   ess: number;
+  /** How many weights (or, for replay, matched (request, position) events). */
+  weights: number;
   maxWeight: number;
   /** Share of weights clipped at maxWeight. */
   clipRate: number;
+  /** Share of the target's item-position mass where the logging policy can show an item; NaN when its marginals are unknown. */
+  support: number;
 }
 
 export function weightDiagnostics(s: PolicyStats, estimator: Estimator): WeightDiagnostics {
-  const clipRate = s.weightCount > 0 ? s.clipped / s.weightCount : 0;
-  if (estimator === 'replay') return { ess: s.replayDen.reduce((a, b) => a + b, 0), maxWeight: s.weightMax, clipRate: 0 };
-  return { ess: s.weightSquares > 0 ? (s.weightSum * s.weightSum) / s.weightSquares : 0, maxWeight: s.weightMax, clipRate };
+  const support = s.supportCount > 0 ? s.supportSum / s.supportCount : Number.NaN;
+  const ess = (sum: number, squares: number) => (squares > 0 ? (sum * sum) / squares : 0);
+  if (estimator === 'replay') return { ess: Number.NaN, weights: s.replayDen.reduce((a, b) => a + b, 0), maxWeight: Number.NaN, clipRate: Number.NaN, support };
+  if (estimator === 'pi') return { ess: ess(s.piSum, s.piSquares), weights: s.requests - s.piMissing, maxWeight: s.piMax, clipRate: 0, support };
+  if (estimator.startsWith('pp-')) {
+    return { ess: ess(s.ppSum, s.ppSquares), weights: s.ppCount, maxWeight: s.ppMax, clipRate: s.ppCount > 0 ? s.ppClipped / s.ppCount : 0, support };
+  }
+  return { ess: ess(s.weightSum, s.weightSquares), weights: s.weightCount, maxWeight: s.weightMax, clipRate: s.weightCount > 0 ? s.clipped / s.weightCount : 0, support };
 }

@@ -2,23 +2,31 @@ import { bootstrapSteps, type BootstrapOptions } from './bootstrap.js';
 import { runSteps, type Steps } from '../paced-steps.js';
 import { PolicyStats, policyValues, weightDiagnostics, type Estimator, type PolicyValues, type WeightDiagnostics } from './policy-stats.js';
 import type { Estimate } from './prediction-quality.js';
+import { diffVerdict, leadSentence, undefinedReason, verdictOf, type Verdict } from './verdict.js';
 
 /**
  * Policy values of models A and B from their per-user statistics: each
  * requested estimator with a user-level bootstrap interval, its weight
  * diagnostics and its lift over the logging policy (V / V_logging − 1), plus
- * B − A; the logging policy's own value with its interval.
+ * B − A (users resampled together for both, so the interval is paired);
+ * the logging policy's own value with its interval; a verdict per estimate
+ * (verdict.ts) and the sentence the result leads with. Weight clipping is
+ * the spec's maxWeight, fixed before the data is read.
  */
 export interface EstimatorResult extends WeightDiagnostics {
   value: Estimate;
   lift: Estimate;
+  verdict: Verdict;
+  /** Why the value is missing, when it is. */
+  missing?: string;
 }
 
 export interface PolicyValueResult {
   logging: Estimate;
   a: Partial<Record<Estimator, EstimatorResult>>;
   b: Partial<Record<Estimator, EstimatorResult>>;
-  diff: Partial<Record<Estimator, Estimate>>;
+  diff: Partial<Record<Estimator, Estimate & { verdict: Verdict }>>;
+  lead: string;
 }
 
 function sum(users: readonly PolicyStats[], counts?: ArrayLike<number>): PolicyStats {
@@ -52,15 +60,16 @@ export function* policyValueSteps(usersA: readonly PolicyStats[], usersB: readon
   const ci = yield* bootstrapSteps(usersA.length, values, bootstrap);
   const est = (key: string): Estimate => ({ value: point[key]!, ...(ci.get(key) ?? { lo: Number.NaN, hi: Number.NaN }) });
   const [totalA, totalB] = [sum(usersA), sum(usersB)];
-  const arm = (name: 'a' | 'b', total: PolicyStats) => Object.fromEntries(estimators.map((e) => [e, {
-    value: est(`${name}.${e}`), lift: est(`${name}.lift.${e}`), ...weightDiagnostics(total, e),
-  }])) as Partial<Record<Estimator, EstimatorResult>>;
-  return {
-    logging: est('logging'),
-    a: arm('a', totalA),
-    b: arm('b', totalB),
-    diff: Object.fromEntries(estimators.map((e) => [e, est(`diff.${e}`)])),
-  };
+  const arm = (name: 'a' | 'b', total: PolicyStats) => Object.fromEntries(estimators.map((e) => {
+    const value = est(`${name}.${e}`);
+    const diagnostics = weightDiagnostics(total, e);
+    const verdict = verdictOf(e, value, diagnostics, total);
+    const missing = Number.isFinite(value.value) ? {} : { missing: undefinedReason(e, total) };
+    return [e, { value, lift: est(`${name}.lift.${e}`), ...diagnostics, verdict, ...missing }];
+  })) as Partial<Record<Estimator, EstimatorResult>>;
+  const [a, b] = [arm('a', totalA), arm('b', totalB)];
+  const diff = Object.fromEntries(estimators.map((e) => [e, { ...est(`diff.${e}`), verdict: diffVerdict(a[e]!.verdict, b[e]!.verdict) }])) as PolicyValueResult['diff'];
+  return { logging: est('logging'), a, b, diff, lead: leadSentence(Object.fromEntries(estimators.map((e) => [e, { value: diff[e]!, verdict: diff[e]!.verdict }]))) };
 }
 
 export type { PolicyValues };
