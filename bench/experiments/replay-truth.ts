@@ -30,7 +30,7 @@ import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
 import { FeatureEncoder } from '../../features/spec/feature-encoder.js';
 import { loadServicesConfig } from '../../infra/config.js';
 import { createCtrModel } from '../../models/create-model.js';
-import { loadCtrModel, saveCtrModel } from '../../models/ctr/model-artifact.js';
+import { loadCtrModel, saveCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import { trainCtr } from '../../models/train/train-ctr.js';
 import type { DecisionRecord, Exploration } from '../../pipelines/decisions/decision-record.js';
 import { MemoryDecisionSink } from '../../pipelines/decisions/decision-sink.js';

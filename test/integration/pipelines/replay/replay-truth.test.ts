@@ -10,7 +10,7 @@ import { buildSyntheticWorld, clickProbability, rememberClick } from '../../../.
 import { ensureTopics } from '../../../../infra/kafka/kafka-client.js';
 import { createRedis, type Redis } from '../../../../infra/redis/redis-client.js';
 import { createCtrModel } from '../../../../models/create-model.js';
-import { loadCtrModel, saveCtrModel } from '../../../../models/ctr/model-artifact.js';
+import { loadCtrModel, saveCtrModel } from '../../../../models/ctr-artifact/model-artifact.js';
 import { trainCtr } from '../../../../models/train/train-ctr.js';
 import { readDecisions } from '../../../../pipelines/decisions/decision-store.js';
 import { readEvents } from '../../../../pipelines/ingest/offline-store.js';

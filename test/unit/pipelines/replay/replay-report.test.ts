@@ -24,7 +24,7 @@ function decisions(): ScoredDecision[] {
 }
 
 describe('replay report', () => {
-  const spec = parseReplaySpec({ a: { model: 'm', version: 1 }, b: { model: 'm', version: 2 }, from: 1e12, to: 2e12, positions: 3, bootstrapSamples: 50 });
+  const spec = parseReplaySpec({ a: { model: 'm', version: 1 }, b: { model: 'm', version: 2 }, from: 1e12, to: 1e12 + 86_400_000, positions: 3, bootstrapSamples: 50 });
   const evaluation = evaluateDecisions(decisions(), spec);
   const rows = resultRows('replay-test', spec, evaluation);
   const html = replayReport({ jobId: 'replay-test', a: 'm@1', b: 'm@2', from: spec.from, to: spec.to, rows, calibration: evaluation.calibration });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Event } from '../../../../features/events/event-schema.js';
 import { createRng } from '../../../../features/math/rng.js';
-import { loadCtrModel } from '../../../../models/ctr/model-artifact.js';
+import { loadCtrModel } from '../../../../models/ctr-artifact/model-artifact.js';
 import type { DecisionRecord } from '../../../../pipelines/decisions/decision-record.js';
 import { decisionItemRows, decisionRow } from '../../../../pipelines/decisions/decision-rows.js';
 import type { StoredDecision } from '../../../../pipelines/decisions/decision-store.js';
