@@ -66,8 +66,13 @@ export class CheckpointStore {
     }
   }
 
-  /** The newest intact checkpoint, or null when there is none. */
+  /**
+   * The newest intact checkpoint, or null when there is none. Called when a
+   * trainer opens (one trainer writes a checkpoint folder): staging folders a
+   * crashed writer left are removed first.
+   */
   async latest(): Promise<OpenCheckpoint | null> {
+    await this.removeStaging();
     const current = await readFile(path.join(this.dir, CURRENT), 'utf8').then((s) => s.trim(), () => null);
     const candidates = (await this.sequence()).reverse().map((seq) => `ckpt-${String(seq).padStart(8, '0')}`);
     // CURRENT first; a folder renamed in but not yet named current is complete too, but never newer than what CURRENT names + 1.
@@ -113,6 +118,11 @@ export class CheckpointStore {
   private async prune(current: number): Promise<void> {
     const old = (await this.sequence()).filter((seq) => seq <= current - this.keep);
     for (const seq of old) await rm(path.join(this.dir, `ckpt-${String(seq).padStart(8, '0')}`), { recursive: true, force: true });
-    for (const e of await readdir(this.dir)) if (e.startsWith('.staging-')) await rm(path.join(this.dir, e), { recursive: true, force: true }).catch(() => {});
+    await this.removeStaging();
+  }
+
+  private async removeStaging(): Promise<void> {
+    const entries = await readdir(this.dir).catch(() => [] as string[]);
+    for (const e of entries) if (e.startsWith('.staging-')) await rm(path.join(this.dir, e), { recursive: true, force: true }).catch(() => {});
   }
 }
