@@ -91,12 +91,12 @@ const requestSeed = (requestId: string, seed: number) => {
   return h >>> 0;
 };
 
-export function evaluateDecisions(decisions: readonly ScoredDecision[], o: EvaluationOptions): Evaluation {
-  return runSteps(evaluationSteps(decisions, o));
+export function evaluateDecisions(decisions: readonly ScoredDecision[], options: EvaluationOptions): Evaluation {
+  return runSteps(evaluationSteps(decisions, options));
 }
 
 /** Steps of an evaluation (one per user, one per bootstrap resample) for runPaced: about users + 2 × bootstrapSamples of them. */
-export function* evaluationSteps(decisions: readonly ScoredDecision[], o: EvaluationOptions): Steps<Evaluation> {
+export function* evaluationSteps(decisions: readonly ScoredDecision[], options: EvaluationOptions): Steps<Evaluation> {
   const byUser = new Map<string, ScoredDecision[]>();
   for (const d of decisions) {
     let list = byUser.get(d.userId);
@@ -104,7 +104,7 @@ export function* evaluationSteps(decisions: readonly ScoredDecision[], o: Evalua
     list.push(d);
   }
   const users = [...byUser.keys()].sort();
-  const models = o.estimators.includes('dr') || o.estimators.includes('pp-dr') ? fitRewardModels(decisions, o.positions) : undefined;
+  const models = options.estimators.includes('dr') || options.estimators.includes('pp-dr') ? fitRewardModels(decisions, options.positions) : undefined;
 
   // Prediction quality: one row per shown impression, grouped by user.
   const labels: number[] = [];
@@ -116,8 +116,8 @@ export function* evaluationSteps(decisions: readonly ScoredDecision[], o: Evalua
   const statsB: PolicyStats[] = [];
   for (const user of users) {
     const rows: number[] = [];
-    const sa = new PolicyStats(o.positions);
-    const sb = new PolicyStats(o.positions);
+    const sa = new PolicyStats(options.positions);
+    const sb = new PolicyStats(options.positions);
     for (const d of byUser.get(user)!) {
       for (const s of d.shown) {
         rows.push(labels.length);
@@ -125,25 +125,25 @@ export function* evaluationSteps(decisions: readonly ScoredDecision[], o: Evalua
         scoresA.push(d.scoresA[s.index]!);
         scoresB.push(d.scoresB[s.index]!);
       }
-      const qhat = models ? rewardMatrix(d, models[foldOf(user)], o.positions) : undefined;
-      const rng = createRng(requestSeed(d.requestId, o.seed));
-      const uniforms = Array.from({ length: Math.min(o.positions, d.shown.length) }, () => rng.next());
-      const options = { policy: o.policy, maxWeight: o.maxWeight };
-      const mu = d.logging ? loggingMarginals(d.candidates.length, o.positions, d.logging) : undefined;
+      const qhat = models ? rewardMatrix(d, models[foldOf(user)], options.positions) : undefined;
+      const rng = createRng(requestSeed(d.requestId, options.seed));
+      const uniforms = Array.from({ length: Math.min(options.positions, d.shown.length) }, () => rng.next());
+      const target = { policy: options.policy, maxWeight: options.maxWeight };
+      const mu = d.logging ? loggingMarginals(d.candidates.length, options.positions, d.logging) : undefined;
       const uniformLogging = d.logging?.scheme === 'epsilon-greedy' && d.logging.epsilon === 1;
       const shared = { shown: d.shown, uniforms, uniformLogging, ...(qhat ? { qhat } : {}), ...(mu ? { loggingMarginals: mu } : {}) };
-      const draws = createRng(requestSeed(d.requestId, o.seed + 1));
-      accumulateDecision(sa, { ...shared, scores: d.scoresA, random: () => draws.next() }, options);
-      accumulateDecision(sb, { ...shared, scores: d.scoresB, random: () => draws.next() }, options);
+      const draws = createRng(requestSeed(d.requestId, options.seed + 1));
+      accumulateDecision(sa, { ...shared, scores: d.scoresA, random: () => draws.next() }, target);
+      accumulateDecision(sb, { ...shared, scores: d.scoresB, random: () => draws.next() }, target);
     }
     rowsByUser.push(rows);
     statsA.push(sa);
     statsB.push(sb);
     yield;
   }
-  const bootstrap = { samples: o.bootstrapSamples, seed: o.seed };
+  const bootstrap = { samples: options.bootstrapSamples, seed: options.seed };
   const quality = yield* predictionQualitySteps({ rowsByUser, labels, scoresA, scoresB }, bootstrap);
-  const policy = yield* policyValueSteps(statsA, statsB, o.estimators, bootstrap);
+  const policy = yield* policyValueSteps(statsA, statsB, options.estimators, bootstrap);
   return {
     users: users.length,
     decisions: decisions.length,

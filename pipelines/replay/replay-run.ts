@@ -63,24 +63,24 @@ export interface ReplayRunResult {
   scoredPerSecond: number;
 }
 
-export async function runReplay(spec: ReplaySpec, o: RunReplayOptions): Promise<ReplayRunResult> {
+export async function runReplay(spec: ReplaySpec, options: RunReplayOptions): Promise<ReplayRunResult> {
   const started = performance.now();
   const jobId = replayJobId(spec);
-  const progress = async (p: Omit<ReplayProgress, 'percent'>, percent: number) => o.onProgress?.({ ...p, percent: Math.round(percent * 10) / 10 });
-  const { a, b } = await checkReplay(new ModelRegistry(o.registry), spec);
-  const counts = await checkWindow(o.db, spec);
+  const progress = async (p: Omit<ReplayProgress, 'percent'>, percent: number) => options.onProgress?.({ ...p, percent: Math.round(percent * 10) / 10 });
+  const { a, b } = await checkReplay(new ModelRegistry(options.registry), spec);
+  const counts = await checkWindow(options.db, spec);
   await progress({ phase: 'loading', decisions: 0, total: counts.decisions }, 0);
   const [modelA, modelB] = [(await loadCtrModel(a.dir)).model, (await loadCtrModel(b.dir)).model];
   const scorers = [new ReplayScorer(modelA, spec.a), new ReplayScorer(modelB, spec.b)] as const;
-  const events = readEvents(o.db, { from: Math.max(0, spec.from - spec.historyMs), to: spec.to });
+  const events = readEvents(options.db, { from: Math.max(0, spec.from - spec.historyMs), to: spec.to });
   const cursor = new EventCursor(events, scorers.map((s) => s.state));
   const scored: ScoredDecision[] = [];
   let candidates = 0;
   try {
-    for await (const slice of streamWindow(o.db, spec.from, spec.to)) {
-      for (let i = 0; i < slice.length; i += o.batchDecisions ?? 128) {
-        o.signal?.throwIfAborted();
-        const batch = slice.slice(i, i + (o.batchDecisions ?? 128));
+    for await (const slice of streamWindow(options.db, spec.from, spec.to)) {
+      for (let i = 0; i < slice.length; i += options.batchDecisions ?? 128) {
+        options.signal?.throwIfAborted();
+        const batch = slice.slice(i, i + (options.batchDecisions ?? 128));
         const examples: [ReturnType<ReplayScorer['examples']>[], ReturnType<ReplayScorer['examples']>[]] = [[], []];
         for (const d of batch) {
           await cursor.advanceTo(d.ts);
@@ -105,21 +105,21 @@ export async function runReplay(spec: ReplaySpec, o: RunReplayOptions): Promise<
   const steps = new Set(scored.map((d) => d.userId)).size + 2 * spec.bootstrapSamples;
   let reported = performance.now();
   const evaluation = await runPaced(evaluationSteps(scored, { ...spec, bootstrapSamples: spec.bootstrapSamples }), {
-    sliceMs: o.sliceMs ?? 50,
-    ...(o.signal ? { signal: o.signal } : {}),
+    sliceMs: options.sliceMs ?? 50,
+    ...(options.signal ? { signal: options.signal } : {}),
     onPause: async (done) => {
       if (performance.now() - reported < 250) return;
       reported = performance.now();
       await progress({ phase: 'estimating', decisions: scored.length, total: counts.decisions }, 90 + (7 * Math.min(done, steps)) / steps);
     },
   });
-  o.signal?.throwIfAborted();
+  options.signal?.throwIfAborted();
   const estimatingSeconds = (performance.now() - estimatingStart) / 1000;
   await progress({ phase: 'writing', decisions: scored.length, total: counts.decisions }, 97);
   const rows = resultRows(jobId, spec, evaluation);
-  await writeReplayResults(o.db, rows);
-  const report = path.join(o.reportsDir, `${jobId}.html`);
-  await mkdir(o.reportsDir, { recursive: true });
+  await writeReplayResults(options.db, rows);
+  const report = path.join(options.reportsDir, `${jobId}.html`);
+  await mkdir(options.reportsDir, { recursive: true });
   const html = replayReport({ jobId, a: pinnedRef(spec.a), b: pinnedRef(spec.b), from: spec.from, to: spec.to, rows, calibration: evaluation.calibration });
   await writeFileDurably(`${report}.${process.pid}.tmp`, html);
   await renameDurably(`${report}.${process.pid}.tmp`, report);
