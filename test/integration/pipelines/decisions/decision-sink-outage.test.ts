@@ -13,7 +13,7 @@ import { startServer, type RunningServer } from '../../../../serving/server.js';
 import { randomName } from '../../../helpers/names.js';
 import { publishRandomGraph, publishTinyDin } from '../../../helpers/serving-fixtures.js';
 import { waitFor } from '../../../helpers/wait-for.js';
-import { PrivateKafka } from './private-kafka.js';
+import { PrivateKafka } from '../../../helpers/private-kafka.js';
 
 interface Outcome {
   status: number;

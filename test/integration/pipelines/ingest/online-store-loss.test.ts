@@ -16,7 +16,7 @@ import { waitFor } from '../../../helpers/wait-for.js';
 import { spawnTs } from './child.js';
 import { createIngestEnv, waitForDrained, type IngestEnv } from './ingest-env.js';
 import { assertOnlineStoreMatches, assertStoresHoldExactly } from './online-store-assert.js';
-import { PrivateRedis } from './private-redis.js';
+import { PrivateRedis } from '../../../helpers/private-redis.js';
 
 const CLI = fileURLToPath(new URL('./fixtures/recsys-cli.ts', import.meta.url));
 

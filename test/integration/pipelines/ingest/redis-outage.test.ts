@@ -13,7 +13,7 @@ import { onlineSpecFrom } from '../../../../pipelines/online-store/online-ops.js
 import { waitFor } from '../../../helpers/wait-for.js';
 import { committedOffsets, createIngestEnv, waitForDrained, type IngestEnv } from './ingest-env.js';
 import { assertStoresHoldExactly } from './online-store-assert.js';
-import { PrivateRedis } from './private-redis.js';
+import { PrivateRedis } from '../../../helpers/private-redis.js';
 
 describe('ingestion while Redis is down (private server, real Kafka and ClickHouse)', function () {
   this.timeout(300_000);

@@ -11,7 +11,7 @@ import { onlineSpecFrom } from '../../../../pipelines/online-store/online-ops.js
 import { waitFor } from '../../../helpers/wait-for.js';
 import { committedOffsets, createIngestEnv, waitForDrained, type IngestEnv } from './ingest-env.js';
 import { assertStoresHoldExactly } from './online-store-assert.js';
-import { PrivateClickHouse } from './private-clickhouse.js';
+import { PrivateClickHouse } from '../../../helpers/private-clickhouse.js';
 
 describe('ingestion while ClickHouse is down (private server, real Kafka and Redis)', function () {
   this.timeout(300_000);

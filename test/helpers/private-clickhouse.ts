@@ -4,9 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../../../helpers/wait-for.js';
+import { waitFor } from './wait-for.js';
 
-const INFRA = fileURLToPath(new URL('../../../../infra/clickhouse/', import.meta.url));
+const INFRA = fileURLToPath(new URL('../../infra/clickhouse/', import.meta.url));
 
 async function freePort(): Promise<number> {
   const server = createServer();

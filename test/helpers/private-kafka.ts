@@ -5,9 +5,9 @@ import { createConnection, createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../../../helpers/wait-for.js';
+import { waitFor } from './wait-for.js';
 
-const INFRA = fileURLToPath(new URL('../../../../infra/kafka/', import.meta.url));
+const INFRA = fileURLToPath(new URL('../../infra/kafka/', import.meta.url));
 // Keep in step with KAFKA_VERSION in infra/scripts/services/kafka.sh (which fills this cache).
 const LIBS = path.join(process.env.RECSYS_CACHE ?? path.join(homedir(), '.cache', 'recsys'), 'kafka-3.9.1', 'libs');
 

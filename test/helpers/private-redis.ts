@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { waitFor } from '../../../helpers/wait-for.js';
+import { waitFor } from './wait-for.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
