@@ -108,7 +108,7 @@ describe('A/B replay against the truth (real services)', function () {
       settings: loadServeSettings({}, {
         registry: serveRegistry, ranker: 'syn-din', retrieval: 'syn-graph', itemIdPrefix: 'i', userIdPrefix: 'u', port: 0,
         onlineStore: 'redis', decisions: 'kafka', exploration: 'epsilon-greedy', epsilon: 1,
-        modelsChannel: randomName('test_models'), pollSeconds: 0, numCandidates: 30,
+        modelsChannel: randomName('test_models'), pollSeconds: 0, numCandidates: 30, allowLatest: true,
       }),
       services: env.services,
       env: { KAFKA_DECISIONS_TOPIC: decisionsTopic },
