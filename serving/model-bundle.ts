@@ -71,6 +71,9 @@ export interface RetrievalOptions {
   minRecall?: number;
 }
 
+/** What a Retrieval serves: the graph model's embeddings, the index chosen over its items and how it measured. */
+type RetrievalParts = Pick<Retrieval, 'served' | 'embeddings' | 'index' | 'exact' | 'buildSeconds' | 'recall'>;
+
 /** A graph model's embeddings with the index over its items and id maps in external (string) ids. */
 export class Retrieval {
   readonly itemIds: string[];
@@ -79,16 +82,17 @@ export class Retrieval {
   /** Mean item vector: the query for a user with neither a row nor known history (cold start). */
   readonly meanItem: Float32Array;
 
-  constructor(
-    readonly served: ServedVersion,
-    readonly embeddings: LoadedGraphEmbeddings,
-    readonly index: AnnIndex,
-    readonly exact: ExactIndex,
-    readonly buildSeconds: number,
-    /** recall@100 of the index against exact search on sampled user queries (1 for exact search). */
-    readonly recall: number,
-    options: RetrievalOptions,
-  ) {
+  readonly served: ServedVersion;
+  readonly embeddings: LoadedGraphEmbeddings;
+  readonly index: AnnIndex;
+  readonly exact: ExactIndex;
+  readonly buildSeconds: number;
+  /** recall@100 of the index against exact search on sampled user queries (1 for exact search). */
+  readonly recall: number;
+
+  private constructor(parts: RetrievalParts, options: RetrievalOptions) {
+    ({ served: this.served, embeddings: this.embeddings, index: this.index, exact: this.exact, buildSeconds: this.buildSeconds, recall: this.recall } = parts);
+    const { embeddings } = parts;
     this.itemIds = embeddings.itemIds.map((id) => `${options.itemIdPrefix}${id}`);
     this.itemRow = new Map(this.itemIds.map((id, row) => [id, row]));
     this.userRow = new Map(embeddings.userIds.map((id, row) => [`${options.userIdPrefix}${id}`, row]));
@@ -111,7 +115,7 @@ export class Retrieval {
     const embeddings = await loadGraphEmbeddings(served.dir);
     const { dim } = embeddings;
     const exact = new ExactIndex(embeddings.items, dim);
-    if (options.ann === 'exact') return new Retrieval(served, embeddings, exact, exact, 0, 1, options);
+    if (options.ann === 'exact') return new Retrieval({ served, embeddings, index: exact, exact, buildSeconds: 0, recall: 1 }, options);
     const users = embeddings.userIds.length;
     const sample = Math.min(64, users);
     const queries = new Float32Array(sample * dim);
@@ -122,7 +126,7 @@ export class Retrieval {
     // Built (and its recall measured) in a worker thread: requests keep being served meanwhile.
     const { index: hnsw, recall, buildSeconds } = await buildHnswInWorker(embeddings.items, dim, queries, { ef: options.ef, m: options.m });
     const useExact = recall < (options.minRecall ?? 0.9);
-    return new Retrieval(served, embeddings, useExact ? exact : hnsw, exact, buildSeconds, useExact ? 1 : recall, options);
+    return new Retrieval({ served, embeddings, index: useExact ? exact : hnsw, exact, buildSeconds, recall: useExact ? 1 : recall }, options);
   }
 
   itemVector(id: string): Float32Array | undefined {
