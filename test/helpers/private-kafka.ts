@@ -1,23 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, killProcess } from './private-process.js';
 import { waitFor } from './wait-for.js';
 
 const INFRA = fileURLToPath(new URL('../../infra/kafka/', import.meta.url));
 // Keep in step with KAFKA_VERSION in infra/scripts/services/kafka.sh (which fills this cache).
 const LIBS = path.join(process.env.RECSYS_CACHE ?? path.join(homedir(), '.cache', 'recsys'), 'kafka-3.9.1', 'libs');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -104,11 +97,7 @@ export class PrivateKafka {
 
   /** Kills the broker (SIGKILL) and waits until it is gone and its port is closed. */
   async stop(): Promise<void> {
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
+    await killProcess(this.proc);
     this.proc = undefined;
     await waitFor(async () => !(await portOpen(this.port)), { timeoutMs: 10_000, what: 'the private broker port to close' });
   }
