@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -73,4 +74,29 @@ export async function replayRegistry(trainedUntil: number, name = 'syn-din'): Pr
     }
   }
   return registry;
+}
+
+/** The summary `recsys simulate-users` ends with (its last stdout line). */
+export interface SimulateUsersSummary {
+  requests: number;
+  failed: number;
+  shown: number;
+  clicks: number;
+  errors: string[];
+}
+
+/** Runs `recsys simulate-users ARGS` as a child process with `env`; its summary, or a rejection carrying its output. */
+export function simulateUsersCli(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<SimulateUsersSummary> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/recsys.ts', 'simulate-users', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !last.startsWith('{')) reject(new Error(`recsys simulate-users exited ${code}: ${err}${out}`));
+      else resolve(JSON.parse(last) as SimulateUsersSummary);
+    });
+  });
 }

@@ -29,6 +29,7 @@ import { randomName } from '../../../helpers/names.js';
 import { TINY, publishRandomGraph, publishTinyDin } from '../../../helpers/serving-fixtures.js';
 import { waitFor } from '../../../helpers/wait-for.js';
 import { createIngestEnv, type IngestEnv } from '../ingest/ingest-env.js';
+import { simulateUsersCli } from './replay-fixtures.js';
 
 /**
  * The replay against the exact truth on the real services, for a clear-cut
@@ -64,18 +65,7 @@ describe('A/B replay against the truth (real services)', function () {
   let childEnv: NodeJS.ProcessEnv;
   let trainedUntil: number;
 
-  const simulateUsers = (args: string[]) => new Promise<{ requests: number; failed: number; clicks: number; errors: string[] }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/recsys.ts', 'simulate-users', ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0 || !last.startsWith('{')) reject(new Error(`recsys simulate-users exited ${code}: ${err}${out}`));
-      else resolve(JSON.parse(last) as { requests: number; failed: number; clicks: number; errors: string[] });
-    });
-  });
+  const simulateUsers = (args: string[]) => simulateUsersCli(childEnv, args);
 
   before(async () => {
     env = await createIngestEnv({ partitions: 2 });
