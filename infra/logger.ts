@@ -1,3 +1,5 @@
+import { writeSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
 
@@ -30,13 +32,28 @@ export function resolveLogFormat(argv: readonly string[], env: NodeJS.ProcessEnv
 /** One line per event: time, level, component, message, then the fields. */
 export function prettyStream(destination: number | NodeJS.WritableStream = 2): DestinationStream {
   return pinoPretty({
-    destination,
+    destination: destination === 2 && process.stderr.isTTY === true ? overStatusLine() : destination,
     sync: true,
     colorize: typeof destination === 'number' ? process.stderr.isTTY === true : false,
     singleLine: true,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname,name,component',
     messageFormat: '{if component}[{component}] {end}{msg}',
+  });
+}
+
+/**
+ * stderr on a terminal, each line written after erasing the line the cursor is
+ * on: a progress bar or status line redrawn in place (ingest, train-stream) is
+ * replaced by the log line instead of having it appended; the next redraw
+ * brings it back below. Written synchronously, as `sync: true` would.
+ */
+function overStatusLine(): Writable {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      writeSync(2, `\r\x1b[2K${chunk.toString()}`);
+      callback();
+    },
   });
 }
 

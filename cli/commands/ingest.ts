@@ -20,6 +20,7 @@ import { IngestMetrics } from '../../pipelines/ingest/ingest-metrics.js';
 import { rebuildOnlineStore } from '../../pipelines/ingest/rebuild-online-store.js';
 import { OFFLINE_TABLES } from '../../pipelines/ingest/offline-rows.js';
 import { decisionsTopicBindings } from '../../pipelines/decisions/decisions-kind.js';
+import { IngestProgress, sampleIngestMetrics } from '../ingest-progress.js';
 
 const log = logger('ingest');
 
@@ -64,7 +65,7 @@ interface IngestFlags extends ServiceFlags {
 export function registerIngest(program: Command): void {
   const command = program
     .command('ingest')
-    .description('consume events from Kafka into ClickHouse (offline store) and Redis (online store), exactly once in effect; runs until SIGTERM/SIGINT')
+    .description('consume events from Kafka into ClickHouse (offline store) and Redis (online store), exactly once in effect; runs until SIGTERM/SIGINT. Progress on stderr (a status line on a terminal: events/s, stored, dead-lettered, lag, "caught up"; structured log lines otherwise), and at exit a summary as one JSON line on stdout (stored, dead_lettered, seconds, messages by partition)')
     .option('--group <id>', 'consumer group; processes in one group share partitions (env INGEST_GROUP, default recsys-ingest)');
   eventsTopicOptions(command);
   deadLetterTopicOptions(command)
@@ -122,6 +123,11 @@ export function registerIngest(program: Command): void {
         onShutdown('metrics', () => new Promise((resolve) => server.close(resolve)));
         console.error(`metrics on http://127.0.0.1:${port}/metrics`);
       }
+      const progress = new IngestProgress({
+        interactive: process.stderr.isTTY === true,
+        write: (text) => process.stderr.write(text),
+        log: (fields, message) => log.info(fields, message),
+      });
       const consumer = await IngestConsumer.start({
         kafka: createKafka(services.kafka),
         groupId: settings.groupId,
@@ -135,6 +141,14 @@ export function registerIngest(program: Command): void {
         fromBeginning: opts.fromBeginning,
         pipeline: { maxFlushMessages: opts.maxBatch, maxFlushBytes: opts.maxBatchBytes, chunkSize: opts.chunkSize, lingerMs: opts.lingerMs, maxFlushesInFlight: opts.flushesInFlight },
         metrics,
+        onFlushed: (info) => progress.flushed(info),
+      });
+      const sampling = setInterval(() => void sampleIngestMetrics(metrics).then((s) => progress.sample(s)), 1000);
+      sampling.unref();
+      // Registered before the consumer, so it closes after it: the summary counts the final flushes.
+      onShutdown('ingest-summary', () => {
+        clearInterval(sampling);
+        console.log(JSON.stringify({ ingest: progress.finish() }));
       });
       onShutdown('ingest', () => consumer.stop());
       console.error(`ingesting ${settings.eventsTopic} as group ${settings.groupId} into ClickHouse ${services.clickhouse.database} and Redis ${services.redis.keyPrefix}* (SIGTERM to stop)`);

@@ -89,15 +89,26 @@ function describe(s: JobStatus): string {
   return lines.join('\n');
 }
 
+/** How long a job may wait before --follow says a worker is needed: a queue with no worker otherwise looks like a frozen bar. */
+const NO_WORKER_HINT_MS = 10_000;
+
+/** The phase --follow shows: the job's own, or a hint once it has waited longer than a worker would take to pick it up. */
+export function followPhase(state: string, phase: string | undefined, waitedMs: number): string {
+  if (phase !== undefined) return phase;
+  if ((state === 'waiting' || state === 'prioritized') && waitedMs >= NO_WORKER_HINT_MS) return `${state} for a worker (is \`recsys replay worker\` running?)`;
+  return state;
+}
+
 async function follow(queue: ReplayQueue, id: string): Promise<JobStatus> {
   const bar = new SingleBar({ format: `replay ${id} [{bar}] {percentage}% | {phase} {decisions}/{total} decisions | ETA {eta_formatted}`, stream: process.stderr, hideCursor: process.stderr.isTTY === true }, Presets.shades_classic);
   bar.start(100, 0, { phase: 'waiting', decisions: 0, total: '?' });
+  const started = Date.now();
   try {
     for (;;) {
       const s = await queue.status(id);
       if (!s) throw new ValidationError(`no replay job ${id}`);
       const p = (typeof s.progress === 'object' && s.progress !== null ? s.progress : {}) as { phase?: string; decisions?: number; total?: number };
-      bar.update(percent(s), { phase: p.phase ?? s.state, decisions: p.decisions ?? 0, total: p.total ?? '?' });
+      bar.update(percent(s), { phase: followPhase(s.state, p.phase, Date.now() - started), decisions: p.decisions ?? 0, total: p.total ?? '?' });
       if (s.state === 'completed' || s.state === 'failed') return s;
       await new Promise((r) => setTimeout(r, 500));
     }

@@ -13,6 +13,8 @@ import { ServingMetrics } from '../../serving/serving-metrics.js';
 import { fraction, nonNegative, oneOf, positiveInt } from '../options.js';
 import { BROKERS_HELP } from '../kafka-options.js';
 import { servicesFromFlags, type ServiceFlags } from './ingest.js';
+import { loadDecisionSettings } from '../../pipelines/decisions/decision-settings.js';
+import { serveBanner, servedExampleIds } from '../serve-banner.js';
 
 const log = logger('serve');
 
@@ -21,7 +23,7 @@ type ServeFlags = ServiceFlags & Partial<ServeSettings> & { subscribe: boolean; 
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('serve the registry\'s serving versions over HTTP: /v1/score, /v1/recommend (ANN retrieval → DIN ranking → exploration → a decision record to Kafka), /v1/embeddings/…, /healthz, /readyz, /metrics, /admin; hot reload on registry changes; runs until SIGTERM/SIGINT')
+    .description('serve the registry\'s serving versions over HTTP: /v1/score, /v1/recommend (ANN retrieval → DIN ranking → exploration → a decision record to Kafka), /v1/embeddings/…, /healthz, /readyz, /metrics, /admin; hot reload on registry changes; once ready prints (stderr) the models and versions it serves, retrieval or not, the online store, the decision sink, and curl examples with ids the models know; runs until SIGTERM/SIGINT')
     .option('--host <host>', 'interface to listen on (env RECSYS_SERVE_HOST, default 127.0.0.1)')
     .option('--port <port>', 'port (env RECSYS_SERVE_PORT, default 8080; 0 = any free port)', nonNegative('port'))
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY, default var/registry)')
@@ -88,7 +90,31 @@ export function registerServe(program: Command): void {
           resolve();
         }, { timeoutMs: settings.drainSeconds * 1000 });
       });
-      console.error(`serving ${settings.ranker}${settings.retrieval ? ` + ${settings.retrieval}` : ''} on ${running.url} (SIGTERM to stop)`);
+      const bundle = running.models.current;
+      if (!bundle) {
+        console.error(`serving ${settings.ranker}${settings.retrieval ? ` + ${settings.retrieval}` : ''} on ${running.url} (SIGTERM to stop)`);
+      } else {
+        const { retrieval } = bundle;
+        const banner = serveBanner({
+          url: running.url,
+          ranker: bundle.ranker.served,
+          retrieval: retrieval ? { ...retrieval.served, items: retrieval.itemIds.length, ann: retrieval.index === retrieval.exact ? 'exact' : 'HNSW', recall: retrieval.recall } : null,
+          onlineStore: settings.onlineStore === 'redis' ? `redis ${withoutPassword(services.redis.url)} (keys ${services.redis.keyPrefix}*)` : 'memory (empty: no user has a history)',
+          decisions: settings.decisions === 'kafka' ? `kafka topic ${loadDecisionSettings(process.env).decisionsTopic}` : settings.decisions === 'jsonl' ? `jsonl ${settings.decisionsFile}` : 'memory (kept in the process only)',
+        }, servedExampleIds({ ranker: bundle.ranker.model.encoder.toJSON(), retrieval: retrieval ? { itemIds: retrieval.itemIds, userIds: retrieval.userRow.keys() } : null }));
+        console.error(banner.join('\n'));
+      }
       await stopped;
     });
+}
+
+/** A URL fit to print: its password (redis://:secret@host) replaced. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
 }

@@ -3,7 +3,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from '../../infra/errors.js';
 import { JsonlOutcomeSink, KafkaOutcomeSink, type OutcomeSink } from '../../pipelines/simulation/outcome-sink.js';
-import { simulateUsers, type SimulationStats } from '../../pipelines/simulation/simulate-users.js';
+import { NeedsCandidatesError, simulateUsers, type SimulationStats } from '../../pipelines/simulation/simulate-users.js';
 import { integer, nonNegative, positiveInt } from '../options.js';
 import { eventsTopicOptions } from '../kafka-options.js';
 import { openEventsProducer } from '../events-producer.js';
@@ -97,6 +97,11 @@ export function registerSimulateUsers(program: Command): void {
           users: opts.users, requests: opts.requests, rate: opts.rate, seed: opts.seed, items: opts.items, k: opts.k,
           concurrency: opts.concurrency, candidates: opts.candidates, userIdPrefix: opts.userIdPrefix, itemIdPrefix: opts.itemIdPrefix, progress: opts.progress,
         });
+      } catch (error) {
+        if (error instanceof NeedsCandidatesError) {
+          throw new ValidationError(`${error.serveUrl} serves no retrieval model, so every request needs candidates: rerun with --candidates N (e.g. --candidates 200) to send N catalog items per request, or serve a retrieval model (recsys serve --retrieval <name>)`);
+        }
+        throw error;
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);

@@ -7,6 +7,7 @@ import { loadStreamConfig, type StreamConfig } from '../../pipelines/streaming/s
 import { StreamMetrics } from '../../pipelines/streaming/stream-metrics.js';
 import { nonNegative } from '../options.js';
 import { servicesFromFlags } from './ingest.js';
+import { TrainStreamProgress } from '../train-stream-progress.js';
 
 interface TrainStreamFlags {
   config: string;
@@ -25,7 +26,7 @@ interface TrainStreamFlags {
 export function registerTrainStream(program: Command): void {
   program
     .command('train-stream')
-    .description('train a CTR model online from the events topic (own consumer group): progressive validation, versions every N examples or T seconds (deltas between full snapshots), checkpoints that resume exactly; runs until SIGTERM/SIGINT, which stops fetching, trains what is in hand, checkpoints, commits and exits 0 (no publish: the next run publishes on schedule)')
+    .description('train a CTR model online from the events topic (own consumer group): progressive validation, versions every N examples or T seconds (deltas between full snapshots), checkpoints that resume exactly; the first version comes after publish.everyExamples trained examples or publish.everySeconds (default 50,000 or 300 s), so bound a small run with --idle-exit-seconds; on a terminal, a status line (examples, progressive AUC, versions) and a line per version; runs until SIGTERM/SIGINT, which stops fetching, trains what is in hand, checkpoints, commits and exits 0 (no publish: the next run publishes on schedule)')
     .requiredOption('--config <file>', 'streaming training config (JSON: features, model, stream, publish, checkpoint); e.g. configs/models/synthetic-din-stream.json')
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)', defaultRegistryDir())
     .option('--topic <name>', 'events topic (overrides stream.topic; env KAFKA_EVENTS_TOPIC, default recsys.events)')
@@ -65,6 +66,13 @@ export function registerTrainStream(program: Command): void {
         await done;
         // A drain ends with a checkpoint, which for millions of users takes seconds: more than the default shutdown budget.
       }, { timeoutMs: 60_000 });
+      const progress = new TrainStreamProgress({
+        interactive: process.stderr.isTTY === true,
+        write: (text) => process.stderr.write(text),
+        publish: config.publish,
+        ...(flags.idleExitSeconds !== undefined ? { idleExitSeconds: flags.idleExitSeconds } : {}),
+      });
+      let statusLine: NodeJS.Timeout | undefined;
       try {
         // Loaded on use: TensorFlow loads only for commands that need it.
         const { runTrainStream } = await import('../../pipelines/streaming/run-train-stream.js');
@@ -75,17 +83,30 @@ export function registerTrainStream(program: Command): void {
           metrics,
           ...(flags.idleExitSeconds !== undefined ? { idleExitMs: flags.idleExitSeconds * 1000 } : {}),
           ...(flags.scoresOut ? { scoresFile: flags.scoresOut } : {}),
+          onPublished: (version) => progress.published(version),
           onStarted: (running) => {
             drain = running.drain;
             // A signal while the trainer was opening: drain right away.
             if (signalled) void running.drain();
-            console.error(`training ${config.name} from ${topic} as group ${config.stream.groupId} (SIGTERM to stop)`);
+            progress.start({ name: config.name, topic, groupId: config.stream.groupId });
+            if (process.stderr.isTTY === true) {
+              statusLine = setInterval(() => {
+                try {
+                  progress.update(running.trainer.status());
+                } catch {
+                  // The trainer is disposed just before the run returns: a tick in between has nothing to show.
+                }
+              }, 1000);
+              statusLine.unref();
+            }
           },
         });
-        const { counters, progressive, ledger } = result.status;
-        console.error(`trained ${counters.trained} examples from ${counters.events} events; progressive AUC ${progressive.auc?.toFixed(4) ?? '-'} over the last ${progressive.events}; ${result.versions.length} versions published`);
+        clearInterval(statusLine);
+        const { ledger } = result.status;
+        progress.finish(result.status, result.versions.length);
         if (flags.json) console.log(JSON.stringify({ startedFrom: result.startedFrom, ...result.status, ledger, versions: result.versions.map((v) => ({ version: v.version, kind: v.kind, parent: v.parent, rows: v.rows })) }));
       } finally {
+        clearInterval(statusLine);
         ended();
       }
     });

@@ -1,5 +1,5 @@
 import { createRng } from '../../features/math/rng.js';
-import { errorMessage } from '../../infra/errors.js';
+import { errorMessage, ValidationError } from '../../infra/errors.js';
 import { RateLimiter } from '../ingest/event-producer.js';
 import { clickEvent, drawClicks, type ShownItem } from './outcome-events.js';
 import type { OutcomeSink } from './outcome-sink.js';
@@ -80,6 +80,20 @@ export interface SimulationSummary {
   errors: string[];
 }
 
+/**
+ * The server has no retrieval model and the run sent no candidates: every
+ * further request would fail the same way, so the run stops at the first such
+ * answer instead of counting a thousand identical failures.
+ */
+export class NeedsCandidatesError extends ValidationError {
+  constructor(readonly serveUrl: string, serverMessage: string) {
+    super(`${serveUrl} has no retrieval model, so each request must supply candidates (the \`candidates\` option); the server said: ${serverMessage}`);
+  }
+}
+
+/** The server's 400 for a recommend without candidates when it has no retrieval model (serving/serving-service.ts). */
+const NO_RETRIEVAL = /no retrieval model/i;
+
 interface RecommendResponse {
   request_id: string;
   items: ShownItem[];
@@ -116,6 +130,7 @@ export async function simulateUsers(options: SimulateUsersOptions): Promise<Simu
   const recent = Array.from({ length: users }, (): number[] => []);
   const draws = createRng(seed).fork(5);
   const stats: SimulationStats = { requests: 0, failed: 0, shown: 0, clicks: 0, expectedClicks: 0, latenciesMs: [], errors: [] };
+  let needsCandidates: NeedsCandidatesError | undefined;
   const fail = (message: string) => {
     stats.failed++;
     if (stats.errors.length < 5) stats.errors.push(message);
@@ -133,6 +148,9 @@ export async function simulateUsers(options: SimulateUsersOptions): Promise<Simu
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
       const text = await res.text();
+      if (res.status === 400 && !candidates && NO_RETRIEVAL.test(text)) {
+        needsCandidates ??= new NeedsCandidatesError(options.serveUrl, text.slice(0, 200));
+      }
       if (!res.ok) return fail(`HTTP ${res.status}: ${text.slice(0, 200)}`);
       body = JSON.parse(text) as RecommendResponse;
     } catch (error) {
@@ -155,9 +173,11 @@ export async function simulateUsers(options: SimulateUsersOptions): Promise<Simu
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
   let sinkFailure: unknown;
-  for (let n = 0; n < requests && !options.stopped?.() && sinkFailure === undefined; n++) {
+  for (let n = 0; n < requests && !options.stopped?.() && sinkFailure === undefined && needsCandidates === undefined; n++) {
     await limiter.take();
     while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    // A request that just finished may have ended the run.
+    if (sinkFailure !== undefined || needsCandidates !== undefined) break;
     const u = draws.int(users);
     const clickRng = draws.fork(n);
     const candidates = (options.candidates ?? 0) > 0 ? sampleItems(world, options.candidates!, clickRng).map((i) => `${itemIdPrefix}${i}`) : undefined;
@@ -171,5 +191,6 @@ export async function simulateUsers(options: SimulateUsersOptions): Promise<Simu
   }
   await Promise.all(inFlight);
   if (sinkFailure !== undefined) throw sinkFailure;
+  if (needsCandidates !== undefined) throw needsCandidates;
   return summarise(stats, (performance.now() - started) / 1000);
 }

@@ -63,8 +63,18 @@ describe('recsys produce / simulate / ingest: two ingest processes share one gro
     const perProcess = await Promise.all(ports.map((p) => metricValue(p, 'ingest_events_valid_total')));
     assert.ok(perProcess.every((n) => n > 0), `both processes ingested: ${perProcess}`);
 
+    // Off a terminal the progress is structured log lines: each member says it caught up.
+    await waitFor(() => children.slice(1, 3).every((c) => c.stderr.some((l) => /"msg":"caught up"/.test(l))), { timeoutMs: 30_000, what: '"caught up" from both members' });
     for (const c of children.slice(1, 3)) c.process.kill('SIGTERM');
     for (const c of children.slice(1, 3)) assert.equal((await c.exited).code, 0, c.stderr.slice(-5).join('\n'));
+    // The summary on exit, one JSON line on stdout per member.
+    type Summary = { ingest: { stored: number; dead_lettered: number; seconds: number; partitions: Record<string, { messages: number }> } };
+    const summaries = children.slice(1, 3).map((c) => (c.lines.find((l) => typeof l === 'object' && l !== null && 'ingest' in l) as Summary | undefined)?.ingest);
+    assert.ok(summaries.every((s) => s !== undefined && s.seconds > 0), `a summary from each member: ${JSON.stringify(summaries)}`);
+    // A rebalance may hand a flushed-but-uncommitted batch to the other member (stored twice, kept once): at least.
+    assert.ok(summaries.reduce((n, s) => n + s!.stored, 0) >= events.length + simulated, JSON.stringify(summaries));
+    assert.equal(summaries.reduce((n, s) => n + s!.dead_lettered, 0), 0, 'produce skipped the invalid line: nothing to dead-letter');
+    assert.ok(summaries.every((s) => Object.keys(s!.partitions).some((k) => k.startsWith(`${env.topic}/`))), 'messages by partition of the events topic');
 
     const stored: Event[] = [];
     for await (const e of readEvents(env.db, { windowMs: 365 * 86_400_000 })) stored.push(e);

@@ -9,7 +9,7 @@ import { MemoryOnlineStore } from '../../../../pipelines/online-store/memory-onl
 import { onlineSpecFrom } from '../../../../pipelines/online-store/online-ops.js';
 import { ModelRegistry } from '../../../../pipelines/registry/model-registry.js';
 import { JsonlOutcomeSink, MemoryOutcomeSink } from '../../../../pipelines/simulation/outcome-sink.js';
-import { simulateUsers } from '../../../../pipelines/simulation/simulate-users.js';
+import { NeedsCandidatesError, simulateUsers } from '../../../../pipelines/simulation/simulate-users.js';
 import { loadServeSettings } from '../../../../serving/serve-config.js';
 import { startServer, type RunningServer } from '../../../../serving/server.js';
 import { publishRandomGraph, publishTinyDin, TINY, tinySplits } from '../../../helpers/serving-fixtures.js';
@@ -82,6 +82,33 @@ describe('recsys simulate-users against a listening server', function () {
     for (const d of made) {
       assert.equal(d.models.retrieval, null, 'candidates came from the request');
       assert.ok(d.candidates.length <= 12 && d.candidates.every((c) => /^i\d+$/.test(c.item_id)));
+    }
+  });
+
+  it('stops at the first "no retrieval model" answer when it sent no candidates, instead of failing every request', async () => {
+    const rankerOnly = await startServer({
+      settings: loadServeSettings({}, {
+        registry: dir, ranker: 'syn-din', retrieval: '', itemIdPrefix: 'i', userIdPrefix: 'u', port: 0,
+        modelsChannel: '', pollSeconds: 0, onlineStore: 'memory', decisions: 'memory', allowLatest: true,
+      }),
+      services: loadServicesConfig({}),
+      registry: new ModelRegistry(dir),
+      online: new MemoryOnlineStore(onlineSpecFrom(tinySplits().encoder.spec)), decisions: new MemoryDecisionSink(),
+    });
+    try {
+      let requests = 0;
+      await assert.rejects(
+        simulateUsers({
+          serveUrl: rankerOnly.url, sink: new MemoryOutcomeSink(), runId: 't5', users: 20, items: TINY.items, seed: TINY.seed,
+          requests: 200, rate: 0, k: 4, concurrency: 2, onProgress: (s) => { requests = s.requests; },
+        }),
+        (error: unknown) => error instanceof NeedsCandidatesError && /no retrieval model/.test(error.message) && error.serveUrl === rankerOnly.url,
+      );
+      assert.ok(requests <= 2, `stopped after the requests in flight, not after ${requests} of 200`);
+      const withCandidates = await simulateUsers({ serveUrl: rankerOnly.url, sink: new MemoryOutcomeSink(), runId: 't6', users: 20, items: TINY.items, seed: TINY.seed, requests: 3, rate: 0, k: 4, candidates: 12 });
+      assert.equal(withCandidates.failed, 0, withCandidates.errors.join('; '));
+    } finally {
+      await rankerOnly.close();
     }
   });
 
