@@ -12,7 +12,7 @@ module.exports = {
   // moves a million rows; measured at ≥ 5 s each.
   ignore: [
     'test/unit/bench/user-posterior.test.ts',
-    'test/unit/cli/models-command.test.ts',
+    'test/unit/cli/commands/models-command.test.ts',
     'test/unit/features/movielens.test.ts',
     'test/unit/models/ctr-artifact/delta-artifact.test.ts',
     'test/unit/models/ctr-model.test.ts',

@@ -6,7 +6,7 @@ import type { EvalSplit } from '../../pipelines/training/offline-evaluation.js';
 import { loadTrainConfig } from '../../pipelines/training/train-config.js';
 import { resolveModelDir } from '../../pipelines/registry/resolve-model-dir.js';
 import type { Precision } from '../../models/ctr/ctr-scorer.js';
-import { formatTable } from '../format-table.js';
+import { formatTable } from '../output/format-table.js';
 import { oneOf } from '../options.js';
 
 interface EvalFlags {

@@ -20,7 +20,7 @@ import { IngestMetrics } from '../../pipelines/ingest/ingest-metrics.js';
 import { rebuildOnlineStore } from '../../pipelines/ingest/rebuild-online-store.js';
 import { OFFLINE_TABLES } from '../../pipelines/ingest/offline-rows.js';
 import { decisionsTopicBindings } from '../../pipelines/decisions/decisions-kind.js';
-import { IngestProgress, sampleIngestMetrics } from '../ingest-progress.js';
+import { IngestProgress, sampleIngestMetrics } from '../output/ingest-progress.js';
 
 const log = logger('ingest');
 

@@ -7,7 +7,7 @@ import type { ModelRef } from '../../pipelines/registry/model-ref.js';
 import { folderOnlyNotifier, type NotifyOutcome, type RegistryNotifier } from '../../pipelines/registry/registry-notifier.js';
 import { collectGarbage, type GcResult } from '../../pipelines/registry/registry-gc.js';
 import { createServicesNotifier } from '../../pipelines/registry/services-notifier.js';
-import { formatTable } from '../format-table.js';
+import { formatTable } from '../output/format-table.js';
 import { modelRef, positiveInt } from '../options.js';
 
 const log = logger('registry');

@@ -31,7 +31,7 @@ export function registerOptEmbed(program: Command): void {
     .action(async (flags: OptEmbedFlags) => {
       const loaded = loadTrainConfig(flags.config);
       const config = flags.epochs ? { ...loaded, training: { ...loaded.training, epochs: flags.epochs } } : loaded;
-      const { optembedWithProgress, printOptEmbedResult, optembedSummary } = await import('../optembed-run.js');
+      const { optembedWithProgress, printOptEmbedResult, optembedSummary } = await import('../runs/optembed-run.js');
       const result = await optembedWithProgress(config, flags.registry, flags.seed, {
         ...(flags.alpha !== undefined ? { alpha: flags.alpha } : {}),
         ...(flags.budget !== undefined ? { maxEmbeddingFraction: flags.budget } : {}),

@@ -12,7 +12,7 @@ import { RateLimiter } from '../../pipelines/ingest/event-producer.js';
 import { eventKey } from '../../pipelines/ingest/events-kind.js';
 import { nonNegative } from '../options.js';
 import { eventsTopicOptions } from '../kafka-options.js';
-import { openEventsProducer } from '../events-producer.js';
+import { openEventsProducer } from '../runs/events-producer.js';
 
 interface ProduceFlags {
   file: string;

@@ -11,7 +11,7 @@ import { ReplayQueue, type JobStatus } from '../../pipelines/replay/replay-queue
 import { readReplayResults } from '../../pipelines/replay/replay-results.js';
 import { loadReplaySettings, type ReplaySettings } from '../../pipelines/replay/replay-settings.js';
 import { startReplayWorker } from '../../pipelines/replay/replay-worker.js';
-import { formatTable } from '../format-table.js';
+import { formatTable } from '../output/format-table.js';
 import { nonNegative, oneOf, positiveInt, timestamp } from '../options.js';
 
 /** `recsys replay submit|worker|status|result|schedule|unschedule`: offline A/B replay jobs on BullMQ (pipelines/replay). */

@@ -14,7 +14,7 @@ import { fraction, nonNegative, oneOf, positiveInt } from '../options.js';
 import { BROKERS_HELP } from '../kafka-options.js';
 import { servicesFromFlags, type ServiceFlags } from './ingest.js';
 import { loadDecisionSettings } from '../../pipelines/decisions/decision-settings.js';
-import { serveBanner, servedExampleIds } from '../serve-banner.js';
+import { serveBanner, servedExampleIds } from '../output/serve-banner.js';
 
 const log = logger('serve');
 

@@ -6,7 +6,7 @@ import { JsonlOutcomeSink, KafkaOutcomeSink, type OutcomeSink } from '../../pipe
 import { NeedsCandidatesError, simulateUsers, type SimulationStats } from '../../pipelines/simulation/simulate-users.js';
 import { integer, nonNegative, positiveInt } from '../options.js';
 import { eventsTopicOptions } from '../kafka-options.js';
-import { openEventsProducer } from '../events-producer.js';
+import { openEventsProducer } from '../runs/events-producer.js';
 
 interface SimulateUsersFlags {
   serveUrl: string;

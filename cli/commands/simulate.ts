@@ -7,7 +7,7 @@ import { RateLimiter } from '../../pipelines/ingest/event-producer.js';
 import { eventKey } from '../../pipelines/ingest/events-kind.js';
 import { nonNegative, positiveInt } from '../options.js';
 import { eventsTopicOptions } from '../kafka-options.js';
-import { openEventsProducer } from '../events-producer.js';
+import { openEventsProducer } from '../runs/events-producer.js';
 
 interface SimulateFlags {
   rate: number;

@@ -4,7 +4,7 @@ import { defaultMovieLensDir, loadMovieLens } from '../../features/datasets/movi
 import { defaultRegistryDir } from '../../infra/config.js';
 import { logger } from '../../infra/logger.js';
 import { loadTrainConfig, type TrainConfig } from '../../pipelines/training/train-config.js';
-import { formatTable } from '../format-table.js';
+import { formatTable } from '../output/format-table.js';
 import { integer, nonNegative, positiveInt } from '../options.js';
 
 const log = logger('main-job');
@@ -54,7 +54,7 @@ export function registerStart(program: Command): void {
       const withEpochs = (c: TrainConfig): TrainConfig => (flags.epochs ? { ...c, training: { ...c.training, epochs: flags.epochs } } : c);
       const trainConfig = withEpochs(din);
       console.log(`main job: training ${trainConfig.name} on ${describeSource(trainConfig)}`);
-      const { printTrainingResult, trainingSummary, trainWithProgress } = await import('../training-run.js');
+      const { printTrainingResult, trainingSummary, trainWithProgress } = await import('../runs/training-run.js');
       const result = await trainWithProgress(trainConfig, flags.registry, flags.seed);
       printTrainingResult(trainConfig.name, result);
       const summary: Record<string, unknown> = trainingSummary(trainConfig.name, result);
@@ -63,7 +63,7 @@ export function registerStart(program: Command): void {
       if (din.source.kind === 'movielens') {
         const ue = withEpochs({ ...loadTrainConfig(config('ml100k-din-unified')), source: din.source });
         console.log(`\nmain job: OptEmbed on ${ue.name} (search: ${flags.population} candidates, ${flags.generations} generations)`);
-        const { optembedWithProgress, printOptEmbedResult, optembedSummary } = await import('../optembed-run.js');
+        const { optembedWithProgress, printOptEmbedResult, optembedSummary } = await import('../runs/optembed-run.js');
         const pruned = await optembedWithProgress(ue, flags.registry, flags.seed, {
           search: { population: flags.population, generations: flags.generations, topK: Math.max(1, Math.ceil(flags.population / 2)), mutations: flags.population, crossovers: flags.population },
         });
@@ -76,7 +76,7 @@ export function registerStart(program: Command): void {
         summary.optembed = optembedSummary(pruned);
 
         console.log(`\nmain job: sheaf GNN retrieval embeddings (MovieLens-100K CF protocol, at most ${flags.cfEpochs} epochs)`);
-        const { cfTrainingWithProgress, printCfResult, cfSummary } = await import('../cf-run.js');
+        const { cfTrainingWithProgress, printCfResult, cfSummary } = await import('../runs/cf-run.js');
         const sheaf = await cfTrainingWithProgress({ model: 'sheaf-scalar', registry: flags.registry, epochs: flags.cfEpochs, dataDir: din.source.dir, ...(flags.seed !== undefined ? { seed: flags.seed } : {}) });
         printCfResult(sheaf);
         summary.sheaf = cfSummary('sheaf-scalar', sheaf);
@@ -88,7 +88,7 @@ export function registerStart(program: Command): void {
       console.log(`main job finished in ${seconds.toFixed(1)} s`);
       console.log(JSON.stringify({ mainJob: { seconds, ...summary } }));
       if (!flags.serve) return;
-      const { serveMainJob } = await import('../main-job-serve.js');
+      const { serveMainJob } = await import('../runs/main-job-serve.js');
       await serveMainJob({
         registry: flags.registry, ranker: { name: trainConfig.name, version: result.version }, retrieval,
         source: trainConfig.source, features: trainConfig.features, decisionsFile: flags.decisionsFile,

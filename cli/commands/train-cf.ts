@@ -26,7 +26,7 @@ export function registerTrainCf(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .action(async (flags: TrainCfFlags) => {
       // Loaded on use, so TensorFlow loads only for commands that need it.
-      const { cfTrainingWithProgress, printCfResult, cfSummary } = await import('../cf-run.js');
+      const { cfTrainingWithProgress, printCfResult, cfSummary } = await import('../runs/cf-run.js');
       const result = await cfTrainingWithProgress({
         model: flags.model,
         registry: flags.registry,

@@ -7,7 +7,7 @@ import { loadStreamConfig, type StreamConfig } from '../../pipelines/streaming/s
 import { StreamMetrics } from '../../pipelines/streaming/stream-metrics.js';
 import { nonNegative } from '../options.js';
 import { servicesFromFlags } from './ingest.js';
-import { TrainStreamProgress } from '../train-stream-progress.js';
+import { TrainStreamProgress } from '../output/train-stream-progress.js';
 
 interface TrainStreamFlags {
   config: string;

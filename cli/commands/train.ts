@@ -38,7 +38,7 @@ export function registerTrain(program: Command): void {
     .action(async (flags: TrainFlags) => {
       const config = withOverrides(loadTrainConfig(flags.config), flags);
       // Loaded on use: TensorFlow loads only for commands that need it, so `doctor` can report a broken install.
-      const { trainWithProgress, printTrainingResult, trainingSummary } = await import('../training-run.js');
+      const { trainWithProgress, printTrainingResult, trainingSummary } = await import('../runs/training-run.js');
       const result = await trainWithProgress(config, flags.registry, flags.seed);
       printTrainingResult(config.name, result);
       if (flags.json) console.log(JSON.stringify(trainingSummary(config.name, result)));

@@ -7,7 +7,7 @@ import type { Event } from '../../../features/events/event-schema.js';
 import { loadFeatureSpec } from '../../../features/spec/feature-spec.js';
 import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../../../serving/embedded-server.js';
-import { curlExamples, pickExampleIds } from '../../../cli/serve-examples.js';
+import { curlExamples, pickExampleIds } from '../../../cli/output/serve-examples.js';
 import { publishRandomGraph, publishTinyDin, TINY } from '../../helpers/serving-fixtures.js';
 
 const SPEC = path.resolve('configs/features/synthetic.json');

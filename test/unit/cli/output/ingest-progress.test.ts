@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { IngestProgress, type IngestProgressOptions } from '../../../cli/ingest-progress.js';
-import type { FlushInfo } from '../../../pipelines/ingest/ingest-pipeline.js';
+import { IngestProgress, type IngestProgressOptions } from '../../../../cli/output/ingest-progress.js';
+import type { FlushInfo } from '../../../../pipelines/ingest/ingest-pipeline.js';
 
 function flush(partition: number, firstOffset: number, lastOffset: number, dead = 0, unwritable = 0): FlushInfo {
   const messages = lastOffset - firstOffset + 1;

@@ -1,13 +1,13 @@
-import { loadMovieLens } from '../features/datasets/movielens.js';
-import { movieLensEvents } from '../features/datasets/movielens-events.js';
-import { syntheticEvents } from '../features/datasets/synthetic.js';
-import type { Event } from '../features/events/event-schema.js';
-import { loadFeatureSpec } from '../features/spec/feature-spec.js';
-import { onShutdown } from '../infra/shutdown.js';
-import type { SourceConfig } from '../pipelines/training/train-config.js';
-import { startEmbeddedServer } from '../serving/embedded-server.js';
-import { ServingMetrics } from '../serving/serving-metrics.js';
-import { curlExamples, pickExampleIds } from './serve-examples.js';
+import { loadMovieLens } from '../../features/datasets/movielens.js';
+import { movieLensEvents } from '../../features/datasets/movielens-events.js';
+import { syntheticEvents } from '../../features/datasets/synthetic.js';
+import type { Event } from '../../features/events/event-schema.js';
+import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
+import { onShutdown } from '../../infra/shutdown.js';
+import type { SourceConfig } from '../../pipelines/training/train-config.js';
+import { startEmbeddedServer } from '../../serving/embedded-server.js';
+import { ServingMetrics } from '../../serving/serving-metrics.js';
+import { curlExamples, pickExampleIds } from '../output/serve-examples.js';
 
 export interface MainJobServeOptions {
   registry: string;

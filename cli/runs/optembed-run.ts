@@ -1,7 +1,7 @@
-import type { TrainConfig } from '../pipelines/training/train-config.js';
-import { runOptEmbedTraining, type OptEmbedTrainingOptions, type OptEmbedTrainingResult } from '../pipelines/training/optembed-training.js';
-import { formatTable } from './format-table.js';
-import { trainingProgress } from './training-progress.js';
+import type { TrainConfig } from '../../pipelines/training/train-config.js';
+import { runOptEmbedTraining, type OptEmbedTrainingOptions, type OptEmbedTrainingResult } from '../../pipelines/training/optembed-training.js';
+import { formatTable } from '../output/format-table.js';
+import { trainingProgress } from '../output/training-progress.js';
 
 /** OptEmbed with a progress bar per training stage and a line per search generation (shared by `optembed` and `start`). */
 export async function optembedWithProgress(config: TrainConfig, registry: string, seed?: number, overrides?: OptEmbedTrainingOptions['optembed']): Promise<OptEmbedTrainingResult> {

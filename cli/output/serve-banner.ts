@@ -1,4 +1,4 @@
-import type { FeatureEncoderJson } from '../features/spec/feature-encoder.js';
+import type { FeatureEncoderJson } from '../../features/spec/feature-encoder.js';
 import { curlExamples, type ExampleIds } from './serve-examples.js';
 
 /** What a running `recsys serve` serves, as the banner needs it. */

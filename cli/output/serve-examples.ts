@@ -1,4 +1,4 @@
-import type { Event } from '../features/events/event-schema.js';
+import type { Event } from '../../features/events/event-schema.js';
 
 /** Real ids for the curl examples the main job prints. */
 export interface ExampleIds {

@@ -1,5 +1,5 @@
-import type { FlushInfo } from '../pipelines/ingest/ingest-pipeline.js';
-import type { IngestMetrics } from '../pipelines/ingest/ingest-metrics.js';
+import type { FlushInfo } from '../../pipelines/ingest/ingest-pipeline.js';
+import type { IngestMetrics } from '../../pipelines/ingest/ingest-metrics.js';
 
 /** What the consumer has seen at one moment: read from its metrics. */
 export interface IngestSample {

@@ -1,5 +1,5 @@
 import { SingleBar, Presets } from 'cli-progress';
-import type { EpochResult, StepProgress } from '../models/train/train-ctr.js';
+import type { EpochResult, StepProgress } from '../../models/train/train-ctr.js';
 
 /**
  * A progress bar over all training steps (loss, examples/s, ETA) plus one

@@ -1,4 +1,4 @@
-import type { PublishedVersion } from '../pipelines/streaming/version-publisher.js';
+import type { PublishedVersion } from '../../pipelines/streaming/version-publisher.js';
 
 /** The part of the trainer's status the status line shows. */
 export interface TrainStreamFigures {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { FeatureEncoderJson } from '../../../features/spec/feature-encoder.js';
-import { serveBanner, servedExampleIds, type ServedDescription } from '../../../cli/serve-banner.js';
+import type { FeatureEncoderJson } from '../../../../features/spec/feature-encoder.js';
+import { serveBanner, servedExampleIds, type ServedDescription } from '../../../../cli/output/serve-banner.js';
 
 function encoder(users: string[] | 'hash', items: string[] | 'hash'): FeatureEncoderJson {
   const vocab = (tokens: string[] | 'hash') => (tokens === 'hash' ? { type: 'hash' as const } : { type: 'fixed' as const, tokens });

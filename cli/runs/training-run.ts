@@ -1,7 +1,7 @@
-import type { TrainConfig } from '../pipelines/training/train-config.js';
-import { runOfflineTraining, type OfflineTrainingResult } from '../pipelines/training/offline-training.js';
-import { formatTable } from './format-table.js';
-import { trainingProgress } from './training-progress.js';
+import type { TrainConfig } from '../../pipelines/training/train-config.js';
+import { runOfflineTraining, type OfflineTrainingResult } from '../../pipelines/training/offline-training.js';
+import { formatTable } from '../output/format-table.js';
+import { trainingProgress } from '../output/training-progress.js';
 
 /** Offline training with a progress bar, and its terminal summary (shared by `train` and `start`). */
 export async function trainWithProgress(config: TrainConfig, registry: string, seed?: number): Promise<OfflineTrainingResult> {

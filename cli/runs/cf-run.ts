@@ -1,6 +1,6 @@
 import { SingleBar, Presets } from 'cli-progress';
-import type { GraphModelType } from '../models/graph/graph-config.js';
-import { runCfTraining, type CfTrainingOptions, type CfTrainingResult } from '../pipelines/training/cf-training.js';
+import type { GraphModelType } from '../../models/graph/graph-config.js';
+import { runCfTraining, type CfTrainingOptions, type CfTrainingResult } from '../../pipelines/training/cf-training.js';
 
 /** Graph-model training with a progress bar (shared by `train-cf` and `start`). */
 export async function cfTrainingWithProgress(options: CfTrainingOptions, progress = true): Promise<CfTrainingResult> {

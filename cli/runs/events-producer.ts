@@ -1,7 +1,7 @@
-import { createKafka, ensureTopics } from '../infra/kafka/kafka-client.js';
-import { EventProducer, type EventProducerOptions } from '../pipelines/ingest/event-producer.js';
-import { loadIngestSettings } from '../pipelines/ingest/ingest-config.js';
-import { servicesFromFlags, type ServiceFlags } from './commands/ingest.js';
+import { createKafka, ensureTopics } from '../../infra/kafka/kafka-client.js';
+import { EventProducer, type EventProducerOptions } from '../../pipelines/ingest/event-producer.js';
+import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
+import { servicesFromFlags, type ServiceFlags } from '../commands/ingest.js';
 
 export interface EventsTopicFlags extends ServiceFlags {
   topic?: string;

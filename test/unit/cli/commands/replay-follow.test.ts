@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { followPhase } from '../../../cli/commands/replay.js';
+import { followPhase } from '../../../../cli/commands/replay.js';
 
 describe('recsys replay status --follow: the phase on the bar', () => {
   it("shows the job's own phase while it runs", () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { humanSeconds, TrainStreamProgress, type TrainStreamProgressOptions } from '../../../cli/train-stream-progress.js';
-import type { PublishedVersion } from '../../../pipelines/streaming/version-publisher.js';
+import { humanSeconds, TrainStreamProgress, type TrainStreamProgressOptions } from '../../../../cli/output/train-stream-progress.js';
+import type { PublishedVersion } from '../../../../pipelines/streaming/version-publisher.js';
 
 const CLEAR = '\r\x1b[2K';
 

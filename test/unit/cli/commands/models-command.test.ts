@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flipFirstByte, publishFakes, tempRegistry } from '../../helpers/registry-fixtures.js';
+import { flipFirstByte, publishFakes, tempRegistry } from '../../../helpers/registry-fixtures.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NO_TF = fileURLToPath(new URL('./fixtures/fail-if-tensorflow.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const NO_TF = fileURLToPath(new URL('../fixtures/fail-if-tensorflow.ts', import.meta.url));
 
 /** Runs `recsys models ...` as a user would (bin/recsys.js), failing if TensorFlow gets loaded. */
 function recsys(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
