@@ -6,6 +6,7 @@ import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
 import { loadStreamConfig, type StreamConfig } from '../../pipelines/streaming/stream-config.js';
 import { StreamMetrics } from '../../pipelines/streaming/stream-metrics.js';
 import { nonNegative } from '../options.js';
+import { BROKERS_HELP } from '../kafka-options.js';
 import { servicesFromFlags } from './ingest.js';
 import { TrainStreamProgress } from '../output/train-stream-progress.js';
 
@@ -36,7 +37,7 @@ export function registerTrainStream(program: Command): void {
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics (0 = any free port)', nonNegative('metrics-port'))
     .option('--idle-exit-seconds <s>', 'finish (publish, checkpoint, commit) and exit after this long without a message', nonNegative('idle-exit-seconds'))
     .option('--scores-out <file>', 'append every progressive score as a JSON line {id, label, score} (scored before training)')
-    .option('--brokers <list>', 'Kafka brokers host:port,... (env KAFKA_BROKERS)')
+    .option('--brokers <list>', BROKERS_HELP)
     .option('--json', 'print the final status as one JSON line')
     .action(async (flags: TrainStreamFlags) => {
       const loaded = loadStreamConfig(flags.config);
