@@ -25,6 +25,7 @@ import { startReplayWorker } from '../../../../pipelines/replay/replay-worker.js
 import { worldItemIndex } from '../../../../pipelines/simulation/outcome-events.js';
 import { loadServeSettings } from '../../../../serving/serve-config.js';
 import { startServer, type RunningServer } from '../../../../serving/server.js';
+import { createRng } from '../../../../features/math/rng.js';
 import { randomName } from '../../../helpers/names.js';
 import { TINY, publishRandomGraph, publishTinyDin } from '../../../helpers/serving-fixtures.js';
 import { waitFor } from '../../../helpers/wait-for.js';
@@ -102,6 +103,8 @@ describe('A/B replay against the truth (real services)', function () {
       }),
       services: env.services,
       env: { KAFKA_DECISIONS_TOPIC: decisionsTopic },
+      // Seeded exploration (as simulate-users' clicks are): the same logged slates every run, so the test cannot flake on a draw.
+      random: (() => { const rng = createRng(TINY.seed); return () => rng.next(); })(),
     });
   });
 
