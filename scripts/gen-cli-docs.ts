@@ -16,11 +16,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { helpText } from './lib/cli-help-text.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'docs/reference/cli.md');
-// Help is wrapped to a fixed width; otherwise a terminal's width would change the file.
-const HELP_WIDTH = 100;
 
 /**
  * Some defaults are read from env vars (ports, registry, model names) or
@@ -62,17 +61,6 @@ function walk(command: Command, trail: string[] = []): { path: string[]; command
   });
 }
 
-function helpText(command: Command): string {
-  command.configureOutput({ getOutHelpWidth: () => HELP_WIDTH, getErrHelpWidth: () => HELP_WIDTH, getOutHasColors: () => false });
-  // Paths resolved against the checkout (registry, data dirs, ../shared/data) are shown relative to it.
-  return command
-    .helpInformation()
-    .split(ROOT + path.sep).join('')
-    .split(ROOT).join('.')
-    .split(path.dirname(ROOT) + path.sep).join('..' + path.sep)
-    .trimEnd();
-}
-
 const anchor = (words: string[]) => ['recsys', ...words].join('-');
 
 export async function renderCliReference(): Promise<string> {
@@ -94,11 +82,11 @@ export async function renderCliReference(): Promise<string> {
     '## recsys',
     '',
     '```text',
-    helpText(program),
+    helpText(program, ROOT),
     '```',
   ];
   for (const { path: words, command } of commands) {
-    lines.push('', `<a id="${anchor(words)}"></a>`, '', `${'#'.repeat(Math.min(words.length + 1, 4))} recsys ${words.join(' ')}`, '', '```text', helpText(command), '```');
+    lines.push('', `<a id="${anchor(words)}"></a>`, '', `${'#'.repeat(Math.min(words.length + 1, 4))} recsys ${words.join(' ')}`, '', '```text', helpText(command, ROOT), '```');
   }
   return lines.join('\n') + '\n';
 }
