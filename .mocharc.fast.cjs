@@ -20,6 +20,7 @@ module.exports = {
     'test/unit/models/graph/bpr-learning.test.ts',
     'test/unit/models/read-only-model.test.ts',
     'test/unit/pipelines/offline-training.test.ts',
+    'test/unit/pipelines/replay/estimators/item-level-check.test.ts',
     'test/unit/pipelines/streaming/auto-promote-shadow.test.ts',
     'test/unit/pipelines/streaming/bounded-state.test.ts',
   ],

@@ -16,6 +16,7 @@
 //   npm run experiment -- replay-truth [--requests 1000] [--seed 42] [--bootstrap 200] [--only N]
 //
 // Progress on stderr; the table, then one JSON line on stdout.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -115,7 +116,7 @@ async function runScenario(s: Scenario, index: number): Promise<Outcome> {
   const draw = createRng(SEED * 1000 + index);
   const server = await startServer({
     settings: loadServeSettings({}, {
-      registry, ranker: s.a, retrieval: '', itemIdPrefix: 'i', userIdPrefix: 'u', adminToken: 'x',
+      registry, ranker: s.a, retrieval: '', itemIdPrefix: 'i', userIdPrefix: 'u', adminToken: randomBytes(32).toString('hex'), allowLatest: true,
       modelsChannel: '', pollSeconds: 0, onlineStore: 'memory', decisions: 'memory', maxBodyBytes: 256 * 1024,
     }),
     services: loadServicesConfig({}), registry: new ModelRegistry(registry), online, decisions, listen: false,

@@ -104,7 +104,7 @@ export function* evaluationSteps(decisions: readonly ScoredDecision[], options: 
     list.push(d);
   }
   const users = [...byUser.keys()].sort();
-  const models = options.estimators.includes('dr') || options.estimators.includes('pp-dr') ? fitRewardModels(decisions, options.positions) : undefined;
+  const models = options.estimators.some((e) => e.endsWith('dr')) ? fitRewardModels(decisions, options.positions) : undefined;
 
   // Prediction quality: one row per shown impression, grouped by user.
   const labels: number[] = [];

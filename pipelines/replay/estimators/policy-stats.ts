@@ -16,6 +16,13 @@ import { targetMarginals } from './position-marginals.js';
  * (independence) click model: a click at p depends only on the item at p and
  * p itself. The weight of a click at p is then π_p(a)/μ_p(a) with marginal
  * item-position probabilities (position-marginals.ts), not a prefix product.
+ *
+ * The item-level estimators (item-*) assume more: the document-based click
+ * model, where a click depends on the user and the item only, not on its
+ * position. A shown item is then weighted by π(a)/μ(a), the probabilities
+ * that the policies show it anywhere in the first `positions` (Σ_p of the
+ * marginals: an item is shown at most once), which is far larger than any
+ * single position's when the two rankings share items in another order.
  */
 export class PolicyStats {
   requests = 0;
@@ -43,6 +50,16 @@ export class PolicyStats {
   ppSquares = 0;
   ppMax = 0;
   ppClipped = 0;
+  /** Item-level: Σ w·r, Σ w, Σ of the DR term, Σ of the target's item mass (the expected Σ w), and the weight diagnostics. */
+  itemNum = 0;
+  itemDen = 0;
+  itemDr = 0;
+  itemMass = 0;
+  itemCount = 0;
+  itemSum = 0;
+  itemSquares = 0;
+  itemMax = 0;
+  itemClipped = 0;
   /** Pseudo-inverse: Σ over requests of (clicks in the slate) × γ (see accumulatePseudoInverse); requests it cannot weigh (non-uniform logging). */
   pi = 0;
   piMissing = 0;
@@ -84,8 +101,9 @@ export class PolicyStats {
     this.weightSquares += times * other.weightSquares;
     this.weightMax = Math.max(this.weightMax, other.weightMax);
     this.clipped += times * other.clipped;
-    for (const key of ['ppDr', 'ppMissing', 'ppCount', 'ppSum', 'ppSquares', 'ppClipped', 'pi', 'piMissing', 'piSquares', 'piSum', 'supportSum', 'supportCount'] as const) this[key] += times * other[key];
+    for (const key of ['ppDr', 'ppMissing', 'ppCount', 'ppSum', 'ppSquares', 'ppClipped', 'pi', 'piMissing', 'piSquares', 'piSum', 'supportSum', 'supportCount', 'itemNum', 'itemDen', 'itemDr', 'itemMass', 'itemCount', 'itemSum', 'itemSquares', 'itemClipped'] as const) this[key] += times * other[key];
     this.ppMax = Math.max(this.ppMax, other.ppMax);
+    this.itemMax = Math.max(this.itemMax, other.itemMax);
     this.piMax = Math.max(this.piMax, other.piMax);
     return this;
   }
@@ -152,8 +170,13 @@ export function accumulateDecision(stats: PolicyStats, input: PolicyInput, { pol
     if (raw > maxWeight) stats.clipped++;
     placed[index] = true;
   }
-  if (input.loggingMarginals) accumulatePerPosition(stats, input, input.loggingMarginals, depth, policy, maxWeight);
-  else stats.ppMissing++;
+  if (input.loggingMarginals) {
+    const pi = targetMarginals(input.scores, depth, policy, input.random);
+    accumulatePerPosition(stats, input, input.loggingMarginals, pi, depth, maxWeight);
+    accumulateItemLevel(stats, input, input.loggingMarginals, pi, depth, maxWeight);
+  } else {
+    stats.ppMissing++;
+  }
   if (input.uniformLogging) accumulatePseudoInverse(stats, input, depth, policy);
   else stats.piMissing++;
 }
@@ -185,9 +208,8 @@ function accumulatePseudoInverse(stats: PolicyStats, input: PolicyInput, depth: 
   stats.piMax = Math.max(stats.piMax, Math.abs(gamma));
 }
 
-function accumulatePerPosition(stats: PolicyStats, input: PolicyInput, mu: ArrayLike<number>, depth: number, policy: TargetPolicy, maxWeight: number): void {
+function accumulatePerPosition(stats: PolicyStats, input: PolicyInput, mu: ArrayLike<number>, pi: ArrayLike<number>, depth: number, maxWeight: number): void {
   const n = input.scores.length;
-  const pi = targetMarginals(input.scores, depth, policy, input.random);
   for (let p = 0; p < depth; p++) {
     const { index, reward } = input.shown[p]!;
     const raw = pi[p * n + index]! / mu[p * n + index]!;
@@ -213,7 +235,48 @@ function accumulatePerPosition(stats: PolicyStats, input: PolicyInput, mu: Array
   }
 }
 
-export const ESTIMATORS = ['replay', 'ips', 'snips', 'dr', 'pp-ips', 'pp-snips', 'pp-dr', 'pi'] as const;
+/**
+ * Item-level terms of one decision. The reward model enters as q̂(a), its
+ * prediction averaged over positions with the logging policy's weights
+ * μ_p(a)/μ(a): a position-free q̂ keeps DR unbiased under the item-level
+ * model whatever the reward model gets wrong.
+ */
+function accumulateItemLevel(stats: PolicyStats, input: PolicyInput, mu: ArrayLike<number>, pi: ArrayLike<number>, depth: number, maxWeight: number): void {
+  const n = input.scores.length;
+  const muItem = new Float64Array(n);
+  const piItem = new Float64Array(n);
+  const qItem = new Float64Array(n);
+  for (let p = 0; p < depth; p++) {
+    for (let a = 0; a < n; a++) {
+      const m = mu[p * n + a]!;
+      muItem[a] = muItem[a]! + m;
+      piItem[a] = piItem[a]! + pi[p * n + a]!;
+      if (input.qhat) qItem[a] = qItem[a]! + m * input.qhat[p * n + a]!;
+    }
+  }
+  let direct = 0;
+  for (let a = 0; a < n; a++) {
+    if (muItem[a]! > 0) qItem[a] = qItem[a]! / muItem[a]!;
+    direct += piItem[a]! * qItem[a]!;
+    stats.itemMass += piItem[a]!;
+  }
+  stats.itemDr += direct;
+  for (let p = 0; p < depth; p++) {
+    const { index, reward } = input.shown[p]!;
+    const raw = piItem[index]! / muItem[index]!;
+    const w = Math.min(raw, maxWeight);
+    stats.itemNum += w * reward;
+    stats.itemDen += w;
+    stats.itemDr += w * (reward - qItem[index]!);
+    stats.itemCount++;
+    stats.itemSum += raw;
+    stats.itemSquares += raw * raw;
+    stats.itemMax = Math.max(stats.itemMax, raw);
+    if (raw > maxWeight) stats.itemClipped++;
+  }
+}
+
+export const ESTIMATORS = ['replay', 'ips', 'snips', 'dr', 'pp-ips', 'pp-snips', 'pp-dr', 'item-ips', 'item-snips', 'item-dr', 'pi'] as const;
 export type Estimator = (typeof ESTIMATORS)[number];
 
 export interface PolicyValues {
@@ -226,6 +289,9 @@ export interface PolicyValues {
   'pp-ips': number;
   'pp-snips': number;
   'pp-dr': number;
+  'item-ips': number;
+  'item-snips': number;
+  'item-dr': number;
   pi: number;
 }
 
@@ -248,7 +314,13 @@ export function policyValues(s: PolicyStats): PolicyValues {
     ppSnips += s.ppDen[p]! > 0 ? share * (s.ppNum[p]! / s.ppDen[p]!) : 0;
   }
   const pp = (v: number) => (s.ppMissing > 0 ? Number.NaN : v);
-  return { logging, replay, ips, snips, dr: s.dr / n, 'pp-ips': pp(ppIps), 'pp-snips': pp(ppSnips), 'pp-dr': pp(s.ppDr / n), pi: s.piMissing > 0 ? Number.NaN : s.pi / n };
+  const itemSnips = s.itemDen > 0 ? (s.itemMass / n) * (s.itemNum / s.itemDen) : 0;
+  return {
+    logging, replay, ips, snips, dr: s.dr / n,
+    'pp-ips': pp(ppIps), 'pp-snips': pp(ppSnips), 'pp-dr': pp(s.ppDr / n),
+    'item-ips': pp(s.itemNum / n), 'item-snips': pp(itemSnips), 'item-dr': pp(s.itemDr / n),
+    pi: s.piMissing > 0 ? Number.NaN : s.pi / n,
+  };
 }
 
 export interface WeightDiagnostics {
@@ -268,6 +340,9 @@ export function weightDiagnostics(s: PolicyStats, estimator: Estimator): WeightD
   const ess = (sum: number, squares: number) => (squares > 0 ? (sum * sum) / squares : 0);
   if (estimator === 'replay') return { ess: Number.NaN, weights: s.replayDen.reduce((a, b) => a + b, 0), maxWeight: Number.NaN, clipRate: Number.NaN, support };
   if (estimator === 'pi') return { ess: ess(s.piSum, s.piSquares), weights: s.requests - s.piMissing, maxWeight: s.piMax, clipRate: 0, support };
+  if (estimator.startsWith('item-')) {
+    return { ess: ess(s.itemSum, s.itemSquares), weights: s.itemCount, maxWeight: s.itemMax, clipRate: s.itemCount > 0 ? s.itemClipped / s.itemCount : 0, support };
+  }
   if (estimator.startsWith('pp-')) {
     return { ess: ess(s.ppSum, s.ppSquares), weights: s.ppCount, maxWeight: s.ppMax, clipRate: s.ppCount > 0 ? s.ppClipped / s.ppCount : 0, support };
   }

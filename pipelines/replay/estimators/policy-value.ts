@@ -2,7 +2,7 @@ import { bootstrapSteps, type BootstrapOptions } from './bootstrap.js';
 import { runSteps, type Steps } from '../paced-steps.js';
 import { PolicyStats, policyValues, weightDiagnostics, type Estimator, type PolicyValues, type WeightDiagnostics } from './policy-stats.js';
 import type { Estimate } from './prediction-quality.js';
-import { diffVerdict, leadSentence, undefinedReason, verdictOf, type Verdict } from './verdict.js';
+import { diffVerdict, isItemLevel, itemLevelVerdict, leadSentence, undefinedReason, verdictOf, type Verdict } from './verdict.js';
 
 /**
  * Policy values of models A and B from their per-user statistics: each
@@ -54,6 +54,10 @@ export function* policyValueSteps(usersA: readonly PolicyStats[], usersB: readon
       out[`b.lift.${e}`] = b[e] / b.logging - 1;
       out[`diff.${e}`] = b[e] - a[e];
     }
+    if (estimators.some(isItemLevel)) {
+      out['a.item-check'] = a['item-dr'] - a['pp-dr'];
+      out['b.item-check'] = b['item-dr'] - b['pp-dr'];
+    }
     return out;
   };
   const point = values();
@@ -63,7 +67,7 @@ export function* policyValueSteps(usersA: readonly PolicyStats[], usersB: readon
   const arm = (name: 'a' | 'b', total: PolicyStats) => Object.fromEntries(estimators.map((e) => {
     const value = est(`${name}.${e}`);
     const diagnostics = weightDiagnostics(total, e);
-    const verdict = verdictOf(e, value, diagnostics, total);
+    const verdict = isItemLevel(e) ? itemLevelVerdict(verdictOf(e, value, diagnostics, total), est(`${name}.item-check`)) : verdictOf(e, value, diagnostics, total);
     const missing = Number.isFinite(value.value) ? {} : { missing: undefinedReason(e, total) };
     return [e, { value, lift: est(`${name}.lift.${e}`), ...diagnostics, verdict, ...missing }];
   })) as Partial<Record<Estimator, EstimatorResult>>;

@@ -20,7 +20,7 @@ const count = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** Why an estimator's value is undefined (NaN) for these statistics. */
 export function undefinedReason(estimator: Estimator, s: PolicyStats): string {
-  if (estimator.startsWith('pp-') && s.ppMissing > 0) return `the logging policy's item-position marginals are unknown for ${count(s.ppMissing)} requests (softmax logging)`;
+  if ((estimator.startsWith('pp-') || estimator.startsWith('item-')) && s.ppMissing > 0) return `the logging policy's item-position marginals are unknown for ${count(s.ppMissing)} requests (softmax logging)`;
   if (estimator === 'pi' && s.piMissing > 0) return `the pseudo-inverse needs uniform logging; ${count(s.piMissing)} requests were not logged uniformly`;
   if (estimator === 'replay') return 'no logged request matched the target at some position';
   return 'no requests';
@@ -39,18 +39,44 @@ export function verdictOf(estimator: Estimator, value: Estimate, d: WeightDiagno
   return 'reliable';
 }
 
+export const isItemLevel = (e: Estimator) => e.startsWith('item-');
+
+/**
+ * The item-level estimators assume position does not change clicks. Where
+ * that holds, item-level DR and per-position DR estimate the same value, so
+ * an interval of their paired difference (item − pp, users resampled) that
+ * excludes zero rejects the assumption, and every item-level estimate of that
+ * arm is unreliable. A noisy per-position DR makes the check weak, not
+ * wrong: it can miss a small position effect, never invent one.
+ */
+export function itemLevelVerdict(verdict: Verdict, check: Estimate): Verdict {
+  if (verdict !== 'reliable') return verdict;
+  if (!Number.isFinite(check.lo) || !Number.isFinite(check.hi)) return 'unreliable: the position check (item-level DR − per-position DR) has no interval';
+  if (check.lo > 0 || check.hi < 0) {
+    return `unreliable: position changes clicks here (item-level DR − per-position DR ${signed(check.value)} [${signed(check.lo)}, ${signed(check.hi)}])`;
+  }
+  return verdict;
+}
+
 /** Both arms' verdicts → the B − A verdict (the first reason found). */
 export function diffVerdict(a: Verdict, b: Verdict): Verdict {
   if (b !== 'reliable') return b;
   return a;
 }
 
-/** The estimators in the order the lead sentence prefers them (lower variance and weaker assumptions first). */
-export const PREFERENCE: readonly Estimator[] = ['pp-dr', 'dr', 'pp-snips', 'snips', 'pp-ips', 'ips', 'pi', 'replay'];
+/**
+ * The estimators in the order the lead sentence prefers them: weaker
+ * assumptions first (position-based, then any click model), DR before the
+ * weighting-only ones; the item-level ones, whose click model is the
+ * strongest, only when none of those is reliable.
+ */
+export const PREFERENCE: readonly Estimator[] = ['pp-dr', 'dr', 'pp-snips', 'snips', 'pp-ips', 'ips', 'pi', 'replay', 'item-dr', 'item-snips', 'item-ips'];
 
 export const ESTIMATOR_NAMES: Record<Estimator, string> = {
   replay: 'replay (matching)', ips: 'whole-slate IPS', snips: 'whole-slate SNIPS', dr: 'whole-slate DR',
   'pp-ips': 'position-based IPS', 'pp-snips': 'position-based SNIPS', 'pp-dr': 'position-based DR', pi: 'pseudo-inverse',
+  'item-ips': 'item-level IPS (assumes position does not change clicks)', 'item-snips': 'item-level SNIPS (assumes position does not change clicks)',
+  'item-dr': 'item-level DR (assumes position does not change clicks)',
 };
 
 const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
