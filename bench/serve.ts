@@ -109,7 +109,7 @@ async function buildRegistry(dir: string): Promise<void> {
   await saveGraphEmbeddings({
     registry: dir, name: 'bench-graph', config: GraphModelConfigSchema.parse({ type: 'mf-bpr', dim: S.graphDim }),
     embeddings: { dim: S.graphDim, users: vectors(rng, BENCH_USERS, S.graphDim, 'low-rank'), items: vectors(rng, S.items - 2, S.graphDim, 'low-rank') },
-    userIds: Array.from({ length: BENCH_USERS }, (_, i) => i), itemIds: Array.from({ length: S.items - 2 }, (_, i) => i),
+    userIds: Array.from({ length: BENCH_USERS }, (_, i) => String(i)), itemIds: Array.from({ length: S.items - 2 }, (_, i) => String(i)),
   });
 }
 

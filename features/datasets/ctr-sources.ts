@@ -1,7 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Event } from '../events/event-schema.js';
-import { parseEvent } from '../events/parse-event.js';
+import { readJsonlEvents } from '../events/jsonl-events.js';
 import type { Example } from '../samples/example.js';
 import { PointInTimeSampleBuilder } from '../samples/point-in-time-builder.js';
 import { FeatureEncoder } from '../spec/feature-encoder.js';
@@ -43,17 +41,5 @@ export function syntheticCtrSplits(spec: FeatureSpec, options: SyntheticOptions 
 
 /** A JSONL file of events in the event schema, in time order; invalid lines are reported with their number. */
 export async function jsonlCtrSplits(spec: FeatureSpec, file: string): Promise<CtrSplits> {
-  const events: Event[] = [];
-  const bad: string[] = [];
-  let invalid = 0;
-  let line = 0;
-  for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    line++;
-    if (text.trim() === '') continue;
-    const parsed = parseEvent(text);
-    if (parsed.ok) events.push(parsed.event);
-    else if (++invalid <= 10) bad.push(`line ${line}: ${parsed.reason}`);
-  }
-  if (invalid > 0) throw new ValidationError(`${file} has ${invalid} invalid events (first ${bad.length} shown)`, bad);
-  return splitByTime(spec, examplesFromEvents(spec, events));
+  return splitByTime(spec, examplesFromEvents(spec, await readJsonlEvents(file)));
 }

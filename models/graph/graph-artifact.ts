@@ -24,8 +24,9 @@ const GraphFileSchema = z.object({
   dim: z.number().int().positive(),
   /** Score = dot product of a user row and an item row. */
   similarity: z.literal('dot'),
-  userIds: z.array(z.number()),
-  itemIds: z.array(z.number()),
+  /** External ids; artifacts written before string ids held MovieLens numbers. */
+  userIds: z.array(z.union([z.string(), z.number()]).transform(String)),
+  itemIds: z.array(z.union([z.string(), z.number()]).transform(String)),
 });
 
 export interface SaveGraphOptions {
@@ -34,8 +35,8 @@ export interface SaveGraphOptions {
   name: string;
   config: GraphModelConfig;
   embeddings: GraphEmbeddings;
-  userIds: readonly number[];
-  itemIds: readonly number[];
+  userIds: readonly string[];
+  itemIds: readonly string[];
   metrics?: Record<string, number | null>;
   trainedUntil?: number | null;
   extra?: Record<string, unknown>;
@@ -64,11 +65,11 @@ export interface LoadedGraphEmbeddings extends GraphEmbeddings {
   dir: string;
   manifest: Manifest;
   config: GraphModelConfig;
-  userIds: number[];
-  itemIds: number[];
+  userIds: string[];
+  itemIds: string[];
   /** External id → row. */
-  userIndex: Map<number, number>;
-  itemIndex: Map<number, number>;
+  userIndex: Map<string, number>;
+  itemIndex: Map<string, number>;
 }
 
 /** Opens (and verifies) an artifact written by saveGraphEmbeddings; refuses any other model family. */

@@ -50,8 +50,8 @@ export async function publishRandomGraph(registry: string, name = 'syn-graph', {
     registry, name,
     config: GraphModelConfigSchema.parse({ type: 'mf-bpr', dim }),
     embeddings: { dim, users: gaussian(users * dim), items: gaussian(items * dim) },
-    userIds: Array.from({ length: users }, (_, i) => i),
-    itemIds: Array.from({ length: items }, (_, i) => i),
+    userIds: Array.from({ length: users }, (_, i) => String(i)),
+    itemIds: Array.from({ length: items }, (_, i) => String(i)),
   });
   return dir;
 }

@@ -3,8 +3,8 @@ import { movieLensCfSplit } from '../../../features/datasets/movielens-cf.js';
 import type { MovieLensRating } from '../../../features/datasets/movielens.js';
 
 /** Pairs (user id, item id) of a part, in the split's order. */
-const pairs = (part: { users: Int32Array; items: Int32Array }, userIds: number[], itemIds: number[]) =>
-  Array.from(part.users, (u, k) => [userIds[u]!, itemIds[part.items[k]!]!]);
+const pairs = (part: { users: Int32Array; items: Int32Array }, userIds: string[], itemIds: string[]) =>
+  Array.from(part.users, (u, k) => [Number(userIds[u]!), Number(itemIds[part.items[k]!]!)]);
 
 describe('MovieLens CF split protocol', () => {
   // user 1: 10 positives (+ a 3-star rating that is not a positive); ts ties broken by item id.
@@ -20,9 +20,9 @@ describe('MovieLens CF split protocol', () => {
   const split = movieLensCfSplit(ratings);
 
   it('indexes every user and item seen, ascending', () => {
-    assert.deepEqual(split.userIds, [1, 2, 3]);
+    assert.deepEqual(split.userIds, ['1', '2', '3']);
     assert.equal(split.itemIds.length, 10 + 4 + 15 + 1 + 1);
-    assert.ok(split.itemIds.every((id, i) => i === 0 || id > split.itemIds[i - 1]!));
+    assert.ok(split.itemIds.every((id, i) => i === 0 || Number(id) > Number(split.itemIds[i - 1]!)), 'numeric ids in numeric order');
   });
 
   it('user with 10 positives: last ceil(20%) = 2 test, then last ceil(10% of 8) = 1 validation, in (ts, item) order', () => {

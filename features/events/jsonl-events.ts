@@ -1,0 +1,27 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { ValidationError } from '../../infra/errors.js';
+import type { Event } from './event-schema.js';
+import { parseEvent } from './parse-event.js';
+
+/**
+ * Every event of a JSONL file in the event schema, in file order. A file
+ * with any invalid line is refused whole, naming the first ten lines and
+ * why: training on the valid part of a file that is not what it claims
+ * would publish a model of something else.
+ */
+export async function readJsonlEvents(file: string): Promise<Event[]> {
+  const events: Event[] = [];
+  const bad: string[] = [];
+  let invalid = 0;
+  let line = 0;
+  for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    line++;
+    if (text.trim() === '') continue;
+    const parsed = parseEvent(text);
+    if (parsed.ok) events.push(parsed.event);
+    else if (++invalid <= 10) bad.push(`line ${line}: ${parsed.reason}`);
+  }
+  if (invalid > 0) throw new ValidationError(`${file} has ${invalid} invalid events (first ${bad.length} shown)`, bad);
+  return events;
+}
