@@ -7,6 +7,7 @@ import type { Precision } from '../models/ctr/ctr-scorer.js';
 import { RankerHandle, Retrieval, type ModelBundle, type RetrievalOptions, type ServedVersion } from './model-bundle.js';
 import type { ServingMetrics } from './serving-metrics.js';
 import { ServiceUnavailableError } from './http-errors.js';
+import { checkItemOverlap } from './item-overlap.js';
 
 export interface ModelHolderOptions {
   registry: ModelRegistry;
@@ -21,6 +22,8 @@ export interface ModelHolderOptions {
    * model is not served: a version nobody promoted never answers traffic. @default false
    */
   allowLatest?: boolean;
+  /** Serve a retrieval model whose items the ranker does not know (item-overlap.ts), with a warning instead of refusing. @default false */
+  allowItemMismatch?: boolean;
   log: Logger;
   metrics?: ServingMetrics;
 }
@@ -161,6 +164,8 @@ export class ModelHolder {
       ]);
       ranker = newRanker;
       const next: ModelBundle = { ranker: newRanker ?? old!.ranker, retrieval: retrievalVersion ? newRetrieval ?? old!.retrieval : null, loadedAt: Date.now() };
+      const mismatch = checkItemOverlap(next, this.options.allowItemMismatch ?? false);
+      if (mismatch) log.warn({ ranker: next.ranker.served, retrieval: next.retrieval?.served }, mismatch);
       warm(next);
       this.bundle = next; // the swap: one assignment; requests already running keep the bundle they took
       if (old && newRanker) old.ranker.retire();

@@ -40,6 +40,8 @@ export const ServeSettingsSchema = z.object({
   })),
   /** RECSYS_SERVE_ALLOW_LATEST: serve a model's newest version when it has no serving alias (otherwise such a model is refused) @default false */
   allowLatest: z.boolean(),
+  /** RECSYS_SERVE_ALLOW_ITEM_MISMATCH: serve a retrieval model whose items the ranker does not know, with a warning (otherwise refused) @default false */
+  allowItemMismatch: z.boolean(),
   /** RECSYS_SERVE_DRAIN_SECONDS: on SIGTERM, /readyz answers 503 this long while requests are still served, so load balancers stop sending before the listener closes @default 5 */
   drainSeconds: z.number().min(0).max(3600),
   /** RECSYS_EXPLORATION: the default policy when a request names none @default none */
@@ -120,6 +122,7 @@ export function loadServeSettings(env: NodeJS.ProcessEnv = process.env, override
       decisionsFile: env.RECSYS_DECISIONS_FILE || 'var/decisions.jsonl',
       adminToken: adminTokenFrom(env),
       allowLatest: bool('RECSYS_SERVE_ALLOW_LATEST', env.RECSYS_SERVE_ALLOW_LATEST),
+      allowItemMismatch: bool('RECSYS_SERVE_ALLOW_ITEM_MISMATCH', env.RECSYS_SERVE_ALLOW_ITEM_MISMATCH),
       drainSeconds: num(env.RECSYS_SERVE_DRAIN_SECONDS, 5),
       exploration: env.RECSYS_EXPLORATION || 'none',
       epsilon: num(env.RECSYS_EPSILON, 0.1),

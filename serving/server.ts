@@ -93,6 +93,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       retrieval: settings.retrieval === '' ? null : settings.retrieval,
       precision: settings.precision,
       allowLatest: settings.allowLatest,
+      allowItemMismatch: settings.allowItemMismatch,
       retrievalOptions: { ann: settings.ann, ef: settings.annEf, m: settings.annM, minRecall: settings.annMinRecall, itemIdPrefix: settings.itemIdPrefix, userIdPrefix: settings.userIdPrefix },
       log,
       metrics,

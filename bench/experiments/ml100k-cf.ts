@@ -67,12 +67,14 @@ for (const v of variants) {
           if (e.validation) console.error(`  ${v.key} seed ${seed} epoch ${e.epoch}/${total} loss ${e.trainLoss.toFixed(4)} val NDCG@20 ${e.validation['ndcg@20']!.toFixed(4)} (${e.seconds.toFixed(2)} s)`);
         },
       });
+      if (!result.test) throw new Error('an evaluation run returned no test metrics');
+      const test = result.test;
       record = {
         variant: v.key, model: v.model, seed, config: result.config, bestEpoch: result.bestEpoch, epochsRun: result.epochsRun,
-        secondsPerEpoch: result.secondsPerEpoch, validation: result.validation, test: result.test, artifactDir: result.artifactDir,
+        secondsPerEpoch: result.secondsPerEpoch, validation: result.validation, test, artifactDir: result.artifactDir,
       };
       writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
-      console.log(`${v.key} seed ${seed}: test NDCG@20 ${result.test['ndcg@20']!.toFixed(4)}, best epoch ${result.bestEpoch}/${result.epochsRun}, ${result.secondsPerEpoch.toFixed(2)} s/epoch, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      console.log(`${v.key} seed ${seed}: test NDCG@20 ${test['ndcg@20']!.toFixed(4)}, best epoch ${result.bestEpoch}/${result.epochsRun}, ${result.secondsPerEpoch.toFixed(2)} s/epoch, ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
     records.set(v.key, [...(records.get(v.key) ?? []), record]);
   }

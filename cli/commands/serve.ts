@@ -37,6 +37,7 @@ export function registerServe(program: Command): void {
     // Removed: a token in argv is readable by every local user (ps, /proc/<pid>/cmdline). Kept hidden to say so.
     .addOption(new Option('--admin-token <token>').hideHelp())
     .option('--allow-latest', 'serve a model\'s newest version when it has no serving alias (env RECSYS_SERVE_ALLOW_LATEST; default: such a model is refused)')
+    .option('--allow-item-mismatch', 'serve a retrieval model whose items the ranker has not seen (under 10% of sampled items known), with a warning (env RECSYS_SERVE_ALLOW_ITEM_MISMATCH; default: refused)')
     .option('--drain-seconds <s>', 'on SIGTERM/SIGINT, /readyz answers 503 this long while requests are still served, then the listener closes and in-flight requests finish (env RECSYS_SERVE_DRAIN_SECONDS, default 5)', nonNegative('drain-seconds'))
     .option('--exploration <scheme>', `default exploration of /v1/recommend: ${EXPLORATION_SCHEMES.join(', ')} (env RECSYS_EXPLORATION, default none)`, oneOf('exploration', EXPLORATION_SCHEMES))
     .option('--epsilon <e>', 'epsilon of epsilon-greedy (env RECSYS_EPSILON, default 0.1)', fraction('epsilon'))
@@ -65,7 +66,7 @@ export function registerServe(program: Command): void {
       const env = opts.adminTokenFile !== undefined ? { ...process.env, RECSYS_ADMIN_TOKEN: '', RECSYS_ADMIN_TOKEN_FILE: opts.adminTokenFile } : process.env;
       const settings = loadServeSettings(env, {
         host: opts.host, port: opts.port, registry: opts.registry, ranker: opts.ranker, retrieval: opts.retrieval, precision: opts.precision,
-        onlineStore: opts.onlineStore, decisions: opts.decisions, decisionsFile: opts.decisionsFile, allowLatest: opts.allowLatest, drainSeconds: opts.drainSeconds,
+        onlineStore: opts.onlineStore, decisions: opts.decisions, decisionsFile: opts.decisionsFile, allowLatest: opts.allowLatest, allowItemMismatch: opts.allowItemMismatch, drainSeconds: opts.drainSeconds,
         exploration: opts.exploration, epsilon: opts.epsilon, temperature: opts.temperature, numCandidates: opts.numCandidates,
         ann: opts.ann, annEf: opts.annEf, annM: opts.annM, annMinRecall: opts.annMinRecall, pollSeconds: opts.pollSeconds, maxBodyBytes: opts.maxBody,
         historyLength: opts.historyLength, tfThreads: opts.tfThreads, heapGrowingPercent: opts.heapGrowingPercent, batchCandidates: opts.batchCandidates, itemIdPrefix: opts.itemIdPrefix, userIdPrefix: opts.userIdPrefix,

@@ -2,7 +2,28 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadJsonFile } from '../../infra/config.js';
+import { EventPositivesSchema } from '../../features/interactions/event-positives.js';
 import { GraphModelConfigSchema, GraphTrainingSchema, type GraphModelType } from '../../models/graph/graph-config.js';
+
+/**
+ * Where a CF model's interactions come from. Paths are relative to the
+ * config file; windows are epoch ms, [from, to).
+ */
+export const CfSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('movielens'), dir: z.string().optional(), minRating: z.number().default(4) }).strict(),
+  z.object({ kind: z.literal('jsonl'), file: z.string(), positives: EventPositivesSchema.default({}) }).strict(),
+  z.object({ kind: z.literal('interactions'), file: z.string(), minWeight: z.number().finite().default(1) }).strict(),
+  z.object({
+    kind: z.literal('clickhouse'),
+    from: z.number().int().nonnegative().optional(),
+    to: z.number().int().nonnegative().optional(),
+    positives: EventPositivesSchema.default({}),
+  }).strict(),
+]).superRefine((s, ctx) => {
+  if (s.kind === 'clickhouse' && s.from !== undefined && s.to !== undefined && s.from >= s.to) ctx.addIssue({ code: 'custom', path: ['to'], message: 'the window is empty: from must be before to' });
+});
+
+export type CfSource = z.infer<typeof CfSourceSchema>;
 
 /**
  * A collaborative-filtering training config (`configs/models/ml100k-<model>.json`):
@@ -12,7 +33,7 @@ export const CfConfigSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - or _'),
   /** Free text: where the settings come from (paper, validation search). */
   description: z.string().optional(),
-  source: z.object({ kind: z.literal('movielens'), dir: z.string().optional() }).default({ kind: 'movielens' }),
+  source: CfSourceSchema.default({ kind: 'movielens' }),
   model: GraphModelConfigSchema,
   training: GraphTrainingSchema.default({}),
 });
@@ -28,6 +49,9 @@ export function cfConfigFile(type: GraphModelType, variant?: string): string {
 
 export function loadCfConfig(file: string): CfConfig {
   const config = loadJsonFile(CfConfigSchema, file, 'CF training config');
-  const dir = config.source.dir;
-  return dir ? { ...config, source: { ...config.source, dir: path.resolve(path.dirname(path.resolve(file)), dir) } } : config;
+  const resolve = (p: string) => path.resolve(path.dirname(path.resolve(file)), p);
+  const source = config.source;
+  if (source.kind === 'movielens' && source.dir) return { ...config, source: { ...source, dir: resolve(source.dir) } };
+  if (source.kind === 'jsonl' || source.kind === 'interactions') return { ...config, source: { ...source, file: resolve(source.file) } };
+  return config;
 }

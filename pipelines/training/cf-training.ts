@@ -1,5 +1,4 @@
-import { defaultMovieLensDir, loadMovieLens } from '../../features/datasets/movielens.js';
-import { movieLensCf } from '../../features/datasets/movielens-cf.js';
+import { cfSplit, type CfSplit } from '../../features/interactions/cf-split.js';
 import { logger } from '../../infra/logger.js';
 import { buildBipartiteGraph } from '../../models/graph/bipartite-graph.js';
 import { createGraphModel } from '../../models/graph/create-graph-model.js';
@@ -7,7 +6,9 @@ import { GraphModelConfigSchema, type GraphModelType, type GraphTrainingConfig }
 import { saveGraphEmbeddings } from '../../models/graph/graph-artifact.js';
 import { evaluateFullRanking, itemsPerUser, type RankingSummary } from '../../models/graph/full-ranking.js';
 import { trainGraphModel, type GraphEpochResult } from '../../models/graph/train-graph.js';
-import { cfConfigFile, loadCfConfig, type CfConfig } from './cf-config.js';
+import { CfConfigSchema, cfConfigFile, loadCfConfig, type CfConfig, type CfSource } from './cf-config.js';
+import { ValidationError } from '../../infra/errors.js';
+import { loadCfData } from './cf-sources.js';
 
 const log = logger('cf-training');
 
@@ -22,8 +23,19 @@ export interface CfTrainingOptions {
   configFile?: string;
   /** A config object instead of any file (experiments). */
   config?: CfConfig;
-  /** Overrides the dataset directory (else the config's, else ML100K_DIR). */
+  /** Replaces the config's registry name. */
+  name?: string;
+  /** Replaces the config's source. */
+  source?: CfSource;
+  /** Overrides a MovieLens source's directory (else the config's, else ML100K_DIR). */
   dataDir?: string;
+  /**
+   * Train on everything: the epoch count is chosen by early stopping on a
+   * validation tail (the last 10% of each user's positives), then the model
+   * is retrained on all positives for that many epochs and published, so the
+   * served model has seen the newest data. No test metrics.
+   */
+  production?: boolean;
   onEpoch?: (e: GraphEpochResult, maxEpochs: number) => void;
 }
 
@@ -35,29 +47,77 @@ export interface CfTrainingResult {
   epochsRun: number;
   secondsPerEpoch: number;
   validation: RankingSummary;
-  /** Recall/Precision/NDCG/F1 @10 and @20 on the test split, full ranking over items not in the user's train ∪ validation. */
-  test: RankingSummary;
+  /** Recall/Precision/NDCG/F1 @10 and @20 on the test split, full ranking over items not in the user's train ∪ validation; none in a production run. */
+  test?: RankingSummary;
+  users: number;
+  items: number;
+  positives: number;
 }
 
-/** MovieLens-100K CF protocol → graph → BPR training with early stopping on validation → test → artifact. */
+/** Interactions → per-user time split → graph → BPR training with early stopping on validation → test → artifact. */
 export async function runCfTraining(options: CfTrainingOptions): Promise<CfTrainingResult> {
   const base = options.config ?? loadCfConfig(options.configFile ?? cfConfigFile(options.model));
+  let source = options.source ?? base.source;
+  if (options.dataDir && source.kind === 'movielens') source = { ...source, dir: options.dataDir };
   const config: CfConfig = {
     ...base,
+    name: options.name === undefined ? base.name : parseName(options.name),
+    source,
     model: GraphModelConfigSchema.parse({ ...base.model, type: options.model, ...(options.seed !== undefined ? { seed: options.seed } : {}) }),
     training: { ...base.training, ...(options.epochs !== undefined ? { epochs: options.epochs } : {}) } as GraphTrainingConfig,
   };
-  const ml = await loadMovieLens(options.dataDir ?? config.source.dir ?? defaultMovieLensDir());
-  const split = movieLensCf(ml);
+  const data = await loadCfData(source);
+  const known = { userIds: data.userIds, itemIds: data.itemIds };
+  const split = cfSplit(data.positives, { ...known, ...(options.production ? { testFraction: 0 } : {}) });
   const numUsers = split.userIds.length;
   const numItems = split.itemIds.length;
-  log.info({ users: numUsers, items: numItems, train: split.train.users.length, validation: split.validation.users.length, test: split.test.users.length }, 'CF split');
+  log.info({ source: data.describe, positives: data.positives.length, users: numUsers, items: numItems, train: split.train.users.length, validation: split.validation.users.length, test: split.test.users.length }, 'CF split');
+  if (split.validation.users.length === 0) {
+    log.warn('no user has enough positives for a validation tail: early stopping follows the training loss');
+  }
 
-  const graph = buildBipartiteGraph(numUsers, numItems, split.train.users, split.train.items);
+  const selected = train(config, split, options);
+  let published = selected.embeddings;
+  let userIds = split.userIds;
+  let itemIds = split.itemIds;
+  let trainedUntil = split.trainedUntil;
+  let test: RankingSummary | undefined;
+  if (options.production) {
+    // The served model sees every positive, for the epoch count validation chose.
+    const all = cfSplit(data.positives, { ...known, testFraction: 0, validationFraction: 0 });
+    log.info({ epochs: selected.bestEpoch, positives: all.train.users.length }, 'production: retraining on everything');
+    const final = train({ ...config, training: { ...config.training, epochs: selected.bestEpoch, evalEvery: selected.bestEpoch } }, all, options);
+    ({ userIds, itemIds, trainedUntil } = all);
+    published = final.embeddings;
+  } else {
+    // Test ranks every item the user did not meet in train or validation.
+    test = evaluateFullRanking(selected.embeddings, split.test, itemsPerUser(numUsers, split.train, split.validation), [10, 20]);
+    log.info({ model: config.model.type, bestEpoch: selected.bestEpoch, test }, 'test metrics');
+  }
+
+  const { dir, manifest } = await saveGraphEmbeddings({
+    registry: options.registry,
+    name: config.name,
+    config: config.model,
+    embeddings: published,
+    userIds,
+    itemIds,
+    metrics: { ...prefixed('validation', selected.best), ...(test ? prefixed('test', test) : {}), seconds_per_epoch: selected.secondsPerEpoch },
+    trainedUntil,
+    extra: { training: config.training, bestEpoch: selected.bestEpoch, epochsRun: selected.epochs.length, source: source.kind, production: options.production ?? false },
+  });
+  return {
+    config, artifactDir: dir, version: manifest.version, bestEpoch: selected.bestEpoch, epochsRun: selected.epochs.length,
+    secondsPerEpoch: selected.secondsPerEpoch, validation: selected.best, ...(test ? { test } : {}),
+    users: numUsers, items: numItems, positives: data.positives.length,
+  };
+}
+
+function train(config: CfConfig, split: CfSplit, options: CfTrainingOptions) {
+  const graph = buildBipartiteGraph(split.userIds.length, split.itemIds.length, split.train.users, split.train.items);
   const model = createGraphModel(config.model, graph);
-  let result;
   try {
-    result = trainGraphModel(model, graph, split.validation, {
+    return trainGraphModel(model, graph, split.validation, {
       ...config.training,
       seed: config.model.seed,
       onEpoch: (e) => options.onEpoch?.(e, config.training.epochs),
@@ -65,25 +125,12 @@ export async function runCfTraining(options: CfTrainingOptions): Promise<CfTrain
   } finally {
     model.dispose();
   }
-  // Test ranks every item the user did not meet in train or validation.
-  const test = evaluateFullRanking(result.embeddings, split.test, itemsPerUser(numUsers, split.train, split.validation), [10, 20]);
-  log.info({ model: config.model.type, bestEpoch: result.bestEpoch, test }, 'test metrics');
+}
 
-  const { dir, manifest } = await saveGraphEmbeddings({
-    registry: options.registry,
-    name: config.name,
-    config: config.model,
-    embeddings: result.embeddings,
-    userIds: split.userIds,
-    itemIds: split.itemIds,
-    metrics: { ...prefixed('validation', result.best), ...prefixed('test', test), seconds_per_epoch: result.secondsPerEpoch },
-    trainedUntil: split.trainedUntil,
-    extra: { training: config.training, bestEpoch: result.bestEpoch, epochsRun: result.epochs.length, protocol: 'ml100k-cf' },
-  });
-  return {
-    config, artifactDir: dir, version: manifest.version, bestEpoch: result.bestEpoch, epochsRun: result.epochs.length,
-    secondsPerEpoch: result.secondsPerEpoch, validation: result.best, test,
-  };
+function parseName(name: string): string {
+  const parsed = CfConfigSchema.shape.name.safeParse(name);
+  if (!parsed.success) throw new ValidationError(`invalid model name ${JSON.stringify(name)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
 }
 
 function prefixed(prefix: string, m: RankingSummary): Record<string, number> {

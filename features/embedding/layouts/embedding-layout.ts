@@ -92,6 +92,21 @@ export class EmbeddingLayout {
     return { total: tables.reduce((sum, t) => sum + t.parameters, 0), tables };
   }
 
+  /**
+   * For each value of a field, whether its table has a row for it (its first
+   * chunk's); undefined when the table cannot tell (range ids give every
+   * value a row). Nothing is allocated or counted.
+   */
+  knows(field: string, values: FieldIds): boolean[] | undefined {
+    const plan = this.plans.find((p) => p.name === field);
+    if (!plan) return undefined;
+    const table = this.tables[plan.table]!;
+    const keys = new Int32Array(values.length);
+    plan.rowsOf(values, 0, keys, 1, 0);
+    if (table.hasRow(0) === undefined) return undefined;
+    return Array.from(keys, (key) => table.hasRow(key)!);
+  }
+
   lookup(batch: Readonly<Record<string, FieldIds>>): LayoutLookup {
     this.checkFields(batch);
     const fields: FieldLookup[] = [];

@@ -157,6 +157,11 @@ export class EmbeddingTable {
     for (let i = 0; i < rows.length; i++) this.markRow(rows[i]!);
   }
 
+  /** Whether `id` has a row of its own (dynamic ids), without touching anything; undefined when every id maps to a row (range ids). */
+  hasRow(id: number): boolean | undefined {
+    return this.dynamic ? this.dynamic.rowOf(id) !== DEFAULT_ROW : undefined;
+  }
+
   /**
    * Makes the table read-only, for serving, replay and evaluation: lookups no
    * longer allocate, admit, expire or count (an id without a row reads the
