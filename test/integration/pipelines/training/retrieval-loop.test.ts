@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { syntheticEvents } from '../../../../features/datasets/synthetic.js';
+import { loadGraphEmbeddings } from '../../../../models/graph/graph-artifact.js';
+import { EventProducer } from '../../../../pipelines/ingest/event-producer.js';
+import { eventKey } from '../../../../pipelines/ingest/events-kind.js';
+import { countInteractions } from '../../../../pipelines/ingest/offline-store.js';
+import { MemoryDecisionSink } from '../../../../pipelines/decisions/decision-sink.js';
+import { ModelRegistry } from '../../../../pipelines/registry/model-registry.js';
+import { loadServeSettings } from '../../../../serving/serve-config.js';
+import { startServer } from '../../../../serving/server.js';
+import { randomName } from '../../../helpers/names.js';
+import { waitFor } from '../../../helpers/wait-for.js';
+import { spawnTs, type Child } from '../ingest/child.js';
+import { createIngestEnv, type IngestEnv } from '../ingest/ingest-env.js';
+
+const CLI = 'cli/recsys.ts';
+const STREAM_CONFIG = path.resolve('configs/models/synthetic-din-stream.json');
+
+/**
+ * Retrieval from the event stream, on the real services: events → Kafka →
+ * `recsys ingest` → ClickHouse → `recsys train-cf --source clickhouse
+ * --production` (the graph model) and `recsys train-stream` (the ranker) →
+ * serving → `/v1/recommend` without candidates answers with items the graph
+ * model retrieved, in the stream's own item ids.
+ */
+describe('retrieval trained from the event stream (real services)', function () {
+  this.timeout(600_000);
+  const SYNTHETIC = { events: 12_000, users: 200, items: 300, categories: 6, seed: 11 };
+  let env: IngestEnv;
+  let dir: string;
+  let registry: string;
+  const children: Child[] = [];
+
+  before(async () => {
+    env = await createIngestEnv({ partitions: 2 });
+    dir = mkdtempSync(path.join(tmpdir(), 'retrieval-loop-'));
+    registry = path.join(dir, 'registry');
+    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 2000 });
+    await producer.connect();
+    for (const e of syntheticEvents(SYNTHETIC)) await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
+    await producer.close();
+  });
+
+  after(async () => {
+    for (const c of children) if (c.process.exitCode === null) c.process.kill('SIGKILL');
+    await env?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ingests, trains both models from the stream, and /v1/recommend retrieves with the graph model', async () => {
+    const interactions = [...syntheticEvents(SYNTHETIC)].filter((e) => e.type !== 'item_update' && e.type !== 'user_update').length;
+    const ingest = spawnTs(CLI, ['ingest'], { ...env.env, LOG_LEVEL: 'warn' });
+    children.push(ingest);
+    await waitFor(async () => (await countInteractions(env.db)) >= interactions, { timeoutMs: 180_000, intervalMs: 500, what: `${interactions} interactions in ClickHouse` });
+    ingest.process.kill('SIGTERM');
+    await ingest.exited;
+
+    const cf = spawnTs(CLI, ['train-cf', '--model', 'mf-bpr', '--source', 'clickhouse', '--production', '--name', 'stream-mf', '--epochs', '6', '--registry', registry, '--no-progress'], { ...env.env, LOG_LEVEL: 'warn' });
+    children.push(cf);
+    const cfExit = await cf.exited;
+    assert.equal(cfExit.code, 0, cf.stderr.slice(-10).join('\n'));
+    const summary = cf.lines.at(-1) as { source: string; positives: number; users: number; test: unknown; version: number };
+    assert.equal(summary.source, 'clickhouse');
+    assert.ok(summary.positives > 100, `positives: ${summary.positives}`);
+    assert.equal(summary.test, null, 'a production run has no test split');
+    const graph = await loadGraphEmbeddings(path.join(registry, 'stream-mf', 'v000001'));
+    assert.ok(graph.itemIds.every((id) => id.startsWith('i')), `the stream's own item ids, e.g. ${graph.itemIds[0]}`);
+    assert.equal(graph.manifest.trainedUntil, Math.max(...[...syntheticEvents(SYNTHETIC)].filter((e) => e.type === 'click' || (e.type === 'impression' && e.label === 1)).map((e) => e.ts)), 'the served model has seen the newest positive');
+
+    const streamConfig = path.join(dir, 'stream.json');
+    const base = JSON.parse(readFileSync(STREAM_CONFIG, 'utf8'));
+    writeFileSync(streamConfig, JSON.stringify({ ...base, features: path.resolve(path.dirname(STREAM_CONFIG), base.features) }));
+    const ranker = spawnTs(CLI, ['train-stream', '--config', streamConfig, '--registry', registry, '--topic', env.topic, '--group', randomName('test_loop_ranker'),
+      '--checkpoint-dir', path.join(dir, 'checkpoints'), '--idle-exit-seconds', '5', '--json'], { ...env.env, LOG_LEVEL: 'warn' });
+    children.push(ranker);
+    const rankerExit = await ranker.exited;
+    assert.equal(rankerExit.code, 0, ranker.stderr.slice(-10).join('\n'));
+
+    const server = await startServer({
+      settings: loadServeSettings({}, {
+        registry, ranker: base.name, retrieval: 'stream-mf', allowLatest: true, onlineStore: 'redis', decisions: 'memory',
+        modelsChannel: '', pollSeconds: 0, numCandidates: 50, ann: 'exact',
+      }),
+      services: env.services,
+      registry: new ModelRegistry(registry),
+      decisions: new MemoryDecisionSink(),
+      listen: false,
+    });
+    try {
+      const items = new Set(graph.itemIds);
+      for (const user of graph.userIds.slice(0, 5)) {
+        const res = await request(server.app).post('/v1/recommend').send({ user_id: user, k: 10 });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal(res.body.retrieval, 'index');
+        assert.equal(res.body.models.retrieval.model, 'stream-mf');
+        assert.equal(res.body.items.length, 10);
+        for (const item of res.body.items as { item_id: string }[]) assert.ok(items.has(item.item_id), `${item.item_id} comes from the graph model`);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
