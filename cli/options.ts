@@ -40,6 +40,16 @@ export const timestamp = (flag: string) => (value: string): number => {
   return ms;
 };
 
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration: a number with a unit ms, s, m, h or d (`6h`, `30d`, `90s`), as milliseconds. */
+export const duration = (flag: string) => (value: string): number => {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
+  const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2]!]!) : Number.NaN;
+  if (!(ms > 0)) throw new ValidationError(`--${flag} must be a positive duration such as 90s, 15m, 6h or 30d, got ${JSON.stringify(value)}`);
+  return ms;
+};
+
 /** A model reference argument: `name`, `name@3`, `name@latest`, `name@serving`; `versioned` refuses the bare name. */
 export const modelRef = (what: string, { versioned = false } = {}) => (value: string): ModelRef => {
   const ref = parseModelRef(value);

@@ -4,11 +4,12 @@ import { ValidationError } from '../../infra/errors.js';
 import { GRAPH_MODEL_TYPES, type GraphModelType } from '../../models/graph/graph-config.js';
 import { CfSourceSchema, type CfSource } from '../../pipelines/training/cf-config.js';
 import { nonNegative, oneOf, positiveInt, timestamp } from '../options.js';
+import { registerTrainCfSchedule } from './train-cf-schedule.js';
 
 const SOURCES = ['movielens', 'jsonl', 'interactions', 'clickhouse'] as const;
 
 interface TrainCfFlags {
-  model: GraphModelType;
+  model?: GraphModelType;
   seed?: number;
   epochs?: number;
   registry: string;
@@ -26,10 +27,10 @@ interface TrainCfFlags {
 }
 
 export function registerTrainCf(program: Command): void {
-  program
+  const trainCf = program
     .command('train-cf')
     .description('train a retrieval graph model (MF-BPR, LightGCN, sheaf GNN) on interactions (MovieLens-100K, an events or interactions file, or the offline store) and publish its user/item embeddings')
-    .requiredOption('--model <type>', `model: ${GRAPH_MODEL_TYPES.join(' | ')}`, oneOf('model', GRAPH_MODEL_TYPES))
+    .option('--model <type>', `model (required): ${GRAPH_MODEL_TYPES.join(' | ')}`, oneOf('model', GRAPH_MODEL_TYPES))
     .option('--seed <n>', 'model seed (default: the config\'s)', positiveInt('seed'))
     .option('--epochs <n>', 'maximum epochs (default: the config\'s); early stopping on validation NDCG@20 may stop sooner', positiveInt('epochs'))
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)', defaultRegistryDir())
@@ -48,8 +49,10 @@ export function registerTrainCf(program: Command): void {
 Examples:
   recsys train-cf --model lightgcn                                        MovieLens-100K, evaluated on a test split
   recsys train-cf --model lightgcn --source clickhouse --production --name stream-lightgcn
-  recsys train-cf --model mf-bpr --source interactions --file clicks.csv --name shop-mf`)
+  recsys train-cf --model mf-bpr --source interactions --file clicks.csv --name shop-mf
+  recsys train-cf --model lightgcn --name stream-lightgcn schedule --every 6h --window 30d --promote`)
     .action(async (flags: TrainCfFlags) => {
+      if (!flags.model) throw new ValidationError(`train-cf needs --model (${GRAPH_MODEL_TYPES.join(', ')})`);
       const source = sourceFromFlags(flags);
       // Loaded on use, so TensorFlow loads only for commands that need it.
       const { cfTrainingWithProgress, printCfResult, cfSummary } = await import('../runs/cf-run.js');
@@ -67,6 +70,7 @@ Examples:
       printCfResult(result);
       console.log(JSON.stringify(cfSummary(flags.model, result)));
     });
+  registerTrainCfSchedule(trainCf);
 }
 
 /** The source the flags describe, checked with the config's schema; undefined keeps the config's. */

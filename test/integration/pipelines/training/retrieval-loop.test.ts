@@ -12,6 +12,9 @@ import { MemoryDecisionSink } from '../../../../pipelines/decisions/decision-sin
 import { ModelRegistry } from '../../../../pipelines/registry/model-registry.js';
 import { loadServeSettings } from '../../../../serving/serve-config.js';
 import { startServer } from '../../../../serving/server.js';
+import { createRedis } from '../../../../infra/redis/redis-client.js';
+import { RetrainQueue, loadRetrainSettings } from '../../../../pipelines/training/retrain-queue.js';
+import { startRetrainWorker } from '../../../../pipelines/training/retrain-worker.js';
 import { randomName } from '../../../helpers/names.js';
 import { waitFor } from '../../../helpers/wait-for.js';
 import { spawnTs, type Child } from '../ingest/child.js';
@@ -102,6 +105,46 @@ describe('retrieval trained from the event stream (real services)', function () 
       }
     } finally {
       await server.close();
+    }
+  });
+
+  it('a scheduled retrain publishes and promotes a new version, and the running server swaps to it', async () => {
+    const services = env.services;
+    const settings = loadRetrainSettings(services, env.env, { registry, queueName: randomName('test-retrain') });
+    const redis = createRedis(services.redis);
+    const queue = new RetrainQueue(redis, settings);
+    const registryObject = new ModelRegistry(registry);
+    await registryObject.promote('stream-mf', 1, { actor: 'test' });
+    const server = await startServer({
+      settings: loadServeSettings({}, {
+        registry, ranker: 'synthetic-din-stream', retrieval: 'stream-mf', allowLatest: true, onlineStore: 'redis', decisions: 'memory',
+        modelsChannel: '', pollSeconds: 1, numCandidates: 50, ann: 'exact',
+      }),
+      services, registry: registryObject, decisions: new MemoryDecisionSink(), listen: false,
+    });
+    const worker = startRetrainWorker({ connection: createRedis(services.redis), settings, env: { ...env.env, LOG_LEVEL: 'warn' } });
+    try {
+      assert.equal(server.models.current!.retrieval!.served.version, 1);
+      const oldest = Math.min(...[...syntheticEvents(SYNTHETIC)].map((e) => e.ts));
+      await queue.schedule({ model: 'mf-bpr', name: 'stream-mf', windowMs: Date.now() - oldest + 86_400_000, epochs: 3, promote: true }, 1000);
+      const served = await waitFor(() => (server.models.current?.retrieval?.served.version ?? 0) >= 2 && server.models.current!.retrieval!.served, { timeoutMs: 240_000, intervalMs: 500, what: 'the server serving the retrained version' });
+      assert.equal(served.via, 'serving');
+      const runs = await queue.runs();
+      const done = runs.find((r) => r.state === 'completed');
+      assert.ok(done, JSON.stringify(runs));
+      assert.equal((done.result as { promoted: boolean }).promoted, true);
+      const res = await request(server.app).post('/v1/recommend').send({ user_id: 'u1', k: 5 });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.ok(res.body.models.retrieval.version >= 2);
+      assert.deepEqual((await queue.schedules()).map((s) => [s.name, s.everyMs]), [['stream-mf', 1000]]);
+      assert.equal(await queue.unschedule('stream-mf'), true);
+      assert.deepEqual(await queue.schedules(), []);
+    } finally {
+      await worker.close();
+      await server.close();
+      await queue.queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      redis.disconnect();
     }
   });
 });
