@@ -127,8 +127,17 @@ describe('retrieval trained from the event stream (real services)', function () 
       assert.equal(server.models.current!.retrieval!.served.version, 1);
       const oldest = Math.min(...[...syntheticEvents(SYNTHETIC)].map((e) => e.ts));
       await queue.schedule({ model: 'mf-bpr', name: 'stream-mf', windowMs: Date.now() - oldest + 86_400_000, epochs: 3, promote: true }, 1000);
-      const served = await waitFor(() => (server.models.current?.retrieval?.served.version ?? 0) >= 2 && server.models.current!.retrieval!.served, { timeoutMs: 240_000, intervalMs: 500, what: 'the server serving the retrained version' });
+      // Requests keep coming while the tick trains and the server swaps: none may fail.
+      const statuses: number[] = [];
+      let swapped = false;
+      const traffic = (async () => {
+        while (!swapped) statuses.push((await request(server.app).post('/v1/recommend').send({ user_id: `u${statuses.length % 50}`, k: 5 })).status);
+      })();
+      const served = await waitFor(() => (server.models.current?.retrieval?.served.version ?? 0) >= 2 && server.models.current!.retrieval!.served, { timeoutMs: 240_000, intervalMs: 500, what: 'the server serving the retrained version' }).finally(() => { swapped = true; });
+      await traffic;
       assert.equal(served.via, 'serving');
+      assert.ok(statuses.length > 10, `${statuses.length} requests during the retrain`);
+      assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every request during the retrain and the swap answered 200');
       const runs = await queue.runs();
       const done = runs.find((r) => r.state === 'completed');
       assert.ok(done, JSON.stringify(runs));
