@@ -3,6 +3,17 @@ import { PolicyStats, accumulateDecision, policyValues, weightDiagnostics, type 
 import { loggingMarginals } from '../../../../../pipelines/replay/estimators/position-marginals.js';
 import { nextPositionProbabilities } from '../../../../../serving/exploration.js';
 
+/** The variance of an estimator over logged slates weighted by their probabilities (exact, no sampling). */
+function varianceOver(slates: readonly { probability: number; stats: PolicyStats }[], e: Estimator): number {
+  let m1 = 0, m2 = 0;
+  for (const s of slates) {
+    const v = policyValues(s.stats)[e];
+    m1 += s.probability * v;
+    m2 += s.probability * v * v;
+  }
+  return m2 - m1 * m1;
+}
+
 const close = (a: number, b: number, tol = 1e-9, what = '') => assert.ok(Math.abs(a - b) < tol, `${what}: ${a} != ${b}`);
 
 /**
@@ -70,15 +81,7 @@ describe('slate estimators', () => {
 
   it('item-level weights vary far less than per-position ones when position does not change clicks', () => {
     const all = slates(0.2, [1, 1, 1]);
-    const variance = (e: Estimator) => {
-      let m1 = 0, m2 = 0;
-      for (const s of all) {
-        const v = policyValues(s.stats)[e];
-        m1 += s.probability * v;
-        m2 += s.probability * v * v;
-      }
-      return m2 - m1 * m1;
-    };
+    const variance = (e: Estimator) => varianceOver(all, e);
     const [item, pp] = [variance('item-ips'), variance('pp-ips')];
     assert.ok(item < pp / 2, `variance over slates: item-ips ${item}, pp-ips ${pp}`);
     const total = new PolicyStats(k);
@@ -131,15 +134,7 @@ describe('slate estimators', () => {
 
   it('per-position weights vary far less than whole-slate ones on the same logs', () => {
     const all = slates(0.2);
-    const variance = (e: Estimator) => {
-      let m1 = 0, m2 = 0;
-      for (const s of all) {
-        const v = policyValues(s.stats)[e];
-        m1 += s.probability * v;
-        m2 += s.probability * v * v;
-      }
-      return m2 - m1 * m1;
-    };
+    const variance = (e: Estimator) => varianceOver(all, e);
     const [pp, slate] = [variance('pp-ips'), variance('ips')];
     assert.ok(pp < slate / 5, `variance over slates: pp-ips ${pp}, ips ${slate}`);
     const total = new PolicyStats(k);
