@@ -118,21 +118,23 @@ for (const u of evaluated) {
 const stream = { positives: data.positives.length, pairs: all.train.users.length, users_in_stream: all.userIds.length, items_in_stream: all.itemIds.length };
 log(`world: ${world.users} users, ${world.items} items, ${WORLD.events} impressions → ${stream.positives} positives, ${stream.pairs} distinct (user, item) pairs; ${stream.items_in_stream} items appear in the stream; ${evaluated.length} users evaluated (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 
-interface Retriever { name: string; recall: number[]; train?: { seconds: number; bestEpoch: number; epochsRun: number; secondsPerEpoch: number } }
+interface Retriever { name: string; recall: number[]; overlap?: number[]; train?: { seconds: number; bestEpoch: number; epochsRun: number; secondsPerEpoch: number } }
 const retrievers: Retriever[] = [];
 
 const popularOrder = topKExcluding(popularity, world.items);
-retrievers.push({
-  name: 'popularity',
-  recall: evaluated.map((u) => {
-    const retrieved: number[] = [];
-    for (const i of popularOrder) {
-      if (retrieved.length === RETRIEVE) break;
-      if (!seen[u]!.has(i)) retrieved.push(i);
-    }
-    return recallOf(truth.get(u)!, retrieved);
-  }),
-});
+const popularRetrieved = new Map(evaluated.map((u) => {
+  const retrieved: number[] = [];
+  for (const i of popularOrder) {
+    if (retrieved.length === RETRIEVE) break;
+    if (!seen[u]!.has(i)) retrieved.push(i);
+  }
+  return [u, retrieved];
+}));
+retrievers.push({ name: 'popularity', recall: evaluated.map((u) => recallOf(truth.get(u)!, popularRetrieved.get(u)!)) });
+// How much of the truth a CF model can hardly know: items few users clicked keep embeddings near their initialisation.
+const COLD = 5;
+const truthCold = meanInterval(evaluated.map((u) => truth.get(u)!.filter((i) => popularity[i]! < COLD).length / TRUTH)).mean;
+const truthNeverClicked = meanInterval(evaluated.map((u) => truth.get(u)!.filter((i) => popularity[i] === 0).length / TRUTH)).mean;
 const random: Retriever = { name: 'random (expected)', recall: evaluated.map((u) => expectedRandomRecall(RETRIEVE, world.items - seen[u]!.size)) };
 
 const registry = path.join(work, 'registry');
@@ -154,14 +156,23 @@ try {
     const rowOf = Int32Array.from({ length: world.items }, (_, i) => emb.itemIndex.get(`i${i}`) ?? -1);
     const modelScores = new Float64Array(emb.itemIds.length);
     const scores = new Float64Array(world.items);
-    const recall = evaluated.map((u) => {
+    const recall: number[] = [];
+    const overlap: number[] = [];
+    for (const u of evaluated) {
       const row = emb.userIndex.get(`u${u}`);
-      if (row === undefined) return 0;
+      if (row === undefined) {
+        recall.push(0);
+        overlap.push(0);
+        continue;
+      }
       dotScores(emb.users, emb.items, emb.dim, row, modelScores);
       for (let i = 0; i < world.items; i++) scores[i] = rowOf[i]! < 0 ? -Infinity : modelScores[rowOf[i]!]!;
-      return recallOf(truth.get(u)!, topKExcluding(scores, RETRIEVE, seen[u]));
-    });
-    retrievers.push({ name: model, recall, train: { seconds, bestEpoch: result.bestEpoch, epochsRun: result.epochsRun, secondsPerEpoch: result.secondsPerEpoch } });
+      const retrieved = topKExcluding(scores, RETRIEVE, seen[u]);
+      recall.push(recallOf(truth.get(u)!, retrieved));
+      const popular = new Set(popularRetrieved.get(u));
+      overlap.push(retrieved.filter((i) => popular.has(i)).length / RETRIEVE);
+    }
+    retrievers.push({ name: model, recall, overlap, train: { seconds, bestEpoch: result.bestEpoch, epochsRun: result.epochsRun, secondsPerEpoch: result.secondsPerEpoch } });
     log(`  ${model}: recall ${meanInterval(recall).mean.toFixed(4)}, best epoch ${result.bestEpoch} of ${result.epochsRun}, ${seconds.toFixed(0)} s with the refit`);
   }
 } finally {
@@ -177,15 +188,17 @@ const rows = [...retrievers, random].map((r) => {
   const isModel = r.train !== undefined;
   const diff = isModel ? meanInterval(r.recall.map((x, k) => x - popular[k]!)) : undefined;
   const better = isModel ? r.recall.filter((x, k) => x > popular[k]!).length / r.recall.length : undefined;
-  return { name: r.name, recall, diff, better, ratio: recall.mean / meanInterval(popular).mean, train: r.train };
+  const overlap = r.overlap ? meanInterval(r.overlap).mean : undefined;
+  return { name: r.name, recall, diff, better, overlap, ratio: recall.mean / meanInterval(popular).mean, train: r.train };
 });
 const fmt = (m: MeanInterval) => `${m.mean.toFixed(4)} [${m.lo.toFixed(4)}, ${m.hi.toFixed(4)}]`;
 console.log(`\nrecall of the true top-${TRUTH} (unseen items, true click probability at the end of the stream) among ${RETRIEVE} retrieved; ${evaluated.length} users, 95% intervals over users\n`);
-console.log(`| retriever | recall@${RETRIEVE} | − popularity (paired) | × popularity | users above popularity | best epoch / run | training s (with refit) |`);
-console.log('|---|---|---|---|---|---|---|');
+console.log(`| retriever | recall@${RETRIEVE} | − popularity (paired) | × popularity | users above popularity | shared with popularity's ${RETRIEVE} | best epoch / run | training s (with refit) |`);
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.name} | ${fmt(r.recall)} | ${r.diff ? fmt(r.diff) : '–'} | ${r.name === 'popularity' ? '1' : r.ratio.toFixed(2)} | ${r.better === undefined ? '–' : `${(100 * r.better).toFixed(1)}%`} | ${r.train ? `${r.train.bestEpoch} / ${r.train.epochsRun}` : '–'} | ${r.train ? r.train.seconds.toFixed(0) : '–'} |`);
+  console.log(`| ${r.name} | ${fmt(r.recall)} | ${r.diff ? fmt(r.diff) : '–'} | ${r.name === 'popularity' ? '1' : r.ratio.toFixed(2)} | ${r.better === undefined ? '–' : `${(100 * r.better).toFixed(1)}%`} | ${r.overlap === undefined ? '–' : `${(100 * r.overlap).toFixed(1)}%`} | ${r.train ? `${r.train.bestEpoch} / ${r.train.epochsRun}` : '–'} | ${r.train ? r.train.seconds.toFixed(0) : '–'} |`);
 }
+console.log(`\ntruth items that fewer than ${COLD} users clicked in the stream: ${(100 * truthCold).toFixed(1)}% (never clicked: ${(100 * truthNeverClicked).toFixed(1)}%)`);
 const modelRows = rows.filter((r) => r.train !== undefined);
 const winner = modelRows.reduce<(typeof rows)[number] | undefined>((best, r) => (best === undefined || r.recall.mean > best.recall.mean ? r : best), undefined);
 const beat = Object.fromEntries(modelRows.map((r) => [r.name, r.diff!.lo > 0]));
@@ -202,9 +215,10 @@ const loadAtEnd = loadavg();
 console.log(JSON.stringify({
   experiment: 'retrieval-truth',
   world: WORLD, truth: TRUTH, retrieve: RETRIEVE, users_evaluated: evaluated.length, ...stream,
+  truth_clicked_by_under_5_users: round(truthCold), truth_never_clicked: round(truthNeverClicked),
   results: Object.fromEntries(rows.map((r) => [r.name, {
     recall: interval(r.recall),
-    ...(r.diff ? { minus_popularity: interval(r.diff), times_popularity: round(r.ratio, 3), users_above_popularity: round(r.better!, 4) } : {}),
+    ...(r.diff ? { minus_popularity: interval(r.diff), times_popularity: round(r.ratio, 3), users_above_popularity: round(r.better!, 4), shared_with_popularity: round(r.overlap!, 4) } : {}),
     ...(r.train ? { best_epoch: r.train.bestEpoch, epochs_run: r.train.epochsRun, seconds_per_epoch: round(r.train.secondsPerEpoch, 2), training_seconds: Math.round(r.train.seconds) } : {}),
   }])),
   winner: winner?.name ?? null, ...(winnerVsSecond ? { winner_minus_second: { over: winnerVsSecond.over, ...interval(winnerVsSecond) } } : {}),
