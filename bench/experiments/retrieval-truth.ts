@@ -14,7 +14,10 @@
 //
 //   npm run experiment -- retrieval-truth [--models mf-bpr,lightgcn,sheaf-scalar]
 //     [--seed 42] [--users 2000] [--items 5000] [--events 400000] [--sample N]
-//     [--truth 50] [--retrieve 200] [--max-epochs N]
+//     [--truth 50] [--retrieve 200] [--max-epochs N | --fixed-epochs N]
+//
+// --fixed-epochs N trains exactly N epochs (no early stopping), then refits
+// for N: a diagnostic of what early stopping on validation chose.
 //
 // Progress on stderr; the table, then one JSON line on stdout.
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -44,6 +47,7 @@ const { values: args } = parseArgs({
     truth: { type: 'string', default: '50' },
     retrieve: { type: 'string', default: '200' },
     'max-epochs': { type: 'string' },
+    'fixed-epochs': { type: 'string' },
   },
 });
 const int = (flag: string, value: string, min: number): number => {
@@ -59,6 +63,9 @@ const WORLD: SyntheticOptions = { seed: int('seed', args.seed, 0), users: int('u
 const TRUTH = int('truth', args.truth, 1);
 const RETRIEVE = int('retrieve', args.retrieve, 1);
 const MAX_EPOCHS = args['max-epochs'] === undefined ? undefined : int('max-epochs', args['max-epochs'], 1);
+// A diagnostic: validation on each user's newest positives rewards popularity, so early stopping may stop before a model personalises.
+const FIXED_EPOCHS = args['fixed-epochs'] === undefined ? undefined : int('fixed-epochs', args['fixed-epochs'], 1);
+if (MAX_EPOCHS !== undefined && FIXED_EPOCHS !== undefined) throw new RangeError('--max-epochs and --fixed-epochs exclude each other');
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const started = performance.now();
 const loadAtStart = loadavg();
@@ -142,8 +149,11 @@ try {
   for (const model of models) {
     const t0 = performance.now();
     log(`training ${model}…`);
+    const config = loadCfConfig(cfConfigFile(model));
+    // One validation check, after the last epoch: it is the best, and the refit runs as many.
+    if (FIXED_EPOCHS !== undefined) config.training = { ...config.training, epochs: FIXED_EPOCHS, evalEvery: FIXED_EPOCHS };
     const result = await runCfTraining({
-      model, registry, config: loadCfConfig(cfConfigFile(model)), name: `retrieval-truth-${model}`,
+      model, registry, config, name: `retrieval-truth-${model}`,
       source: { kind: 'jsonl', file: eventsFile, positives: rule }, production: true,
       ...(MAX_EPOCHS !== undefined ? { epochs: MAX_EPOCHS } : {}),
       onEpoch: (e, total) => {
@@ -209,12 +219,12 @@ if (winner) {
   const secondRecall = second ? perUser(second.name) : undefined;
   winnerVsSecond = secondRecall ? { over: second!.name, ...meanInterval(perUser(winner.name).map((x, k) => x - secondRecall[k]!)) } : undefined;
   const losers = Object.entries(beat).filter(([, ok]) => !ok).map(([m]) => m);
-  console.log(`\nwinner: ${winner.name}, ${fmt(winner.diff!)} above popularity (${winner.ratio.toFixed(2)}×)${winnerVsSecond ? `, ${fmt(winnerVsSecond)} above ${winnerVsSecond.over}` : ''}; every model above popularity (95% interval of the paired difference > 0): ${losers.length === 0 ? 'yes' : `no (${losers.join(', ')})`}`);
+  console.log(`\nwinner: ${winner.name}, recall − popularity ${fmt(winner.diff!)} (${winner.ratio.toFixed(2)}×)${winnerVsSecond ? `, − ${winnerVsSecond.over} ${fmt(winnerVsSecond)}` : ''}; every model above popularity (95% interval of the paired difference > 0): ${losers.length === 0 ? 'yes' : `no (${losers.join(', ')})`}`);
 }
 const loadAtEnd = loadavg();
 console.log(JSON.stringify({
   experiment: 'retrieval-truth',
-  world: WORLD, truth: TRUTH, retrieve: RETRIEVE, users_evaluated: evaluated.length, ...stream,
+  world: WORLD, ...(FIXED_EPOCHS !== undefined ? { fixed_epochs: FIXED_EPOCHS } : {}), truth: TRUTH, retrieve: RETRIEVE, users_evaluated: evaluated.length, ...stream,
   truth_clicked_by_under_5_users: round(truthCold), truth_never_clicked: round(truthNeverClicked),
   results: Object.fromEntries(rows.map((r) => [r.name, {
     recall: interval(r.recall),
