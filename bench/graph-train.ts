@@ -14,7 +14,7 @@
 //
 //   npm run bench -- graph-train [--models mf-bpr,lightgcn,sheaf-scalar,sheaf-matrix] [--paper]
 //                                [--interactions 1000000] [--users 60000] [--items 30000] [--steps 5] [--warmup 2]
-//                                [--batch 1024] [--no-peer] [--peer-threads 2] [--peer-sparse csr|coo] [--no-ml100k]
+//                                [--batch 1024,32768] [--no-peer] [--peer-threads 2] [--peer-sparse csr|coo] [--no-ml100k]
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -40,7 +40,8 @@ const { values: flags } = parseArgs({
     items: { type: 'string', default: '30000' },
     steps: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
-    batch: { type: 'string', default: '1024' },
+    /** Synthetic graph only, comma-separated: each batch size is a run of its own (ML-100K uses the config's). */
+    batch: { type: 'string', default: '1024,32768' },
     worker: { type: 'boolean', default: false },
     graph: { type: 'string', default: 'ml100k' },
     config: { type: 'string' },
@@ -160,11 +161,11 @@ interface PeerResult {
 }
 
 /** The PyTorch peer on the same interactions file, batch and step counts, with the model config's hyper-parameters. */
-function runPeer(model: GraphModelType, configFile: string, graphFile: string): PeerResult | null {
+function runPeer(model: GraphModelType, configFile: string, graphFile: string, batch: number): PeerResult | null {
   const { model: m, training } = loadCfConfig(configFile);
   const runner = fileURLToPath(new URL('./peers/run.sh', import.meta.url));
   const args = [runner, 'graph_train.py', '--model', model, '--graph-file', graphFile, '--users', flags.users, '--items', flags.items,
-    '--batch', flags.batch, '--dim', String(m.dim), '--layers', String(m.layers), '--init-std', String(m.initStd),
+    '--batch', String(batch), '--dim', String(m.dim), '--layers', String(m.layers), '--init-std', String(m.initStd),
     '--lr', String(training.learningRate), '--decay', String(training.decay),
     '--steps', flags.steps, '--warmup', flags.warmup, '--threads', flags['peer-threads'], '--sparse', flags['peer-sparse']];
   return runJsonChild<PeerResult>('bash', args, `peer (${model}); \`bash bench/peers/install.sh\` installs it`);
@@ -186,21 +187,25 @@ if (flags.worker) {
   const withPeer = !flags['no-peer'] && (peerPython() !== null || (console.log(PEER_MISSING), false));
   const results: (WorkerResult & { load: [number, number]; peer?: PeerResult & { load: [number, number] }; ratio?: number })[] = [];
   try {
-    for (const graph of flags['no-ml100k'] ? ['synthetic'] : ['ml100k', 'synthetic']) {
-      for (const run of runs) {
-        const args = ['--graph', graph, '--model', run.model, '--config', run.file, '--graph-file', graphFile,
-          '--interactions', flags.interactions, '--users', flags.users, '--items', flags.items, '--steps', flags.steps, '--warmup', flags.warmup, '--batch', flags.batch];
-        const r = withLoad(() => spawnWorker<WorkerResult>(import.meta.url, args, `${run.model} on ${graph}`));
-        if (!r) continue;
-        console.log(`${graph.padEnd(9)} ${r.config.padEnd(28)} ${String(r.nodes).padStart(7)} nodes ${String(r.edges).padStart(8)} edges  batch ${r.batch}  ${(r.seconds_per_step * 1000).toFixed(1)} ms/step  ${r.seconds_per_epoch.toFixed(2)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}  RSS peak ${r.rss_peak_mb.toFixed(0)} MB  load ${r.load.join('→')}`);
-        const peer = graph === 'synthetic' && withPeer && PEER_MODELS.includes(run.model) ? withLoad(() => runPeer(run.model, run.file, graphFile)) : null;
-        if (peer) {
-          const ratio = round(peer.seconds_per_epoch / r.seconds_per_epoch, 2);
-          console.log(`${''.padEnd(9)} ${`torch peer (${peer.threads} threads)`.padEnd(28)} ${''.padStart(7)}       ${String(peer.edges).padStart(8)} edges  batch ${peer.batch}  ${(peer.seconds_per_step * 1000).toFixed(1)} ms/step  ${peer.seconds_per_epoch.toFixed(2)} s/epoch (extrapolated)  RSS peak ${peer.rss_peak_mb.toFixed(0)} MB  load ${peer.load.join('→')}  ours ${ratio}× the peer`);
-          results.push({ ...r, peer, ratio });
-        } else {
-          results.push(r);
-        }
+    const batches = flags.batch.split(',').map(Number);
+    if (batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batch takes positive integers, got ${flags.batch}`);
+    const plan = [
+      ...(flags['no-ml100k'] ? [] : runs.map((run) => ({ graph: 'ml100k', run, batch: 0 }))),
+      ...batches.flatMap((batch) => runs.map((run) => ({ graph: 'synthetic', run, batch }))),
+    ];
+    for (const { graph, run, batch } of plan) {
+      const args = ['--graph', graph, '--model', run.model, '--config', run.file, '--graph-file', graphFile,
+        '--interactions', flags.interactions, '--users', flags.users, '--items', flags.items, '--steps', flags.steps, '--warmup', flags.warmup, '--batch', String(batch)];
+      const r = withLoad(() => spawnWorker<WorkerResult>(import.meta.url, args, `${run.model} on ${graph}`));
+      if (!r) continue;
+      console.log(`${graph.padEnd(9)} ${r.config.padEnd(28)} ${String(r.nodes).padStart(7)} nodes ${String(r.edges).padStart(8)} edges  batch ${r.batch}  ${(r.seconds_per_step * 1000).toFixed(1)} ms/step  ${r.seconds_per_epoch.toFixed(2)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}  RSS peak ${r.rss_peak_mb.toFixed(0)} MB  load ${r.load.join('→')}`);
+      const peer = graph === 'synthetic' && withPeer && PEER_MODELS.includes(run.model) ? withLoad(() => runPeer(run.model, run.file, graphFile, batch)) : null;
+      if (peer) {
+        const ratio = round(peer.seconds_per_epoch / r.seconds_per_epoch, 2);
+        console.log(`${''.padEnd(9)} ${`torch peer (${peer.threads} threads)`.padEnd(28)} ${''.padStart(7)}       ${String(peer.edges).padStart(8)} edges  batch ${peer.batch}  ${(peer.seconds_per_step * 1000).toFixed(1)} ms/step  ${peer.seconds_per_epoch.toFixed(2)} s/epoch (extrapolated)  RSS peak ${peer.rss_peak_mb.toFixed(0)} MB  load ${peer.load.join('→')}  ours ${ratio}× the peer`);
+        results.push({ ...r, peer, ratio });
+      } else {
+        results.push(r);
       }
     }
   } finally {
