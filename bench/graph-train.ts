@@ -3,8 +3,10 @@
 //  - MovieLens-100K CF protocol: seconds per epoch (one pass over the
 //    training edges, validation excluded), timed after warm-up steps;
 //  - a synthetic bipartite graph of 1M interactions: seconds per training
-//    step at batch 1024 (every step propagates over the whole graph), the
-//    epoch time extrapolated from it, and the process's peak RSS.
+//    step at each --batch (every step propagates over the whole graph, so an
+//    epoch costs ~edges/batch full propagations: batch 1024 is ~1,000 of
+//    them, 32,768 ~31, about the 20 steps per epoch of the tuned ML-100K
+//    configs), the epoch time extrapolated from it, and the process's peak RSS;
 //  - on the same synthetic graph, batch and step count, the PyTorch peer
 //    (bench/peers/graph_train.py: LightGCN with torch.sparse.mm, MF-BPR with
 //    Adam) and the ratio peer s/epoch ÷ our s/epoch (> 1: ours is faster).

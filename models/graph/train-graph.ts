@@ -1,7 +1,7 @@
 import { tf } from '../../infra/tf.js';
 import { createRng } from '../../features/math/rng.js';
 import type { CfInteractions } from '../../features/datasets/movielens-cf.js';
-import { gatherRows, type Tensor2D } from '../../features/embedding/index.js';
+import { gatherRows, gatherUntaped, type Tensor2D } from '../../features/embedding/index.js';
 import type { BipartiteGraph } from './bipartite-graph.js';
 import { bprLoss, embeddingL2, type Scalar } from './bpr-loss.js';
 import type { GraphTrainingConfig } from './graph-config.js';
@@ -120,15 +120,81 @@ export function batchNodeIds(numUsers: number, users: Int32Array, positives: Int
   return ids;
 }
 
+/**
+ * MF-BPR's batch loss (as `batchLoss`) and its gradient w.r.t. the whole
+ * table, by hand on typed arrays: with s = z_u·(z_p − z_n) and
+ * g = −σ(−s)/B, ∂z_u = g·(z_p − z_n), ∂z_p = g·z_u, ∂z_n = −g·z_u, plus
+ * decay/B·z for each of the batch's rows. On the tape the same step ran
+ * about fifteen TF kernels over [3B, D] tensors and two transposes in the
+ * gather's gradient, ~3× the time of this loop at batch 32,768.
+ */
+export function mfBprGradient(table: Float32Array, dim: number, nodeIds: Int32Array, batch: number, decay: number): { loss: number; grad: Float32Array } {
+  const grad = new Float32Array(table.length);
+  let bpr = 0;
+  let squares = 0;
+  for (let k = 0; k < batch; k++) {
+    const u = nodeIds[k]! * dim, p = nodeIds[batch + k]! * dim, n = nodeIds[2 * batch + k]! * dim;
+    let s = 0;
+    for (let c = 0; c < dim; c++) s += table[u + c]! * (table[p + c]! - table[n + c]!);
+    // softplus(−s) and σ(−s) without overflow for large |s|.
+    bpr += s > 0 ? Math.log1p(Math.exp(-s)) : -s + Math.log1p(Math.exp(s));
+    const g = -1 / (1 + Math.exp(s)) / batch;
+    for (let c = 0; c < dim; c++) {
+      const zu = table[u + c]!;
+      grad[u + c]! += g * (table[p + c]! - table[n + c]!);
+      grad[p + c]! += g * zu;
+      grad[n + c]! -= g * zu;
+    }
+  }
+  const l2 = decay / batch;
+  for (let k = 0; k < 3 * batch; k++) {
+    const o = nodeIds[k]! * dim;
+    for (let c = 0; c < dim; c++) {
+      const z = table[o + c]!;
+      squares += z * z;
+      grad[o + c]! += l2 * z;
+    }
+  }
+  return { loss: bpr / batch + (l2 / 2) * squares, grad };
+}
+
 /** One Adam step on a batch of BPR triples; returns the loss tensor (read once per epoch, not per step). */
 export function trainStep(model: GraphModel, optimizer: GraphOptimizers, users: Int32Array, positives: Int32Array, negatives: Int32Array, decay: number): Scalar {
+  const ids = batchNodeIds(model.numUsers, users, positives, negatives);
+  if (model.config.type === 'mf-bpr' && !optimizer.layers) return mfBprStep(model, optimizer.embedding, ids, users.length, decay);
   return tf.tidy(() => {
-    const loss = batchLoss(model, batchNodeIds(model.numUsers, users, positives, negatives), users.length, decay);
+    const loss = batchLoss(model, ids, users.length, decay);
     if (!optimizer.layers) return optimizer.embedding.minimize(loss, true, model.variables)!;
     const { value, grads } = tf.variableGrads(loss, model.variables);
     const named = Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
     optimizer.embedding.applyGradients(named.filter((g) => g.name === model.embedding.name));
     optimizer.layers.applyGradients(named.filter((g) => g.name !== model.embedding.name));
     return value;
+  });
+}
+
+/**
+ * MF-BPR's step without the tape: the batch's distinct rows are read back,
+ * the gradient computed on them by mfBprGradient and scattered into the
+ * table's shape for the (dense) Adam, whose update is thereby the same as on
+ * the tape.
+ */
+function mfBprStep(model: GraphModel, optimizer: Adam, ids: Int32Array, batch: number, decay: number): Scalar {
+  const dim = model.config.dim;
+  const slot = new Map<number, number>();
+  const local = new Int32Array(ids.length);
+  for (let k = 0; k < ids.length; k++) {
+    let j = slot.get(ids[k]!);
+    if (j === undefined) slot.set(ids[k]!, (j = slot.size));
+    local[k] = j;
+  }
+  const rows = Int32Array.from(slot.keys());
+  return tf.tidy(() => {
+    const rowIds = tf.tensor1d(rows, 'int32');
+    const values = gatherUntaped(model.embedding, rowIds).dataSync() as Float32Array;
+    const { loss, grad } = mfBprGradient(values, dim, local, batch, decay);
+    const dense = tf.scatterND(rowIds.expandDims(1), tf.tensor2d(grad, [rows.length, dim]), model.embedding.shape);
+    optimizer.applyGradients([{ name: model.embedding.name, tensor: dense }]);
+    return tf.scalar(loss) as Scalar;
   });
 }
