@@ -3,13 +3,26 @@
 //  - MovieLens-100K CF protocol: seconds per epoch (one pass over the
 //    training edges, validation excluded), timed after warm-up steps;
 //  - a synthetic bipartite graph of 1M interactions: seconds per training
-//    step at batch 1024 (every step propagates over the whole graph), the
-//    epoch time extrapolated from it, and the process's peak RSS.
-// Each (model, graph) runs in a child process of its own so RSS is that run's alone.
+//    step at each --batch (every step propagates over the whole graph, so an
+//    epoch costs ~edges/batch full propagations: batch 1024 is ~1,000 of
+//    them, 32,768 ~31; the tuned ML-100K LightGCN and sheaf configs take
+//    10 steps per epoch: 39k training edges at batch 4096), the epoch time
+//    extrapolated from it, and the process's peak RSS;
+//  - on the same synthetic graph, batch and step count, the PyTorch peer
+//    (bench/peers/graph_train.py: LightGCN with torch.sparse.mm, MF-BPR with
+//    Adam), once per --peer-threads count, and the ratio fastest peer s/epoch ÷
+//    our s/epoch (> 1: ours is faster).
+// Each (model, graph) runs in a child process of its own so RSS is that run's
+// alone; the synthetic interactions are drawn once and handed to our workers
+// and the peer as a file of int32 (user, item) pairs, so all train on one graph.
 //
 //   npm run bench -- graph-train [--models mf-bpr,lightgcn,sheaf-scalar,sheaf-matrix] [--paper]
 //                                [--interactions 1000000] [--users 60000] [--items 30000] [--steps 5] [--warmup 2]
-import { existsSync } from 'node:fs';
+//                                [--batch 1024,32768] [--no-peer] [--peer-threads 1,2] [--peer-sparse csr|coo] [--no-ml100k]
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRng, cumulative, sampleCumulative } from '../features/math/rng.js';
 import { loadMovieLens } from '../features/datasets/movielens.js';
@@ -20,7 +33,7 @@ import { GRAPH_MODEL_TYPES, type GraphModelType } from '../models/graph/graph-co
 import { sampleEpochTriples } from '../models/graph/negative-sampling.js';
 import { createOptimizers, trainStep } from '../models/graph/train-graph.js';
 import { cfConfigFile, loadCfConfig } from '../pipelines/training/cf-config.js';
-import { spawnWorker } from './lib/harness.js';
+import { PEER_MISSING, peerPython, quantile, round, runJsonChild, spawnWorker, withLoad } from './lib/harness.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -31,13 +44,23 @@ const { values: flags } = parseArgs({
     items: { type: 'string', default: '30000' },
     steps: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
-    batch: { type: 'string', default: '1024' },
+    /** Synthetic graph only, comma-separated: each batch size is a run of its own (ML-100K uses the config's). */
+    batch: { type: 'string', default: '1024,32768' },
     worker: { type: 'boolean', default: false },
     graph: { type: 'string', default: 'ml100k' },
     config: { type: 'string' },
     model: { type: 'string' },
+    'graph-file': { type: 'string' },
+    'no-peer': { type: 'boolean', default: false },
+    /** Comma-separated; the peer runs once per count and the ratio is against its fastest run (on the loaded 2-core machine, OpenMP's 2 threads often lose to 1). */
+    'peer-threads': { type: 'string', default: '1,2' },
+    'peer-sparse': { type: 'string', default: 'csr' },
+    'no-ml100k': { type: 'boolean', default: false },
   },
 });
+
+/** The models the PyTorch peer implements. */
+const PEER_MODELS: readonly GraphModelType[] = ['mf-bpr', 'lightgcn'];
 
 interface WorkerResult {
   model: string;
@@ -49,14 +72,16 @@ interface WorkerResult {
   batch: number;
   steps_per_epoch: number;
   seconds_per_step: number;
+  /** Median step: on the shared machine a co-tenant's burst moves the mean far more than the median. */
+  seconds_per_step_p50: number;
   seconds_per_epoch: number;
   /** true when the epoch time is steps × measured step time rather than a timed epoch. */
   extrapolated: boolean;
   rss_peak_mb: number;
 }
 
-/** Zipf(0.8)-popular items, users drawn uniformly; distinct pairs until `interactions`. */
-function syntheticGraph(users: number, items: number, interactions: number): BipartiteGraph {
+/** Zipf(0.8)-popular items, users drawn uniformly; distinct pairs until `interactions`, as int32 (user, item) pairs. */
+function syntheticInteractions(users: number, items: number, interactions: number): Int32Array {
   const rng = createRng(42);
   const cdf = cumulative(Float64Array.from({ length: items }, (_, r) => 1 / (r + 1) ** 0.8));
   const seen = new Set<number>();
@@ -71,6 +96,18 @@ function syntheticGraph(users: number, items: number, interactions: number): Bip
     seen.add(key);
     us[n] = u; is[n] = i; n++;
   }
+  const pairs = new Int32Array(2 * interactions);
+  for (let k = 0; k < interactions; k++) { pairs[2 * k] = us[k]!; pairs[2 * k + 1] = is[k]!; }
+  return pairs;
+}
+
+function readInteractions(file: string, users: number, items: number): BipartiteGraph {
+  const bytes = readFileSync(file);
+  const pairs = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  const n = pairs.length / 2;
+  const us = new Int32Array(n);
+  const is = new Int32Array(n);
+  for (let k = 0; k < n; k++) { us[k] = pairs[2 * k]!; is[k] = pairs[2 * k + 1]!; }
   return buildBipartiteGraph(users, items, us, is);
 }
 
@@ -82,7 +119,7 @@ async function worker(): Promise<WorkerResult> {
     const split = movieLensCf(await loadMovieLens());
     graph = buildBipartiteGraph(split.userIds.length, split.itemIds.length, split.train.users, split.train.items);
   } else {
-    graph = syntheticGraph(Number(flags.users), Number(flags.items), Number(flags.interactions));
+    graph = readInteractions(flags['graph-file']!, Number(flags.users), Number(flags.items));
   }
   const batch = flags.graph === 'ml100k' ? config.training.batchSize : Number(flags.batch);
   const model = createGraphModel({ ...config.model, type }, graph);
@@ -100,19 +137,49 @@ async function worker(): Promise<WorkerResult> {
   for (let k = 0; k < warmup; k++) step(k);
   // On ML-100K a whole epoch is timed; on the big graph a few steps, extrapolated.
   const timed = flags.graph === 'ml100k' ? stepsPerEpoch : Number(flags.steps);
-  const started = performance.now();
-  for (let k = 0; k < timed; k++) step(warmup + k);
-  const secondsPerStep = (performance.now() - started) / 1000 / timed;
+  const stepSeconds: number[] = [];
+  for (let k = 0; k < timed; k++) {
+    const t0 = performance.now();
+    step(warmup + k);
+    stepSeconds.push((performance.now() - t0) / 1000);
+  }
+  const secondsPerStep = stepSeconds.reduce((a, b) => a + b, 0) / timed;
   const result: WorkerResult = {
     model: type, config: flags.config!.split('/').pop()!, graph: flags.graph!, nodes: graph.numNodes, edges: graph.numEdges,
     layers: type === 'mf-bpr' ? 0 : config.model.layers, batch, steps_per_epoch: stepsPerEpoch,
-    seconds_per_step: secondsPerStep, seconds_per_epoch: secondsPerStep * stepsPerEpoch,
+    seconds_per_step: secondsPerStep, seconds_per_step_p50: quantile(stepSeconds.sort((a, b) => a - b), 0.5), seconds_per_epoch: secondsPerStep * stepsPerEpoch,
     extrapolated: timed < stepsPerEpoch, rss_peak_mb: process.resourceUsage().maxRSS / 1024,
   };
   model.dispose();
   optimizer.embedding.dispose();
   optimizer.layers?.dispose();
   return result;
+}
+
+interface PeerResult {
+  model: string;
+  torch: string;
+  threads: number;
+  batch: number;
+  edges: number;
+  steps_per_epoch: number;
+  seconds_per_step: number;
+  seconds_per_epoch: number;
+  ms_per_step_p50: number;
+  rss_peak_mb: number;
+  loss_first: number;
+  loss_last: number;
+}
+
+/** The PyTorch peer on the same interactions file, batch and step counts, with the model config's hyper-parameters. */
+function runPeer(model: GraphModelType, configFile: string, graphFile: string, batch: number, threads: string): PeerResult | null {
+  const { model: m, training } = loadCfConfig(configFile);
+  const runner = fileURLToPath(new URL('./peers/run.sh', import.meta.url));
+  const args = [runner, 'graph_train.py', '--model', model, '--graph-file', graphFile, '--users', flags.users, '--items', flags.items,
+    '--batch', String(batch), '--dim', String(m.dim), '--layers', String(m.layers), '--init-std', String(m.initStd),
+    '--lr', String(training.learningRate), '--decay', String(training.decay),
+    '--steps', flags.steps, '--warmup', flags.warmup, '--threads', threads, '--sparse', flags['peer-sparse']];
+  return runJsonChild<PeerResult>('bash', args, `peer (${model}); \`bash bench/peers/install.sh\` installs it`);
 }
 
 if (flags.worker) {
@@ -123,16 +190,44 @@ if (flags.worker) {
     runs.push({ model, file: cfConfigFile(model) });
     if (flags.paper && existsSync(cfConfigFile(model, 'paper'))) runs.push({ model, file: cfConfigFile(model, 'paper') });
   }
-  const results: WorkerResult[] = [];
-  for (const graph of ['ml100k', 'synthetic']) {
-    for (const run of runs) {
-      const args = ['--graph', graph, '--model', run.model, '--config', run.file,
-        '--interactions', flags.interactions, '--users', flags.users, '--items', flags.items, '--steps', flags.steps, '--warmup', flags.warmup, '--batch', flags.batch];
-      const r = spawnWorker<WorkerResult>(import.meta.url, args, `${run.model} on ${graph}`);
+  const users = Number(flags.users);
+  const items = Number(flags.items);
+  const scratch = mkdtempSync(path.join(tmpdir(), 'graph-train-'));
+  const graphFile = path.join(scratch, 'interactions.i32');
+  writeFileSync(graphFile, syntheticInteractions(users, items, Number(flags.interactions)));
+  const withPeer = !flags['no-peer'] && (peerPython() !== null || (console.log(PEER_MISSING), false));
+  const results: (WorkerResult & { load: [number, number]; peer?: PeerResult & { load: [number, number] }; ratio?: number; ratio_p50?: number; peer_runs?: (PeerResult & { load: [number, number] })[] })[] = [];
+  try {
+    const batches = flags.batch.split(',').map(Number);
+    if (batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batch takes positive integers, got ${flags.batch}`);
+    const plan = [
+      ...(flags['no-ml100k'] ? [] : runs.map((run) => ({ graph: 'ml100k', run, batch: 0 }))),
+      ...batches.flatMap((batch) => runs.map((run) => ({ graph: 'synthetic', run, batch }))),
+    ];
+    for (const { graph, run, batch } of plan) {
+      const args = ['--graph', graph, '--model', run.model, '--config', run.file, '--graph-file', graphFile,
+        '--interactions', flags.interactions, '--users', flags.users, '--items', flags.items, '--steps', flags.steps, '--warmup', flags.warmup, '--batch', String(batch)];
+      const r = withLoad(() => spawnWorker<WorkerResult>(import.meta.url, args, `${run.model} on ${graph}`));
       if (!r) continue;
-      results.push(r);
-      console.log(`${graph.padEnd(9)} ${r.config.padEnd(28)} ${String(r.nodes).padStart(7)} nodes ${String(r.edges).padStart(8)} edges  batch ${r.batch}  ${(r.seconds_per_step * 1000).toFixed(1)} ms/step  ${r.seconds_per_epoch.toFixed(2)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}  RSS peak ${r.rss_peak_mb.toFixed(0)} MB`);
+      console.log(`${graph.padEnd(9)} ${r.config.padEnd(28)} ${String(r.nodes).padStart(7)} nodes ${String(r.edges).padStart(8)} edges  batch ${r.batch}  ${(r.seconds_per_step * 1000).toFixed(1)} ms/step  ${r.seconds_per_epoch.toFixed(2)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}  RSS peak ${r.rss_peak_mb.toFixed(0)} MB  load ${r.load.join('→')}`);
+      const peerRuns = graph === 'synthetic' && withPeer && PEER_MODELS.includes(run.model)
+        ? flags['peer-threads'].split(',').map((threads) => withLoad(() => runPeer(run.model, run.file, graphFile, batch, threads))).filter((p) => p !== null)
+        : [];
+      for (const p of peerRuns) {
+        console.log(`${''.padEnd(9)} ${`torch peer (${p.threads} threads)`.padEnd(28)} ${''.padStart(7)}       ${String(p.edges).padStart(8)} edges  batch ${p.batch}  ${(p.seconds_per_step * 1000).toFixed(1)} ms/step  ${p.seconds_per_epoch.toFixed(2)} s/epoch (extrapolated)  RSS peak ${p.rss_peak_mb.toFixed(0)} MB  load ${p.load.join('→')}`);
+      }
+      const peer = peerRuns.reduce<(typeof peerRuns)[number] | null>((best, p) => (!best || p.seconds_per_epoch < best.seconds_per_epoch ? p : best), null);
+      if (peer) {
+        const ratio = round(peer.seconds_per_epoch / r.seconds_per_epoch, 2);
+        const ratioP50 = round(peer.ms_per_step_p50 / 1000 / r.seconds_per_step_p50, 2);
+        console.log(`${''.padEnd(9)} ours ${ratio}× the fastest peer (${peer.threads} threads), ${ratioP50}× by median step`);
+        results.push({ ...r, peer, ratio, ratio_p50: ratioP50, peer_runs: peerRuns });
+      } else {
+        results.push(r);
+      }
     }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
   console.log(JSON.stringify({ bench: 'graph-train', results }));
 }

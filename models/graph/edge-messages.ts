@@ -1,4 +1,5 @@
 import { tf } from '../../infra/tf.js';
+import { gatherUntaped } from '../../features/embedding/index.js';
 import type { Tensor } from '../layers/params.js';
 
 export type Tensor1D = ReturnType<typeof tf.tensor1d>;
@@ -12,7 +13,9 @@ export type Tensor1D = ReturnType<typeof tf.tensor1d>;
  * of unsortedSegmentSum masks negative ids with several extra [E, f]
  * tensors, and gather's transposes its values; and the tape would keep every
  * [E, f] intermediate per layer alive until the backward pass. Here the
- * backward pass recomputes the one gathered tensor it needs:
+ * backward pass recomputes the one gathered tensor it needs (with
+ * gatherUntaped: tfjs-node's gather reads all 2M indices back into JS to
+ * check them on every call, and nothing here is on the tape):
  * ∂z = Σ_{e: v→u} a_eᵀ ∂out_v (messages run the other way), ∂a_e = ∂out_u z_vᵀ.
  */
 export function edgeMessages(z: Tensor, a: Tensor, src: Tensor1D, dst: Tensor1D, numNodes: number): Tensor {
@@ -22,13 +25,13 @@ export function edgeMessages(z: Tensor, a: Tensor, src: Tensor1D, dst: Tensor1D,
     (save as (tensors: Tensor[]) => void)([zIn as Tensor, aIn as Tensor]);
     return {
       value: tf.tidy(() => {
-        const gathered = tf.gather(zIn as Tensor, dst);
+        const gathered = gatherUntaped(zIn as Tensor, dst);
         return tf.unsortedSegmentSum(scalar ? gathered.mul(aIn as Tensor) : tf.matMul(aIn as Tensor, gathered), src, numNodes);
       }),
       gradFunc: (dy: Tensor, saved: Tensor[]) => tf.tidy(() => {
         const [zt, at] = saved as [Tensor, Tensor];
-        const dyEdge = tf.gather(dy, src);
-        const zEdge = tf.gather(zt, dst);
+        const dyEdge = gatherUntaped(dy, src);
+        const zEdge = gatherUntaped(zt, dst);
         if (scalar) {
           return [tf.unsortedSegmentSum(dyEdge.mul(at), dst, numNodes), dyEdge.mul(zEdge).sum(1, true)];
         }

@@ -1,5 +1,7 @@
 import { tf } from '../../infra/tf.js';
+import { runNativeOp } from '../../features/embedding/index.js';
 import type { Tensor } from '../layers/params.js';
+import type { BipartiteGraph } from './bipartite-graph.js';
 import type { Tensor1D } from './edge-messages.js';
 
 /** Constant tensors describing a weighted sparse matrix in COO form over `numNodes` rows. */
@@ -44,5 +46,71 @@ export function propagateSymmetric(x: Tensor, a: SparseAdjacency): Tensor {
       gradFunc: (dy: Tensor) => spmm(dy, a.dst, a.src, a.weights, a.numNodes),
     };
   });
+  return op(x) as Tensor;
+}
+
+/**
+ * LightGCN's D^{-1/2}·Adj·D^{-1/2} in CSR form: per node (row) its neighbours,
+ * rows in order, plus the D^{-1/2} scale. Built for `propagateNormalized`.
+ */
+export interface NormalizedAdjacency {
+  /** [2M] int32: the neighbours of row 0, then of row 1, … */
+  neighbours: Tensor1D;
+  /** [2M] int32, sorted: the row of each entry of `neighbours`. */
+  rows: Tensor1D;
+  /** int32 scalar: the number of rows (nodes). */
+  numRows: Tensor;
+  /** [N, 1] 1/√deg (0 for an isolated node). */
+  scale: Tensor;
+  numNodes: number;
+}
+
+export function normalizedAdjacency(graph: BipartiteGraph): NormalizedAdjacency {
+  const { numNodes, src, dst, degree } = graph;
+  // Counting sort of the directed edges by target row: O(E), no comparison sort over millions of entries.
+  const start = new Int32Array(numNodes + 1);
+  for (let e = 0; e < dst.length; e++) start[dst[e]! + 1]!++;
+  for (let v = 0; v < numNodes; v++) start[v + 1]! += start[v]!;
+  const fill = start.slice(0, numNodes);
+  const neighbours = new Int32Array(src.length);
+  const rows = new Int32Array(src.length);
+  for (let e = 0; e < dst.length; e++) {
+    const k = fill[dst[e]!]!++;
+    neighbours[k] = src[e]!;
+    rows[k] = dst[e]!;
+  }
+  return {
+    neighbours: tf.tensor1d(neighbours, 'int32'),
+    rows: tf.tensor1d(rows, 'int32'),
+    numRows: tf.scalar(numNodes, 'int32'),
+    scale: tf.tensor2d(Float32Array.from(degree, (d) => (d > 0 ? 1 / Math.sqrt(d) : 0)), [numNodes, 1]),
+    numNodes,
+  };
+}
+
+export function disposeNormalizedAdjacency(a: NormalizedAdjacency): void {
+  tf.dispose([a.neighbours, a.rows, a.numRows, a.scale]);
+}
+
+/** Adj·X as one fused TensorFlow kernel (SparseSegmentSum): gathers and sums neighbour rows without an [E, D] intermediate. */
+function neighbourSum(x: Tensor, a: NormalizedAdjacency): Tensor {
+  return runNativeOp('SparseSegmentSumWithNumSegments',
+    (t) => [t.type('T', 'float32'), t.type('Tidx', 'int32'), t.type('Tnumsegments', 'int32'), t.type('Tsegmentids', 'int32')],
+    [x, a.neighbours, a.rows, a.numRows])
+    ?? tf.unsortedSegmentSum(tf.gather(x, a.neighbours), a.rows, a.numNodes);
+}
+
+/**
+ * D^{-1/2}·Adj·D^{-1/2}·X, the same product as `propagateSymmetric` with
+ * `symmetricNormWeights`, as scale, fused neighbour sum, scale. The
+ * gather + unsortedSegmentSum form writes and reads an [E, D] tensor per
+ * layer (512 MB at 2M directed edges × 64) and tfjs-node's gather reads every
+ * index back into JS to check it; the fused kernel measured ~5× faster on the
+ * 1M-interaction graph. The matrix is symmetric, so the gradient is the same
+ * product applied to the incoming gradient.
+ */
+export function propagateNormalized(x: Tensor, a: NormalizedAdjacency): Tensor {
+  const product = (v: Tensor): Tensor => tf.tidy(() => neighbourSum(v.mul(a.scale), a).mul(a.scale));
+  const op = tf.customGrad((input) => ({ value: product(input as Tensor), gradFunc: (dy: Tensor) => product(dy) }));
   return op(x) as Tensor;
 }

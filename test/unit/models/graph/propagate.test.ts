@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { tf } from '../../../../infra/tf.js';
 import { createRng } from '../../../../features/math/rng.js';
 import { buildBipartiteGraph, symmetricNormWeights } from '../../../../models/graph/bipartite-graph.js';
-import { propagateSymmetric, sparseAdjacency, disposeAdjacency } from '../../../../models/graph/sparse-propagate.js';
+import { disposeNormalizedAdjacency, normalizedAdjacency, propagateNormalized, propagateSymmetric, sparseAdjacency, disposeAdjacency } from '../../../../models/graph/sparse-propagate.js';
 import { assertClose } from '../../../helpers/assert-close.js';
 
 describe('bipartite graph and sparse propagation', () => {
@@ -35,5 +35,27 @@ describe('bipartite graph and sparse propagation', () => {
     assertClose(sparseGrad.dataSync(), denseGrad.dataSync(), { atol: 1e-5, rtol: 1e-4 }, '∂x');
     disposeAdjacency(adjacency);
     tf.dispose([x, probe, a, sparseGrad, denseGrad]);
+  });
+
+  it('the fused CSR product equals the dense D^{-1/2} A D^{-1/2} X, also with an isolated node, and so does its gradient', () => {
+    // User 3 has no items: its row and column are zero, and SparseSegmentSum must still emit its (zero) row.
+    const g = buildBipartiteGraph(4, 4, Int32Array.from([0, 0, 0, 1, 1, 2, 2]), Int32Array.from([0, 1, 2, 1, 3, 0, 3]));
+    const n = g.numNodes;
+    const w = symmetricNormWeights(g);
+    const dense = new Float32Array(n * n);
+    for (let e = 0; e < g.src.length; e++) dense[g.dst[e]! * n + g.src[e]!] = w[e]!;
+    const rng = createRng(4);
+    const x = tf.tensor2d(Float32Array.from({ length: n * 5 }, () => rng.normal()), [n, 5]);
+    const probe = tf.tensor2d(Float32Array.from({ length: n * 5 }, () => rng.normal()), [n, 5]);
+    const adjacency = normalizedAdjacency(g);
+    const a = tf.tensor2d(dense, [n, n]);
+    const fused = propagateNormalized(x, adjacency);
+    assert.deepEqual(fused.shape, [n, 5]);
+    assertClose(fused.dataSync(), tf.matMul(a, x).dataSync(), { atol: 1e-6, rtol: 1e-5 }, 'A·X');
+    const sparseGrad = tf.grad((v: ReturnType<typeof tf.tensor>) => tf.tanh(propagateNormalized(propagateNormalized(v, adjacency), adjacency)).mul(probe).sum())(x);
+    const denseGrad = tf.grad((v: ReturnType<typeof tf.tensor>) => tf.tanh(tf.matMul(a, tf.matMul(a, v))).mul(probe).sum())(x);
+    assertClose(sparseGrad.dataSync(), denseGrad.dataSync(), { atol: 1e-5, rtol: 1e-4 }, '∂x');
+    disposeNormalizedAdjacency(adjacency);
+    tf.dispose([x, probe, a, fused, sparseGrad, denseGrad]);
   });
 });
