@@ -122,7 +122,8 @@ describe('retrieval trained from the event stream (real services)', function () 
       }),
       services, registry: registryObject, decisions: new MemoryDecisionSink(), listen: false,
     });
-    const worker = startRetrainWorker({ connection: createRedis(services.redis), settings, env: { ...env.env, LOG_LEVEL: 'warn' } });
+    const workerConnection = createRedis(services.redis);
+    const worker = startRetrainWorker({ connection: workerConnection, settings, env: { ...env.env, LOG_LEVEL: 'warn' } });
     try {
       assert.equal(server.models.current!.retrieval!.served.version, 1);
       const oldest = Math.min(...[...syntheticEvents(SYNTHETIC)].map((e) => e.ts));
@@ -150,6 +151,8 @@ describe('retrieval trained from the event stream (real services)', function () 
       assert.deepEqual(await queue.schedules(), []);
     } finally {
       await worker.close();
+      // BullMQ leaves a connection it was given open; an open socket would keep mocha from exiting.
+      workerConnection.disconnect();
       await server.close();
       await queue.queue.obliterate({ force: true }).catch(() => {});
       await queue.close();
