@@ -5,6 +5,7 @@ import { writeArtifact } from '../artifact/write-artifact.js';
 import type { Manifest } from '../artifact/artifact-format.js';
 import { GraphModelConfigSchema, type GraphModelConfig } from './graph-config.js';
 import type { GraphEmbeddings } from './graph-embeddings.js';
+import { FoldIn, type PropagationBasis } from './fold-in.js';
 
 /**
  * A graph model's artifact holds what retrieval needs and nothing it does not:
@@ -16,6 +17,9 @@ import type { GraphEmbeddings } from './graph-embeddings.js';
 export const GRAPH_EMBEDDINGS_FILE = 'graph.json';
 export const USER_EMBEDDINGS_FILE = 'user-embeddings.f32';
 export const ITEM_EMBEDDINGS_FILE = 'item-embeddings.f32';
+/** Fold-in basis (LightGCN): layers 0..K−1 of the users, concatenated, and their training degrees. */
+export const USER_LAYERS_FILE = 'fold-in-user-layers.f32';
+export const USER_DEGREES_FILE = 'fold-in-user-degrees.f32';
 /** Every graph model's manifest `modelType` starts with this, e.g. `graph/lightgcn`. */
 export const GRAPH_MODEL_TYPE_PREFIX = 'graph/';
 
@@ -27,6 +31,8 @@ const GraphFileSchema = z.object({
   /** External ids; artifacts written before string ids held MovieLens numbers. */
   userIds: z.array(z.union([z.string(), z.number()]).transform(String)),
   itemIds: z.array(z.union([z.string(), z.number()]).transform(String)),
+  /** Present when the artifact carries the propagation fold-in basis; older artifacts fold in by the user-mean rule. */
+  foldIn: z.object({ rule: z.literal('propagation'), layers: z.number().int().positive() }).optional(),
 });
 
 export interface SaveGraphOptions {
@@ -46,7 +52,13 @@ export async function saveGraphEmbeddings(options: SaveGraphOptions): Promise<{ 
   const { dim, users, items } = options.embeddings;
   if (users.length !== options.userIds.length * dim) throw new ArtifactError(`user embeddings hold ${users.length / dim} rows for ${options.userIds.length} user ids`);
   if (items.length !== options.itemIds.length * dim) throw new ArtifactError(`item embeddings hold ${items.length / dim} rows for ${options.itemIds.length} item ids`);
-  const graph: z.input<typeof GraphFileSchema> = { config: options.config, dim, similarity: 'dot', userIds: [...options.userIds], itemIds: [...options.itemIds] };
+  const basis = options.embeddings.basis;
+  const withBasis = basis !== undefined && basis.userLayers.length > 0;
+  if (withBasis && (basis.userDegrees.length !== options.userIds.length || basis.userLayers.some((l) => l.length !== users.length))) throw new ArtifactError('the fold-in basis does not match the user embeddings');
+  const graph: z.input<typeof GraphFileSchema> = {
+    config: options.config, dim, similarity: 'dot', userIds: [...options.userIds], itemIds: [...options.itemIds],
+    ...(withBasis ? { foldIn: { rule: 'propagation' as const, layers: basis.userLayers.length } } : {}),
+  };
   return writeArtifact(options.registry, {
     model: options.name,
     modelType: `${GRAPH_MODEL_TYPE_PREFIX}${options.config.type}`,
@@ -54,6 +66,7 @@ export async function saveGraphEmbeddings(options: SaveGraphOptions): Promise<{ 
       [GRAPH_EMBEDDINGS_FILE]: `${JSON.stringify(graph)}\n`,
       [USER_EMBEDDINGS_FILE]: littleEndian(users),
       [ITEM_EMBEDDINGS_FILE]: littleEndian(items),
+      ...(withBasis ? { [USER_LAYERS_FILE]: littleEndian(concat(basis.userLayers)), [USER_DEGREES_FILE]: littleEndian(basis.userDegrees) } : {}),
     },
     metrics: options.metrics ?? {},
     trainedUntil: options.trainedUntil ?? null,
@@ -70,6 +83,8 @@ export interface LoadedGraphEmbeddings extends GraphEmbeddings {
   /** External id → row. */
   userIndex: Map<string, number>;
   itemIndex: Map<string, number>;
+  /** Layers of the propagation fold-in basis in the artifact (0: none). */
+  foldInLayers: number;
 }
 
 /** Opens (and verifies) an artifact written by saveGraphEmbeddings; refuses any other model family. */
@@ -95,7 +110,33 @@ export async function loadGraphEmbeddings(dir: string): Promise<LoadedGraphEmbed
     dir, manifest, config, dim, users, items, userIds, itemIds,
     userIndex: new Map(userIds.map((id, row) => [id, row])),
     itemIndex: new Map(itemIds.map((id, row) => [id, row])),
+    foldInLayers: parsed.data.foldIn?.layers ?? 0,
   };
+}
+
+/**
+ * The fold-in for a loaded artifact: the propagation rule when the artifact
+ * carries its basis (read only here: serving never needs it), else the
+ * user-mean rule.
+ */
+export async function loadFoldIn(graph: LoadedGraphEmbeddings): Promise<FoldIn> {
+  let basis: PropagationBasis | null = null;
+  if (graph.foldInLayers > 0) {
+    const artifact = await readArtifact(graph.dir);
+    const layers = fromLittleEndian(await artifact.read(USER_LAYERS_FILE));
+    const userDegrees = fromLittleEndian(await artifact.read(USER_DEGREES_FILE));
+    const size = graph.users.length;
+    if (layers.length !== size * graph.foldInLayers || userDegrees.length !== graph.userIds.length) throw new ArtifactError(`${graph.dir}: fold-in files do not match ${graph.userIds.length} users × ${graph.dim} × ${graph.foldInLayers} layers`);
+    basis = { dim: graph.dim, userDegrees, userLayers: Array.from({ length: graph.foldInLayers }, (_, k) => layers.subarray(k * size, (k + 1) * size)) };
+  }
+  return new FoldIn({ dim: graph.dim, users: graph.users, items: graph.items, basis });
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }
 
 function littleEndian(values: Float32Array): Uint8Array {

@@ -1,11 +1,14 @@
 import { tf } from '../../infra/tf.js';
 import type { GraphModel } from './graph-model.js';
+import type { PropagationBasis } from './fold-in.js';
 
 /** Final user and item representations, row-major [count, dim]: what ranking and retrieval use. */
 export interface GraphEmbeddings {
   dim: number;
   users: Float32Array;
   items: Float32Array;
+  /** For models with a propagation rule: what placing a new item without retraining needs (fold-in.ts). */
+  basis?: PropagationBasis;
 }
 
 export function exportEmbeddings(model: GraphModel): GraphEmbeddings {
@@ -14,5 +17,6 @@ export function exportEmbeddings(model: GraphModel): GraphEmbeddings {
   const all = out.dataSync() as Float32Array;
   out.dispose();
   const dim = model.config.dim;
-  return { dim, users: all.slice(0, model.numUsers * dim), items: all.slice(model.numUsers * dim) };
+  const basis = model.foldInBasis?.();
+  return { dim, users: all.slice(0, model.numUsers * dim), items: all.slice(model.numUsers * dim), ...(basis ? { basis } : {}) };
 }

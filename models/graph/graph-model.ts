@@ -2,6 +2,7 @@ import { tf } from '../../infra/tf.js';
 import type { Rng } from '../../features/math/rng.js';
 import type { Tensor, Variable } from '../layers/params.js';
 import type { GraphModelConfig } from './graph-config.js';
+import type { PropagationBasis } from './fold-in.js';
 
 /**
  * A model that scores (user, item) by the dot product of node
@@ -17,6 +18,8 @@ export interface GraphModel {
   readonly variables: Variable[];
   /** [numUsers + numItems, dim] final representations. */
   forward(): Tensor;
+  /** For models whose propagation rule can place a new item (fold-in.ts): the users' layers as they are now. */
+  foldInBasis?(): PropagationBasis;
   dispose(): void;
 }
 

@@ -17,14 +17,26 @@ export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph):
     config, numUsers: graph.numUsers, numItems: graph.numItems, embedding,
     variables: [embedding],
     forward: () => tf.tidy(() => {
-      const layers: Tensor[] = [embedding];
-      let x: Tensor = embedding;
-      for (let k = 0; k < config.layers; k++) layers.push((x = propagateNormalized(x, adjacency)));
-      return layers.length === 1 ? x.clone() : tf.addN(layers).div(layers.length);
+      const layers = propagateLayers(embedding, config.layers);
+      return layers.length === 1 ? embedding.clone() : tf.addN(layers).div(layers.length);
     }),
+    foldInBasis: () => {
+      // Layers 0..K−1 of the users: what a new item's layers 1..K are computed from.
+      const tensors = config.layers === 0 ? [] : tf.tidy(() => propagateLayers(embedding, config.layers - 1).map((x) => x.slice([0, 0], [graph.numUsers, config.dim])));
+      const userLayers = tensors.map((x) => x.dataSync() as Float32Array);
+      tf.dispose(tensors);
+      return { dim: config.dim, userLayers, userDegrees: graph.degree.slice(0, graph.numUsers) };
+    },
     dispose: () => {
       embedding.dispose();
       disposeNormalizedAdjacency(adjacency);
     },
   };
+
+  function propagateLayers(x0: Tensor, count: number): Tensor[] {
+    const layers: Tensor[] = [x0];
+    let x = x0;
+    for (let k = 0; k < count; k++) layers.push((x = propagateNormalized(x, adjacency)));
+    return layers;
+  }
 }
