@@ -89,11 +89,19 @@ export class Retrieval {
   readonly buildSeconds: number;
   /** recall@100 of the index against exact search on sampled user queries (1 for exact search). */
   readonly recall: number;
+  /** Vectors of folded-in items (rows from the trained count on), by row. */
+  private readonly placed = new Map<number, Float32Array>();
+  /** Items taken out of the catalog → their row (kept so a restore finds it). */
+  private readonly removedRows = new Map<string, number>();
+  private readonly trainedItems: number;
+  private readonly prefix: string;
 
   private constructor(parts: RetrievalParts, options: RetrievalOptions) {
     ({ served: this.served, embeddings: this.embeddings, index: this.index, exact: this.exact, buildSeconds: this.buildSeconds, recall: this.recall } = parts);
     const { embeddings } = parts;
+    this.prefix = options.itemIdPrefix;
     this.itemIds = embeddings.itemIds.map((id) => `${options.itemIdPrefix}${id}`);
+    this.trainedItems = this.itemIds.length;
     this.itemRow = new Map(this.itemIds.map((id, row) => [id, row]));
     this.userRow = new Map(embeddings.userIds.map((id, row) => [`${options.userIdPrefix}${id}`, row]));
     const dim = embeddings.dim;
@@ -131,7 +139,58 @@ export class Retrieval {
 
   itemVector(id: string): Float32Array | undefined {
     const row = this.itemRow.get(id);
-    return row === undefined ? undefined : this.embeddings.items.subarray(row * this.dim, (row + 1) * this.dim);
+    if (row === undefined) return undefined;
+    return row < this.trainedItems ? this.embeddings.items.subarray(row * this.dim, (row + 1) * this.dim) : this.placed.get(row);
+  }
+
+  /** Items placed by fold-in (model ids, as the fold-in worker writes them); a known trained item is left as trained. */
+  addItems(vectors: ReadonlyMap<string, Float32Array>): number {
+    let added = 0;
+    for (const [modelId, vector] of vectors) {
+      if (vector.length !== this.dim) continue;
+      const id = `${this.prefix}${modelId}`;
+      let row = this.itemRow.get(id) ?? this.removedRows.get(id);
+      if (row !== undefined && row < this.trainedItems) continue;
+      if (row === undefined) {
+        row = this.itemIds.length;
+        this.itemIds.push(id);
+        this.itemRow.set(id, row);
+        added++;
+      }
+      this.placed.set(row, vector);
+      for (const index of this.indexes()) index.set(row, vector);
+      if (this.removedRows.has(id)) for (const index of this.indexes()) index.remove(row);
+    }
+    return added;
+  }
+
+  /** Takes items out of retrieval (the catalog removed them), or puts them back. */
+  setCatalog(removed: readonly string[], restored: readonly string[]): void {
+    for (const modelId of removed) {
+      const id = `${this.prefix}${modelId}`;
+      const row = this.itemRow.get(id);
+      if (row === undefined) continue;
+      for (const index of this.indexes()) index.remove(row);
+      this.itemRow.delete(id);
+      this.removedRows.set(id, row);
+    }
+    for (const modelId of restored) {
+      const id = `${this.prefix}${modelId}`;
+      const row = this.removedRows.get(id);
+      if (row === undefined) continue;
+      for (const index of this.indexes()) index.restore(row);
+      this.removedRows.delete(id);
+      this.itemRow.set(id, row);
+    }
+  }
+
+  /** Items placed by fold-in. */
+  get foldedItems(): number {
+    return this.placed.size;
+  }
+
+  private indexes(): AnnIndex[] {
+    return this.index === this.exact ? [this.index] : [this.index, this.exact];
   }
 
   userVector(id: string): Float32Array | undefined {
@@ -164,7 +223,7 @@ export class Retrieval {
     // Over-fetch by the excluded items the index holds, then drop them.
     let excluded = 0;
     for (const id of exclude) if (this.itemRow.has(id)) excluded++;
-    const found = this.index.search(query, Math.min(this.itemIds.length, count + excluded));
+    const found = this.index.search(query, Math.min(this.itemRow.size, count + excluded));
     const out: { itemId: string; score: number }[] = [];
     for (let i = 0; i < found.rows.length && out.length < count; i++) {
       const itemId = this.itemIds[found.rows[i]!]!;
@@ -174,7 +233,7 @@ export class Retrieval {
   }
 }
 
-/** What one request is served with: a ranker and, optionally, retrieval. Immutable; swapped whole. */
+/** What one request is served with: a ranker and, optionally, retrieval. Swapped whole; only fold-in and catalog changes touch its retrieval in place. */
 export interface ModelBundle {
   ranker: RankerHandle;
   retrieval: Retrieval | null;

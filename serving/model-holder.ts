@@ -8,6 +8,7 @@ import { RankerHandle, Retrieval, type ModelBundle, type RetrievalOptions, type 
 import type { ServingMetrics } from './serving-metrics.js';
 import { ServiceUnavailableError } from './http-errors.js';
 import { checkItemOverlap } from './item-overlap.js';
+import type { FoldInMessage, FoldInStore } from '../pipelines/fold-in/fold-in-store.js';
 
 export interface ModelHolderOptions {
   registry: ModelRegistry;
@@ -24,6 +25,8 @@ export interface ModelHolderOptions {
   allowLatest?: boolean;
   /** Serve a retrieval model whose items the ranker does not know (item-overlap.ts), with a warning instead of refusing. @default false */
   allowItemMismatch?: boolean;
+  /** Where the fold-in worker writes new items' vectors (Redis); absent: the retrieval model serves its trained items only. */
+  foldIns?: FoldInStore;
   log: Logger;
   metrics?: ServingMetrics;
 }
@@ -166,8 +169,11 @@ export class ModelHolder {
       const next: ModelBundle = { ranker: newRanker ?? old!.ranker, retrieval: retrievalVersion ? newRetrieval ?? old!.retrieval : null, loadedAt: Date.now() };
       const mismatch = checkItemOverlap(next, this.options.allowItemMismatch ?? false);
       if (mismatch) log.warn({ ranker: next.ranker.served, retrieval: next.retrieval?.served }, mismatch);
+      if (newRetrieval) await this.loadFoldIns(newRetrieval);
       warm(next);
       this.bundle = next; // the swap: one assignment; requests already running keep the bundle they took
+      // Vectors announced while this version loaded were ignored (not yet served): read them again.
+      if (newRetrieval) await this.loadFoldIns(newRetrieval);
       if (old && newRanker) old.ranker.retire();
       ranker = undefined;
       this.publishVersions(next, old);
@@ -188,6 +194,33 @@ export class ModelHolder {
       if (old) log.error({ reason, err: message }, 'loading a new model version failed: the old version keeps serving');
       else log.error({ reason, err: message }, error instanceof RegistryError ? 'no model to serve' : 'loading the models failed');
       return { outcome: 'failed', reason, error: message, ...(old ? this.versions(old) : { ranker: null, retrieval: null }) };
+    }
+  }
+
+  /** Applies one fold-in announcement to the served retrieval model (vectors only when written for its version). */
+  async applyFoldIn(message: FoldInMessage): Promise<void> {
+    const retrieval = this.bundle?.retrieval;
+    const store = this.options.foldIns;
+    if (!retrieval || !store || message.model !== retrieval.served.model) return;
+    retrieval.setCatalog(message.removed, message.restored);
+    if (message.version !== retrieval.served.version || message.items.length === 0) return;
+    const added = retrieval.addItems(await store.readVectors(message.model, message.version, message.items));
+    this.options.metrics?.foldedItems.set(retrieval.foldedItems);
+    if (added > 0) this.options.log.debug({ added, model: message.model, version: message.version }, 'folded-in items added to the index');
+  }
+
+  private async loadFoldIns(retrieval: Retrieval): Promise<void> {
+    const store = this.options.foldIns;
+    if (!store) return;
+    const { model, version } = retrieval.served;
+    try {
+      const [vectors, removed] = await Promise.all([store.readVectors(model, version), store.removed(model)]);
+      retrieval.addItems(vectors);
+      retrieval.setCatalog(removed, []);
+      this.options.metrics?.foldedItems.set(retrieval.foldedItems);
+    } catch (error) {
+      // Fold-in adds to a model that serves without it: a Redis outage must not stop a version from loading.
+      this.options.log.warn({ model, version, err: errorMessage(error) }, 'could not read folded-in items: serving the trained items only');
     }
   }
 

@@ -64,6 +64,8 @@ export const ServeSettingsSchema = z.object({
   pollSeconds: z.number().min(0),
   /** RECSYS_MODELS_CHANNEL: Redis channel of registry events ('' = do not subscribe) @default recsys:models */
   modelsChannel: z.string(),
+  /** RECSYS_FOLD_IN_CHANNEL: Redis channel where `recsys fold-in` announces new items' vectors ('' = serve trained items only) @default recsys:fold-in */
+  foldInChannel: z.string(),
   /** RECSYS_SERVE_MAX_BODY: largest request body (bytes) @default 524288 */
   maxBodyBytes: z.number().int().min(1024),
   /** RECSYS_HISTORY_LENGTH: behaviours read per user @default 50 */
@@ -134,6 +136,7 @@ export function loadServeSettings(env: NodeJS.ProcessEnv = process.env, override
       annMinRecall: num(env.RECSYS_ANN_MIN_RECALL, 0.9),
       pollSeconds: num(env.RECSYS_REGISTRY_POLL_SECONDS, 10),
       modelsChannel: env.RECSYS_MODELS_CHANNEL ?? 'recsys:models',
+      foldInChannel: env.RECSYS_FOLD_IN_CHANNEL ?? 'recsys:fold-in',
       maxBodyBytes: num(env.RECSYS_SERVE_MAX_BODY, 512 * 1024),
       historyLength: num(env.RECSYS_HISTORY_LENGTH, 50),
       itemIdPrefix: env.RECSYS_ITEM_ID_PREFIX ?? '',

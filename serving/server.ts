@@ -16,6 +16,7 @@ import { onlineSpecFrom } from '../pipelines/online-store/online-ops.js';
 import type { OnlineStoreReader } from '../pipelines/online-store/online-store.js';
 import { RedisOnlineStore } from '../pipelines/online-store/redis-online-store.js';
 import { ModelRegistry } from '../pipelines/registry/model-registry.js';
+import { FoldInStore, parseFoldInMessage } from '../pipelines/fold-in/fold-in-store.js';
 import { createApp } from './app.js';
 import type { Uniform } from './exploration.js';
 import { ItemAttributeCache } from './item-cache.js';
@@ -87,6 +88,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   let ready = false;
   try {
     const registry = options.registry ?? new ModelRegistry(settings.registry);
+    const foldIns = settings.retrieval !== '' && settings.foldInChannel !== '' && settings.onlineStore === 'redis' && options.online === undefined
+      ? foldInStore(services, settings.foldInChannel, log, closers)
+      : undefined;
     const models = new ModelHolder({
       registry,
       ranker: settings.ranker,
@@ -95,6 +99,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       allowLatest: settings.allowLatest,
       allowItemMismatch: settings.allowItemMismatch,
       retrievalOptions: { ann: settings.ann, ef: settings.annEf, m: settings.annM, minRecall: settings.annMinRecall, itemIdPrefix: settings.itemIdPrefix, userIdPrefix: settings.userIdPrefix },
+      ...(foldIns ? { foldIns } : {}),
       log,
       metrics,
     });
@@ -139,6 +144,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (settings.modelsChannel !== '' && options.online === undefined && settings.onlineStore === 'redis') {
       await subscribe(models, services, settings.modelsChannel, log, closers);
     }
+    if (foldIns) await subscribeFoldIns(models, services, settings.foldInChannel, log, closers);
     models.poll(settings.pollSeconds);
 
     const service = new ServingService({
@@ -201,6 +207,35 @@ async function subscribe(models: ModelHolder, services: ServicesConfig, channel:
     log.info({ channel }, 'hot reload: subscribed to registry events');
   } catch (error) {
     log.warn({ channel, err: errorMessage(error) }, 'hot reload: cannot subscribe to registry events; polling the registry folder only');
+  }
+}
+
+function foldInStore(services: ServicesConfig, channel: string, log: Logger, closers: (() => Promise<unknown> | unknown)[]): FoldInStore {
+  const redis = createRedis(services.redis, { maxRetriesPerRequest: 1 });
+  redis.on('error', (error: unknown) => log.warn({ err: errorMessage(error) }, 'fold-in (Redis) connection error'));
+  closers.push(() => redis.quit().catch(() => redis.disconnect()));
+  return new FoldInStore(redis, services.redis.keyPrefix, channel);
+}
+
+/** New items' vectors as `recsys fold-in` announces them, added to the live index; catalog removals taken out of it. */
+async function subscribeFoldIns(models: ModelHolder, services: ServicesConfig, channel: string, log: Logger, closers: (() => Promise<unknown> | unknown)[]): Promise<void> {
+  const subscriber: Redis = createRedis(services.redis, { maxRetriesPerRequest: 1 });
+  subscriber.on('error', (error: unknown) => log.warn({ err: errorMessage(error) }, 'fold-in subscription (Redis) connection error'));
+  closers.push(() => subscriber.disconnect());
+  subscriber.on('message', (ch: string, raw: string) => {
+    if (ch !== channel) return;
+    const message = parseFoldInMessage(raw);
+    if (!message) { log.warn({ channel }, 'ignored a fold-in message that is not one'); return; }
+    models.applyFoldIn(message).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'applying a fold-in message failed'));
+  });
+  try {
+    await Promise.race([
+      subscriber.subscribe(channel),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 3000 ms')), 3000).unref()),
+    ]);
+    log.info({ channel }, 'fold-in: subscribed');
+  } catch (error) {
+    log.warn({ channel, err: errorMessage(error) }, 'fold-in: cannot subscribe; new items become retrievable at the next model load');
   }
 }
 

@@ -76,6 +76,12 @@ export class ServingMetrics {
     registers: [this.registry],
   });
 
+  readonly foldedItems = new Gauge({
+    name: 'serving_retrieval_folded_items',
+    help: 'Items of the served retrieval version placed by fold-in (not trained on)',
+    registers: [this.registry],
+  });
+
   private readonly cacheCounts = new Map<string, { hits: number; total: number }>();
 
   withProcessMetrics(): this {

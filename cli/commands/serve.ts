@@ -18,7 +18,7 @@ import { serveBanner, servedExampleIds } from '../output/serve-banner.js';
 
 const log = logger('serve');
 
-type ServeFlags = ServiceFlags & Partial<ServeSettings> & { subscribe: boolean; maxBody?: number; adminTokenFile?: string; adminToken?: string };
+type ServeFlags = ServiceFlags & Partial<ServeSettings> & { subscribe: boolean; foldIn: boolean; maxBody?: number; adminTokenFile?: string; adminToken?: string };
 
 export function registerServe(program: Command): void {
   program
@@ -50,6 +50,8 @@ export function registerServe(program: Command): void {
     .option('--poll-seconds <s>', 'check the registry folder for new serving versions this often; 0 = never (env RECSYS_REGISTRY_POLL_SECONDS, default 10)', nonNegative('poll-seconds'))
     .option('--models-channel <name>', 'Redis channel of registry events for hot reload (env RECSYS_MODELS_CHANNEL, default recsys:models)')
     .option('--no-subscribe', 'do not subscribe to registry events (poll only)')
+    .option('--fold-in-channel <name>', 'Redis channel where `recsys fold-in` announces items placed since the retrieval model was trained (env RECSYS_FOLD_IN_CHANNEL, default recsys:fold-in)')
+    .option('--no-fold-in', 'serve the retrieval model\'s trained items only (no fold-in of new items)')
     .option('--max-body <bytes>', 'largest request body; larger ones get 413 (env RECSYS_SERVE_MAX_BODY, default 524288)', positiveInt('max-body'))
     .option('--batch-candidates <n>', 'micro-batching: concurrent requests share one model call up to this many candidates; 0 = off (env RECSYS_SCORE_BATCH_CANDIDATES, default 2000)', nonNegative('batch-candidates'))
     .option('--tf-threads <n>', 'TensorFlow threads per op; 0 = one per core (env RECSYS_TF_THREADS, default 1: requests already run side by side)', nonNegative('tf-threads'))
@@ -71,6 +73,7 @@ export function registerServe(program: Command): void {
         ann: opts.ann, annEf: opts.annEf, annM: opts.annM, annMinRecall: opts.annMinRecall, pollSeconds: opts.pollSeconds, maxBodyBytes: opts.maxBody,
         historyLength: opts.historyLength, tfThreads: opts.tfThreads, heapGrowingPercent: opts.heapGrowingPercent, batchCandidates: opts.batchCandidates, itemIdPrefix: opts.itemIdPrefix, userIdPrefix: opts.userIdPrefix,
         modelsChannel: opts.subscribe ? opts.modelsChannel : '',
+        foldInChannel: opts.foldIn ? opts.foldInChannel : '',
       });
       let notifier: RegistryNotifier | undefined;
       try {

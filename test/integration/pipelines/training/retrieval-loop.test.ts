@@ -159,4 +159,68 @@ describe('retrieval trained from the event stream (real services)', function () 
       redis.disconnect();
     }
   });
+
+  it('fold-in: an item first clicked after training becomes retrievable within 60 s, and leaves retrieval when the catalog drops it', async () => {
+    const channel = randomName('test_fold_in');
+    const graph = await loadGraphEmbeddings(path.join(registry, 'stream-mf', 'v000001'));
+    const fresh = randomName('inew');
+    const clickers = graph.userIds.slice(0, 15);
+    const other = graph.userIds.at(-1)!;
+    const foldIn = spawnTs(CLI, ['fold-in', '--retrieval', 'stream-mf', '--registry', registry, '--topic', env.topic, '--group', randomName('test_fold_in'), '--channel', channel, '--poll-seconds', '1'], { ...env.env, LOG_LEVEL: 'warn' });
+    children.push(foldIn);
+    const server = await startServer({
+      settings: loadServeSettings({}, {
+        registry, ranker: 'synthetic-din-stream', retrieval: 'stream-mf', allowLatest: true, onlineStore: 'redis', decisions: 'memory',
+        modelsChannel: '', pollSeconds: 1, numCandidates: 1000, ann: 'hnsw', foldInChannel: channel,
+      }),
+      services: env.services, registry: new ModelRegistry(registry), decisions: new MemoryDecisionSink(), listen: false,
+    });
+    const recommended = async (user: string): Promise<string[]> => {
+      const res = await request(server.app).post('/v1/recommend').send({ user_id: user, k: 1000 });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return (res.body.items as { item_id: string }[]).map((i) => i.item_id);
+    };
+    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 100 });
+    await producer.connect();
+    try {
+      assert.equal((await request(server.app).get(`/v1/embeddings/items/${fresh}`)).status, 404, 'unknown before its clicks');
+      const before = await recommended(other);
+      assert.ok(!before.includes(fresh));
+      const started = Date.now();
+      for (const [k, user] of clickers.entries()) {
+        const e = { schema_version: 1 as const, event_id: `${fresh}-c${k}`, type: 'click' as const, user_id: user, item_id: fresh, ts: started + k };
+        await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
+      }
+      await producer.flush();
+      await waitFor(async () => (await request(server.app).get(`/v1/embeddings/items/${fresh}`)).status === 200, { timeoutMs: 60_000, intervalMs: 200, what: `${fresh} placed by fold-in and served` });
+      const seconds = (Date.now() - started) / 1000;
+      console.log(`      fold-in: ${fresh} retrievable ${seconds.toFixed(1)} s after its first click was produced`);
+      assert.ok((await recommended(other)).includes(fresh), 'retrieved for a user who never clicked it');
+      const retrieval = server.models.current!.retrieval!;
+      assert.equal(retrieval.foldedItems, 1);
+      // Placed from its clickers (MF-BPR's user-mean rule): over them it scores above every trained item of no larger norm.
+      const dot = (a: Float32Array, b: Float32Array): number => a.reduce((t, x, d) => t + x * b[d]!, 0);
+      const clickerScore = (v: Float32Array): number => clickers.reduce((t, u) => t + dot(retrieval.userVector(u)!, v), 0);
+      const placed = retrieval.itemVector(fresh)!;
+      const beaten = graph.itemIds.filter((id) => dot(retrieval.itemVector(id)!, retrieval.itemVector(id)!) <= dot(placed, placed));
+      assert.ok(beaten.length > 0);
+      for (const id of beaten) assert.ok(clickerScore(placed) >= clickerScore(retrieval.itemVector(id)!) - 1e-4, `${fresh} scores below ${id} over its own clickers`);
+      const trained = before[0]!;
+      for (const item of [fresh, trained]) {
+        const e = { schema_version: 1 as const, event_id: `${item}-gone`, type: 'item_update' as const, item_id: item, ts: Date.now(), attributes: { in_catalog: false } };
+        await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
+      }
+      await producer.flush();
+      await waitFor(async () => { const items = await recommended(other); return !items.includes(fresh) && !items.includes(trained); }, { timeoutMs: 60_000, intervalMs: 200, what: 'removed items out of retrieval' });
+      assert.equal((await request(server.app).get(`/v1/embeddings/items/${fresh}`)).status, 404);
+    } finally {
+      await producer.close();
+      await server.close();
+      foldIn.process.kill('SIGTERM');
+    }
+    const exit = await foldIn.exited;
+    assert.equal(exit.code, 0, foldIn.stderr.slice(-10).join('\n'));
+    const stats = (foldIn.lines.at(-1) as { foldIn: { folded: number; invalid: number } }).foldIn;
+    assert.ok(stats.folded >= 1, JSON.stringify(stats));
+  });
 });
