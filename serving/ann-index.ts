@@ -137,8 +137,9 @@ export class HnswIndex implements AnnIndex {
       if (this.size >= max) this.index.resizeIndex(Math.max(max + 1, Math.ceil(max * 1.25)));
       this.size++;
     }
-    // hnswlib replaces the vector of a label it already holds (and relinks it).
+    // hnswlib replaces the vector of a label it already holds (and relinks it), and un-deletes it: a removed row stays removed.
     this.index.addPoint(Array.from(vector), row);
+    if (this.removed.has(row)) this.index.markDelete(row);
   }
 
   remove(row: number): void {

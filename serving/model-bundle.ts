@@ -159,7 +159,6 @@ export class Retrieval {
       }
       this.placed.set(row, vector);
       for (const index of this.indexes()) index.set(row, vector);
-      if (this.removedRows.has(id)) for (const index of this.indexes()) index.remove(row);
     }
     return added;
   }

@@ -50,6 +50,29 @@ describe('retrieval index', function () {
     assert.deepEqual(found.scores, [...found.scores].sort((a, b) => b - a));
   });
 
+  it('rows added, replaced, removed and restored while serving: both indexes agree with exact search over the live rows', () => {
+    const base = catalog(400, 8, 4);
+    const extra = catalog(30, 8, 5);
+    for (const index of [new ExactIndex(base.slice(), 8), HnswIndex.build(base, 8, { ef: 200 })]) {
+      for (let k = 0; k < 30; k++) index.set(400 + k, extra.subarray(k * 8, (k + 1) * 8));
+      assert.equal(index.size, 430);
+      // A replaced vector: row 405 now points far along the query, so it must come first.
+      const q = extra.subarray(0, 8);
+      index.set(405, Float32Array.from(q, (x) => x * 100));
+      assert.equal(index.search(q, 1).rows[0], 405, index.kind);
+      index.remove(405);
+      index.remove(17);
+      index.set(17, Float32Array.from(q, (x) => x * 200)); // a new vector for a removed row: still removed
+      const live = index.search(q, 430);
+      assert.equal(live.rows.length, 428, `${index.kind}: every live row, no removed one`);
+      assert.ok(!live.rows.includes(405) && !live.rows.includes(17));
+      assert.ok(live.rows.includes(429) && live.rows.includes(400), `${index.kind}: added rows are found`);
+      index.restore(405);
+      assert.equal(index.search(q, 1).rows[0], 405, `${index.kind}: restored`);
+      assert.throws(() => index.set(500, q), RangeError);
+    }
+  });
+
   it('k larger than ef or than the catalog still works', () => {
     const small = catalog(50, 4, 3);
     const hnsw = HnswIndex.build(small, 4, { ef: 10 });
@@ -83,5 +106,28 @@ describe('retrieval over a graph artifact', function () {
     assert.equal(good.queryFor('u1', []).source, 'user');
     assert.equal(good.queryFor('stranger', ['i3', 'nope']).source, 'history');
     assert.equal(good.queryFor('stranger', ['nope']).source, 'mean');
+  });
+
+  it('adds folded-in items (prefixed ids), keeps trained rows as trained, and takes removed items out of retrieval and lookups', async () => {
+    const dir = await publishRandomGraph(registry, 'f', { users: 20, items: 100, dim: 8 });
+    const retrieval = await Retrieval.load({ model: 'f', version: 1, dir, via: 'latest' }, { ann: 'hnsw', ef: 100, m: 16, itemIdPrefix: 'i', userIdPrefix: 'u' });
+    const query = retrieval.userVector('u1')!;
+    const strong = Float32Array.from(query, (x) => x * 50);
+    const trained = retrieval.itemVector('i3')!.slice();
+    assert.equal(retrieval.addItems(new Map([['new1', strong], ['3', strong], ['bad', new Float32Array(3)]])), 1, 'one new item; a trained one and a wrong-sized vector are left out');
+    assert.deepEqual(retrieval.itemVector('i3'), trained);
+    assert.equal(retrieval.foldedItems, 1);
+    assert.equal(retrieval.retrieve(query, 1, new Set())[0]!.itemId, 'inew1');
+    assert.deepEqual(retrieval.itemVector('inew1'), strong);
+    retrieval.setCatalog(['new1', '5'], []);
+    assert.equal(retrieval.itemVector('inew1'), undefined);
+    const all = retrieval.retrieve(query, 1000, new Set()).map((c) => c.itemId);
+    assert.equal(all.length, 99, 'every item but the two removed');
+    assert.ok(!all.includes('inew1') && !all.includes('i5'));
+    // A removed item's vector may still be updated; it stays out until restored.
+    retrieval.addItems(new Map([['new1', strong]]));
+    assert.ok(!retrieval.retrieve(query, 5, new Set()).some((c) => c.itemId === 'inew1'));
+    retrieval.setCatalog([], ['new1']);
+    assert.equal(retrieval.retrieve(query, 1, new Set())[0]!.itemId, 'inew1');
   });
 });
