@@ -65,6 +65,7 @@ const env: NodeJS.ProcessEnv = {
   KAFKA_DECISIONS_TOPIC: `docs-walk-${run}.decisions`,
   REDIS_KEY_PREFIX: `docs-walk-${run}:`,
   RECSYS_MODELS_CHANNEL: `docs-walk-${run}:models`,
+  RECSYS_FOLD_IN_CHANNEL: `docs-walk-${run}:fold-in`,
   INGEST_GROUP: `docs-walk-${run}-ingest`,
   REPLAY_QUEUE: `docs-walk-${run}`,
 };
