@@ -115,5 +115,6 @@ function describeSource(c: TrainConfig): string {
     case 'jsonl': return c.source.file;
     case 'synthetic': return `the synthetic click stream (${c.source.events} impressions, seed ${c.source.seed})`;
     case 'clickhouse': return 'the ClickHouse offline store';
+    case 'table': return c.source.file ?? c.source.files!.train;
   }
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { defaultRegistryDir } from '../../infra/config.js';
 import { loadTrainConfig, type TrainConfig } from '../../pipelines/training/train-config.js';
 import { ValidationError } from '../../infra/errors.js';
-import { integer, oneOf, positiveInt, timestamp } from '../options.js';
+import { fraction, integer, oneOf, positiveInt, timestamp } from '../options.js';
 
 export interface TrainFlags {
   config: string;
@@ -17,12 +17,14 @@ export interface TrainFlags {
   from?: number;
   to?: number;
   historyFrom?: number;
+  strict?: boolean;
+  maxMissing: number;
 }
 
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a CTR model from a config file, evaluate it on the test split, publish it to the registry')
+    .description('train a CTR model from a config file, evaluate it on the test split, publish it to the registry; the split used is printed first (a "table" source trains on your own CSV/TSV, JSON-lines or libFM files: docs/guides/your-own-data.md)')
     .requiredOption('--config <file>', 'training config (JSON: source, features, model, training); e.g. configs/models/ml100k-din.json')
     .option('--seed <n>', 'random seed (overrides model.seed; same seed, same model)', integer('seed'))
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)', defaultRegistryDir())
@@ -34,12 +36,14 @@ export function registerTrain(program: Command): void {
     .option('--from <time>', 'first event time of the examples, epoch ms or ISO date (--source clickhouse)', timestamp('from'))
     .option('--to <time>', 'end of the examples, exclusive (--source clickhouse)', timestamp('to'))
     .option('--history-from <time>', 'earlier events that only fill histories (--source clickhouse)', timestamp('history-from'))
+    .option('--strict', 'refuse to train when a field has an empty vocabulary or is missing in more than --max-missing of training rows (default: a warning naming the field and its source)')
+    .option('--max-missing <share>', 'share of training rows a field may miss before it is reported', fraction('max-missing'), 0.5)
     .option('--json', 'print the result as one JSON line as well')
     .action(async (flags: TrainFlags) => {
       const config = withOverrides(loadTrainConfig(flags.config), flags);
       // Loaded on use: TensorFlow loads only for commands that need it, so `doctor` can report a broken install.
       const { trainWithProgress, printTrainingResult, trainingSummary } = await import('../runs/training-run.js');
-      const result = await trainWithProgress(config, flags.registry, flags.seed);
+      const result = await trainWithProgress(config, flags.registry, flags.seed, { strict: flags.strict ?? false, maxMissingShare: flags.maxMissing });
       printTrainingResult(config.name, result);
       if (flags.json) console.log(JSON.stringify(trainingSummary(config.name, result)));
     });

@@ -1,13 +1,16 @@
 import type { TrainConfig } from '../../pipelines/training/train-config.js';
-import { runOfflineTraining, type OfflineTrainingResult } from '../../pipelines/training/offline-training.js';
+import { runOfflineTraining, type OfflineTrainingOptions, type OfflineTrainingResult } from '../../pipelines/training/offline-training.js';
 import { formatTable } from '../output/format-table.js';
 import { trainingProgress } from '../output/training-progress.js';
 
 /** Offline training with a progress bar, and its terminal summary (shared by `train` and `start`). */
-export async function trainWithProgress(config: TrainConfig, registry: string, seed?: number): Promise<OfflineTrainingResult> {
+export async function trainWithProgress(config: TrainConfig, registry: string, seed?: number, checks: Pick<OfflineTrainingOptions, 'strict' | 'maxMissingShare'> = {}): Promise<OfflineTrainingResult> {
   const progress = trainingProgress(config.name, config.training.epochs);
   try {
-    return await runOfflineTraining(config, { registry, seed, onStep: progress.onStep, onEpoch: progress.onEpoch });
+    return await runOfflineTraining(config, {
+      registry, seed, onStep: progress.onStep, onEpoch: progress.onEpoch, ...checks,
+      onSplit: (s) => console.error(`${config.name}: ${s.description}: ${s.train} train, ${s.validation} validation, ${s.test} test examples`),
+    });
   } finally {
     progress.stop();
   }
@@ -27,7 +30,7 @@ export function printTrainingResult(name: string, r: OfflineTrainingResult): voi
 
 export function trainingSummary(name: string, r: OfflineTrainingResult): Record<string, unknown> {
   return {
-    model: name, version: r.version, artifact: r.artifactDir, report: r.reportFile, bestEpoch: r.train.bestEpoch,
+    model: name, version: r.version, artifact: r.artifactDir, report: r.reportFile, split: r.split, bestEpoch: r.train.bestEpoch,
     validation: r.train.best, test: r.test, testInt8: r.testInt8, parameters: r.parameters, examplesPerSecond: r.train.examplesPerSecond,
   };
 }

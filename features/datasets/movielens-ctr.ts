@@ -15,6 +15,8 @@ export interface CtrSplits {
   train: Example[];
   validation: Example[];
   test: Example[];
+  /** How the parts were made, in words (sources whose split the user chooses). */
+  description?: string;
 }
 
 /**

@@ -68,28 +68,36 @@ const Sequence = z.object({
   maxLength: z.number().int().min(1).max(1024),
 });
 
+const Behaviour = z.object({
+  types: z.array(z.enum(INTERACTION_TYPES)).min(1),
+  positiveOnly: z.boolean().default(true),
+  maxLength: z.number().int().min(1).max(1024),
+});
+
+const DEFAULT_BEHAVIOUR: z.infer<typeof Behaviour> = { types: ['click'], positiveOnly: true, maxLength: 50 };
+
 export const FieldSchema = z.discriminatedUnion('kind', [Categorical, Numeric, Multi, Cross, Sequence]);
 
 export const FeatureSpecSchema = z
   .object({
     name: z.string().min(1),
     version: z.literal(1),
-    /** label = the event's `label`, or `value >= threshold` (e.g. rating >= 4). */
+    /** label = the event's `label` (a table source's mapped label column), or `value >= threshold` (e.g. rating >= 4). @default {from: 'label'} */
     label: z.discriminatedUnion('from', [
       z.object({ from: z.literal('label') }),
       z.object({ from: z.literal('value'), threshold: z.number() }),
-    ]),
-    /** Which interactions become training examples. */
-    exampleTypes: z.array(z.enum(INTERACTION_TYPES)).min(1),
-    /** Which earlier interactions form the behaviour sequence. */
-    behaviour: z.object({
-      types: z.array(z.enum(INTERACTION_TYPES)).min(1),
-      positiveOnly: z.boolean().default(true),
-      maxLength: z.number().int().min(1).max(1024),
-    }),
+    ]).default({ from: 'label' }),
+    /** Which interactions become training examples. @default ['impression'] */
+    exampleTypes: z.array(z.enum(INTERACTION_TYPES)).min(1).default(['impression']),
+    /** Which earlier interactions form the behaviour sequence; needed only with a sequence field. */
+    behaviour: Behaviour.optional(),
     fields: z.array(FieldSchema).min(1),
   })
   .superRefine((spec, ctx) => {
+    const sequences = spec.fields.filter((f) => f.kind === 'sequence').map((f) => f.name);
+    if (sequences.length > 0 && !spec.behaviour) {
+      ctx.addIssue({ code: 'custom', message: `sequence field ${sequences.join(', ')} needs a "behaviour" section: which earlier interactions form it, e.g. {"types": ["click"], "positiveOnly": true, "maxLength": 50}` });
+    }
     const names = new Set<string>();
     for (const field of spec.fields) {
       if (names.has(field.name)) ctx.addIssue({ code: 'custom', message: `duplicate field ${field.name}` });
@@ -101,11 +109,13 @@ export const FeatureSpecSchema = z
       if (!target || target.kind !== 'categorical' || !(target.source === 'item_id' || target.source.startsWith('item.'))) {
         ctx.addIssue({ code: 'custom', message: `sequence ${field.name}: 'of' must name an item-side categorical field, got ${field.of}` });
       }
-      if (field.maxLength > spec.behaviour.maxLength) {
+      if (spec.behaviour && field.maxLength > spec.behaviour.maxLength) {
         ctx.addIssue({ code: 'custom', message: `sequence ${field.name}: maxLength ${field.maxLength} exceeds behaviour.maxLength ${spec.behaviour.maxLength}` });
       }
     }
-  });
+  })
+  // Without a sequence field the history is never read; serving and ingestion still keep one of this length.
+  .transform((spec) => ({ ...spec, behaviour: spec.behaviour ?? DEFAULT_BEHAVIOUR }));
 
 export type FeatureSpec = z.infer<typeof FeatureSpecSchema>;
 export type FieldSpec = z.infer<typeof FieldSchema>;

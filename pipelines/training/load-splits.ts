@@ -1,4 +1,5 @@
 import { jsonlCtrSplits, syntheticCtrSplits } from '../../features/datasets/ctr-sources.js';
+import { tableCtrSplits } from '../../features/table/table-splits.js';
 import { defaultMovieLensDir, loadMovieLens } from '../../features/datasets/movielens.js';
 import { movieLensCtrSplits, type CtrSplits } from '../../features/datasets/movielens-ctr.js';
 import type { FeatureSpec } from '../../features/spec/feature-spec.js';
@@ -12,6 +13,7 @@ export async function loadSplits(source: SourceConfig, spec: FeatureSpec): Promi
   switch (source.kind) {
     case 'movielens': return movieLensCtrSplits(await loadMovieLens(source.dir ?? defaultMovieLensDir()), spec);
     case 'jsonl': return jsonlCtrSplits(spec, source.file);
+    case 'table': return tableCtrSplits(spec, source);
     case 'synthetic': {
       const { kind: _kind, ...options } = source;
       return syntheticCtrSplits(spec, options);

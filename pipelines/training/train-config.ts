@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { loadJsonFile } from '../../infra/config.js';
 import { CtrModelConfigSchema } from '../../models/ctr/ctr-config.js';
 import { OptEmbedConfigSchema } from '../../models/optembed/optembed-config.js';
+import { TableSourceObject, tableSourceProblems } from '../../features/table/table-source.js';
 
 /**
  * A training config file: where the data comes from, which feature spec, which
@@ -10,6 +11,8 @@ import { OptEmbedConfigSchema } from '../../models/optembed/optembed-config.js';
  */
 export const SourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('movielens'), dir: z.string().optional() }),
+  /** The user's own file(s): CSV/TSV, JSON lines, libFM (features/table/). */
+  TableSourceObject,
   z.object({ kind: z.literal('jsonl'), file: z.string() }),
   z.object({
     kind: z.literal('synthetic'),
@@ -27,7 +30,9 @@ export const SourceSchema = z.discriminatedUnion('kind', [
     /** Earlier events that only fill histories. */
     historyFrom: z.number().int().nonnegative().optional(),
   }),
-]);
+]).superRefine((source, ctx) => {
+  if (source.kind === 'table') for (const message of tableSourceProblems(source)) ctx.addIssue({ code: 'custom', message });
+});
 
 export const TrainConfigSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - or _'),
@@ -53,7 +58,24 @@ export function loadTrainConfig(file: string): TrainConfig {
   return {
     ...config,
     features: resolve(config.features),
-    source: config.source.kind === 'jsonl' ? { ...config.source, file: resolve(config.source.file) }
-      : config.source.kind === 'movielens' && config.source.dir ? { ...config.source, dir: resolve(config.source.dir) } : config.source,
+    source: resolveSourcePaths(config.source, base),
   };
+}
+
+/** A source's file paths made absolute against `base` (a config's folder): the training record then names files that still resolve. */
+export function resolveSourcePaths(source: SourceConfig, base: string): SourceConfig {
+  const resolve = (p: string) => path.resolve(base, p);
+  switch (source.kind) {
+    case 'jsonl': return { ...source, file: resolve(source.file) };
+    case 'movielens': return source.dir ? { ...source, dir: resolve(source.dir) } : source;
+    case 'table': {
+      const { file, files, ...rest } = source;
+      return {
+        ...rest,
+        ...(file !== undefined ? { file: resolve(file) } : {}),
+        ...(files ? { files: { train: resolve(files.train), ...(files.validation ? { validation: resolve(files.validation) } : {}), ...(files.test ? { test: resolve(files.test) } : {}) } } : {}),
+      };
+    }
+    default: return source;
+  }
 }

@@ -17,6 +17,8 @@ export const TrainingRecordSchema = z.object({
   bestEpoch: z.number().int(),
   examplesPerSecond: z.number(),
   epochs: z.array(z.object({ epoch: z.number().int(), trainLoss: z.number(), seconds: z.number(), validation: MetricsSchema })),
+  /** How the data was split and the sizes (absent in records written before it was kept). */
+  split: z.object({ description: z.string(), train: z.number().int(), validation: z.number().int(), test: z.number().int() }).optional(),
 });
 
 export type TrainingRecord = z.infer<typeof TrainingRecordSchema>;
