@@ -15,6 +15,7 @@ interface EvalFlags {
   split: EvalSplit;
   precision: Precision;
   config?: string;
+  file?: string;
   out?: string;
   report?: string;
 }
@@ -28,14 +29,17 @@ export function registerEval(program: Command): void {
     .option('--split <split>', 'train, validation or test', oneOf('split', ['train', 'validation', 'test'] as const), 'test')
     .option('--precision <p>', 'embedding tables as float or int8', oneOf('precision', ['float', 'int8'] as const), 'float')
     .option('--config <file>', "evaluate on this training config's source instead of the one the model was trained on")
+    .option('--file <path>', "score every row of this file (a given test file), read with the model's own source settings: a table source's columns and label map, or JSONL events")
     .option('--out <file>', 'write the JSON result to this file (it is always printed)')
     .option('--report <file>', 'HTML report path (default: eval-<split>-<precision>.html beside the artifact)')
     .action(async (flags: EvalFlags) => {
       const dir = await resolveModelDir(flags.model, flags.registry);
-      const reportFile = flags.report ?? path.join(dir, '..', `eval-${path.basename(dir)}-${flags.split}-${flags.precision}.html`);
+      const what = flags.file ? path.basename(flags.file).replace(/[^A-Za-z0-9_.-]/g, '_') : flags.split;
+      const reportFile = flags.report ?? path.join(dir, '..', `eval-${path.basename(dir)}-${what}-${flags.precision}.html`);
       const source = flags.config ? loadTrainConfig(flags.config).source : undefined;
       const { runEvaluation } = await import('../../pipelines/training/offline-evaluation.js');
-      const result = await runEvaluation(dir, { split: flags.split, precision: flags.precision, source, reportFile });
+      const result = await runEvaluation(dir, { split: flags.split, precision: flags.precision, source, reportFile, ...(flags.file ? { file: flags.file } : {}) });
+      console.log(`scored: ${result.scored}`);
       const m = result.metrics;
       console.log(formatTable(['model', 'split', 'precision', 'AUC', 'GAUC', 'logloss', 'ECE', 'pred/obs', 'examples'], [
         [`${result.model} v${result.version}`, result.split, result.precision, m.auc, m.gauc, m.logloss, m.ece, m.calibrationRatio, m.examples],

@@ -55,6 +55,14 @@ function byTime(examples: readonly Example[]): Example[] {
   return examples.map((e, k) => ({ e, k })).sort((a, b) => a.e.event.ts - b.e.event.ts || a.k - b.k).map(({ e }) => e);
 }
 
+/** Every row of one file as examples, with the source's columns and label map (scoring a given file). */
+export async function tableFileExamples(spec: FeatureSpec, source: TableSource, file: string): Promise<{ examples: Example[]; rows: number }> {
+  const table = await readTable(file, source.format);
+  checkSpecAgainstTable(spec, source, table);
+  const buildHistories = spec.fields.some((f) => f.kind === 'sequence') && !source.sequence && source.time !== undefined;
+  return { examples: tableExamples(spec, rowEvents(spec, source, table), { buildHistories }), rows: table.rows.length };
+}
+
 export interface TableCtrSplits extends CtrSplits {
   /** What was done, in words: printed at the start of a run and kept in the training record. */
   description: string;
