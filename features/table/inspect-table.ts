@@ -63,6 +63,8 @@ export function inspectTable(table: Table, options: InspectOptions = {}): TableS
     if (column === time) return { ...base, kind: 'time' as const };
     if (options.sequence?.column === column) return { ...base, kind: 'sequence' as const };
     if (separators[column] !== undefined || present.some(Array.isArray)) return { ...base, kind: 'multi' as const };
+    // libFM indices are tokens (text); only its non-1 values (numbers) are measurements.
+    if (table.format === 'libfm') return { ...base, kind: present.length > 0 && present.every((v) => typeof v === 'number') ? 'numeric' as const : 'categorical' as const, ...(present.every((v) => typeof v === 'number') && present.length > 0 ? { boundaries: deciles(present as number[]) } : {}) };
     const numbers = present.map((v) => (typeof v === 'number' ? v : Number(v)));
     if (present.length > 0 && numbers.every(Number.isFinite) && distinct > NUMERIC_DISTINCT && present.every((v) => !/^0\d/.test(text(v)))) {
       return { ...base, kind: 'numeric' as const, boundaries: deciles(numbers) };
