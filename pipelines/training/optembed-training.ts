@@ -10,6 +10,7 @@ import { evaluate } from '../../models/train/evaluate.js';
 import type { EpochResult, StepProgress, TrainResult } from '../../models/train/train-ctr.js';
 import { trainingReport } from '../reports/training-report.js';
 import { loadSplits, trainedUntil } from './load-splits.js';
+import { checkModelSpec } from '../../models/create-model.js';
 import type { TrainConfig } from './train-config.js';
 import { trainingRecord } from './training-record.js';
 
@@ -47,7 +48,9 @@ export interface OptEmbedTrainingResult {
 export async function runOptEmbedTraining(config: TrainConfig, options: OptEmbedTrainingOptions): Promise<OptEmbedTrainingResult> {
   const seed = options.seed ?? config.model.seed;
   const settings = { ...config.optembed, ...options.optembed, search: { ...config.optembed.search, ...options.optembed?.search } };
-  const splits = await loadSplits(config.source, loadFeatureSpec(config.features));
+  const spec = loadFeatureSpec(config.features);
+  checkModelSpec(config.model.type, spec);
+  const splits = await loadSplits(config.source, spec);
   const [train, validation, test] = [splits.train, splits.validation, splits.test].map((x) => splits.encoder.encode(x)) as [ReturnType<typeof splits.encoder.encode>, ReturnType<typeof splits.encoder.encode>, ReturnType<typeof splits.encoder.encode>];
   options.onStageStart?.('supernet');
   const result = runOptEmbed(splits.encoder, { ...config.model, seed }, train, validation, {
