@@ -19,6 +19,7 @@ export interface TrainFlags {
   historyFrom?: number;
   strict?: boolean;
   maxMissing: number;
+  retrain: boolean;
 }
 
 export function registerTrain(program: Command): void {
@@ -38,6 +39,7 @@ export function registerTrain(program: Command): void {
     .option('--history-from <time>', 'earlier events that only fill histories (--source clickhouse)', timestamp('history-from'))
     .option('--strict', 'refuse to train when a field has an empty vocabulary or is missing in more than --max-missing of training rows (default: a warning naming the field and its source)')
     .option('--max-missing <share>', 'share of training rows a field may miss before it is reported', fraction('max-missing'), 0.5)
+    .option('--no-retrain', 'publish the early-stopped model (trained on train only) instead of retraining on train ∪ validation for the chosen epoch count (config training.retrain)')
     .option('--json', 'print the result as one JSON line as well')
     .action(async (flags: TrainFlags) => {
       const config = withOverrides(loadTrainConfig(flags.config), flags);
@@ -53,7 +55,7 @@ function withOverrides(config: TrainConfig, flags: TrainFlags): TrainConfig {
   return {
     ...config,
     source: sourceFromFlags(flags) ?? config.source,
-    training: { ...config.training, ...(flags.epochs ? { epochs: flags.epochs } : {}), ...(flags.batchSize ? { batchSize: flags.batchSize } : {}) },
+    training: { ...config.training, ...(flags.epochs ? { epochs: flags.epochs } : {}), ...(flags.batchSize ? { batchSize: flags.batchSize } : {}), ...(flags.retrain === false ? { retrain: false } : {}) },
   };
 }
 

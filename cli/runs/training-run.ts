@@ -10,6 +10,7 @@ export async function trainWithProgress(config: TrainConfig, registry: string, s
     return await runOfflineTraining(config, {
       registry, seed, onStep: progress.onStep, onEpoch: progress.onEpoch, ...checks,
       onSplit: (s) => console.error(`${config.name}: ${s.description}: ${s.train} train, ${s.validation} validation, ${s.test} test examples`),
+      onRetrain: (epochs, examples) => console.error(`${config.name}: retraining on train ∪ validation (${examples} examples) for the ${epochs} epoch${epochs === 1 ? '' : 's'} early stopping chose`),
     });
   } finally {
     progress.stop();
@@ -20,7 +21,8 @@ export function printTrainingResult(name: string, r: OfflineTrainingResult): voi
   const best = r.train.best;
   console.log(formatTable(['model', 'split', 'AUC', 'GAUC', 'logloss', 'ECE', 'examples'], [
     [name, `validation (epoch ${r.train.bestEpoch})`, best.auc, best.gauc, best.logloss, best.ece, best.examples],
-    [name, 'test', r.test.auc, r.test.gauc, r.test.logloss, r.test.ece, r.test.examples],
+    ...(r.retrained ? [[name, `test, early-stopped (train only)`, r.earlyStoppedTest.auc, r.earlyStoppedTest.gauc, r.earlyStoppedTest.logloss, r.earlyStoppedTest.ece, r.earlyStoppedTest.examples]] : []),
+    [name, r.retrained ? `test (retrained, ${r.retrained.epochs} epochs)` : 'test', r.test.auc, r.test.gauc, r.test.logloss, r.test.ece, r.test.examples],
     [name, 'test, int8 tables', r.testInt8.auc, r.testInt8.gauc, r.testInt8.logloss, r.testInt8.ece, r.testInt8.examples],
   ]));
   console.log(`parameters: ${r.parameters.embedding} embedding + ${r.parameters.dense} dense; ${Math.round(r.train.examplesPerSecond)} training examples/s`);
@@ -31,6 +33,6 @@ export function printTrainingResult(name: string, r: OfflineTrainingResult): voi
 export function trainingSummary(name: string, r: OfflineTrainingResult): Record<string, unknown> {
   return {
     model: name, version: r.version, artifact: r.artifactDir, report: r.reportFile, split: r.split, bestEpoch: r.train.bestEpoch,
-    validation: r.train.best, test: r.test, testInt8: r.testInt8, parameters: r.parameters, examplesPerSecond: r.train.examplesPerSecond,
+    validation: r.train.best, test: r.test, earlyStoppedTest: r.earlyStoppedTest, retrained: r.retrained ? { epochs: r.retrained.epochs, examples: r.retrained.examples } : null, testInt8: r.testInt8, parameters: r.parameters, examplesPerSecond: r.train.examplesPerSecond,
   };
 }

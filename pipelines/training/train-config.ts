@@ -43,6 +43,8 @@ export const TrainConfigSchema = z.object({
     epochs: z.number().int().positive().default(10),
     batchSize: z.number().int().positive().default(256),
     patience: z.number().int().positive().default(2),
+    /** After early stopping picks the epoch count, retrain on train ∪ validation for that many epochs and publish that model. */
+    retrain: z.boolean().default(true),
   }).default({}),
   /** Settings of `recsys optembed` (pruning this model); defaults when absent. */
   optembed: OptEmbedConfigSchema.default({}),

@@ -19,6 +19,8 @@ export const TrainingRecordSchema = z.object({
   epochs: z.array(z.object({ epoch: z.number().int(), trainLoss: z.number(), seconds: z.number(), validation: MetricsSchema })),
   /** How the data was split and the sizes (absent in records written before it was kept). */
   split: z.object({ description: z.string(), train: z.number().int(), validation: z.number().int(), test: z.number().int() }).optional(),
+  /** Present when the published model was retrained on train ∪ validation for the early-stopped epoch count. */
+  retrained: z.object({ epochs: z.number().int(), examples: z.number().int() }).optional(),
 });
 
 export type TrainingRecord = z.infer<typeof TrainingRecordSchema>;

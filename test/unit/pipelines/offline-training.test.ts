@@ -38,10 +38,25 @@ describe('offline training → artifact → evaluation from the artifact alone',
     assert.match(html, /Calibration \(test\)/);
   });
 
-  it('a second run publishes version 2 and the validation split evaluates too', async () => {
-    const trained = await runOfflineTraining(config, { registry, seed: 2 });
+  it('without the retrain, the early-stopped model is published: its validation split evaluates to the best epoch\'s figures', async () => {
+    const trained = await runOfflineTraining({ ...config, training: { ...config.training, retrain: false } }, { registry, seed: 2 });
     assert.equal(trained.version, 2);
+    assert.equal(trained.retrained, null);
+    assert.deepEqual(trained.test, trained.earlyStoppedTest);
     const validation = await runEvaluation(trained.artifactDir, { split: 'validation' });
     assert.ok(Math.abs(validation.metrics.auc - trained.train.best.auc) < 1e-6, `${validation.metrics.auc} vs best ${trained.train.best.auc}`);
+  });
+
+  it('the retrain publishes a model trained on train ∪ validation for the early-stopped epoch count, with both test figures', async () => {
+    const trained = await runOfflineTraining(config, { registry, seed: 3 });
+    assert.ok(trained.retrained);
+    assert.equal(trained.retrained.epochs, trained.train.bestEpoch);
+    assert.equal(trained.retrained.examples, trained.split.train + trained.split.validation);
+    assert.equal(trained.test.examples, trained.earlyStoppedTest.examples);
+    assert.notEqual(trained.test.auc, trained.earlyStoppedTest.auc, 'a different model');
+    const record = await readTrainingRecord(await readArtifact(trained.artifactDir));
+    assert.deepEqual(record.retrained, { epochs: trained.train.bestEpoch, examples: trained.retrained.examples });
+    const evaluated = await runEvaluation(trained.artifactDir);
+    assert.ok(Math.abs(evaluated.metrics.auc - trained.test.auc) < 1e-6, 'the artifact is the retrained model');
   });
 });
