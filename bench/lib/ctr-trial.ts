@@ -4,12 +4,19 @@ import type { CtrModelConfigInput } from '../../models/ctr/ctr-config.js';
 import type { FeatureEncoder } from '../../features/spec/feature-encoder.js';
 import type { CtrMetrics } from '../../models/metrics/classification.js';
 import { evaluate } from '../../models/train/evaluate.js';
-import { trainCtr } from '../../models/train/train-ctr.js';
+import { trainCtr, trainFixedEpochs } from '../../models/train/train-ctr.js';
 
 export interface TrialSplits {
   encoder: FeatureEncoder;
   train: EncodedBatch;
   validation: EncodedBatch;
+  test: EncodedBatch;
+}
+
+/** What the retrain after early stopping trains and tests on: train ∪ validation, encoded with an encoder fitted on both. */
+export interface RetrainSplits {
+  encoder: FeatureEncoder;
+  trainValidation: EncodedBatch;
   test: EncodedBatch;
 }
 
@@ -27,10 +34,12 @@ export interface TrialResult {
   secondsPerEpoch: number;
   seconds: number;
   parameters: { dense: number; embedding: number };
+  /** Test metrics of a fresh model trained on train ∪ validation for bestEpoch epochs (when asked). */
+  retrainedTest?: CtrMetrics;
 }
 
 /** Trains one CTR configuration with early stopping on validation and measures it on test: one cell of a results table. */
-export function runCtrTrial(label: string, splits: TrialSplits, model: CtrModelConfigInput, training: TrainingSettings, seed: number): TrialResult {
+export function runCtrTrial(label: string, splits: TrialSplits, model: CtrModelConfigInput, training: TrainingSettings, seed: number, retrain?: RetrainSplits): TrialResult {
   const started = performance.now();
   const m = createCtrModel(splits.encoder, { ...model, seed });
   try {
@@ -45,7 +54,20 @@ export function runCtrTrial(label: string, splits: TrialSplits, model: CtrModelC
       secondsPerEpoch: t.epochs.reduce((a, e) => a + e.seconds, 0) / t.epochs.length,
       seconds: (performance.now() - started) / 1000,
       parameters: m.parameterCount(),
+      ...(retrain ? { retrainedTest: retrainedTest(retrain, model, training, seed, t.bestEpoch) } : {}),
     };
+  } finally {
+    m.dispose();
+  }
+}
+
+function retrainedTest(splits: RetrainSplits, model: CtrModelConfigInput, training: TrainingSettings, seed: number, epochs: number): CtrMetrics {
+  const m = createCtrModel(splits.encoder, { ...model, seed });
+  try {
+    if (m.config.mbaLambda > 0) m.fitRowCounts([splits.trainValidation]);
+    trainFixedEpochs(m, splits.trainValidation, epochs, { batchSize: training.batchSize, seed });
+    const { probabilities: _p, ...test } = evaluate(m, splits.test);
+    return test;
   } finally {
     m.dispose();
   }
