@@ -187,12 +187,13 @@ const mfStates = new WeakMap<Adam, MfState>();
  * tf.train.adam's arithmetic and settings (m, v, bias corrections with the
  * global step's β^t, ε). Rows outside the batch keep their values and
  * moments until they next appear: TF-Addons' LazyAdam and PyTorch's
- * SparseAdam (which differs only in scaling ε by √(1 − β₂^t)), where the
- * dense Adam would move every row with its old moments each step. The dense
- * update touched all N·D entries per step: ~50 ms a step on the
- * 1M-interaction graph whatever the batch, most of the step at batch 1024.
- * The table stays on the host (`hostTable`) and reaches the variable on the
- * next forward().
+ * SparseAdam (which differs only in adding ε/√(1 − β₂^t) where this adds
+ * ε), where the dense Adam would move every row with its old moments each
+ * step. The dense update touched all N·D entries per step: ~50 ms a step on
+ * the 1M-interaction graph whatever the batch, most of the step at batch
+ * 1024. On ML-100K (shipped config, seed 1) test NDCG@20 went from 0.1457
+ * (dense) to 0.1440. The table stays on the host (`hostTable`) and reaches
+ * the variable when the model is next read.
  */
 function mfBprStep(model: GraphModel, optimizer: Adam, ids: Int32Array, batch: number, decay: number): Scalar {
   const dim = model.config.dim;
