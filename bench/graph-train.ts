@@ -9,16 +9,20 @@
 //    10 steps per epoch: 39k training edges at batch 4096), the epoch time
 //    extrapolated from it, and the process's peak RSS;
 //  - on the same synthetic graph, batch and step count, the PyTorch peer
-//    (bench/peers/graph_train.py: LightGCN with torch.sparse.mm, MF-BPR with
-//    Adam), once per --peer-threads count, and the ratio fastest peer s/epoch ÷
-//    our s/epoch (> 1: ours is faster).
+//    (bench/peers/graph_train.py: LightGCN with torch.sparse.mm and Adam,
+//    MF-BPR with SparseAdam, or Adam with --peer-emb dense), once per
+//    --peer-threads count, and the ratio fastest peer s/epoch ÷ our s/epoch
+//    (> 1: ours is faster). Our MF-BPR steps with a lazy Adam (only the
+//    batch's rows), which is what SparseAdam does; our LightGCN and the
+//    peer's use dense Adam (every row gets a gradient).
 // Each (model, graph) runs in a child process of its own so RSS is that run's
 // alone; the synthetic interactions are drawn once and handed to our workers
 // and the peer as a file of int32 (user, item) pairs, so all train on one graph.
 //
 //   npm run bench -- graph-train [--models mf-bpr,lightgcn,sheaf-scalar,sheaf-matrix] [--paper]
 //                                [--interactions 1000000] [--users 60000] [--items 30000] [--steps 5] [--warmup 2]
-//                                [--batch 1024,32768] [--no-peer] [--peer-threads 1,2] [--peer-sparse csr|coo] [--no-ml100k]
+//                                [--batch 1024,32768] [--no-peer] [--peer-threads 1,2] [--peer-sparse csr|coo]
+//                                [--peer-emb sparse|dense] [--no-ml100k]
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,6 +59,8 @@ const { values: flags } = parseArgs({
     /** Comma-separated; the peer runs once per count and the ratio is against its fastest run (on the loaded 2-core machine, OpenMP's 2 threads often lose to 1). */
     'peer-threads': { type: 'string', default: '1,2' },
     'peer-sparse': { type: 'string', default: 'csr' },
+    /** The peer's MF-BPR optimizer: SparseAdam (sparse, like our lazy Adam) or Adam over the whole table (dense). */
+    'peer-emb': { type: 'string', default: 'sparse' },
     'no-ml100k': { type: 'boolean', default: false },
   },
 });
@@ -158,6 +164,8 @@ async function worker(): Promise<WorkerResult> {
 
 interface PeerResult {
   model: string;
+  /** The peer's embedding optimizer: dense (Adam) or sparse (SparseAdam). */
+  emb: string;
   torch: string;
   threads: number;
   batch: number;
@@ -178,7 +186,8 @@ function runPeer(model: GraphModelType, configFile: string, graphFile: string, b
   const args = [runner, 'graph_train.py', '--model', model, '--graph-file', graphFile, '--users', flags.users, '--items', flags.items,
     '--batch', String(batch), '--dim', String(m.dim), '--layers', String(m.layers), '--init-std', String(m.initStd),
     '--lr', String(training.learningRate), '--decay', String(training.decay),
-    '--steps', flags.steps, '--warmup', flags.warmup, '--threads', threads, '--sparse', flags['peer-sparse']];
+    '--steps', flags.steps, '--warmup', flags.warmup, '--threads', threads, '--sparse', flags['peer-sparse'],
+    ...(model === 'mf-bpr' ? ['--emb', flags['peer-emb']] : [])];
   return runJsonChild<PeerResult>('bash', args, `peer (${model}); \`bash bench/peers/install.sh\` installs it`);
 }
 
@@ -198,6 +207,7 @@ if (flags.worker) {
   const withPeer = !flags['no-peer'] && (peerPython() !== null || (console.log(PEER_MISSING), false));
   const results: (WorkerResult & { load: [number, number]; peer?: PeerResult & { load: [number, number] }; ratio?: number; ratio_p50?: number; peer_runs?: (PeerResult & { load: [number, number] })[] })[] = [];
   try {
+    if (!['sparse', 'dense'].includes(flags['peer-emb'])) throw new Error(`--peer-emb takes sparse or dense, got ${flags['peer-emb']}`);
     const batches = flags.batch.split(',').map(Number);
     if (batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batch takes positive integers, got ${flags.batch}`);
     const plan = [
@@ -214,7 +224,7 @@ if (flags.worker) {
         ? flags['peer-threads'].split(',').map((threads) => withLoad(() => runPeer(run.model, run.file, graphFile, batch, threads))).filter((p) => p !== null)
         : [];
       for (const p of peerRuns) {
-        console.log(`${''.padEnd(9)} ${`torch peer (${p.threads} threads)`.padEnd(28)} ${''.padStart(7)}       ${String(p.edges).padStart(8)} edges  batch ${p.batch}  ${(p.seconds_per_step * 1000).toFixed(1)} ms/step  ${p.seconds_per_epoch.toFixed(2)} s/epoch (extrapolated)  RSS peak ${p.rss_peak_mb.toFixed(0)} MB  load ${p.load.join('→')}`);
+        console.log(`${''.padEnd(9)} ${`torch peer (${p.emb}, ${p.threads} thr)`.padEnd(28)} ${''.padStart(7)}       ${String(p.edges).padStart(8)} edges  batch ${p.batch}  ${(p.seconds_per_step * 1000).toFixed(1)} ms/step  ${p.seconds_per_epoch.toFixed(2)} s/epoch (extrapolated)  RSS peak ${p.rss_peak_mb.toFixed(0)} MB  load ${p.load.join('→')}`);
       }
       const peer = peerRuns.reduce<(typeof peerRuns)[number] | null>((best, p) => (!best || p.seconds_per_epoch < best.seconds_per_epoch ? p : best), null);
       if (peer) {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { defaultRegistryDir } from '../../infra/config.js';
 import { ValidationError } from '../../infra/errors.js';
 import { GRAPH_MODEL_TYPES, type GraphModelType } from '../../models/graph/graph-config.js';
-import { CfSourceSchema, type CfSource } from '../../pipelines/training/cf-config.js';
+import { CfSourceSchema, cfConfigFile, loadCfConfig, type CfConfig, type CfSource } from '../../pipelines/training/cf-config.js';
 import { nonNegative, oneOf, positiveInt, timestamp } from '../options.js';
 import { registerTrainCfSchedule } from './train-cf-schedule.js';
 
@@ -12,6 +12,7 @@ interface TrainCfFlags {
   model?: GraphModelType;
   seed?: number;
   epochs?: number;
+  batch?: number;
   registry: string;
   config?: string;
   name?: string;
@@ -33,6 +34,7 @@ export function registerTrainCf(program: Command): void {
     .option('--model <type>', `model (required): ${GRAPH_MODEL_TYPES.join(' | ')}`, oneOf('model', GRAPH_MODEL_TYPES))
     .option('--seed <n>', 'model seed (default: the config\'s)', positiveInt('seed'))
     .option('--epochs <n>', 'maximum epochs (default: the config\'s); early stopping on validation NDCG@20 may stop sooner', positiveInt('epochs'))
+    .option('--batch <n>', 'BPR triples per training step (default: the config\'s training.batchSize); the learning rate stays the config\'s', positiveInt('batch'))
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)', defaultRegistryDir())
     .option('--config <file>', 'training config (default: configs/models/ml100k-<model>.json)')
     .option('--name <name>', 'registry model name (default: the config\'s, e.g. ml100k-lightgcn)')
@@ -61,7 +63,7 @@ Examples:
         registry: flags.registry,
         ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
         ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
-        ...(flags.config ? { configFile: flags.config } : {}),
+        ...configFlags(flags),
         ...(flags.name ? { name: flags.name } : {}),
         ...(source ? { source } : {}),
         ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
@@ -71,6 +73,13 @@ Examples:
       console.log(JSON.stringify(cfSummary(flags.model, result)));
     });
   registerTrainCfSchedule(trainCf);
+}
+
+/** --config, or with --batch the config object with training.batchSize replaced (runCfTraining takes either). */
+export function configFlags(flags: Pick<TrainCfFlags, 'model' | 'config' | 'batch'>): { configFile?: string; config?: CfConfig } {
+  if (flags.batch === undefined) return flags.config ? { configFile: flags.config } : {};
+  const base = loadCfConfig(flags.config ?? cfConfigFile(flags.model!));
+  return { config: { ...base, training: { ...base.training, batchSize: flags.batch } } };
 }
 
 /** The source the flags describe, checked with the config's schema; undefined keeps the config's. */

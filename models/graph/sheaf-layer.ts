@@ -1,6 +1,6 @@
 import { tf } from '../../infra/tf.js';
 import type { Tensor } from '../layers/params.js';
-import { edgeMessages, type Tensor1D } from './edge-messages.js';
+import { edgeMessages, gatherEdges, type Tensor1D } from './edge-messages.js';
 
 /**
  * One sheaf diffusion layer (Sheaf4Rec; Hansen & Gebhart; Bodnar et al.'s
@@ -45,8 +45,8 @@ export interface SheafStructure {
 export function restrictionMaps(x: Tensor, w: Pick<SheafLayerWeights, 'learnSrc' | 'learnDst' | 'learnBias'>, s: SheafStructure): Tensor {
   return tf.tidy(() => {
     // W_s·[x_u ‖ x_v] = x_u·W₁ + x_v·W₂: project the N nodes once, then gather per edge.
-    const fromSrc = tf.gather(tf.matMul(x, w.learnSrc), s.src);
-    const fromDst = tf.gather(tf.matMul(x, w.learnDst), s.dst);
+    const fromSrc = gatherEdges(tf.matMul(x, w.learnSrc), s.src, s.numNodes);
+    const fromDst = gatherEdges(tf.matMul(x, w.learnDst), s.dst, s.numNodes);
     const logits = fromSrc.add(fromDst);
     const maps = tf.tanh(w.learnBias ? logits.add(w.learnBias) : logits);
     const d = s.stalkDim;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { sourceFromFlags } from '../../../../cli/commands/train-cf.js';
+import { configFlags, sourceFromFlags } from '../../../../cli/commands/train-cf.js';
+import { cfConfigFile, loadCfConfig } from '../../../../pipelines/training/cf-config.js';
 import { duration } from '../../../../cli/options.js';
 import { retrainArgs } from '../../../../pipelines/training/retrain-worker.js';
 
@@ -16,6 +17,17 @@ describe('recsys train-cf: source flags, durations, retrain ticks', () => {
     assert.throws(() => sourceFromFlags({ source: 'clickhouse', file: 'x' }), /--file needs --source jsonl or interactions/);
     assert.throws(() => sourceFromFlags({ source: 'interactions', file: 'a.csv', minRating: 4 }), /--min-rating needs --source movielens, jsonl or clickhouse/);
     assert.throws(() => sourceFromFlags({ source: 'clickhouse', from: 20, to: 10 }), /the window is empty/);
+  });
+
+  it('--batch replaces training.batchSize of the shipped or given config and keeps the rest', () => {
+    assert.deepEqual(configFlags({ model: 'lightgcn' }), {});
+    assert.deepEqual(configFlags({ model: 'lightgcn', config: 'x.json' }), { configFile: 'x.json' });
+    const shipped = loadCfConfig(cfConfigFile('lightgcn'));
+    assert.notEqual(shipped.training.batchSize, 16384);
+    assert.deepEqual(configFlags({ model: 'lightgcn', batch: 16384 }), { config: { ...shipped, training: { ...shipped.training, batchSize: 16384 } } });
+    const other = loadCfConfig(cfConfigFile('mf-bpr'));
+    assert.deepEqual(configFlags({ model: 'lightgcn', config: cfConfigFile('mf-bpr'), batch: 7 }).config?.training, { ...other.training, batchSize: 7 });
+    assert.throws(() => configFlags({ model: 'lightgcn', config: '/nonexistent/cf.json', batch: 7 }), /nonexistent/);
   });
 
   it('reads durations with units and refuses the rest', () => {

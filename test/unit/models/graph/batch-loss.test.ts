@@ -76,4 +76,61 @@ describe('graph training: the batch loss', () => {
     optFast.embedding.dispose();
     optTaped.embedding.dispose();
   });
+
+  it('mf-bpr: the off-tape step is a lazy Adam: the batch\'s rows move as Adam with the global step, the others keep their values and moments', () => {
+    const lr = 0.05, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+    const [fast, reference] = [1, 2].map(() => createGraphModel({ type: 'mf-bpr', dim: 6, seed: 4 }, graph));
+    const optimizer = createOptimizers(lr);
+    // Step 1 touches user 4 and item 2 (node 7); step 2 touches neither.
+    const batches = [
+      { users: Int32Array.from([4, 0]), positives: Int32Array.from([2, 1]), negatives: Int32Array.from([1, 3]) },
+      { users: Int32Array.from([0, 2]), positives: Int32Array.from([0, 3]), negatives: Int32Array.from([1, 0]) },
+    ];
+    // Reference: autodiff's gradient, then Adam's arithmetic on the rows of the batch only.
+    const initial = reference!.embedding.dataSync().slice();
+    const table = Float64Array.from(initial);
+    const m = new Float64Array(table.length), v = new Float64Array(table.length);
+    const afterStep: Float32Array[] = [];
+    batches.forEach((b, t) => {
+      const ids = batchNodeIds(5, b.users, b.positives, b.negatives);
+      reference!.embedding.assign(tf.tensor2d(Float32Array.from(table), [9, 6]));
+      const { value, grads } = tf.variableGrads(batchLoss(reference!, ids, b.users.length, decay), reference!.variables);
+      const g = grads[reference!.embedding.name]!.dataSync();
+      const c1 = 1 - b1 ** (t + 1), c2 = 1 - b2 ** (t + 1);
+      for (const row of new Set(ids)) {
+        for (let o = row * 6; o < row * 6 + 6; o++) {
+          m[o] = b1 * m[o]! + (1 - b1) * g[o]!;
+          v[o] = b2 * v[o]! + (1 - b2) * g[o]! ** 2;
+          table[o]! -= (lr * m[o]! / c1) / (Math.sqrt(v[o]! / c2) + eps);
+        }
+      }
+      tf.dispose([value, ...Object.values(grads)]);
+      trainStep(fast!, optimizer, b.users, b.positives, b.negatives, decay).dispose();
+      afterStep.push(fast!.embedding.dataSync().slice() as Float32Array);
+    });
+    assertClose(afterStep[1]!, Float32Array.from(table), { atol: 1e-6, rtol: 1e-4 }, 'table after two lazy steps');
+    for (const row of [4, 7]) {
+      const [one, two] = afterStep.map((t) => Array.from(t.subarray(row * 6, row * 6 + 6)));
+      assert.notDeepEqual(one, Array.from(initial.subarray(row * 6, row * 6 + 6)), `row ${row} moved in step 1`);
+      assert.deepEqual(two, one, `row ${row}, not in step 2's batch, kept its values`);
+    }
+    for (const model of [fast!, reference!]) model.dispose();
+    optimizer.embedding.dispose();
+  });
+
+  it('mf-bpr: reading the model after off-tape steps sees the trained table', () => {
+    const model = createGraphModel({ type: 'mf-bpr', dim: 6, seed: 4 }, graph);
+    const optimizer = createOptimizers(0.05);
+    const before = model.embedding.dataSync().slice();
+    trainStep(model, optimizer, users, positives, negatives, decay).dispose();
+    const viaEmbedding = model.embedding.dataSync().slice();
+    assert.ok(viaEmbedding.some((x, k) => Math.abs(x - before[k]!) > 1e-3), 'the step moved the table');
+    trainStep(model, optimizer, users, positives, negatives, decay).dispose();
+    const viaForward = tf.tidy(() => model.forward().clone());
+    assert.ok(viaForward.dataSync().some((x, k) => Math.abs(x - viaEmbedding[k]!) > 1e-3), 'forward() sees the second step');
+    assertClose(model.variables[0]!.dataSync(), viaForward.dataSync(), { atol: 0, rtol: 0 }, 'variables');
+    viaForward.dispose();
+    model.dispose();
+    optimizer.embedding.dispose();
+  });
 });
