@@ -1,9 +1,11 @@
 // Retrieval quality where the truth is known (issue 20, part 4). A synthetic
 // world's event stream is written to a JSONL file and each graph model is
 // trained on it the way `recsys train-cf --source jsonl --file … --production`
-// trains it (default positives rule; epoch count chosen on each user's
-// newest 10%, then a refit on every positive). For each evaluated user, the
-// truth is the --truth items of highest true click probability among the
+// trains it: default positives rule, the training defaults train-cf takes
+// for a logged source (streamTrainingDefaults: BPR negatives ∝ (item degree
+// + 1)^0.75, no epoch selected before 40), the epoch count chosen on each
+// user's newest 10%, then a refit on every positive. For each evaluated
+// user, the truth is the --truth items of highest true click probability among the
 // items the user has no positive for, with the world as it stands at the end
 // of the stream (interests at the end of their drift, the user's last 10
 // clicked categories as the history term); a retriever returns --retrieve
@@ -15,9 +17,12 @@
 //   npm run experiment -- retrieval-truth [--models mf-bpr,lightgcn,sheaf-scalar]
 //     [--seed 42] [--users 2000] [--items 5000] [--events 400000] [--sample N]
 //     [--truth 50] [--retrieve 200] [--max-epochs N | --fixed-epochs N]
+//     [--negative-exponent X] [--min-epochs N]
 //
 // --fixed-epochs N trains exactly N epochs (no early stopping), then refits
 // for N: a diagnostic of what early stopping on validation chose.
+// --negative-exponent and --min-epochs replace train-cf's defaults for a
+// logged source (ablations: 0 and 1 are the settings before them).
 //
 // Progress on stderr; the table, then one JSON line on stdout.
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -33,7 +38,7 @@ import { createRng } from '../../features/math/rng.js';
 import { loadGraphEmbeddings } from '../../models/graph/graph-artifact.js';
 import { GRAPH_MODEL_TYPES, type GraphModelType } from '../../models/graph/graph-config.js';
 import { cfConfigFile, loadCfConfig } from '../../pipelines/training/cf-config.js';
-import { runCfTraining } from '../../pipelines/training/cf-training.js';
+import { runCfTraining, streamTrainingDefaults } from '../../pipelines/training/cf-training.js';
 import { dotScores, expectedRandomRecall, meanInterval, recallOf, topKExcluding, type MeanInterval } from '../lib/retrieval-recall.js';
 
 const { values: args } = parseArgs({
@@ -48,6 +53,8 @@ const { values: args } = parseArgs({
     retrieve: { type: 'string', default: '200' },
     'max-epochs': { type: 'string' },
     'fixed-epochs': { type: 'string' },
+    'negative-exponent': { type: 'string' },
+    'min-epochs': { type: 'string' },
   },
 });
 const int = (flag: string, value: string, min: number): number => {
@@ -66,6 +73,10 @@ const MAX_EPOCHS = args['max-epochs'] === undefined ? undefined : int('max-epoch
 // A diagnostic: validation on each user's newest positives rewards popularity, so early stopping may stop before a model personalises.
 const FIXED_EPOCHS = args['fixed-epochs'] === undefined ? undefined : int('fixed-epochs', args['fixed-epochs'], 1);
 if (MAX_EPOCHS !== undefined && FIXED_EPOCHS !== undefined) throw new RangeError('--max-epochs and --fixed-epochs exclude each other');
+const NEGATIVE_EXPONENT = args['negative-exponent'] === undefined ? undefined : Number(args['negative-exponent']);
+if (NEGATIVE_EXPONENT !== undefined && !(NEGATIVE_EXPONENT >= 0 && NEGATIVE_EXPONENT <= 1)) throw new RangeError(`--negative-exponent must be in [0, 1], got '${args['negative-exponent']}'`);
+const MIN_EPOCHS = args['min-epochs'] === undefined ? undefined : int('min-epochs', args['min-epochs'], 1);
+const OVERRIDES = { ...(NEGATIVE_EXPONENT !== undefined ? { negativeExponent: NEGATIVE_EXPONENT } : {}), ...(MIN_EPOCHS !== undefined ? { minEpochs: MIN_EPOCHS } : {}) };
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const started = performance.now();
 const loadAtStart = loadavg();
@@ -150,6 +161,7 @@ try {
     const t0 = performance.now();
     log(`training ${model}…`);
     const config = loadCfConfig(cfConfigFile(model));
+    config.training = { ...config.training, ...OVERRIDES };
     // One validation check, after the last epoch: it is the best, and the refit runs as many.
     if (FIXED_EPOCHS !== undefined) config.training = { ...config.training, epochs: FIXED_EPOCHS, evalEvery: FIXED_EPOCHS };
     const result = await runCfTraining({
@@ -224,7 +236,7 @@ if (winner) {
 const loadAtEnd = loadavg();
 console.log(JSON.stringify({
   experiment: 'retrieval-truth',
-  world: WORLD, ...(FIXED_EPOCHS !== undefined ? { fixed_epochs: FIXED_EPOCHS } : {}), truth: TRUTH, retrieve: RETRIEVE, users_evaluated: evaluated.length, ...stream,
+  world: WORLD, ...(FIXED_EPOCHS !== undefined ? { fixed_epochs: FIXED_EPOCHS } : {}), training_defaults: { ...streamTrainingDefaults({ kind: 'jsonl', file: eventsFile, positives: rule }), ...OVERRIDES }, truth: TRUTH, retrieve: RETRIEVE, users_evaluated: evaluated.length, ...stream,
   truth_clicked_by_under_5_users: round(truthCold), truth_never_clicked: round(truthNeverClicked),
   results: Object.fromEntries(rows.map((r) => [r.name, {
     recall: interval(r.recall),

@@ -51,6 +51,18 @@ export const GraphTrainingSchema = z.object({
   evalEvery: z.number().int().positive().default(1),
   /** The K of the early-stopping metric NDCG@K. @default 20 */
   k: z.number().int().positive().default(20),
+  /**
+   * Validation checks before this epoch neither count as best nor stop
+   * training. Unset: trainGraphModel uses 1 (every check counts); `recsys
+   * train-cf` chooses by source (pipelines/training/cf-training.ts).
+   */
+  minEpochs: z.number().int().positive().optional(),
+  /**
+   * BPR negatives drawn ∝ (item degree + 1)^negativeExponent among the
+   * user's unseen items; 0 = uniform. Unset: trainGraphModel uses 0;
+   * `recsys train-cf` chooses by source.
+   */
+  negativeExponent: z.number().min(0).max(1).optional(),
 });
 
 export type GraphModelConfig = z.infer<typeof GraphModelConfigSchema>;

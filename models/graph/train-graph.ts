@@ -10,6 +10,7 @@ import type { GraphModel } from './graph-model.js';
 import { dropHostTable, hostTable } from './mf-bpr.js';
 import { evaluateFullRanking, type RankingSummary } from './full-ranking.js';
 import { sampleEpochTriples } from './negative-sampling.js';
+import { samplePopularityTriples } from './popularity-negatives.js';
 
 export interface GraphEpochResult {
   epoch: number;
@@ -38,12 +39,15 @@ export interface GraphTrainOptions extends Partial<GraphTrainingConfig> {
 
 /**
  * BPR training with Adam, one pass over the training edges per epoch with
- * fresh negatives, early stopping on validation NDCG@K (never the test
- * split): the embeddings of the best validation check are kept and returned.
+ * fresh negatives (uniform, or ∝ item degree^negativeExponent), early
+ * stopping on validation NDCG@K (never the test split): the embeddings of
+ * the best validation check from `minEpochs` on are kept and returned.
  * Validation ranks all items except the user's training items.
  */
 export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, validation: CfInteractions, options: GraphTrainOptions = {}): GraphTrainResult {
-  const { epochs = 200, batchSize = 1024, learningRate = 1e-3, layerLearningRate, decay = 1e-4, patience = 5, evalEvery = 1, k = 20, seed = 1, onEpoch } = options;
+  const { epochs = 200, batchSize = 1024, learningRate = 1e-3, layerLearningRate, decay = 1e-4, patience = 5, evalEvery = 1, k = 20, minEpochs = 1, negativeExponent = 0, seed = 1, onEpoch } = options;
+  // The last epoch always counts, so a run shorter than minEpochs (a production refit) still returns a model.
+  const counts = (epoch: number) => epoch >= Math.min(minEpochs, epochs);
   const rng = createRng(seed).fork(7);
   const optimizer = createOptimizers(learningRate, layerLearningRate);
   const exclude = graph.userItems;
@@ -54,7 +58,7 @@ export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, valida
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const started = performance.now();
-      const triples = sampleEpochTriples(graph, rng);
+      const triples = negativeExponent > 0 ? samplePopularityTriples(graph, rng, negativeExponent) : sampleEpochTriples(graph, rng);
       const losses: Scalar[] = [];
       for (let start = 0; start < triples.users.length; start += batchSize) {
         const end = Math.min(triples.users.length, start + batchSize);
@@ -65,7 +69,7 @@ export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, valida
       const seconds = (performance.now() - started) / 1000;
       trainSeconds += seconds;
       const result: GraphEpochResult = { epoch, trainLoss, seconds };
-      const check = epoch % evalEvery === 0 || epoch === epochs;
+      const check = (epoch % evalEvery === 0 || epoch === epochs) && counts(epoch);
       if (check) {
         const embeddings = exportEmbeddings(model);
         const metrics = hasValidation ? evaluateFullRanking(embeddings, validation, exclude, [k]) : { [`ndcg@${k}`]: -trainLoss };
