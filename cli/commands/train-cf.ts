@@ -13,6 +13,7 @@ interface TrainCfFlags {
   seed?: number;
   epochs?: number;
   batch?: number;
+  retrain?: boolean;
   registry: string;
   config?: string;
   name?: string;
@@ -34,6 +35,7 @@ export function registerTrainCf(program: Command): void {
     .option('--model <type>', `model (required): ${GRAPH_MODEL_TYPES.join(' | ')}`, oneOf('model', GRAPH_MODEL_TYPES))
     .option('--seed <n>', 'model seed (default: the config\'s)', positiveInt('seed'))
     .option('--epochs <n>', 'maximum epochs (default: the config\'s); early stopping on validation NDCG@20 may stop sooner', positiveInt('epochs'))
+    .option('--no-retrain', 'evaluation runs: publish and test the early-stopped model instead of the one retrained on train ∪ validation for the chosen epoch count (config training.retrain)')
     .option('--batch <n>', 'BPR triples per training step (default: the config\'s training.batchSize); the learning rate stays the config\'s', positiveInt('batch'))
     .option('--registry <dir>', 'model registry folder (env RECSYS_REGISTRY)', defaultRegistryDir())
     .option('--config <file>', 'training config (default: configs/models/ml100k-<model>.json)')
@@ -75,11 +77,11 @@ Examples:
   registerTrainCfSchedule(trainCf);
 }
 
-/** --config, or with --batch the config object with training.batchSize replaced (runCfTraining takes either). */
-export function configFlags(flags: Pick<TrainCfFlags, 'model' | 'config' | 'batch'>): { configFile?: string; config?: CfConfig } {
-  if (flags.batch === undefined) return flags.config ? { configFile: flags.config } : {};
+/** --config, or with --batch / --no-retrain the config object with those training settings replaced (runCfTraining takes either). */
+export function configFlags(flags: Pick<TrainCfFlags, 'model' | 'config' | 'batch' | 'retrain'>): { configFile?: string; config?: CfConfig } {
+  if (flags.batch === undefined && flags.retrain !== false) return flags.config ? { configFile: flags.config } : {};
   const base = loadCfConfig(flags.config ?? cfConfigFile(flags.model!));
-  return { config: { ...base, training: { ...base.training, batchSize: flags.batch } } };
+  return { config: { ...base, training: { ...base.training, ...(flags.batch !== undefined ? { batchSize: flags.batch } : {}), ...(flags.retrain === false ? { retrain: false } : {}) } } };
 }
 
 /** The source the flags describe, checked with the config's schema; undefined keeps the config's. */

@@ -51,6 +51,8 @@ export const GraphTrainingSchema = z.object({
   evalEvery: z.number().int().positive().default(1),
   /** The K of the early-stopping metric NDCG@K. @default 20 */
   k: z.number().int().positive().default(20),
+  /** Evaluation runs: after early stopping, retrain on train ∪ validation for the chosen epoch count, test and publish that model. @default true */
+  retrain: z.boolean().default(true),
   /**
    * Validation checks before this epoch neither count as best nor stop
    * training. Unset: trainGraphModel uses 1 (every check counts); `recsys

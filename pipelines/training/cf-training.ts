@@ -47,14 +47,21 @@ export interface CfTrainingResult {
   epochsRun: number;
   secondsPerEpoch: number;
   validation: RankingSummary;
-  /** Recall/Precision/NDCG/F1 @10 and @20 on the test split, full ranking over items not in the user's train ∪ validation; none in a production run. */
+  /** Recall/Precision/NDCG/F1 @10 and @20 on the test split, full ranking over items not in the user's train ∪ validation, of the published model (retrained on train ∪ validation unless training.retrain is false); none in a production run. */
   test?: RankingSummary;
+  /** The same for the early-stopped model (trained on train only), when the published one was retrained. */
+  earlyStoppedTest?: RankingSummary;
   users: number;
   items: number;
   positives: number;
 }
 
-/** Interactions → per-user time split → graph → BPR training with early stopping on validation → test → artifact. */
+/**
+ * Interactions → per-user time split → graph → BPR training with early
+ * stopping on validation → retrain on train ∪ validation for that many
+ * epochs (training.retrain) → test → artifact. A production run retrains on
+ * everything instead and has no test.
+ */
 export async function runCfTraining(options: CfTrainingOptions): Promise<CfTrainingResult> {
   const base = options.config ?? loadCfConfig(options.configFile ?? cfConfigFile(options.model));
   let source = options.source ?? base.source;
@@ -82,6 +89,7 @@ export async function runCfTraining(options: CfTrainingOptions): Promise<CfTrain
   let itemIds = split.itemIds;
   let trainedUntil = split.trainedUntil;
   let test: RankingSummary | undefined;
+  let earlyStoppedTest: RankingSummary | undefined;
   if (options.production) {
     // The served model sees every positive, for the epoch count validation chose.
     const all = cfSplit(data.positives, { ...known, testFraction: 0, validationFraction: 0 });
@@ -91,8 +99,20 @@ export async function runCfTraining(options: CfTrainingOptions): Promise<CfTrain
     published = final.embeddings;
   } else {
     // Test ranks every item the user did not meet in train or validation.
-    test = evaluateFullRanking(selected.embeddings, split.test, itemsPerUser(numUsers, split.train, split.validation), [10, 20]);
-    log.info({ model: config.model.type, bestEpoch: selected.bestEpoch, test }, 'test metrics');
+    const exclude = itemsPerUser(numUsers, split.train, split.validation);
+    test = evaluateFullRanking(selected.embeddings, split.test, exclude, [10, 20]);
+    log.info({ model: config.model.type, bestEpoch: selected.bestEpoch, test }, 'test metrics (early-stopped)');
+    if (config.training.retrain ?? true) {
+      // As the published CTR models: the validation tail is the newest data, so the tested and published model is refitted with it.
+      earlyStoppedTest = test;
+      const merged = cfSplit(data.positives, { ...known, validationFraction: 0 });
+      log.info({ epochs: selected.bestEpoch, positives: merged.train.users.length }, 'retraining on train ∪ validation');
+      const final = train({ ...config, training: { ...config.training, epochs: selected.bestEpoch, evalEvery: selected.bestEpoch } }, merged, options);
+      published = final.embeddings;
+      trainedUntil = merged.trainedUntil;
+      test = evaluateFullRanking(final.embeddings, merged.test, exclude, [10, 20]);
+      log.info({ model: config.model.type, epochs: selected.bestEpoch, test }, 'test metrics (retrained)');
+    }
   }
 
   const { dir, manifest } = await saveGraphEmbeddings({
@@ -102,13 +122,13 @@ export async function runCfTraining(options: CfTrainingOptions): Promise<CfTrain
     embeddings: published,
     userIds,
     itemIds,
-    metrics: { ...prefixed('validation', selected.best), ...(test ? prefixed('test', test) : {}), seconds_per_epoch: selected.secondsPerEpoch },
+    metrics: { ...prefixed('validation', selected.best), ...(test ? prefixed('test', test) : {}), ...(earlyStoppedTest ? prefixed('early_stopped_test', earlyStoppedTest) : {}), seconds_per_epoch: selected.secondsPerEpoch },
     trainedUntil,
-    extra: { training: config.training, bestEpoch: selected.bestEpoch, epochsRun: selected.epochs.length, source: source.kind, production: options.production ?? false },
+    extra: { training: config.training, bestEpoch: selected.bestEpoch, epochsRun: selected.epochs.length, source: source.kind, production: options.production ?? false, retrained: earlyStoppedTest !== undefined },
   });
   return {
     config, artifactDir: dir, version: manifest.version, bestEpoch: selected.bestEpoch, epochsRun: selected.epochs.length,
-    secondsPerEpoch: selected.secondsPerEpoch, validation: selected.best, ...(test ? { test } : {}),
+    secondsPerEpoch: selected.secondsPerEpoch, validation: selected.best, ...(test ? { test } : {}), ...(earlyStoppedTest ? { earlyStoppedTest } : {}),
     users: numUsers, items: numItems, positives: data.positives.length,
   };
 }
