@@ -8,7 +8,7 @@
 // gap comes from), beside the Bayes AUC (true probabilities) and the
 // mean-pooled oracle's AUC. Early stopping looks at the validation split only.
 //
-//   npm run experiment -- interest-ctr [--models lr,dnn,din,din-softmax,din-length] [--seeds 1,2,3] [--users 600] [--items 3000] [--world-seed 7] [--fresh]
+//   npm run experiment -- interest-ctr [--models lr,dnn,din,din-softmax,din-length] [--seeds 1,2,3] [--users 300] [--items 1000] [--world-seed 7] [--fresh]
 //
 // Resumable: each (model, seed) is saved to results/interest-ctr/ and skipped
 // next time unless its configuration (world included) changed, or --fresh.

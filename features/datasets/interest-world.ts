@@ -31,17 +31,17 @@ import type { Event, InteractionEvent } from '../events/event-schema.js';
 export interface InterestWorldOptions {
   /** @default 7 */
   seed?: number;
-  /** @default 600 */
+  /** @default 300 */
   users?: number;
-  /** @default 3000 */
+  /** @default 1000 */
   items?: number;
-  /** @default 30 */
+  /** @default 20 */
   categories?: number;
   /** @default 8 */
   latentDim?: number;
-  /** Impressions per user, uniform in [min, max]: histories of 50–200 behaviours by the test period. @default 60 */
+  /** Impressions per user, uniform in [min, max]: histories of about 50–200 behaviours (impressions + clicks) by the test period. @default 40 */
   minImpressions?: number;
-  /** @default 240 */
+  /** @default 200 */
   maxImpressions?: number;
   /** @default 2 */
   minInterests?: number;
@@ -74,7 +74,7 @@ export interface InterestWorldOptions {
 export type ResolvedInterestWorldOptions = Required<InterestWorldOptions>;
 
 export const INTEREST_WORLD_DEFAULTS: ResolvedInterestWorldOptions = {
-  seed: 7, users: 600, items: 3000, categories: 30, latentDim: 8, minImpressions: 60, maxImpressions: 240,
+  seed: 7, users: 300, items: 1000, categories: 20, latentDim: 8, minImpressions: 40, maxImpressions: 200,
   minInterests: 2, maxInterests: 5, interestConcentration: 1, itemSpread: 0.6, tasteSpread: 0.5, exploreRate: 0.3, focus: 0.8,
   bias: -3, wRelevance: 6, wQuality: 0.5, bandwidth: 0.45, startTs: Date.UTC(2024, 0, 1), durationMs: 30 * 86_400_000,
 };
