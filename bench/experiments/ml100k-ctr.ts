@@ -30,7 +30,9 @@ const VARIANTS: Record<string, { label: string; model: CtrModelConfigInput; trai
   'din-softmax': { label: 'DIN, softmax-normalised attention', ...fromFile('ml100k-din') },
   'din-length': { label: 'DIN, length-normalised attention', ...fromFile('ml100k-din') },
 };
-VARIANTS['din-prelu']!.model = { ...VARIANTS['din-prelu']!.model, activation: 'prelu' };
+// ml100k-din.json's default attention is the one chosen on validation (softmax); the paper's is unnormalised.
+VARIANTS.din!.model = { ...VARIANTS.din!.model, attentionNorm: 'none' };
+VARIANTS['din-prelu']!.model = { ...VARIANTS['din-prelu']!.model, activation: 'prelu', attentionNorm: 'none' };
 VARIANTS['din-softmax']!.model = { ...VARIANTS['din-softmax']!.model, attentionNorm: 'softmax' };
 VARIANTS['din-length']!.model = { ...VARIANTS['din-length']!.model, attentionNorm: 'length' };
 
