@@ -15,6 +15,11 @@ export interface BprTriples {
  * draws suffice).
  */
 export function sampleEpochTriples(graph: BipartiteGraph, rng: Rng): BprTriples {
+  return epochTriples(graph, rng, (seen) => sampleNegative(seen, graph.numItems, rng));
+}
+
+/** Every training edge once, in an order shuffled by `rng`, each with the negative `negativeOf` draws for its user's sorted items. */
+export function epochTriples(graph: BipartiteGraph, rng: Rng, negativeOf: (seen: Int32Array) => number): BprTriples {
   const n = graph.numEdges;
   const order = new Int32Array(n);
   for (let k = 0; k < n; k++) order[k] = k;
@@ -30,7 +35,7 @@ export function sampleEpochTriples(graph: BipartiteGraph, rng: Rng): BprTriples 
     const u = graph.src[e]!;
     users[k] = u;
     positives[k] = graph.dst[e]! - graph.numUsers;
-    negatives[k] = sampleNegative(graph.userItems[u]!, graph.numItems, rng);
+    negatives[k] = negativeOf(graph.userItems[u]!);
   }
   return { users, positives, negatives };
 }
@@ -43,7 +48,7 @@ export function sampleNegative(seen: Int32Array, numItems: number, rng: Rng): nu
   }
 }
 
-function contains(sorted: Int32Array, x: number): boolean {
+export function contains(sorted: Int32Array, x: number): boolean {
   let lo = 0, hi = sorted.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;

@@ -1,6 +1,6 @@
 import { cumulative, sampleCumulative, type Rng } from '../../features/math/rng.js';
 import type { BipartiteGraph } from './bipartite-graph.js';
-import type { BprTriples } from './negative-sampling.js';
+import { contains, epochTriples, sampleNegative, type BprTriples } from './negative-sampling.js';
 
 /**
  * BPR triples as `sampleEpochTriples` makes them (every training edge once,
@@ -13,25 +13,9 @@ import type { BprTriples } from './negative-sampling.js';
  */
 export function samplePopularityTriples(graph: BipartiteGraph, rng: Rng, exponent: number): BprTriples {
   if (!(exponent >= 0 && exponent <= 1)) throw new RangeError(`negative exponent must be in [0, 1], got ${exponent}`);
-  const { numEdges: n, numUsers, numItems } = graph;
+  const { numUsers, numItems } = graph;
   const cdf = cumulative(Float64Array.from({ length: numItems }, (_, i) => (graph.degree[numUsers + i]! + 1) ** exponent));
-  const order = new Int32Array(n);
-  for (let k = 0; k < n; k++) order[k] = k;
-  for (let k = n - 1; k > 0; k--) {
-    const j = rng.int(k + 1);
-    const t = order[k]!; order[k] = order[j]!; order[j] = t;
-  }
-  const users = new Int32Array(n);
-  const positives = new Int32Array(n);
-  const negatives = new Int32Array(n);
-  for (let k = 0; k < n; k++) {
-    const e = order[k]!;
-    const u = graph.src[e]!;
-    users[k] = u;
-    positives[k] = graph.dst[e]! - numUsers;
-    negatives[k] = sampleWeightedNegative(graph.userItems[u]!, numItems, cdf, rng);
-  }
-  return { users, positives, negatives };
+  return epochTriples(graph, rng, (seen) => sampleWeightedNegative(seen, numItems, cdf, rng));
 }
 
 /** One item by the cumulative weights, rejecting the user's own (sorted) items; a user who has every item gets any. */
@@ -42,20 +26,5 @@ function sampleWeightedNegative(seen: Int32Array, numItems: number, cdf: Float64
     const j = sampleCumulative(cdf, rng.next());
     if (!contains(seen, j)) return j;
   }
-  for (;;) {
-    const j = rng.int(numItems);
-    if (!contains(seen, j)) return j;
-  }
-}
-
-function contains(sorted: Int32Array, x: number): boolean {
-  let lo = 0, hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = sorted[mid]!;
-    if (v === x) return true;
-    if (v < x) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
+  return sampleNegative(seen, numItems, rng);
 }
