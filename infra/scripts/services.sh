@@ -4,13 +4,24 @@
 set -euo pipefail
 
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
-ALL_SERVICES=(redis clickhouse kafka)
+# The single-node topology is the default; `--topology cluster` (or
+# RECSYS_TOPOLOGY=cluster) runs the multi-node one, whose scripts live in
+# services/cluster/ and write under var/cluster/.
+TOPOLOGY="${RECSYS_TOPOLOGY:-single}"
+SINGLE_SERVICES=(redis clickhouse kafka)
+CLUSTER_SERVICES=(zookeeper clickhouse kafka redis haproxy)
 
 usage() {
   cat <<'EOF'
-Usage: bash infra/scripts/services.sh <command> [kafka|clickhouse|redis ...]
+Usage: bash infra/scripts/services.sh <command> [--topology single|cluster] [service ...]
 
-Commands (no service names = all three):
+Topologies:
+  single    (default) one Kafka broker, one ClickHouse server, one Redis:
+            services kafka, clickhouse, redis.
+  cluster   the multi-node topology on this machine: services zookeeper,
+            clickhouse, kafka, redis, haproxy (docs/architecture/scale.md).
+
+Commands (no service names = all of the topology's):
   install   Install what is missing (Debian packages via apt-get, Kafka jars via
             Maven into ${RECSYS_CACHE:-~/.cache/recsys}/kafka-3.9.1/libs).
   up        Install if needed, start what is not running, wait until healthy,
@@ -39,13 +50,26 @@ main() {
     *) echo "services.sh: unknown command '$cmd'" >&2; usage >&2; return 2 ;;
   esac
 
-  local names=("$@") name
-  (( ${#names[@]} )) || names=("${ALL_SERVICES[@]}")
-  for name in "${names[@]}"; do
-    case $name in
-      kafka|clickhouse|redis) ;;
-      *) echo "services.sh: unknown service '$name' (expected kafka, clickhouse or redis)" >&2; return 2 ;;
+  local names=() name
+  while (( $# )); do
+    case $1 in
+      --topology) TOPOLOGY=${2:-}; shift 2 || { echo "services.sh: --topology needs a value" >&2; return 2; } ;;
+      --topology=*) TOPOLOGY=${1#--topology=}; shift ;;
+      *) names+=("$1"); shift ;;
     esac
+  done
+  local known=() dir
+  case $TOPOLOGY in
+    single) known=("${SINGLE_SERVICES[@]}"); dir="$SCRIPTS_DIR/services" ;;
+    cluster) known=("${CLUSTER_SERVICES[@]}"); dir="$SCRIPTS_DIR/services/cluster" ;;
+    *) echo "services.sh: unknown topology '$TOPOLOGY' (expected single or cluster)" >&2; return 2 ;;
+  esac
+  (( ${#names[@]} )) || names=("${known[@]}")
+  for name in "${names[@]}"; do
+    if [[ " ${known[*]} " != *" $name "* ]]; then
+      echo "services.sh: unknown service '$name' for the $TOPOLOGY topology (expected ${known[*]})" >&2
+      return 2
+    fi
   done
   # Stop in reverse start order, so Kafka (slowest, most likely to have
   # clients) goes first.
@@ -57,7 +81,7 @@ main() {
 
   local rc=0
   for name in "${names[@]}"; do
-    if ! bash "$SCRIPTS_DIR/services/$name.sh" "$cmd"; then
+    if ! bash "$dir/$name.sh" "$cmd"; then
       rc=1
       # A failed start usually means the remaining ones are pointless to wait
       # for (and the log tail above is what matters); status and down go on.
