@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import { ValidationError } from '../../infra/errors.js';
+import { parseTimestamp } from '../time/parse-time.js';
 import type { Interaction } from './interaction.js';
 
 /**
@@ -24,17 +25,6 @@ export interface InteractionsFile {
   userIds: Set<string>;
   itemIds: Set<string>;
   rows: number;
-}
-
-const SECONDS_BELOW = 1e11;
-
-function parseTimestamp(text: string): number | undefined {
-  if (/^\d+(\.\d+)?$/.test(text)) {
-    const n = Number(text);
-    return n < SECONDS_BELOW ? Math.round(n * 1000) : Math.round(n);
-  }
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) && /^\d{4}-\d{2}-\d{2}/.test(text) ? ms : undefined;
 }
 
 /** Column name → index, refusing what the format does not have. */

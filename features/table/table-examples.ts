@@ -3,6 +3,7 @@ import type { AttributeMap, InteractionEvent } from '../events/event-schema.js';
 import type { Example } from '../samples/example.js';
 import { PointInTimeSampleBuilder } from '../samples/point-in-time-builder.js';
 import type { FeatureSpec } from '../spec/feature-spec.js';
+import { parseTimestamp } from '../time/parse-time.js';
 import type { Cell, Table, TableRow } from './read-table.js';
 import type { LabelMap, TableSource } from './table-source.js';
 
@@ -10,7 +11,6 @@ const NO_ATTRIBUTES: AttributeMap = Object.freeze({}) as AttributeMap;
 const noAttributes = (): AttributeMap => NO_ATTRIBUTES;
 /** Rows without a time column are ordered by position: row k happens at BASE_TS + k ms. */
 const BASE_TS = 1_000_000_000_000;
-const SECONDS_BELOW = 1e11;
 
 /**
  * Checks the spec against the table before any row is converted: every
@@ -65,15 +65,7 @@ export function mapLabel(cell: Cell, map: LabelMap): number | string {
 
 /** Epoch ms from a time cell: epoch ms, epoch seconds (below 1e11) or an ISO-8601 date. */
 export function parseTime(cell: Cell): number | undefined {
-  if (typeof cell === 'number') return cell < SECONDS_BELOW ? Math.round(cell * 1000) : Math.round(cell);
-  if (typeof cell !== 'string') return undefined;
-  const text = cell.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) {
-    const n = Number(text);
-    return n < SECONDS_BELOW ? Math.round(n * 1000) : Math.round(n);
-  }
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) && /^\d{4}-\d{2}-\d{2}/.test(text) ? ms : undefined;
+  return typeof cell === 'number' || typeof cell === 'string' ? parseTimestamp(cell) : undefined;
 }
 
 export interface RowEvents {
