@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { ValidationError } from '../../infra/errors.js';
+import { LineProblems } from '../files/line-problems.js';
 import type { Event } from './event-schema.js';
 import { parseEvent } from './parse-event.js';
 
@@ -12,16 +12,15 @@ import { parseEvent } from './parse-event.js';
  */
 export async function readJsonlEvents(file: string): Promise<Event[]> {
   const events: Event[] = [];
-  const bad: string[] = [];
-  let invalid = 0;
+  const problems = new LineProblems(file);
   let line = 0;
   for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
     line++;
     if (text.trim() === '') continue;
     const parsed = parseEvent(text);
     if (parsed.ok) events.push(parsed.event);
-    else if (++invalid <= 10) bad.push(`line ${line}: ${parsed.reason}`);
+    else problems.add(line, parsed.reason);
   }
-  if (invalid > 0) throw new ValidationError(`${file} has ${invalid} invalid events (first ${bad.length} shown)`, bad);
+  problems.throwIfAny('invalid events');
   return events;
 }

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import { ValidationError } from '../../infra/errors.js';
+import { LineProblems } from '../files/line-problems.js';
 import { parseTimestamp } from '../time/parse-time.js';
 import type { Interaction } from './interaction.js';
 
@@ -45,8 +46,7 @@ function readHeader(header: string[], file: string): Record<(typeof INTERACTION_
 /** Reads the whole file; refuses it, naming up to ten lines, when any row is invalid. */
 export async function readInteractionsFile(file: string, { minWeight = 1 }: InteractionsFileOptions = {}): Promise<InteractionsFile> {
   const out: InteractionsFile = { positives: [], userIds: new Set(), itemIds: new Set(), rows: 0 };
-  const bad: string[] = [];
-  let invalid = 0;
+  const problems = new LineProblems(file);
   let columns: ReturnType<typeof readHeader> | undefined;
   // The delimiter is the header's: sniffed from the first chunk.
   const first = await new Promise<string>((resolve, reject) => {
@@ -91,13 +91,13 @@ export async function readInteractionsFile(file: string, { minWeight = 1 }: Inte
         if (weight >= minWeight) out.positives.push({ user, item, ts });
         return undefined;
       })();
-      if (reason !== undefined && ++invalid <= 10) bad.push(`line ${line}: ${reason}`);
+      if (reason !== undefined) problems.add(line, reason);
     }
   } catch (error) {
     if (error instanceof ValidationError) throw error;
     throw new ValidationError(`${file}: not a readable ${delimiter === '\t' ? 'TSV' : 'CSV'} file: ${(error as Error).message}`, [], { cause: error });
   }
   if (!columns) throw new ValidationError(`${file}: no header`);
-  if (invalid > 0) throw new ValidationError(`${file} has ${invalid} invalid rows (first ${bad.length} shown)`, bad);
+  problems.throwIfAny('invalid rows');
   return out;
 }

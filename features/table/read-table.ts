@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse';
 import { ValidationError } from '../../infra/errors.js';
+import { LineProblems } from '../files/line-problems.js';
 
 /**
  * Tabular files as users have them: CSV/TSV with a header row, JSON lines of
@@ -54,23 +55,11 @@ export async function readTable(file: string, format: TableFormat = formatOf(fil
   }
 }
 
-class Problems {
-  private readonly shown: string[] = [];
-  count = 0;
-  constructor(private readonly file: string) {}
-  add(line: number, message: string): void {
-    if (++this.count <= 10) this.shown.push(`line ${line}: ${message}`);
-  }
-  throwIfAny(what: string): void {
-    if (this.count > 0) throw new ValidationError(`${this.file} has ${this.count} ${what} (first ${this.shown.length} shown)`, this.shown);
-  }
-}
-
 async function readDelimited(file: string, delimiter: string, format: TableFormat): Promise<Table> {
   const parser = createReadStream(file).pipe(parse({ delimiter, bom: true, relax_column_count: true, skip_empty_lines: true, info: true }));
   let columns: string[] | undefined;
   const rows: TableRow[] = [];
-  const problems = new Problems(file);
+  const problems = new LineProblems(file);
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!columns) {
@@ -103,7 +92,7 @@ async function readDelimited(file: string, delimiter: string, format: TableForma
 async function readJsonl(file: string): Promise<Table> {
   const rows: TableRow[] = [];
   const columns = new Set<string>();
-  const problems = new Problems(file);
+  const problems = new LineProblems(file);
   let line = 0;
   for await (const raw of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
     line++;
@@ -144,7 +133,7 @@ async function readJsonl(file: string): Promise<Table> {
  */
 async function readLibfm(file: string): Promise<Table> {
   const rows: TableRow[] = [];
-  const problems = new Problems(file);
+  const problems = new LineProblems(file);
   const columns = new Set<string>(['label']);
   let width: number | undefined;
   let line = 0;

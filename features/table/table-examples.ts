@@ -3,6 +3,7 @@ import type { AttributeMap, InteractionEvent } from '../events/event-schema.js';
 import type { Example } from '../samples/example.js';
 import { PointInTimeSampleBuilder } from '../samples/point-in-time-builder.js';
 import type { FeatureSpec } from '../spec/feature-spec.js';
+import { LineProblems } from '../files/line-problems.js';
 import { parseTimestamp } from '../time/parse-time.js';
 import type { Cell, Table, TableRow } from './read-table.js';
 import type { LabelMap, TableSource } from './table-source.js';
@@ -85,9 +86,8 @@ export function rowEvents(spec: FeatureSpec, source: TableSource, table: Table, 
   const numeric = new Set(spec.fields.flatMap((f) => (f.kind === 'numeric' && f.source.startsWith('context.') ? [f.source.slice(8)] : [])));
   const reserved = new Set([source.label.column, source.user, source.item, source.time, source.sequence?.column].filter((c): c is string => c !== undefined));
   const type = spec.exampleTypes[0]!;
-  const bad: string[] = [];
-  let invalid = 0;
-  const report = (row: TableRow, message: string): void => { if (++invalid <= 10) bad.push(`line ${row.line}: ${message}`); };
+  const problems = new LineProblems(table.file);
+  const report = (row: TableRow, message: string): void => problems.add(row.line, message);
   const events: InteractionEvent[] = [];
   const histories = source.sequence ? new Map<InteractionEvent, string[]>() : undefined;
   table.rows.forEach((row, k) => {
@@ -124,7 +124,7 @@ export function rowEvents(spec: FeatureSpec, source: TableSource, table: Table, 
       histories.set(event, items.map((s) => s.trim()).filter((s) => s !== ''));
     }
   });
-  if (invalid > 0) throw new ValidationError(`${table.file} has ${invalid} invalid rows (first ${bad.length} shown)`, bad);
+  problems.throwIfAny('invalid rows');
   return histories ? { events, histories } : { events };
 }
 
