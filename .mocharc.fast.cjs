@@ -13,6 +13,7 @@ module.exports = {
   ignore: [
     'test/unit/bench/user-posterior.test.ts',
     'test/unit/cli/commands/models-command.test.ts',
+    'test/unit/cli/commands/start.test.ts',
     'test/unit/cli/commands/table-train.test.ts',
     'test/unit/features/movielens.test.ts',
     'test/unit/models/ctr-artifact/delta-artifact.test.ts',

@@ -5,6 +5,7 @@ import { defaultRegistryDir } from '../../infra/config.js';
 import { logger } from '../../infra/logger.js';
 import { loadTrainConfig, type TrainConfig } from '../../pipelines/training/train-config.js';
 import { formatTable } from '../output/format-table.js';
+import { spawnCfTraining } from '../runs/cf-child.js';
 import { integer, nonNegative, positiveInt } from '../options.js';
 
 const log = logger('main-job');
@@ -29,7 +30,8 @@ interface StartFlags {
  * the synthetic stream when it is absent and cannot be fetched) → DIN →
  * evaluation (float and int8 tables) → metrics table and artifact path; then,
  * on MovieLens, an OptEmbed-pruned Unified Embedding DIN (small search) beside
- * it, and the sheaf GNN's retrieval embeddings with Recall/NDCG. Then,
+ * it, and the sheaf GNN's retrieval embeddings with Recall/NDCG (trained in a
+ * child process from the start, overlapping the CTR steps). Then,
  * unless --no-serve, it serves the DIN (ranker) and the sheaf GNN (retrieval)
  * on a local port with no services until SIGINT/SIGTERM (cli/main-job-serve.ts).
  */
@@ -53,6 +55,16 @@ export function registerStart(program: Command): void {
       const din = await chooseDataset(flags);
       const withEpochs = (c: TrainConfig): TrainConfig => (flags.epochs ? { ...c, training: { ...c.training, epochs: flags.epochs } } : c);
       const trainConfig = withEpochs(din);
+      // The sheaf GNN needs nothing the CTR steps make: it trains in a process
+      // of its own meanwhile (one training process leaves much of the second
+      // core idle), and its output is shown in its place below.
+      const sheafChild = din.source.kind === 'movielens' ? spawnCfTraining([
+        '--model', 'sheaf-scalar', '--registry', flags.registry, '--epochs', String(flags.cfEpochs),
+        ...(din.source.dir ? ['--data-dir', din.source.dir] : []), ...(flags.seed !== undefined ? ['--seed', String(flags.seed)] : []),
+      ]) : null;
+      const stopSheaf = () => sheafChild?.kill();
+      process.once('exit', stopSheaf);
+      if (sheafChild) console.log(`main job: the sheaf GNN (retrieval embeddings, at most ${flags.cfEpochs} epochs) trains in the background (pid ${sheafChild.pid})`);
       console.log(`main job: training ${trainConfig.name} on ${describeSource(trainConfig)}`);
       const { printTrainingResult, trainingSummary, trainWithProgress } = await import('../runs/training-run.js');
       const result = await trainWithProgress(trainConfig, flags.registry, flags.seed);
@@ -76,14 +88,15 @@ export function registerStart(program: Command): void {
         summary.optembed = optembedSummary(pruned);
 
         console.log(`\nmain job: sheaf GNN retrieval embeddings (MovieLens-100K CF protocol, at most ${flags.cfEpochs} epochs)`);
-        const { cfTrainingWithProgress, printCfResult, cfSummary } = await import('../runs/cf-run.js');
-        const sheaf = await cfTrainingWithProgress({ model: 'sheaf-scalar', registry: flags.registry, epochs: flags.cfEpochs, dataDir: din.source.dir, ...(flags.seed !== undefined ? { seed: flags.seed } : {}) });
-        printCfResult(sheaf);
-        summary.sheaf = cfSummary('sheaf-scalar', sheaf);
-        retrieval = { name: sheaf.config.name, version: sheaf.version };
+        const sheaf = await sheafChild!.done;
+        for (const line of sheaf.lines) console.log(line);
+        console.log(`(trained alongside the steps above in ${sheaf.seconds.toFixed(1)} s)`);
+        summary.sheaf = sheaf.summary;
+        retrieval = { name: sheaf.summary.name, version: sheaf.summary.version };
       } else {
         console.log('OptEmbed and the sheaf GNN steps need MovieLens-100K: skipped on the synthetic stream');
       }
+      process.off('exit', stopSheaf);
       const seconds = (performance.now() - started) / 1000;
       console.log(`main job finished in ${seconds.toFixed(1)} s`);
       console.log(JSON.stringify({ mainJob: { seconds, ...summary } }));

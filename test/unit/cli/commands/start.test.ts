@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '../../../..');
+
+async function publishedAt(registry: string, model: string): Promise<number> {
+  const versions = (await readdir(path.join(registry, model))).filter((v) => /^v\d+$/.test(v)).sort();
+  const manifest = JSON.parse(await readFile(path.join(registry, model, versions.at(-1)!, 'manifest.json'), 'utf8')) as { createdAt: string };
+  return Date.parse(manifest.createdAt);
+}
+
+describe('recsys start (the main job, MovieLens-100K, tiny settings)', function () {
+  this.timeout(900_000);
+  let registry: string;
+  before(async () => { registry = await mkdtemp(path.join(tmpdir(), 'recsys-start-')); });
+  after(async () => { await rm(registry, { recursive: true, force: true }); });
+
+  it('trains the sheaf GNN alongside the CTR steps and reports every step', async () => {
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin/recsys.js'), 'start', '--no-serve', '--registry', registry, '--seed', '1',
+        '--epochs', '1', '--cf-epochs', '2', '--population', '2', '--generations', '1'],
+      { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, maxBuffer: 32 * 1024 * 1024 },
+      (error, out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: out, stderr: err }));
+    });
+    assert.equal(code, 0, stderr.slice(-3000));
+    const job = (JSON.parse(stdout.trim().split('\n').at(-1)!) as { mainJob: Record<string, any> }).mainJob; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.ok(job.seconds > 0);
+    assert.ok(job.test.auc > 0.6, `DIN test AUC ${job.test.auc}`);
+    assert.ok(job.optembed.test.auc > 0.6, `OptEmbed test AUC ${job.optembed?.test?.auc}`);
+    assert.equal(job.sheaf.model, 'sheaf-scalar');
+    assert.ok(job.sheaf.version >= 1);
+    assert.ok(job.sheaf.test['ndcg@20'] > 0, 'the sheaf GNN was tested');
+    assert.match(stdout, /sheaf-scalar: \d+ positives/, 'the child\'s report is shown in its place');
+    // Overlap, not sequence: two epochs of the sheaf GNN end long before the
+    // OptEmbed search and retrain, which start only after DIN is trained.
+    const sheaf = await publishedAt(registry, job.sheaf.name);
+    const optembed = await publishedAt(registry, job.optembed.model);
+    assert.ok(sheaf < optembed, `sheaf published at ${new Date(sheaf).toISOString()}, OptEmbed at ${new Date(optembed).toISOString()}`);
+  });
+});
