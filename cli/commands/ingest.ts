@@ -97,7 +97,7 @@ export function registerIngest(program: Command): void {
       if (opts.migrate) {
         const admin = createClickHouse(services.clickhouse, { database: null });
         try {
-          const result = await migrate({ admin, db: clickhouse }, services.clickhouse.database);
+          const result = await migrate({ admin, db: clickhouse, cluster: services.clickhouse.cluster }, services.clickhouse.database);
           log.info({ applied: result.applied.map((m) => m.version) }, 'migrations');
         } finally {
           await admin.close();

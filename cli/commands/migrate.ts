@@ -37,7 +37,7 @@ export function registerMigrate(program: Command): void {
       const admin = createClickHouse(config, { database: null });
       const db = createClickHouse(config);
       try {
-        const result = await migrate({ admin, db }, config.database, undefined, (m) => console.log(`applying ${String(m.version).padStart(4, '0')}_${m.name}`));
+        const result = await migrate({ admin, db, cluster: config.cluster }, config.database, undefined, (m) => console.log(`applying ${String(m.version).padStart(4, '0')}_${m.name}`));
         console.log(`${config.database}: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`);
       } finally {
         await Promise.all([admin.close(), db.close()]);

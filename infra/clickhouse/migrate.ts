@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { SqlClient } from './sql-client.js';
 import { sqlIdentifier, sqlNumber, sqlString } from './escape.js';
 import { NonRetriableError } from '../errors.js';
+import { clusterStatements, nodesCluster } from './cluster-ddl.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
@@ -53,16 +54,29 @@ export function splitStatements(text: string): string[] {
 }
 
 const TRACKING_TABLE = 'schema_migrations';
+const TRACKING_COLUMNS = '(version UInt32, name String, checksum String, applied_at DateTime DEFAULT now())';
 
 export const migrationQueries = {
   createDatabase: (database: string) => `CREATE DATABASE IF NOT EXISTS ${sqlIdentifier(database)}`,
-  createTrackingTable: () =>
-    `CREATE TABLE IF NOT EXISTS ${TRACKING_TABLE} (version UInt32, name String, checksum String, applied_at DateTime DEFAULT now()) ` +
-    `ENGINE = ReplacingMergeTree() ORDER BY version`,
+  createTrackingTable: () => `CREATE TABLE IF NOT EXISTS ${TRACKING_TABLE} ${TRACKING_COLUMNS} ENGINE = ReplacingMergeTree() ORDER BY version`,
   appliedVersions: () =>
     `SELECT version, any(name) AS name, any(checksum) AS checksum FROM ${TRACKING_TABLE} GROUP BY version ORDER BY version`,
   recordApplied: (m: Migration) =>
     `INSERT INTO ${TRACKING_TABLE} (version, name, checksum) VALUES (${sqlNumber(m.version)}, ${sqlString(m.name)}, ${sqlString(m.checksum)})`,
+  trackingEngine: (database: string) =>
+    `SELECT engine FROM system.tables WHERE database = ${sqlString(database)} AND name = ${sqlString(TRACKING_TABLE)}`,
+  clusters: (names: readonly string[]) =>
+    `SELECT cluster, count() AS replicas FROM system.clusters WHERE cluster IN (${names.map(sqlString).join(', ')}) GROUP BY cluster`,
+  createClusterDatabase: (database: string, cluster: string) =>
+    `CREATE DATABASE IF NOT EXISTS ${sqlIdentifier(database)} ON CLUSTER ${sqlIdentifier(cluster)}`,
+  // One replicated table across every server (one ZooKeeper path, every
+  // server a replica; replica names are unique cluster-wide), so whichever
+  // server a later migrate talks to reads the whole ledger.
+  createClusterTrackingTable: (database: string, cluster: string) =>
+    `CREATE TABLE IF NOT EXISTS ${sqlIdentifier(database)}.${TRACKING_TABLE} ON CLUSTER ${sqlIdentifier(cluster)} ${TRACKING_COLUMNS} ` +
+    `ENGINE = ReplicatedReplacingMergeTree(${sqlString(`/clickhouse/tables/all/${database}/${TRACKING_TABLE}`)}, '{replica}') ORDER BY version`,
+  // Rows another server recorded arrive through replication: wait for them before reading.
+  syncTracking: (database: string) => `SYSTEM SYNC REPLICA ${sqlIdentifier(database)}.${TRACKING_TABLE}`,
 };
 
 export interface AppliedMigration {
@@ -76,19 +90,45 @@ export interface MigrateResult {
   alreadyApplied: number[];
 }
 
+export interface MigrateTarget {
+  /** Reaches the server without a database (to create it). */
+  admin: SqlClient;
+  /** Runs in the target database. */
+  db: SqlClient;
+  /**
+   * The remote_servers cluster to create the schema on (config
+   * `clickhouse.cluster`, CLICKHOUSE_CLUSTER); unset = the single-server schema.
+   * The server must also define `<cluster>_nodes` (see cluster-ddl.ts).
+   */
+  cluster?: string | undefined;
+}
+
 /**
  * Applies pending migrations in version order, recording each. Idempotent: a
- * second run applies nothing. `admin` reaches the server without a database (to
- * create it); `db` runs in the target database.
+ * second run applies nothing. With a cluster, each statement runs in its
+ * cluster form (cluster-ddl.ts) ON CLUSTER, and the ledger is one table
+ * replicated to every server; a database migrated in one form refuses the
+ * other.
  */
 export async function migrate(
-  { admin, db }: { admin: SqlClient; db: SqlClient },
+  { admin, db, cluster }: MigrateTarget,
   database: string,
   migrations: readonly Migration[] = loadMigrations(),
   onApply: (m: Migration) => void = () => {},
 ): Promise<MigrateResult> {
-  await admin.command(migrationQueries.createDatabase(database));
-  await db.command(migrationQueries.createTrackingTable());
+  if (cluster) {
+    await checkClusters(admin, cluster);
+    await admin.command(migrationQueries.createClusterDatabase(database, cluster));
+  } else {
+    await admin.command(migrationQueries.createDatabase(database));
+  }
+  await checkLedgerForm(admin, database, cluster);
+  if (cluster) {
+    await db.command(migrationQueries.createClusterTrackingTable(database, cluster));
+    await db.command(migrationQueries.syncTracking(database));
+  } else {
+    await db.command(migrationQueries.createTrackingTable());
+  }
   const applied = new Map((await db.query<AppliedMigration>(migrationQueries.appliedVersions())).map((row) => [Number(row.version), row]));
 
   const result: MigrateResult = { applied: [], alreadyApplied: [] };
@@ -103,10 +143,45 @@ export async function migrate(
       result.alreadyApplied.push(migration.version);
       continue;
     }
+    // Generated before anything runs, so a statement with no cluster form
+    // stops the migration before its first statement, not halfway.
+    const statements = cluster
+      ? migration.statements.flatMap((statement) => {
+        try {
+          return clusterStatements(statement, { database, cluster });
+        } catch (error) {
+          throw new NonRetriableError(`migration ${migration.version}_${migration.name}: ${(error as Error).message}`, { cause: error });
+        }
+      })
+      : migration.statements;
     onApply(migration);
-    for (const statement of migration.statements) await db.command(statement);
+    for (const statement of statements) await db.command(statement);
     await db.command(migrationQueries.recordApplied(migration));
     result.applied.push(migration);
   }
   return result;
+}
+
+async function checkClusters(admin: SqlClient, cluster: string): Promise<void> {
+  const wanted = [cluster, nodesCluster(cluster)];
+  const found = new Set((await admin.query<{ cluster: string }>(migrationQueries.clusters(wanted))).map((row) => row.cluster));
+  const missing = wanted.filter((name) => !found.has(name));
+  if (missing.length > 0) {
+    throw new NonRetriableError(
+      `ClickHouse has no cluster ${missing.join(', ')} in its remote_servers (CLICKHOUSE_CLUSTER=${cluster}; the cluster topology's servers define ${wanted.join(' and ')})`,
+    );
+  }
+}
+
+/** A database keeps the form it was first migrated in: mixing them would leave some tables unsharded. */
+async function checkLedgerForm(admin: SqlClient, database: string, cluster: string | undefined): Promise<void> {
+  const [row] = await admin.query<{ engine: string }>(migrationQueries.trackingEngine(database));
+  if (!row) return;
+  const replicated = row.engine.startsWith('Replicated');
+  if (cluster && !replicated) {
+    throw new NonRetriableError(`database ${database} was migrated for a single server (its ${TRACKING_TABLE} is ${row.engine}); it cannot be migrated as cluster ${cluster}: use a new database`);
+  }
+  if (!cluster && replicated) {
+    throw new NonRetriableError(`database ${database} holds a cluster schema (its ${TRACKING_TABLE} is ${row.engine}); set CLICKHOUSE_CLUSTER to migrate it`);
+  }
 }
