@@ -10,8 +10,15 @@ import { sqlIdentifier, sqlString } from './escape.js';
  * only works within a shard).
  *
  * Written for ClickHouse 18.16 and kept to the forms it accepts:
- * - DDL goes `ON CLUSTER <cluster>`, which needs ZooKeeper and the
+ * - CREATE goes `ON CLUSTER <cluster>`, which needs ZooKeeper and the
  *   server's distributed_ddl section;
+ * - ALTER of a replicated table does not go ON CLUSTER: it runs on one
+ *   server per shard and replication carries it to the shard's other
+ *   replicas. 18.16's distributed DDL worker, given `ALTER ... ON CLUSTER` of
+ *   a replicated table, ran it twice on one server here ("column with this
+ *   name already exists"), hit "Node exists" on the shard's `executed` znode
+ *   and stopped processing the DDL queue for good, so every later ON CLUSTER
+ *   statement hung until that server was restarted;
  * - ALTER of a Distributed table goes `ON CLUSTER <cluster>_nodes` (every
  *   server as its own shard), since 18.16 refuses ALTER ON CLUSTER of a
  *   non-replicated table on a cluster whose shards use internal replication;
@@ -46,13 +53,20 @@ const CREATE_MV = new RegExp(`^CREATE MATERIALIZED VIEW IF NOT EXISTS ${IDENT}\\
 const INSERT_SELECT = /^INSERT INTO [A-Za-z_][A-Za-z0-9_]*\s*(\([^)]*\))?\s*SELECT\b/i;
 const FROM_TABLE = new RegExp(`\\bFROM\\s+${IDENT}`, 'gi');
 
+/** A statement of the cluster schema and where it runs. */
+export interface ClusterStatement {
+  sql: string;
+  /** `entry`: once, on the server migrate talks to; `each-shard`: once on one server of every shard. */
+  on: 'entry' | 'each-shard';
+}
+
 /**
  * The statement(s) that stand for one single-server migration statement on
  * the cluster, in order. Throws for a form it does not know, so a new
  * migration that needs one fails loudly at `recsys migrate` instead of
  * leaving the servers with different schemas.
  */
-export function clusterStatements(statement: string, { database, cluster }: ClusterDdlTarget): string[] {
+export function clusterStatements(statement: string, { database, cluster }: ClusterDdlTarget): ClusterStatement[] {
   const db = sqlIdentifier(database);
   const onCluster = `ON CLUSTER ${sqlIdentifier(cluster)}`;
 
@@ -62,9 +76,11 @@ export function clusterStatements(statement: string, { database, cluster }: Clus
     const local = `${table}${LOCAL_SUFFIX}`;
     const replicatedArgs = [sqlString(replicationPath(database, local)), `'{replica}'`, ...(args.trim() ? [args.trim()] : [])].join(', ');
     return [
-      `CREATE TABLE IF NOT EXISTS ${db}.${sqlIdentifier(local)} ${onCluster}\n(${columns})\nENGINE = Replicated${engine}(${replicatedArgs})${rest}`,
-      `CREATE TABLE IF NOT EXISTS ${db}.${sqlIdentifier(table)} ${onCluster} AS ${db}.${sqlIdentifier(local)} ` +
-        `ENGINE = Distributed(${sqlIdentifier(cluster)}, ${db}, ${sqlIdentifier(local)}, ${shardingKey(table, columns, rest)})`,
+      entry(`CREATE TABLE IF NOT EXISTS ${db}.${sqlIdentifier(local)} ${onCluster}\n(${columns})\nENGINE = Replicated${engine}(${replicatedArgs})${rest}`),
+      entry(
+        `CREATE TABLE IF NOT EXISTS ${db}.${sqlIdentifier(table)} ${onCluster} AS ${db}.${sqlIdentifier(local)} ` +
+          `ENGINE = Distributed(${sqlIdentifier(cluster)}, ${db}, ${sqlIdentifier(local)}, ${shardingKey(table, columns, rest)})`,
+      ),
     ];
   }
 
@@ -72,8 +88,8 @@ export function clusterStatements(statement: string, { database, cluster }: Clus
   if (alter) {
     const [, table, change] = alter as unknown as [string, string, string];
     return [
-      `ALTER TABLE ${db}.${sqlIdentifier(`${table}${LOCAL_SUFFIX}`)} ${onCluster} ${change}`,
-      `ALTER TABLE ${db}.${sqlIdentifier(table)} ON CLUSTER ${sqlIdentifier(nodesCluster(cluster))} ${change}`,
+      { sql: `ALTER TABLE ${db}.${sqlIdentifier(`${table}${LOCAL_SUFFIX}`)} ${change}`, on: 'each-shard' },
+      entry(`ALTER TABLE ${db}.${sqlIdentifier(table)} ON CLUSTER ${sqlIdentifier(nodesCluster(cluster))} ${change}`),
     ];
   }
 
@@ -87,12 +103,12 @@ export function clusterStatements(statement: string, { database, cluster }: Clus
       throw new NonRetriableError(`no cluster form for a materialized view that joins or nests queries: ${firstLine(statement)}`);
     }
     const localSelect = select.replace(FROM_TABLE, (_m, source: string) => `FROM ${db}.${sqlIdentifier(`${source}${LOCAL_SUFFIX}`)}`);
-    return [`CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.${sqlIdentifier(name)} ${onCluster} TO ${db}.${sqlIdentifier(`${target}${LOCAL_SUFFIX}`)} AS ${localSelect}`];
+    return [entry(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.${sqlIdentifier(name)} ${onCluster} TO ${db}.${sqlIdentifier(`${target}${LOCAL_SUFFIX}`)} AS ${localSelect}`)];
   }
 
   // A backfill: through the Distributed tables, it reads every shard and
   // writes each row to its own shard; it runs once, from this server.
-  if (INSERT_SELECT.test(statement)) return [statement];
+  if (INSERT_SELECT.test(statement)) return [entry(statement)];
 
   throw new NonRetriableError(
     `no cluster form for this migration statement (known: CREATE TABLE IF NOT EXISTS ... ENGINE = *MergeTree, ALTER TABLE ... ADD|DROP|MODIFY|COMMENT COLUMN, ` +
@@ -120,6 +136,10 @@ export function shardingKey(table: string, columns: string, rest: string): strin
     throw new NonRetriableError(`no sharding key for table ${table}: it has no user_id column and no ORDER BY column`);
   }
   return names.get(column) === 'String' ? `sipHash64(${sqlIdentifier(column)})` : `sipHash64(toString(${sqlIdentifier(column)}))`;
+}
+
+function entry(sql: string): ClusterStatement {
+  return { sql, on: 'entry' };
 }
 
 function firstLine(statement: string): string {

@@ -5,7 +5,9 @@ import path from 'node:path';
 import type { SqlClient } from './sql-client.js';
 import { sqlIdentifier, sqlNumber, sqlString } from './escape.js';
 import { NonRetriableError } from '../errors.js';
-import { clusterStatements, nodesCluster } from './cluster-ddl.js';
+import { clusterStatements, nodesCluster, type ClusterStatement } from './cluster-ddl.js';
+import { createClickHouse } from './clickhouse-client.js';
+import type { ServicesConfig } from '../config.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
@@ -66,7 +68,8 @@ export const migrationQueries = {
   trackingEngine: (database: string) =>
     `SELECT engine FROM system.tables WHERE database = ${sqlString(database)} AND name = ${sqlString(TRACKING_TABLE)}`,
   clusters: (names: readonly string[]) =>
-    `SELECT cluster, count() AS replicas FROM system.clusters WHERE cluster IN (${names.map(sqlString).join(', ')}) GROUP BY cluster`,
+    `SELECT cluster, uniqExact(shard_num) AS shards FROM system.clusters WHERE cluster IN (${names.map(sqlString).join(', ')}) GROUP BY cluster`,
+  shardMacro: () => `SELECT substitution AS shard FROM system.macros WHERE macro = 'shard'`,
   createClusterDatabase: (database: string, cluster: string) =>
     `CREATE DATABASE IF NOT EXISTS ${sqlIdentifier(database)} ON CLUSTER ${sqlIdentifier(cluster)}`,
   // One replicated table across every server (one ZooKeeper path, every
@@ -101,6 +104,12 @@ export interface MigrateTarget {
    * The server must also define `<cluster>_nodes` (see cluster-ddl.ts).
    */
   cluster?: string | undefined;
+  /**
+   * With a cluster: a client of one server (any replica) of every shard, in
+   * any order; ALTERs of replicated tables run on each. Checked against the
+   * servers' `shard` macros before anything runs.
+   */
+  shards?: readonly SqlClient[] | undefined;
 }
 
 /**
@@ -111,13 +120,13 @@ export interface MigrateTarget {
  * other.
  */
 export async function migrate(
-  { admin, db, cluster }: MigrateTarget,
+  { admin, db, cluster, shards = [] }: MigrateTarget,
   database: string,
   migrations: readonly Migration[] = loadMigrations(),
   onApply: (m: Migration) => void = () => {},
 ): Promise<MigrateResult> {
   if (cluster) {
-    await checkClusters(admin, cluster);
+    await checkClusters(admin, cluster, shards);
     await admin.command(migrationQueries.createClusterDatabase(database, cluster));
   } else {
     await admin.command(migrationQueries.createDatabase(database));
@@ -145,7 +154,7 @@ export async function migrate(
     }
     // Generated before anything runs, so a statement with no cluster form
     // stops the migration before its first statement, not halfway.
-    const statements = cluster
+    const statements: ClusterStatement[] = cluster
       ? migration.statements.flatMap((statement) => {
         try {
           return clusterStatements(statement, { database, cluster });
@@ -153,23 +162,52 @@ export async function migrate(
           throw new NonRetriableError(`migration ${migration.version}_${migration.name}: ${(error as Error).message}`, { cause: error });
         }
       })
-      : migration.statements;
+      : migration.statements.map((sql) => ({ sql, on: 'entry' as const }));
     onApply(migration);
-    for (const statement of statements) await db.command(statement);
+    for (const statement of statements) {
+      if (statement.on === 'entry') await db.command(statement.sql);
+      else for (const shard of shards) await shard.command(statement.sql);
+    }
     await db.command(migrationQueries.recordApplied(migration));
     result.applied.push(migration);
   }
   return result;
 }
 
-async function checkClusters(admin: SqlClient, cluster: string): Promise<void> {
+async function checkClusters(admin: SqlClient, cluster: string, shards: readonly SqlClient[]): Promise<void> {
   const wanted = [cluster, nodesCluster(cluster)];
-  const found = new Set((await admin.query<{ cluster: string }>(migrationQueries.clusters(wanted))).map((row) => row.cluster));
+  const found = new Map((await admin.query<{ cluster: string; shards: number }>(migrationQueries.clusters(wanted))).map((row) => [row.cluster, Number(row.shards)]));
   const missing = wanted.filter((name) => !found.has(name));
   if (missing.length > 0) {
     throw new NonRetriableError(
       `ClickHouse has no cluster ${missing.join(', ')} in its remote_servers (CLICKHOUSE_CLUSTER=${cluster}; the cluster topology's servers define ${wanted.join(' and ')})`,
     );
+  }
+  const macros: string[] = [];
+  for (const shard of shards) macros.push(...(await shard.query<{ shard: string }>(migrationQueries.shardMacro())).map((row) => row.shard));
+  const expected = found.get(cluster)!;
+  if (macros.length !== shards.length || new Set(macros).size !== shards.length || shards.length !== expected) {
+    throw new NonRetriableError(
+      `cluster ${cluster} has ${expected} shards: CLICKHOUSE_SHARD_URLS must name one server of each (got ${shards.length}, with shard macros [${macros.join(', ')}])`,
+    );
+  }
+}
+
+/**
+ * migrate() with the clients that `config` describes (the CLI's path), closed
+ * afterwards: the entry server, and with a cluster one server per shard.
+ */
+export async function migrateWith(
+  config: ServicesConfig['clickhouse'], onApply?: (m: Migration) => void, migrations: readonly Migration[] = loadMigrations(),
+): Promise<MigrateResult> {
+  const admin = createClickHouse(config, { database: null });
+  const db = createClickHouse(config);
+  // Without a database: they run only fully qualified ALTERs, and checkClusters asks them before the database exists.
+  const shards = config.cluster ? (config.shardUrls ?? []).map((url) => createClickHouse({ ...config, url }, { database: null })) : [];
+  try {
+    return await migrate({ admin, db, cluster: config.cluster, shards }, config.database, migrations, onApply);
+  } finally {
+    await Promise.all([admin, db, ...shards].map((c) => c.close()));
   }
 }
 
