@@ -65,11 +65,11 @@ export async function dropClusterDatabase(database: string): Promise<void> {
 }
 
 /** Rows of a node's own replica of a table (`<table>_local`), after it has caught up with its shard's log. */
-export async function localCount(n: NodeId, database: string, table: string, { sync = true } = {}): Promise<number> {
+export async function localCount(n: NodeId, database: string, table: string, { sync = true, final = false } = {}): Promise<number> {
   const client = nodeClient(n, database);
   try {
     if (sync) await client.command(`SYSTEM SYNC REPLICA ${sqlIdentifier(`${table}_local`)}`);
-    const [row] = await client.query<{ n: number }>(`SELECT count() AS n FROM ${sqlIdentifier(`${table}_local`)}`);
+    const [row] = await client.query<{ n: number }>(`SELECT count() AS n FROM ${sqlIdentifier(`${table}_local`)}${final ? ' FINAL' : ''}`);
     return Number(row!.n);
   } finally {
     await client.close();
