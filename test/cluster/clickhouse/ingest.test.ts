@@ -26,7 +26,7 @@ describe('ingestion into the ClickHouse cluster (real Kafka, Redis and pipeline)
 
   after(async () => {
     await consumer?.stop();
-    await env?.cleanup().catch(() => {});
+    await env?.cleanup().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
   });
 
   it('stores every event once through the Distributed table, each user on one shard and both of its replicas', async () => {

@@ -76,7 +76,7 @@ describe('kill -9 of a ClickHouse replica during ingestion (cluster topology, re
     await consumer?.stop();
     // Whatever happened above, leave the topology whole for the next test.
     await restartNodes().catch(() => {});
-    await env?.cleanup().catch(() => {});
+    await env?.cleanup().catch((error: unknown) => console.error(`cleanup failed: ${String(error)}`));
   });
 
   it('loses nothing, doubles nothing, answers queries throughout, and the restarted replica catches up', async () => {
