@@ -137,6 +137,11 @@ describe('kill -9 of a ClickHouse replica during ingestion (cluster topology, re
     assert.deepEqual(reader.unanswered, [], 'every query answered (one retry allowed)');
     assert.ok(reader.answeredWhileDown > 0, 'queries answered while the replica was down');
     const retries = (await metrics.retries.get()).values.filter((v) => v.labels.store === 'clickhouse').reduce((sum, v) => sum + v.value, 0);
+    // A replica's death is an outage to wait out: no write taken for a bad
+    // record (bisected, its records dead-lettered), nothing dead-lettered.
+    const sum = (values: { value: number }[]) => values.reduce((total, v) => total + v.value, 0);
+    assert.equal(sum((await metrics.writeFailures.get()).values), 0, 'writes classified as failed for good');
+    assert.equal(sum((await metrics.deadLettered.get()).values), 0, 'events dead-lettered');
     console.log(
       `      events in ${interactions.length} (+${events.length - interactions.length} attribute updates), out ${final!.n} FINAL / ${raw!.n} raw; ` +
         `node ${victim} down ${drainedWhileDownMs} ms while the rest was ingested; restart ${restartMs} ms, caught up ${catchUpMs} ms later (${caughtUp} events, = node ${sibling}); ` +
