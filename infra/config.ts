@@ -21,6 +21,19 @@ const ServicesConfigSchema = z.object({
     username: z.string(),
     password: z.string(),
     requestTimeoutMs: z.number().int().positive(),
+    /**
+     * The remote_servers cluster of a sharded, replicated deployment
+     * (CLICKHOUSE_CLUSTER, unset = one server). When set, `recsys migrate`
+     * creates the cluster schema (infra/clickhouse/migrate.ts) and inserts
+     * wait until each shard has its rows.
+     */
+    cluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a cluster name from remote_servers').optional(),
+    /**
+     * With a cluster: one HTTP URL per shard, any replica of it
+     * (CLICKHOUSE_SHARD_URLS, comma-separated). Migrate runs each ALTER of a
+     * replicated table there, once per shard (see infra/clickhouse/cluster-ddl.ts).
+     */
+    shardUrls: z.array(z.string().url()).min(1).optional(),
   }),
   redis: z.object({
     url: z.string().regex(/^rediss?:\/\//, 'a redis:// URL'),
@@ -42,6 +55,8 @@ export function loadServicesConfig(env: NodeJS.ProcessEnv = process.env): Servic
       username: env.CLICKHOUSE_USER ?? 'default',
       password: env.CLICKHOUSE_PASSWORD ?? '',
       requestTimeoutMs: port(env.CLICKHOUSE_TIMEOUT_MS, 30_000),
+      ...(env.CLICKHOUSE_CLUSTER ? { cluster: env.CLICKHOUSE_CLUSTER } : {}),
+      ...(env.CLICKHOUSE_SHARD_URLS ? { shardUrls: env.CLICKHOUSE_SHARD_URLS.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
     },
     redis: {
       url: env.REDIS_URL ?? `redis://127.0.0.1:${port(env.REDIS_PORT, 6379)}`,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadServicesConfig, type ServicesConfig } from '../../infra/config.js';
 import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
-import { migrate } from '../../infra/clickhouse/migrate.js';
+import { migrateWith } from '../../infra/clickhouse/migrate.js';
 import { sqlString } from '../../infra/clickhouse/escape.js';
 import { SetupError, ValidationError } from '../../infra/errors.js';
 import { nonNegative, positiveInt, timestamp } from '../options.js';
@@ -95,13 +95,8 @@ export function registerIngest(program: Command): void {
       const clickhouse = createClickHouse(services.clickhouse);
       onShutdown('clickhouse', () => clickhouse.close());
       if (opts.migrate) {
-        const admin = createClickHouse(services.clickhouse, { database: null });
-        try {
-          const result = await migrate({ admin, db: clickhouse }, services.clickhouse.database);
-          log.info({ applied: result.applied.map((m) => m.version) }, 'migrations');
-        } finally {
-          await admin.close();
-        }
+        const result = await migrateWith(services.clickhouse);
+        log.info({ applied: result.applied.map((m) => m.version) }, 'migrations');
       }
       await checkTables(clickhouse, services.clickhouse.database);
       const redis = createRedis(services.redis, { maxRetriesPerRequest: 3 });

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
-import { migrate } from '../../infra/clickhouse/migrate.js';
+import { migrateWith } from '../../infra/clickhouse/migrate.js';
 import { createKafka } from '../../infra/kafka/kafka-client.js';
 import { loadIngestSettings } from '../../pipelines/ingest/ingest-config.js';
 import { ensureIngestTopics } from '../../pipelines/ingest/ingest-topics.js';
@@ -34,14 +33,9 @@ export function registerMigrate(program: Command): void {
       const settings = loadIngestSettings(process.env, {
         eventsTopic: opts.topic, eventsPartitions: opts.partitions, deadLetterTopic: opts.deadLetterTopic, deadLetterPartitions: opts.deadLetterPartitions,
       });
-      const admin = createClickHouse(config, { database: null });
-      const db = createClickHouse(config);
-      try {
-        const result = await migrate({ admin, db }, config.database, undefined, (m) => console.log(`applying ${String(m.version).padStart(4, '0')}_${m.name}`));
-        console.log(`${config.database}: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`);
-      } finally {
-        await Promise.all([admin.close(), db.close()]);
-      }
+      // With CLICKHOUSE_CLUSTER, the cluster schema (infra/clickhouse/cluster-ddl.ts).
+      const result = await migrateWith(config, (m) => console.log(`applying ${String(m.version).padStart(4, '0')}_${m.name}`));
+      console.log(`${config.database}: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`);
       if (!opts.kafka) return;
 
       const kafkaAdmin = createKafka(services.kafka).admin();

@@ -28,7 +28,10 @@ export function createClickHouse(config: ServicesConfig['clickhouse'], { databas
     password: config.password,
     request_timeout: config.requestTimeoutMs,
     ...(database === null ? {} : { database }),
-    clickhouse_settings: SETTINGS,
+    // On a cluster, an insert into a Distributed table returns once every
+    // shard's replica has the rows, not when they are queued on this server:
+    // ingestion commits its Kafka offsets after the insert, so the ack must mean stored.
+    clickhouse_settings: config.cluster ? { ...SETTINGS, insert_distributed_sync: 1 } : SETTINGS,
     // Failures are rethrown with context below; the client's own error log would say it twice.
     log: { level: ClickHouseLogLevel.OFF },
   });

@@ -14,6 +14,9 @@ const RETRIABLE_CODES = new Map<number, string>([
   [241, 'MEMORY_LIMIT_EXCEEDED'],
   [242, 'TABLE_IS_READ_ONLY'],
   [252, 'TOO_MANY_PARTS'],
+  // Every replica of a shard unreachable from the server a query went to (a
+  // Distributed table on a cluster): an outage of that shard.
+  [279, 'ALL_CONNECTION_TRIES_FAILED'],
   [319, 'UNKNOWN_STATUS_OF_INSERT'],
   [425, 'SYSTEM_ERROR'],
 ]);
@@ -31,8 +34,18 @@ export function clickHouseErrorCode(error: unknown): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** Network failures (no server code) and the codes above are retriable. */
+/**
+ * ATTEMPT_TO_READ_AFTER_EOF is mostly a parse error of the statement's own
+ * data (retrying repeats it), but from a Distributed table it also means the
+ * connection to another server broke mid-statement: 18.16 answers an insert
+ * whose shard replica was killed with "Attempt to read after eof: while
+ * receiving packet from 127.0.0.1:19003". Only that form is an outage.
+ */
+const LOST_REMOTE_SERVER = /while receiving packet from /;
+
+/** Network failures (no server code), the codes above and a lost connection to another server are retriable. */
 export function isRetriableClickHouseError(error: unknown): boolean {
   const code = clickHouseErrorCode(error);
+  if (code === 32) return LOST_REMOTE_SERVER.test(error instanceof Error ? error.message : String(error));
   return code === undefined || RETRIABLE_CODES.has(code);
 }

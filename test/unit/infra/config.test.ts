@@ -31,4 +31,12 @@ describe('services config', () => {
     assert.throws(() => loadServicesConfig({ KAFKA_BROKERS: 'nohost' }), /kafka\.brokers\.0: host:port/);
     assert.throws(() => loadServicesConfig({ REDIS_URL: 'http://x' }), /redis\.url/);
   });
+
+  it('names a ClickHouse cluster and one server per shard only when asked to', () => {
+    assert.equal(loadServicesConfig({}).clickhouse.cluster, undefined);
+    const config = loadServicesConfig({ CLICKHOUSE_CLUSTER: 'recsys_cluster', CLICKHOUSE_SHARD_URLS: 'http://127.0.0.1:18123, http://127.0.0.1:18125' }).clickhouse;
+    assert.equal(config.cluster, 'recsys_cluster');
+    assert.deepEqual(config.shardUrls, ['http://127.0.0.1:18123', 'http://127.0.0.1:18125']);
+    assert.throws(() => loadServicesConfig({ CLICKHOUSE_CLUSTER: 'a b' }), /clickhouse\.cluster: a cluster name/);
+  });
 });
