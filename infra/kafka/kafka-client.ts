@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig, type LogEntry } from 'kafkajs';
-import type { ServicesConfig } from '../config.js';
+import { loadServicesConfig, type ServicesConfig } from '../config.js';
 import { logger } from '../logger.js';
 
 const log = logger('kafka');
@@ -30,12 +30,29 @@ export function createKafka(config: ServicesConfig['kafka'], overrides: Partial<
   });
 }
 
-/** Creates the topics that do not exist yet; existing ones are left as they are. */
-export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[]): Promise<string[]> {
+/** How the topics `recsys` creates are replicated; a field left out = the brokers' default. */
+export type TopicReplication = Pick<ServicesConfig['kafka'], 'replicationFactor' | 'minInsyncReplicas'>;
+
+/**
+ * Creates the topics that do not exist yet; existing ones are left as they
+ * are. `replication` (default: KAFKA_REPLICATION_FACTOR and
+ * KAFKA_MIN_INSYNC_REPLICAS) applies where a topic does not set its own.
+ */
+export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[], replication: TopicReplication = loadServicesConfig().kafka): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
-  const missing = topics.filter((t) => !existing.has(t.topic));
-  if (missing.length > 0) await admin.createTopics({ topics: [...missing], waitForLeaders: true });
+  const missing = topics.filter((t) => !existing.has(t.topic)).map((t) => withReplication(t, replication));
+  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
   return missing.map((t) => t.topic);
+}
+
+function withReplication(topic: ITopicConfig, { replicationFactor, minInsyncReplicas }: TopicReplication): ITopicConfig {
+  const entries = topic.configEntries ?? [];
+  const hasMinIsr = entries.some((e) => e.name === 'min.insync.replicas');
+  return {
+    ...topic,
+    ...(topic.replicationFactor === undefined && replicationFactor !== undefined ? { replicationFactor } : {}),
+    ...(!hasMinIsr && minInsyncReplicas !== undefined ? { configEntries: [...entries, { name: 'min.insync.replicas', value: String(minInsyncReplicas) }] } : {}),
+  };
 }
 
 /** Partition count of each topic that exists (topics missing from the cluster are left out). */
