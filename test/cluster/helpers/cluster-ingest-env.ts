@@ -5,7 +5,8 @@ import { migrate } from '../../../infra/clickhouse/migrate.js';
 import { sqlIdentifier } from '../../../infra/clickhouse/escape.js';
 import type { SqlClient } from '../../../infra/clickhouse/sql-client.js';
 import { createKafka, ensureTopics } from '../../../infra/kafka/kafka-client.js';
-import { createRedis, isCluster, type Redis } from '../../../infra/redis/redis-client.js';
+import { createRedis, type Redis } from '../../../infra/redis/redis-client.js';
+import { scanKeys } from '../../../infra/redis/scan-keys.js';
 import { randomName } from '../../helpers/names.js';
 import { CLUSTER } from './topology.js';
 
@@ -72,16 +73,8 @@ export async function createClusterIngestEnv({ partitions = 6 } = {}): Promise<C
   };
 }
 
-/** Deletes the keys matching `pattern` on every primary (a cluster's SCAN covers one node). */
+/** Deletes the keys matching `pattern` on every primary. */
 export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      // One key per DEL: on a cluster, keys of different slots cannot share a command.
-      for (const key of keys) await redis.del(key);
-    } while (cursor !== '0');
-  }
+  // One key per DEL: on a cluster, keys of different slots cannot share a command.
+  for await (const keys of scanKeys(redis, pattern)) for (const key of keys) await redis.del(key);
 }
