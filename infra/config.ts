@@ -10,10 +10,16 @@ import { ValidationError } from './errors.js';
  */
 const port = (value: string | undefined, fallback: number) => (value === undefined || value === '' ? fallback : Number(value));
 
+const optionalInt = (value: string | undefined) => (value === undefined || value === '' ? undefined : Number(value));
+
 const ServicesConfigSchema = z.object({
   kafka: z.object({
     brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).min(1),
     clientId: z.string().min(1),
+    /** Replication of the topics `recsys` creates; undefined = the brokers' default. */
+    replicationFactor: z.number().int().positive().optional(),
+    /** `min.insync.replicas` of the topics `recsys` creates; undefined = the brokers' default. */
+    minInsyncReplicas: z.number().int().positive().optional(),
   }),
   clickhouse: z.object({
     url: z.string().url(),
@@ -38,16 +44,21 @@ const ServicesConfigSchema = z.object({
   redis: z.object({
     url: z.string().regex(/^rediss?:\/\//, 'a redis:// URL'),
     keyPrefix: z.string(),
+    /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES, comma-separated host:port); empty = the single Redis at `url`. */
+    clusterNodes: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')),
   }),
 });
 
 export type ServicesConfig = z.infer<typeof ServicesConfigSchema>;
 
 export function loadServicesConfig(env: NodeJS.ProcessEnv = process.env): ServicesConfig {
+  const clusterNodes = (env.REDIS_CLUSTER_NODES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const raw = {
     kafka: {
       brokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${port(env.KAFKA_PORT, 9092)}`).split(',').map((s) => s.trim()).filter(Boolean),
       clientId: env.KAFKA_CLIENT_ID ?? 'recsys',
+      replicationFactor: optionalInt(env.KAFKA_REPLICATION_FACTOR),
+      minInsyncReplicas: optionalInt(env.KAFKA_MIN_INSYNC_REPLICAS),
     },
     clickhouse: {
       url: env.CLICKHOUSE_URL ?? `http://127.0.0.1:${port(env.CLICKHOUSE_HTTP_PORT, 8123)}`,
@@ -60,7 +71,10 @@ export function loadServicesConfig(env: NodeJS.ProcessEnv = process.env): Servic
     },
     redis: {
       url: env.REDIS_URL ?? `redis://127.0.0.1:${port(env.REDIS_PORT, 6379)}`,
-      keyPrefix: env.REDIS_KEY_PREFIX ?? 'recsys:',
+      // On a cluster the default prefix is hash-tagged: every key under it
+      // shares one slot, so multi-key scripts and transactions work there.
+      keyPrefix: env.REDIS_KEY_PREFIX ?? (clusterNodes.length > 0 ? '{recsys}:' : 'recsys:'),
+      clusterNodes,
     },
   };
   return parseWith(ServicesConfigSchema, raw, 'invalid service configuration (check KAFKA_*, CLICKHOUSE_*, REDIS_* env vars)');

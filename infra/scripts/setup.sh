@@ -26,6 +26,8 @@ bash infra/scripts/install-tfjs-native.sh
 
 log "service binaries (Kafka 3.9 jars, clickhouse-server, redis-server)"
 bash infra/scripts/services.sh install
+# The cluster topology's own binary (its Kafka and Redis are the ones above).
+bash infra/scripts/services.sh install --topology cluster haproxy
 
 log "test tools (strace: the durable-publish test watches fsyncs with it)"
 ( SERVICE=setup; source infra/scripts/services/lib.sh; apt_ensure strace )

@@ -3,6 +3,7 @@ import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
 import { sqlString } from '../../infra/clickhouse/escape.js';
 import { logger } from '../../infra/logger.js';
 import type { Redis } from '../../infra/redis/redis-client.js';
+import { scanKeys } from '../../infra/redis/scan-keys.js';
 import { addEventOps, emptyOps, type OnlineStoreSpec } from '../online-store/online-ops.js';
 import { RedisOnlineWriter } from '../online-store/redis-online-store.js';
 import { OFFLINE_TABLES } from './offline-rows.js';
@@ -93,12 +94,8 @@ async function partitionPositions(clickhouse: SqlClient, topic: string): Promise
 }
 
 async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  // Keys under one hash-tagged prefix share a slot, so one UNLINK per batch is valid on a cluster too.
+  for await (const keys of scanKeys(redis, pattern)) deleted += await redis.unlink(...keys);
   return deleted;
 }
