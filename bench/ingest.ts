@@ -3,10 +3,11 @@
 //   npm run bench -- ingest [--events 15000000] [--partitions 4] [--max-drain-seconds 1800]
 //                           [--freshness-rate 10000] [--freshness-seconds 60] [--max-batch 20000]
 //                           [--chunk-size 1000] [--in-flight 3] [--consumer-node-options=--max-semi-space-size=128]
-//                           [--users 100000] [--items 50000] [--cpu-prof] [--keep] [--no-progress]
+//                           [--users 100000] [--items 50000] [--prefill-workers 2] [--cpu-prof] [--keep] [--no-progress]
 //
 // 1. pre-fills a fresh topic with --events synthetic interactions (plus one
-//    attribute update per user and item; mean size reported);
+//    attribute update per user and item; mean size reported), generated and
+//    produced by --prefill-workers processes;
 // 2. drains it with one consumer process (bench/ingest-lib/consumer.ts, the
 //    library form of `recsys ingest`), the producer not running: events/s
 //    committed (both stores written), CPU seconds of each process (consumer,
@@ -48,6 +49,7 @@ const { values: flags } = parseArgs({
     'max-batch': { type: 'string', default: '20000' },
     'chunk-size': { type: 'string', default: '1000' },
     'in-flight': { type: 'string', default: '3' },
+    'prefill-workers': { type: 'string', default: '2' },
     'no-progress': { type: 'boolean', default: false },
     users: { type: 'string', default: '100000' },
     items: { type: 'string', default: '50000' },
@@ -83,28 +85,47 @@ await kadmin.connect();
 await ensureTopics(kadmin, [{ topic, numPartitions: partitions }, { topic: `${topic}.dlq`, numPartitions: 1 }]);
 const redis = createRedis(services.redis);
 
-// 1. Pre-fill.
+// 1. Pre-fill, in --prefill-workers processes: generating a synthetic event
+// costs more CPU than producing it, so one process left the broker idle.
+// Worker 0 produces the catalog and stream 0 (the events the bench always
+// produced); the others streams of their own over the same users and items.
 const options = { events: N, users: Number(flags.users), items: Number(flags.items), seed: 1 };
 const total = N + options.users + options.items;
 let bytes = 0;
 let produced = 0;
 {
-  const producer = new EventProducer(kafka, topic, { idempotent: false, batchSize: 2000, concurrency: 4 });
-  await producer.connect();
+  const workers = Math.max(1, Math.min(Number(flags['prefill-workers']), N || 1));
   const start = performance.now();
   const bar = progressBar('pre-fill [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted}');
   bar?.start(total, 0, { rate: 0 });
-  for (const event of syntheticEvents(options)) {
-    const value = JSON.stringify(event);
-    bytes += Buffer.byteLength(value);
-    await producer.send({ key: eventKey(event), value });
-    produced++;
-    if (produced % 10_000 === 0) bar?.update(produced, { rate: Math.round(produced / ((performance.now() - start) / 1000)) });
-  }
-  await producer.close();
+  const progress = new Array<number>(workers).fill(0);
+  await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<void>((resolve, reject) => {
+    const events = Math.floor(N / workers) + (w < N % workers ? 1 : 0);
+    const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/ingest-lib/prefill-worker.ts')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env, PREFILL_TOPIC: topic, PREFILL_EVENTS: String(events), PREFILL_USERS: String(options.users), PREFILL_ITEMS: String(options.items),
+        PREFILL_SEED: String(options.seed), PREFILL_STREAM: String(w), PREFILL_CATALOG: w === 0 ? '1' : '0', LOG_LEVEL: 'warn',
+      },
+    });
+    let done = false;
+    createInterface({ input: worker.stdout! }).on('line', (line) => {
+      let report: { produced?: number; bytes?: number; done?: boolean };
+      try { report = JSON.parse(line) as typeof report; } catch { return; }
+      progress[w] = report.produced ?? progress[w]!;
+      if (report.done) { done = true; bytes += report.bytes ?? 0; }
+      const sum = progress.reduce((a, b) => a + b, 0);
+      bar?.update(sum, { rate: Math.round(sum / ((performance.now() - start) / 1000)) });
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 && done ? resolve() : reject(new Error(`pre-fill worker ${w} exited with ${code}`))));
+  })));
+  produced = progress.reduce((a, b) => a + b, 0);
   bar?.update(produced);
   bar?.stop();
-  log(`pre-filled ${produced} events, mean ${(bytes / produced).toFixed(1)} bytes, in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  if (produced !== total) throw new Error(`pre-filled ${produced} events, expected ${total}`);
+  log(`pre-filled ${produced} events in ${workers} processes, mean ${(bytes / produced).toFixed(1)} bytes, in ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
 
 // 2. Drain with one consumer process.
