@@ -3,10 +3,11 @@
 //   npm run bench -- ingest [--events 15000000] [--partitions 4] [--max-drain-seconds 1800]
 //                           [--freshness-rate 10000] [--freshness-seconds 60] [--max-batch 20000]
 //                           [--chunk-size 1000] [--in-flight 3] [--consumer-node-options=--max-semi-space-size=128]
-//                           [--users 100000] [--items 50000] [--cpu-prof] [--keep] [--no-progress]
+//                           [--users 100000] [--items 50000] [--prefill-workers 2] [--cpu-prof] [--keep] [--no-progress]
 //
 // 1. pre-fills a fresh topic with --events synthetic interactions (plus one
-//    attribute update per user and item; mean size reported);
+//    attribute update per user and item; mean size reported), generated and
+//    produced by --prefill-workers processes;
 // 2. drains it with one consumer process (bench/ingest-lib/consumer.ts, the
 //    library form of `recsys ingest`), the producer not running: events/s
 //    committed (both stores written), CPU seconds of each process (consumer,
@@ -48,6 +49,7 @@ const { values: flags } = parseArgs({
     'max-batch': { type: 'string', default: '20000' },
     'chunk-size': { type: 'string', default: '1000' },
     'in-flight': { type: 'string', default: '3' },
+    'prefill-workers': { type: 'string', default: '2' },
     'no-progress': { type: 'boolean', default: false },
     users: { type: 'string', default: '100000' },
     items: { type: 'string', default: '50000' },
@@ -83,28 +85,47 @@ await kadmin.connect();
 await ensureTopics(kadmin, [{ topic, numPartitions: partitions }, { topic: `${topic}.dlq`, numPartitions: 1 }]);
 const redis = createRedis(services.redis);
 
-// 1. Pre-fill.
+// 1. Pre-fill, in --prefill-workers processes: generating a synthetic event
+// costs more CPU than producing it, so one process left the broker idle.
+// Worker 0 produces the catalog and stream 0 (the events the bench always
+// produced); the others streams of their own over the same users and items.
 const options = { events: N, users: Number(flags.users), items: Number(flags.items), seed: 1 };
 const total = N + options.users + options.items;
 let bytes = 0;
 let produced = 0;
 {
-  const producer = new EventProducer(kafka, topic, { idempotent: false, batchSize: 2000, concurrency: 4 });
-  await producer.connect();
+  const workers = Math.max(1, Math.min(Number(flags['prefill-workers']), N || 1));
   const start = performance.now();
   const bar = progressBar('pre-fill [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted}');
   bar?.start(total, 0, { rate: 0 });
-  for (const event of syntheticEvents(options)) {
-    const value = JSON.stringify(event);
-    bytes += Buffer.byteLength(value);
-    await producer.send({ key: eventKey(event), value });
-    produced++;
-    if (produced % 10_000 === 0) bar?.update(produced, { rate: Math.round(produced / ((performance.now() - start) / 1000)) });
-  }
-  await producer.close();
+  const progress = new Array<number>(workers).fill(0);
+  await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<void>((resolve, reject) => {
+    const events = Math.floor(N / workers) + (w < N % workers ? 1 : 0);
+    const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/ingest-lib/prefill-worker.ts')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        ...process.env, PREFILL_TOPIC: topic, PREFILL_EVENTS: String(events), PREFILL_USERS: String(options.users), PREFILL_ITEMS: String(options.items),
+        PREFILL_SEED: String(options.seed), PREFILL_STREAM: String(w), PREFILL_CATALOG: w === 0 ? '1' : '0', LOG_LEVEL: 'warn',
+      },
+    });
+    let done = false;
+    createInterface({ input: worker.stdout! }).on('line', (line) => {
+      let report: { produced?: number; bytes?: number; done?: boolean };
+      try { report = JSON.parse(line) as typeof report; } catch { return; }
+      progress[w] = report.produced ?? progress[w]!;
+      if (report.done) { done = true; bytes += report.bytes ?? 0; }
+      const sum = progress.reduce((a, b) => a + b, 0);
+      bar?.update(sum, { rate: Math.round(sum / ((performance.now() - start) / 1000)) });
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 && done ? resolve() : reject(new Error(`pre-fill worker ${w} exited with ${code}`))));
+  })));
+  produced = progress.reduce((a, b) => a + b, 0);
   bar?.update(produced);
   bar?.stop();
-  log(`pre-filled ${produced} events, mean ${(bytes / produced).toFixed(1)} bytes, in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  if (produced !== total) throw new Error(`pre-filled ${produced} events, expected ${total}`);
+  log(`pre-filled ${produced} events in ${workers} processes, mean ${(bytes / produced).toFixed(1)} bytes, in ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
 
 // 2. Drain with one consumer process.
@@ -133,13 +154,20 @@ const pids = { consumer: child.pid!, kafka: pidOf('kafka'), clickhouse: pidOf('c
 const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
 const drainStart = performance.now();
 let firstFlushAt: number | undefined;
+// Progress is the group's committed offsets, not the consumer's flush count:
+// a rebalance replays flushes (the stores absorb them), and counting those
+// would end the drain early and overstate its rate.
+const committedCount = async () => {
+  const [offsets] = await kadmin.fetchOffsets({ groupId, topics: [topic] });
+  return (offsets?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+};
 const samples: { s: number; flushed: number }[] = [];
 const maxDrain = Number(flags['max-drain-seconds']) * 1000;
 const drainBar = progressBar('drain [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | rss {rss} MB | load {load} | ETA {eta_formatted}');
 drainBar?.start(produced, 0, { rate: 0, rss: 0, load: 0 });
 while (performance.now() - drainStart < maxDrain) {
   await new Promise((r) => setTimeout(r, 1000));
-  const flushed = report?.flushed ?? 0;
+  const flushed = await committedCount();
   if (flushed > 0 && firstFlushAt === undefined) firstFlushAt = performance.now();
   samples.push({ s: (performance.now() - drainStart) / 1000, flushed });
   const recent = samples.at(-11);
@@ -150,7 +178,8 @@ while (performance.now() - drainStart < maxDrain) {
 }
 drainBar?.stop();
 const drainSeconds = (performance.now() - drainStart) / 1000;
-const drained = report?.flushed ?? 0;
+const drained = samples.at(-1)?.flushed ?? 0;
+const flushedMessages = report?.flushed ?? 0;
 const cpu = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, Number((cpuSeconds(p) - cpu0[k]!).toFixed(1))]));
 const steady = (() => {
   // Rate between 10% and 90% of the drain: excludes the group join and the tail.
@@ -163,10 +192,13 @@ const drainLoad = loads.take();
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const serviceRss = Object.fromEntries((['kafka', 'clickhouse', 'redis'] as const).map((k) => [k, Math.round(rssOf(pids[k]) / 2 ** 20)]));
 log(`drained ${drained} in ${drainSeconds.toFixed(1)} s: ${Math.round(drained / drainSeconds)} events/s overall, ${steady} events/s steady; CPU s ${JSON.stringify(cpu)}`);
+if (flushedMessages > drained) log(`the consumer flushed ${flushedMessages - drained} messages twice (a rebalance replayed them)`);
 
 // 3. Freshness at a steady rate, the producer running.
 const rate = Number(flags['freshness-rate']);
 const freshSeconds = Number(flags['freshness-seconds']);
+// The rate the producer reached: on a loaded machine it can fall short of --freshness-rate.
+let freshProduced = 0;
 {
   const producer = new EventProducer(kafka, topic, { batchSize: Math.max(1, Math.ceil(rate / 200)) });
   await producer.connect();
@@ -181,6 +213,7 @@ const freshSeconds = Number(flags['freshness-seconds']);
     await producer.send({ key: eventKey(live), value: JSON.stringify(live), timestamp: String(now) });
   }
   await producer.close();
+  freshProduced = n;
   log(`produced ${n} live events at ${Math.round(n / freshSeconds)} events/s`);
   await new Promise((r) => setTimeout(r, 3000));
 }
@@ -201,13 +234,13 @@ if (flags['cpu-prof']) {
 
 const result = {
   bench: 'ingest', events: produced, mean_event_bytes: Number((bytes / produced).toFixed(1)), partitions,
-  drain_seconds: Number(drainSeconds.toFixed(1)), drained, events_per_s: Math.round(drained / drainSeconds), steady_events_per_s: steady,
+  drain_seconds: Number(drainSeconds.toFixed(1)), drained, replayed_by_consumer: Math.max(0, flushedMessages - drained), events_per_s: Math.round(drained / drainSeconds), steady_events_per_s: steady,
   cpu_seconds: cpu,
   cpu_us_per_event: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(((v * 1e6) / Math.max(1, drained)).toFixed(1))])),
   load_average_drain: drainLoad.mean, load_average_freshness: freshLoad.mean, cores: (await import('node:os')).cpus().length,
   consumer_peak_rss_mb: Math.round(consumerPeakRss / 2 ** 20), redis_used_memory_mb: Math.round(redisMemory / 2 ** 20), services_rss_mb_after_drain: serviceRss,
   clickhouse_interactions_stored: stored, stage_mean_seconds: stages,
-  freshness_rate: rate, freshness_ms: fresh ? { n: fresh.n, p50: fresh.p50, p99: fresh.p99, max: fresh.max } : undefined,
+  freshness_rate: rate, freshness_rate_reached: Math.round(freshProduced / freshSeconds), freshness_ms: fresh ? { n: fresh.n, p50: fresh.p50, p99: fresh.p99, max: fresh.max } : undefined,
   profile,
 };
 console.log(JSON.stringify(result, null, 2));
