@@ -61,7 +61,7 @@ const S = { users: 60_000, items: 50_000, cats: 1000, dim: 16, history: 50, grap
 const BENCH_USERS = 2000;
 /** Requests per raw-inference batch: 10 × 100 candidates, about what the micro-batcher joins under load (its cap is 2000). */
 const RAW_REQUESTS = 10;
-const RAW_SECONDS = 3;
+const RAW_SECONDS = 4;
 /** Issue 23's targets, printed beside the figures. */
 const TARGET = { efficiency: 0.8, scoreP99Ms: 10, recommendP99Ms: 15 } as const;
 
@@ -143,17 +143,26 @@ function rawInference(scorer: CtrScorer, examplesOf: typeof requestExamples, now
     return examplesOf({ userId: `u${u}`, history, candidates, ts: now }, category);
   }).flat());
   const encoded = batches.map((examples) => scorer.model.encoder.encode(examples));
-  const rate = (run: (i: number) => void): number => {
-    for (let i = 0; i < 4; i++) run(i);
-    const started = performance.now();
-    let calls = 0;
-    while (performance.now() - started < RAW_SECONDS * 1000 || calls < 8) run(calls++);
-    return (calls * batches[0]!.length) / ((performance.now() - started) / 1000);
-  };
+  const predictOnly = (i: number) => scorer.model.predict(encoded[i % encoded.length]!);
+  const encodePredict = (i: number) => scorer.model.predict(scorer.model.encoder.encode(batches[i % batches.length]!));
+  for (let i = 0; i < 4; i++) {
+    predictOnly(i);
+    encodePredict(i);
+  }
+  // Alternating, so a slow spell of the machine (or the process still warming up) weighs on both figures alike.
+  const spent = [0, 0];
   const started = performance.now();
-  const predict = rate((i) => scorer.model.predict(encoded[i % encoded.length]!));
-  const encodePredict = rate((i) => scorer.model.predict(scorer.model.encoder.encode(batches[i % batches.length]!)));
-  return { batch: batches[0]!.length, predict_examples_per_s: Math.round(predict), encode_predict_examples_per_s: Math.round(encodePredict), seconds: round((performance.now() - started) / 1000, 1) };
+  let calls = 0;
+  while (performance.now() - started < RAW_SECONDS * 1000 || calls < 8) {
+    for (const [k, run] of [predictOnly, encodePredict].entries()) {
+      const t = performance.now();
+      run(calls);
+      spent[k]! += performance.now() - t;
+    }
+    calls++;
+  }
+  const rate = (ms: number) => Math.round((calls * batches[0]!.length) / (ms / 1000));
+  return { batch: batches[0]!.length, predict_examples_per_s: rate(spent[0]!), encode_predict_examples_per_s: rate(spent[1]!), seconds: round((performance.now() - started) / 1000, 1) };
 }
 
 /** The child: builds nothing, serves the registry it is given, prints its URL. */
