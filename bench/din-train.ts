@@ -20,6 +20,10 @@ import type { EncodedBatch } from '../features/spec/feature-encoder.js';
 import { dinBenchSpec, vocabularyOfRows } from './lib/din-bench-spec.js';
 import { flagReader, meanOf, quantile, round, runJsonChild, spawnWorker, withLoad } from './lib/harness.js';
 import { idSampler } from './lib/id-sampler.js';
+// Type only: the worker sets TF's thread pools before tfjs-node loads.
+import type { tf as TfModule } from '../infra/tf.js';
+
+type Tf = typeof TfModule;
 
 const HELP = `usage: npm run bench -- din-train [options]
 
@@ -53,6 +57,7 @@ options (defaults in brackets):
   --rounds N         run ours and the peer N times, alternating, and keep each side's
                      round with the fastest median step (for a busy shared machine) [1]
   --no-peer          run ours only
+  --profile          after timing, print ours' TF kernels per inference and training call
   --help             this text
 
 Prints examples/s (mean and median step), p50/p99 step ms, RSS, inference
@@ -88,6 +93,7 @@ const { values: flags } = parseArgs({
     'peer-modes': { type: 'string', default: 'dense,sparse' },
     rounds: { type: 'string', default: '1' },
     'no-peer': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
     worker: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -120,6 +126,7 @@ function readSettings() {
     seed: int('seed', 0),
     malloc: oneOf('malloc', ['tuned', 'glibc'] as const),
     rounds: int('rounds', 1),
+    profile: flags.profile,
   };
   if (settings.minHistory > settings.history) throw new Error(`--min-history must be ≤ --history, got ${settings.minHistory} > ${settings.history}`);
   return settings;
@@ -197,6 +204,29 @@ function drawBatches(s: Settings): EncodedBatch[] {
 
 // ---------------------------------------------------------------- ours (worker process)
 
+/**
+ * TF kernels per call and the time of each kind (tf.profile: each kernel is
+ * timed alone, synchronously, so the sum exceeds an unprofiled call), the
+ * rest of a call's wall time being JS: on stderr.
+ */
+async function profileKernels(tf: Tf, label: string, calls: number, run: (i: number) => unknown): Promise<void> {
+  const started = performance.now();
+  const info = await tf.profile(() => {
+    for (let i = 0; i < calls; i++) run(i);
+  });
+  const wall = (performance.now() - started) / calls;
+  const byKernel = new Map<string, { ms: number; count: number }>();
+  for (const k of info.kernels) {
+    const entry = byKernel.get(k.name) ?? { ms: 0, count: 0 };
+    entry.ms += Number(k.kernelTimeMs) / calls;
+    entry.count += 1 / calls;
+    byKernel.set(k.name, entry);
+  }
+  const kernelMs = [...byKernel.values()].reduce((sum, e) => sum + e.ms, 0);
+  const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12).map(([name, e]) => `${name} ${e.ms.toFixed(1)} ms (${Math.round(e.count)}×)`).join(', ');
+  console.error(`[ours] profile ${label}: ${(info.kernels.length / calls).toFixed(0)} TF kernels/call, ${kernelMs.toFixed(1)} ms in kernels of ${wall.toFixed(1)} ms/call profiled; ${top}`);
+}
+
 async function runWorker(s: Settings): Promise<SideResult & { tf: string; unique_rows_per_step: number }> {
   // TF sizes its thread pools from these when the addon creates its context.
   process.env.TF_NUM_INTRAOP_THREADS = String(s.threads);
@@ -256,6 +286,11 @@ async function runWorker(s: Settings): Promise<SideResult & { tf: string; unique
     if (i >= s.inferWarmup) inferTimes.push(performance.now() - start);
   }
   if (tf.memory().numTensors !== tensorsAfterTraining) throw new Error(`predict leaked ${tf.memory().numTensors - tensorsAfterTraining} tensors`);
+  if (s.profile) {
+    // After the timed runs, so tf.profile's bookkeeping does not touch them.
+    await profileKernels(tf, 'infer', 5, (i) => model.predict(batches[i % batches.length]!));
+    await profileKernels(tf, 'train', 3, (i) => model.trainStep(batches[i % batches.length]!));
+  }
   const rss = process.memoryUsage().rss / 2 ** 20;
   const peak = process.resourceUsage().maxRSS / 1024;
   model.dispose();
@@ -292,6 +327,7 @@ const MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_
 function runOurs(s: Settings): (SideResult & { tf: string; unique_rows_per_step: number }) | null {
   const args: string[] = [];
   for (const name of [...SHARED, 'malloc'] as const) args.push(`--${name}`, String(flags[name]));
+  if (s.profile) args.push('--profile');
   const env: NodeJS.ProcessEnv = { ...process.env, TF_NUM_INTRAOP_THREADS: String(s.threads), TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: String(s.threads) };
   if (s.malloc === 'tuned') env.GLIBC_TUNABLES = MALLOC_TUNABLES;
   else delete env.GLIBC_TUNABLES;

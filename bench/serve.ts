@@ -6,25 +6,31 @@
 //    (64 dims, HNSW), an in-process online store holding 50-item histories
 //    and decision records built and then discarded (or --online redis /
 //    --decisions kafka for the real stores).
-//  - An open-loop generator in a process of its own (requests evenly spaced, latency from each
-//    request's scheduled start) drives /v1/score (100 candidates, history 50)
-//    at --score-rate and /v1/recommend (K = 50 from 200 retrieved) at
-//    --recommend-rate, each for --seconds; then autocannon drives each
-//    unthrottled (--connections closed loops) for throughput.
+//  - Autocannon drives /v1/score (100 candidates, history 50) and
+//    /v1/recommend (K = 50 from 200 retrieved) unthrottled (--connections
+//    closed loops) for capacity; then an open-loop generator in a process of
+//    its own (requests evenly spaced, latency from each request's scheduled
+//    start) drives each at --score-rate / --recommend-rate (req/s, or a share
+//    of the capacity just measured: 50% by default), each for --seconds.
+//  - Before serving, the child times the served model alone on batches shaped
+//    like the micro-batcher's: serving efficiency = candidate scores/s of
+//    unthrottled /v1/score ÷ those raw examples/s (issue 23: ≥ 0.8).
 //  - HNSW recall@100 against exact search and build time on --ann-items × 64
 //    (low-rank vectors by default; --ann-data clustered for the hard case).
 //
-//   npm run bench -- serve [--seconds 15] [--warmup 10] [--score-rate 200] [--recommend-rate 100] [--connections 8]
+//   npm run bench -- serve [--seconds 15] [--warmup 10] [--score-rate 50%|N] [--recommend-rate 50%|N] [--connections 8]
 //                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka] [--tf-threads 1] [--heap-growing-percent 300] [--server-node-flags=--initial-old-space-size=400] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { createRng, type Rng } from '../features/math/rng.js';
+// Types only: the worker sets TF's thread count before anything loads tfjs-node.
+import type { CtrScorer, requestExamples } from '../models/ctr/ctr-scorer.js';
 import { dinBenchSpec, vocabularyOfRows } from './lib/din-bench-spec.js';
 import { openLoopLoadInChild } from './lib/open-loop-load.js';
 
@@ -32,8 +38,8 @@ const { values: flags } = parseArgs({
   options: {
     seconds: { type: 'string', default: '15' },
     warmup: { type: 'string', default: '10' },
-    'score-rate': { type: 'string', default: '200' },
-    'recommend-rate': { type: 'string', default: '100' },
+    'score-rate': { type: 'string', default: '50%' },
+    'recommend-rate': { type: 'string', default: '50%' },
     connections: { type: 'string', default: '8' },
     'ann-items': { type: 'string', default: '100000' },
     'ann-queries': { type: 'string', default: '200' },
@@ -53,6 +59,11 @@ const { values: flags } = parseArgs({
 
 const S = { users: 60_000, items: 50_000, cats: 1000, dim: 16, history: 50, graphDim: 64, seed: 7 } as const;
 const BENCH_USERS = 2000;
+/** Requests per raw-inference batch: 10 × 100 candidates, about what the micro-batcher joins under load (its cap is 2000). */
+const RAW_REQUESTS = 10;
+const RAW_SECONDS = 4;
+/** Issue 23's targets, printed beside the figures. */
+const TARGET = { efficiency: 0.8, scoreP99Ms: 10, recommendP99Ms: 15 } as const;
 
 /**
  * Item/user vectors like trained retrieval embeddings: low rank (16 latent
@@ -111,6 +122,47 @@ async function buildRegistry(dir: string): Promise<void> {
     embeddings: { dim: S.graphDim, users: vectors(rng, BENCH_USERS, S.graphDim, 'low-rank'), items: vectors(rng, S.items - 2, S.graphDim, 'low-rank') },
     userIds: Array.from({ length: BENCH_USERS }, (_, i) => String(i)), itemIds: Array.from({ length: S.items - 2 }, (_, i) => String(i)),
   });
+}
+
+interface RawInference { batch: number; predict_examples_per_s: number; encode_predict_examples_per_s: number; seconds: number }
+
+/**
+ * The served model's own speed in this process, before any request: batches
+ * shaped like the micro-batcher's (RAW_REQUESTS requests of 100 candidates,
+ * each sharing its user's 50-item history), timed as predict alone on batches
+ * encoded beforehand and as encode + predict. The serving-efficiency ratio
+ * divides the candidate scores/s /v1/score delivers by the first.
+ */
+function rawInference(scorer: CtrScorer, examplesOf: typeof requestExamples, now: number): RawInference {
+  const rng = createRng(13);
+  const category = (itemId: string) => ({ category: `c${Number(itemId.slice(1)) % (S.cats - 2)}` });
+  const batches = Array.from({ length: 8 }, () => Array.from({ length: RAW_REQUESTS }, () => {
+    const u = Math.floor(rng.next() * BENCH_USERS);
+    const history = historyOf(u).map((item_id, j) => ({ item_id, ts: now - 1000 * (j + 1) }));
+    const candidates = Array.from({ length: 100 }, () => `v${Math.floor(rng.next() * (S.items - 2))}`);
+    return examplesOf({ userId: `u${u}`, history, candidates, ts: now }, category);
+  }).flat());
+  const encoded = batches.map((examples) => scorer.model.encoder.encode(examples));
+  const predictOnly = (i: number) => scorer.model.predict(encoded[i % encoded.length]!);
+  const encodePredict = (i: number) => scorer.model.predict(scorer.model.encoder.encode(batches[i % batches.length]!));
+  for (let i = 0; i < 4; i++) {
+    predictOnly(i);
+    encodePredict(i);
+  }
+  // Alternating, so a slow spell of the machine (or the process still warming up) weighs on both figures alike.
+  const spent = [0, 0];
+  const started = performance.now();
+  let calls = 0;
+  while (performance.now() - started < RAW_SECONDS * 1000 || calls < 8) {
+    for (const [k, run] of [predictOnly, encodePredict].entries()) {
+      const t = performance.now();
+      run(calls);
+      spent[k]! += performance.now() - t;
+    }
+    calls++;
+  }
+  const rate = (ms: number) => Math.round((calls * batches[0]!.length) / (ms / 1000));
+  return { batch: batches[0]!.length, predict_examples_per_s: rate(spent[0]!), encode_predict_examples_per_s: rate(spent[1]!), seconds: round((performance.now() - started) / 1000, 1) };
 }
 
 /** The child: builds nothing, serves the registry it is given, prints its URL. */
@@ -172,6 +224,7 @@ async function runWorker(): Promise<void> {
     ...(flags.decisions === 'kafka' ? {} : { decisions: { name: 'discard', write: async () => {}, close: async () => {} } }),
   });
   const retrieval = running.models.current!.retrieval!;
+  const raw = rawInference(running.models.current!.ranker.scorer, (await import('../models/ctr/ctr-scorer.js')).requestExamples, now);
   // The bench's own window into the server process, since the last read: its event loop's longest delay and
   // its full GCs (counted here: prom-client's nodejs_gc_duration_seconds reads only the first entry of each
   // batch the observer delivers, and misses most of them).
@@ -195,7 +248,7 @@ async function runWorker(): Promise<void> {
   }).listen(0, '127.0.0.1');
   await new Promise((resolve) => stats.once('listening', resolve));
   const statsUrl = `http://127.0.0.1:${(stats.address() as AddressInfo).port}/`;
-  console.log(JSON.stringify({ url: running.url, statsUrl, annBuildSeconds: retrieval.buildSeconds, annRecall: retrieval.recall, annIndex: retrieval.index.kind }));
+  console.log(JSON.stringify({ url: running.url, statsUrl, annBuildSeconds: retrieval.buildSeconds, annRecall: retrieval.recall, annIndex: retrieval.index.kind, raw }));
   process.on('SIGTERM', () => {
     stats.close();
     void running.close().then(dropRedisKeys).then(() => process.exit(0));
@@ -274,7 +327,7 @@ async function main(): Promise<void> {
     await buildRegistry(registry);
     const child = spawn(process.execPath, [...flags['server-node-flags']!.split(' ').filter(Boolean), ...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '--registry', registry, '--ef', flags.ef!, '--m', flags.m!, '--online', flags.online!, '--decisions', flags.decisions!, '--tf-threads', flags['tf-threads']!, '--heap-growing-percent', flags['heap-growing-percent']!], { stdio: ['ignore', 'pipe', 'inherit'] });
     process.once('exit', () => child.kill('SIGTERM'));
-    const ready = await new Promise<{ url: string; statsUrl: string; annBuildSeconds: number; annRecall: number; annIndex: string }>((resolve, reject) => {
+    const ready = await new Promise<{ url: string; statsUrl: string; annBuildSeconds: number; annRecall: number; annIndex: string; raw: RawInference }>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
@@ -283,7 +336,7 @@ async function main(): Promise<void> {
           // From here on the server's own output (e.g. --trace-gc) goes to ours.
           child.stdout.removeAllListeners('data');
           child.stdout.pipe(process.stderr);
-          resolve(JSON.parse(line) as { url: string; statsUrl: string; annBuildSeconds: number; annRecall: number; annIndex: string });
+          resolve(JSON.parse(line) as { url: string; statsUrl: string; annBuildSeconds: number; annRecall: number; annIndex: string; raw: RawInference });
         }
       });
       child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
@@ -301,12 +354,7 @@ async function main(): Promise<void> {
       });
     }
     const runs: LoadResult[] = [];
-    for (const [route, body, rate] of [
-      ['/v1/score', scoreBody, Number(flags['score-rate'])],
-      ['/v1/recommend', recommendBody, Number(flags['recommend-rate'])],
-      ['/v1/score', scoreBody, undefined],
-      ['/v1/recommend', recommendBody, undefined],
-    ] as const) {
+    const measure = async (route: string, body: (rng: Rng) => unknown, rate: number | undefined): Promise<LoadResult> => {
       const before = await serverRuntime(ready.url, ready.statsUrl);
       const r = await load(ready.url, route, body, rate);
       const after = await serverRuntime(ready.url, ready.statsUrl);
@@ -316,13 +364,33 @@ async function main(): Promise<void> {
       if (after.decisionWrites > before.decisionWrites) r.decision_writes_over_25ms = after.decisionWritesOver25Ms - before.decisionWritesOver25Ms;
       console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors; server: ${r.major_gcs} full GCs (${r.major_gc_ms} ms paused), event-loop delay max ${r.server_loop_delay_max_ms} ms${r.decision_writes_over_25ms !== undefined ? `, ${r.decision_writes_over_25ms} decision writes over 25 ms` : ''}${r.generator_loop_delay_max_ms !== undefined ? `; generator's event-loop delay max ${r.generator_loop_delay_max_ms} ms` : ''}${r.slowest ? `; slowest (s into the run: ms) ${r.slowest.map((x) => `${x.at_s}: ${x.ms}`).join(', ')}` : ''}`);
       runs.push(r);
-    }
+      return r;
+    };
+    // Capacity first, so the open-loop rates can be a share of what this run measured (issue 23: p99 at 50%).
+    const scoreCapacity = await measure('/v1/score', scoreBody, undefined);
+    const recommendCapacity = await measure('/v1/recommend', recommendBody, undefined);
+    const rateFor = (flag: string, capacity: LoadResult) => (flag.endsWith('%') ? Math.max(1, Math.round((capacity.rps * Number(flag.slice(0, -1))) / 100)) : Number(flag));
+    const scoreAtRate = await measure('/v1/score', scoreBody, rateFor(flags['score-rate']!, scoreCapacity));
+    const recommendAtRate = await measure('/v1/recommend', recommendBody, rateFor(flags['recommend-rate']!, recommendCapacity));
+    const candidateScoresPerS = scoreCapacity.rps * 100;
+    const efficiency = round(candidateScoresPerS / ready.raw.predict_examples_per_s, 3);
+    const serving = {
+      raw_inference: ready.raw,
+      candidate_scores_per_s: Math.round(candidateScoresPerS),
+      efficiency_vs_predict: efficiency,
+      efficiency_vs_encode_predict: round(candidateScoresPerS / ready.raw.encode_predict_examples_per_s, 3),
+      score_p99_ms_at_rate: scoreAtRate.p99_ms,
+      recommend_p99_ms_at_rate: recommendAtRate.p99_ms,
+    };
+    const mark = (ok: boolean) => (ok ? 'met' : 'NOT met');
+    console.error(`[serve] raw in-process inference (batch ${ready.raw.batch}: ${RAW_REQUESTS} requests × 100 candidates): predict ${ready.raw.predict_examples_per_s} ex/s, encode + predict ${ready.raw.encode_predict_examples_per_s} ex/s`);
+    console.error(`[serve] serving efficiency: ${serving.candidate_scores_per_s} candidate scores/s ÷ ${ready.raw.predict_examples_per_s} predict ex/s = ${efficiency} (target ≥ ${TARGET.efficiency}: ${mark(efficiency >= TARGET.efficiency)}); ÷ encode + predict = ${serving.efficiency_vs_encode_predict}`);
+    console.error(`[serve] /v1/score p99 ${scoreAtRate.p99_ms} ms at ${scoreAtRate.target_rps} req/s (target ≤ ${TARGET.scoreP99Ms} ms at 50% of capacity: ${mark(scoreAtRate.p99_ms <= TARGET.scoreP99Ms)}); /v1/recommend p99 ${recommendAtRate.p99_ms} ms at ${recommendAtRate.target_rps} req/s (target ≤ ${TARGET.recommendP99Ms} ms: ${mark(recommendAtRate.p99_ms <= TARGET.recommendP99Ms)}); load ${loadavg()[0]!.toFixed(2)} on ${cpus().length} CPUs`);
     child.kill('SIGTERM');
     console.error(`[serve] HNSW recall on ${flags['ann-items']} × ${S.graphDim}…`);
     const ann = await annRecall();
     console.error(`[serve] build ${ann.build_seconds} s, recall@100 ${ann.recall_at_100} at ef ${ann.ef}; ${ann.hnsw_ms_per_query} ms/query vs exact ${ann.exact_ms_per_query} ms`);
-    const [loadavg] = (await import('node:os')).loadavg();
-    console.log(JSON.stringify({ bench: 'serve', tf_threads: Number(flags['tf-threads']), heap_growing_percent: Number(flags['heap-growing-percent']), server_node_flags: flags['server-node-flags'], online: flags.online, decisions: flags.decisions, seconds: Number(flags.seconds), connections: Number(flags.connections), serve_ann_build_seconds: round(ready.annBuildSeconds), serve_ann_index: ready.annIndex, serve_ann_recall_at_100: round(ready.annRecall, 4), runs, ann, loadavg_1m: round(loadavg!, 1) }));
+    console.log(JSON.stringify({ bench: 'serve', tf_threads: Number(flags['tf-threads']), heap_growing_percent: Number(flags['heap-growing-percent']), server_node_flags: flags['server-node-flags'], online: flags.online, decisions: flags.decisions, seconds: Number(flags.seconds), connections: Number(flags.connections), serve_ann_build_seconds: round(ready.annBuildSeconds), serve_ann_index: ready.annIndex, serve_ann_recall_at_100: round(ready.annRecall, 4), serving, runs, ann, loadavg_1m: round(loadavg()[0]!, 1) }));
   } finally {
     rmSync(registry, { recursive: true, force: true });
   }

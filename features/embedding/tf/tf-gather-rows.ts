@@ -1,4 +1,5 @@
 import { tf } from '../../../infra/tf.js';
+import { scatterRowGradient } from './row-kernels.js';
 import { gatherUntaped } from './tf-native-ops.js';
 
 type Tensor = ReturnType<typeof tf.tensor>;
@@ -18,9 +19,7 @@ export function gatherRows(rows: Tensor2D, inverse: Int32Array): Tensor2D {
     gradFunc: (dy: Tensor | Tensor[]) => {
       const upstream = (Array.isArray(dy) ? dy[0]! : dy).dataSync() as Float32Array;
       const grad = new Float32Array(count * dim);
-      for (let i = 0, s = 0; i < inverse.length; i++) {
-        for (let o = inverse[i]! * dim, end = o + dim; o < end; o++, s++) grad[o]! += upstream[s]!;
-      }
+      scatterRowGradient(upstream, inverse, dim, grad);
       return tf.tensor2d(grad, [count, dim]);
     },
   }));
