@@ -1,6 +1,8 @@
 import { tf } from '../../infra/tf.js';
 import type { Tensor } from '../layers/params.js';
 import { edgeMessages, gatherEdges, type Tensor1D } from './edge-messages.js';
+import type { EdgeCsr, WeightedSpmmKernels } from './native-spmm.js';
+import { scalarSheafLaplacian } from './scalar-sheaf-laplacian.js';
 
 /**
  * One sheaf diffusion layer (Sheaf4Rec; Hansen & Gebhart; Bodnar et al.'s
@@ -39,6 +41,13 @@ export interface SheafStructure {
   /** Undirected edges M. */
   numEdges: number;
   stalkDim: number;
+  /**
+   * d = 1 only: the edges as CSR rows and the native kernels, when they
+   * compiled (native-spmm.ts): L·y is then one host op
+   * (scalar-sheaf-laplacian.ts); without them TensorFlow ops compute the
+   * same product, several times slower.
+   */
+  native?: { csr: EdgeCsr; kernels: WeightedSpmmKernels };
 }
 
 /** [2M, d, d] restriction maps (F_{src◁e} for each directed edge e); [2M, 1] when d = 1. */
@@ -68,6 +77,7 @@ function reverseMaps(maps: Tensor, numEdges: number): Tensor {
  * maps only meet the features through the small per-edge blocks.
  */
 export function applySheafLaplacian(maps: Tensor, y: Tensor, s: SheafStructure): Tensor {
+  if (s.stalkDim === 1 && s.native) return scalarSheafLaplacian(maps, y, s.native.csr, s.native.kernels);
   return tf.tidy(() => {
     const reverse = reverseMaps(maps, s.numEdges);
     if (s.stalkDim === 1) {
