@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 /** native/weighted-spmm.c, compiled: see that file for what each call computes. */
 export interface WeightedSpmmKernels {
   spmm(rowStart: Int32Array, col: Int32Array, w: Float32Array, x: Float32Array, dim: number, threads: number): Float32Array;
-  spmmSddmm(rowStart: Int32Array, col: Int32Array, wT: Float32Array, g: Float32Array, z: Float32Array, dim: number, threads: number): [Float32Array, Float32Array];
   /** [out, z, az, a, mapsCsr, diag, scale]: scalar-sheaf-laplacian.ts names them. */
   sheafForward(rowStart: Int32Array, col: Int32Array, edge: Int32Array, reverseEdge: Int32Array, maps: Float32Array, y: Float32Array, dim: number, threads: number): Float32Array[];
   /** [∂y, ∂maps] */

@@ -9,12 +9,9 @@
 // [rows, dim] and [edges] outputs. Rows are split between threads by their
 // entry counts; each thread writes only its own rows, so there is no race.
 //
-//   spmm(rowStart, col, w, x, dim, threads) -> out           out[r] = sum_k w[k] x[col[k]]
-//   spmmSddmm(rowStart, col, wT, g, z, dim, threads) -> [dz, dw]
-//       dz[r] = sum_k wT[k] g[col[k]]   (the transposed product, wT = the
-//                                        weight of each entry's reverse)
-//       dw[k] = <g[r], z[col[k]]>       (the gradient of each entry's weight)
-//   for k in row r: rowStart[r] <= k < rowStart[r + 1].
+//   spmm(rowStart, col, w, x, dim, threads) -> out    out[r] = sum_k w[k] x[col[k]]
+//       for k in row r: rowStart[r] <= k < rowStart[r + 1]
+//   sheafForward / sheafBackward: the sheaf layer's Laplacian, below.
 #include <node_api.h>
 #include <pthread.h>
 #include <math.h>
@@ -26,8 +23,8 @@
 
 typedef struct {
   const int32_t *row_start, *col;
-  const float *w, *x, *g, *z;
-  float *out, *dot;
+  const float *w, *x;
+  float *out;
   int64_t dim, row_begin, row_end;
 } Task;
 
@@ -44,31 +41,7 @@ static void spmm_rows(const Task *t) {
   }
 }
 
-static void spmm_sddmm_rows(const Task *t) {
-  const int64_t d = t->dim;
-  for (int64_t r = t->row_begin; r < t->row_end; r++) {
-    float *o = t->out + r * d;
-    const float *gr = t->g + r * d;
-    memset(o, 0, sizeof(float) * d);
-    for (int32_t k = t->row_start[r]; k < t->row_start[r + 1]; k++) {
-      const int64_t j = (int64_t)t->col[k] * d;
-      const float a = t->w[k];
-      const float *gs = t->g + j;
-      const float *zs = t->z + j;
-      float acc = 0;
-      // The reduction in lanes (a different summation order from a serial loop, within float rounding).
-#pragma omp simd reduction(+:acc)
-      for (int64_t c = 0; c < d; c++) {
-        o[c] += a * gs[c];
-        acc += gr[c] * zs[c];
-      }
-      t->dot[k] = acc;
-    }
-  }
-}
-
 static void *run_spmm(void *arg) { spmm_rows((const Task *)arg); return NULL; }
-static void *run_spmm_sddmm(void *arg) { spmm_sddmm_rows((const Task *)arg); return NULL; }
 
 // Splits [0, rows) into `threads` ranges of about equal entry counts and runs fn on each.
 static void parallel_rows(Task base, int64_t rows, int threads, void *(*fn)(void *)) {
@@ -153,34 +126,6 @@ static napi_value spmm(napi_env env, napi_callback_info info) {
   parallel_rows(base, (int64_t)nrs - 1, clamp_threads(threads), run_spmm);
   return result;
 }
-
-static napi_value spmm_sddmm(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 7) { napi_throw_type_error(env, NULL, "spmmSddmm(rowStart, col, wT, g, z, dim, threads)"); return NULL; }
-  void *rs, *col, *w, *g, *z;
-  size_t nrs, ncol, nw, ng, nz;
-  int64_t dim, threads;
-  if (!get_typed(env, argv[0], napi_int32_array, &rs, &nrs) || !get_typed(env, argv[1], napi_int32_array, &col, &ncol)
-      || !get_typed(env, argv[2], napi_float32_array, &w, &nw) || !get_typed(env, argv[3], napi_float32_array, &g, &ng)
-      || !get_typed(env, argv[4], napi_float32_array, &z, &nz)) return NULL;
-  napi_get_value_int64(env, argv[5], &dim);
-  napi_get_value_int64(env, argv[6], &threads);
-  if (!check_csr(env, rs, nrs, col, ncol, nw, ng, dim)) return NULL;
-  if (nz != ng) { napi_throw_range_error(env, NULL, "g and z differ in size"); return NULL; }
-  float *out, *dot;
-  napi_value grad = new_float32(env, ng, &out);
-  napi_value dots = new_float32(env, ncol, &dot);
-  Task base = { .row_start = rs, .col = col, .w = w, .g = g, .z = z, .out = out, .dot = dot, .dim = dim };
-  parallel_rows(base, (int64_t)nrs - 1, clamp_threads(threads), run_spmm_sddmm);
-  napi_value result;
-  napi_create_array_with_length(env, 2, &result);
-  napi_set_element(env, result, 0, grad);
-  napi_set_element(env, result, 1, dots);
-  return result;
-}
-
 
 // The d = 1 sheaf Laplacian (models/graph/scalar-sheaf-laplacian.ts gives
 // the formulas). Forward, in two passes over the rows (the second reads other
@@ -401,8 +346,6 @@ NAPI_MODULE_INIT() {
   napi_value f;
   napi_create_function(env, "spmm", NAPI_AUTO_LENGTH, spmm, NULL, &f);
   napi_set_named_property(env, exports, "spmm", f);
-  napi_create_function(env, "spmmSddmm", NAPI_AUTO_LENGTH, spmm_sddmm, NULL, &f);
-  napi_set_named_property(env, exports, "spmmSddmm", f);
   napi_create_function(env, "sheafForward", NAPI_AUTO_LENGTH, sheaf_forward, NULL, &f);
   napi_set_named_property(env, exports, "sheafForward", f);
   napi_create_function(env, "sheafBackward", NAPI_AUTO_LENGTH, sheaf_backward, NULL, &f);
