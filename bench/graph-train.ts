@@ -15,6 +15,9 @@
 //    (> 1: ours is faster). Our MF-BPR steps with a lazy Adam (only the
 //    batch's rows), which is what SparseAdam does; our LightGCN and the
 //    peer's use dense Adam (every row gets a gradient).
+//  - the sheaf (scalar maps) epoch as a multiple of LightGCN's on the same
+//    graph and batch (issue 20: ≤ 2×), and whether the native kernels it
+//    needs loaded (models/graph/native-spmm.ts).
 // Each (model, graph) runs in a child process of its own so RSS is that run's
 // alone; the synthetic interactions are drawn once and handed to our workers
 // and the peer as a file of int32 (user, item) pairs, so all train on one graph.
@@ -35,6 +38,7 @@ import { buildBipartiteGraph, type BipartiteGraph } from '../models/graph/bipart
 import { createGraphModel } from '../models/graph/create-graph-model.js';
 import { GRAPH_MODEL_TYPES, type GraphModelType } from '../models/graph/graph-config.js';
 import { sampleEpochTriples } from '../models/graph/negative-sampling.js';
+import { nativeKernelStatus } from '../models/graph/native-spmm.js';
 import { createOptimizers, trainStep } from '../models/graph/train-graph.js';
 import { cfConfigFile, loadCfConfig } from '../pipelines/training/cf-config.js';
 import { PEER_MISSING, peerPython, quantile, round, runJsonChild, spawnWorker, withLoad } from './lib/harness.js';
@@ -204,6 +208,9 @@ if (flags.worker) {
   const scratch = mkdtempSync(path.join(tmpdir(), 'graph-train-'));
   const graphFile = path.join(scratch, 'interactions.i32');
   writeFileSync(graphFile, syntheticInteractions(users, items, Number(flags.interactions)));
+  // Without the native kernels the sheaf (scalar maps) falls back to TensorFlow ops, several times slower: say so up front.
+  const native = nativeKernelStatus();
+  console.log(`native sparse kernels (sheaf, scalar maps): ${native.available ? 'loaded' : `unavailable (${native.reason}); the sheaf runs on TensorFlow ops`}`);
   const withPeer = !flags['no-peer'] && (peerPython() !== null || (console.log(PEER_MISSING), false));
   const results: (WorkerResult & { load: [number, number]; peer?: PeerResult & { load: [number, number] }; ratio?: number; ratio_p50?: number; peer_runs?: (PeerResult & { load: [number, number] })[] })[] = [];
   try {
@@ -239,5 +246,14 @@ if (flags.worker) {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  console.log(JSON.stringify({ bench: 'graph-train', results }));
+  // Issue 20's sheaf target is relative to LightGCN on the same graph and batch: the two runs' ratio.
+  const sheafVsLightGcn: { graph: string; batch: number; ratio: number }[] = [];
+  for (const r of results) {
+    const lightGcn = r.model === 'sheaf-scalar' && results.find((l) => l.model === 'lightgcn' && l.graph === r.graph && l.batch === r.batch && l.config === 'ml100k-lightgcn.json');
+    if (!lightGcn || !r.config.startsWith('ml100k-sheaf-scalar.json')) continue;
+    const ratio = round(r.seconds_per_epoch / lightGcn.seconds_per_epoch, 2);
+    sheafVsLightGcn.push({ graph: r.graph, batch: r.batch, ratio });
+    console.log(`${r.graph.padEnd(9)} sheaf (scalar) = ${ratio}× LightGCN's epoch at batch ${r.batch} (${round(r.seconds_per_step_p50 / lightGcn.seconds_per_step_p50, 2)}× by median step)`);
+  }
+  console.log(JSON.stringify({ bench: 'graph-train', results, sheaf_vs_lightgcn: sheafVsLightGcn }));
 }

@@ -5,6 +5,7 @@ import type { BipartiteGraph } from './bipartite-graph.js';
 import type { GraphModelConfig } from './graph-config.js';
 import { normalVariable, uniformVariable, type GraphModel } from './graph-model.js';
 import { sheafLayer, type SheafLayerWeights, type SheafStructure } from './sheaf-layer.js';
+import { edgeCsr, weightedSpmmKernels } from './native-spmm.js';
 
 /**
  * Sheaf4Rec (Purificato et al.): layer-0 embeddings diffused through
@@ -35,12 +36,15 @@ export function createSheafGnn(config: GraphModelConfig, graph: BipartiteGraph):
     weights.push(w);
     layerVariables.push(w.learnSrc, w.learnDst, w.kernel, w.bias, ...(w.learnBias ? [w.learnBias] : []));
   }
+  const kernels = d === 1 ? weightedSpmmKernels() : null;
+  const m = graph.numEdges;
   const structure: SheafStructure = {
     src: tf.tensor1d(graph.src, 'int32'),
     dst: tf.tensor1d(graph.dst, 'int32'),
     numNodes: graph.numNodes,
-    numEdges: graph.numEdges,
+    numEdges: m,
     stalkDim: d,
+    ...(kernels ? { native: { csr: edgeCsr(graph.src, graph.dst, graph.numNodes, (e) => (e < m ? e + m : e - m)), kernels } } : {}),
   };
   const variables = [embedding, ...layerVariables];
   return {

@@ -1,6 +1,9 @@
 import { tf } from '../../infra/tf.js';
+import { matMulUntaped } from '../../features/embedding/index.js';
 import type { Tensor } from '../layers/params.js';
 import { edgeMessages, gatherEdges, type Tensor1D } from './edge-messages.js';
+import type { EdgeCsr, WeightedSpmmKernels } from './native-spmm.js';
+import { scalarSheafLaplacian } from './scalar-sheaf-laplacian.js';
 
 /**
  * One sheaf diffusion layer (Sheaf4Rec; Hansen & Gebhart; Bodnar et al.'s
@@ -39,14 +42,23 @@ export interface SheafStructure {
   /** Undirected edges M. */
   numEdges: number;
   stalkDim: number;
+  /**
+   * d = 1 only: the edges as CSR rows and the native kernels, when they
+   * compiled (native-spmm.ts): L·y is then one host op
+   * (scalar-sheaf-laplacian.ts); without them TensorFlow ops compute the
+   * same product, several times slower.
+   */
+  native?: { csr: EdgeCsr; kernels: WeightedSpmmKernels };
 }
 
 /** [2M, d, d] restriction maps (F_{src◁e} for each directed edge e); [2M, 1] when d = 1. */
 export function restrictionMaps(x: Tensor, w: Pick<SheafLayerWeights, 'learnSrc' | 'learnDst' | 'learnBias'>, s: SheafStructure): Tensor {
   return tf.tidy(() => {
-    // W_s·[x_u ‖ x_v] = x_u·W₁ + x_v·W₂: project the N nodes once, then gather per edge.
-    const fromSrc = gatherEdges(tf.matMul(x, w.learnSrc), s.src, s.numNodes);
-    const fromDst = gatherEdges(tf.matMul(x, w.learnDst), s.dst, s.numNodes);
+    // W_s·[x_u ‖ x_v] = x_u·W₁ + x_v·W₂: project the N nodes once (both halves in one product), then gather per edge.
+    const d2 = s.stalkDim * s.stalkDim;
+    const projected = dense(x, tf.concat([w.learnSrc, w.learnDst], 1));
+    const fromSrc = gatherEdges(projected.slice([0, 0], [-1, d2]), s.src, s.numNodes);
+    const fromDst = gatherEdges(projected.slice([0, d2], [-1, d2]), s.dst, s.numNodes);
     const logits = fromSrc.add(fromDst);
     const maps = tf.tanh(w.learnBias ? logits.add(w.learnBias) : logits);
     const d = s.stalkDim;
@@ -68,6 +80,7 @@ function reverseMaps(maps: Tensor, numEdges: number): Tensor {
  * maps only meet the features through the small per-edge blocks.
  */
 export function applySheafLaplacian(maps: Tensor, y: Tensor, s: SheafStructure): Tensor {
+  if (s.stalkDim === 1 && s.native) return scalarSheafLaplacian(maps, y, s.native.csr, s.native.kernels);
   return tf.tidy(() => {
     const reverse = reverseMaps(maps, s.numEdges);
     if (s.stalkDim === 1) {
@@ -87,6 +100,22 @@ export function applySheafLaplacian(maps: Tensor, y: Tensor, s: SheafStructure):
   });
 }
 
+/**
+ * x·w for 2-D operands with TensorFlow's MatMul for the product and both
+ * gradients: tf.matMul runs BatchMatMulV2, which on the 1M-interaction graph
+ * made the sheaf's [N, 64] products and their gradients ~15% of a step.
+ */
+function dense(x: Tensor, w: Tensor): Tensor {
+  const op = tf.customGrad((xIn, wIn, save) => {
+    (save as (tensors: Tensor[]) => void)([xIn as Tensor, wIn as Tensor]);
+    return {
+      value: matMulUntaped(xIn as Tensor, wIn as Tensor),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => [matMulUntaped(dy, saved[1]!, false, true), matMulUntaped(saved[0]!, dy, true, false)],
+    };
+  });
+  return op(x, w) as Tensor;
+}
+
 /** x ← x − α·L(x)·(xW + b); x is [N, d·f], the result too. */
 export function sheafLayer(x: Tensor, w: SheafLayerWeights, s: SheafStructure, stepSize: number): Tensor {
   return tf.tidy(() => {
@@ -94,7 +123,7 @@ export function sheafLayer(x: Tensor, w: SheafLayerWeights, s: SheafStructure, s
     const [n, width] = x.shape as [number, number];
     const f = width / d;
     const maps = restrictionMaps(x, w, s);
-    const y = tf.matMul(x.reshape([n * d, f]), w.kernel).add(w.bias);
+    const y = dense(x.reshape([n * d, f]), w.kernel).add(w.bias);
     const ly = applySheafLaplacian(maps, d === 1 ? y : y.reshape([n, d, f]), s);
     return x.sub(ly.reshape([n, width]).mul(stepSize));
   });

@@ -1,0 +1,114 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** native/weighted-spmm.c, compiled: see that file for what each call computes. */
+export interface WeightedSpmmKernels {
+  spmm(rowStart: Int32Array, col: Int32Array, w: Float32Array, x: Float32Array, dim: number, threads: number): Float32Array;
+  /** [out, z, az, a, mapsCsr, diag, scale]: scalar-sheaf-laplacian.ts names them. */
+  sheafForward(rowStart: Int32Array, col: Int32Array, edge: Int32Array, reverseEdge: Int32Array, maps: Float32Array, y: Float32Array, dim: number, threads: number): Float32Array[];
+  /** [∂y, ∂maps] */
+  sheafBackward(rowStart: Int32Array, col: Int32Array, edge: Int32Array, reverseEntry: Int32Array, y: Float32Array, z: Float32Array, az: Float32Array, a: Float32Array,
+    mapsCsr: Float32Array, diag: Float32Array, scale: Float32Array, g: Float32Array, dim: number, threads: number): [Float32Array, Float32Array];
+}
+
+const SOURCE = fileURLToPath(new URL('./native/weighted-spmm.c', import.meta.url));
+const FLAGS = ['-O3', '-march=native', '-fopenmp-simd', '-shared', '-fPIC', '-pthread'];
+
+let loaded: { kernels: WeightedSpmmKernels | null; reason?: string } | undefined;
+
+/**
+ * The kernels, compiled on first use with the system C compiler (`CC`, else
+ * `cc`) against the running Node's headers, and cached in
+ * RECSYS_NATIVE_DIR (default: <tmp>/recsys-native) under a hash of the
+ * source, flags, Node ABI and CPU, so an edit, an upgrade or another machine
+ * sharing the directory gets its own build. A compile is ~1 s; the cache
+ * makes later processes free. null (with `nativeKernelStatus().reason`) when
+ * there is no compiler or headers: callers then use TensorFlow ops.
+ */
+export function weightedSpmmKernels(): WeightedSpmmKernels | null {
+  if (loaded) return loaded.kernels;
+  try {
+    loaded = { kernels: createRequire(import.meta.url)(compiledPath()) as WeightedSpmmKernels };
+  } catch (error) {
+    loaded = { kernels: null, reason: error instanceof Error ? error.message.split('\n')[0] : String(error) };
+  }
+  return loaded.kernels;
+}
+
+/** Whether the native kernels loaded, and why not. */
+export function nativeKernelStatus(): { available: boolean; reason?: string } {
+  const available = weightedSpmmKernels() !== null;
+  return available ? { available } : { available, reason: loaded?.reason ?? 'unknown' };
+}
+
+function compiledPath(): string {
+  const include = path.resolve(path.dirname(process.execPath), '..', 'include', 'node');
+  const compiler = process.env.CC || 'cc';
+  const cpu = os.cpus()[0]?.model ?? 'cpu';
+  const key = createHash('sha256').update(readFileSync(SOURCE)).update(FLAGS.join(' ')).update(compiler).update(process.versions.modules).update(cpu).digest('hex').slice(0, 16);
+  const dir = process.env.RECSYS_NATIVE_DIR || path.join(os.tmpdir(), 'recsys-native');
+  const target = path.join(dir, `weighted-spmm-${key}.node`);
+  if (existsSync(target)) return target;
+  mkdirSync(dir, { recursive: true });
+  // Built under a private name and renamed: concurrent processes never load a half-written file.
+  const partial = `${target}.${process.pid}.tmp`;
+  try {
+    execFileSync(compiler, [...FLAGS, `-I${include}`, '-o', partial, SOURCE, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    renameSync(partial, target);
+  } finally {
+    rmSync(partial, { force: true });
+  }
+  return target;
+}
+
+/**
+ * A directed graph's edges as CSR rows by source, for messages
+ * out_u = Σ_{e: u→v} a_e·z_v with a_e given per edge id. The graph must hold
+ * each edge's reverse (`reverseOf`): the gradient w.r.t. z is the transposed
+ * product, which is the same CSR walk with each entry weighted by its
+ * reverse edge's a, so no thread ever scatters into another's rows.
+ */
+export interface EdgeCsr {
+  rowStart: Int32Array;
+  /** Target node of each entry. */
+  col: Int32Array;
+  /** Entry → edge id. */
+  edge: Int32Array;
+  /** Entry → the edge id of its reverse. */
+  reverseEdge: Int32Array;
+  /** Entry → the entry of its reverse. */
+  reverseEntry: Int32Array;
+  numNodes: number;
+}
+
+export function edgeCsr(src: Int32Array, dst: Int32Array, numNodes: number, reverseOf: (edge: number) => number): EdgeCsr {
+  // The kernels trust these indices (they check sizes only), so every one is checked here, once.
+  if (src.length !== dst.length) throw new Error(`src and dst differ in length (${src.length} vs ${dst.length})`);
+  for (let e = 0; e < src.length; e++) {
+    if (!(src[e]! >= 0 && src[e]! < numNodes && dst[e]! >= 0 && dst[e]! < numNodes)) throw new Error(`edge ${e} (${src[e]} → ${dst[e]}) is outside ${numNodes} nodes`);
+  }
+  const rowStart = new Int32Array(numNodes + 1);
+  for (let e = 0; e < src.length; e++) rowStart[src[e]! + 1]!++;
+  for (let v = 0; v < numNodes; v++) rowStart[v + 1]! += rowStart[v]!;
+  const fill = rowStart.slice(0, numNodes);
+  const col = new Int32Array(src.length);
+  const edge = new Int32Array(src.length);
+  const reverseEdge = new Int32Array(src.length);
+  for (let e = 0; e < src.length; e++) {
+    const k = fill[src[e]!]!++;
+    col[k] = dst[e]!;
+    edge[k] = e;
+    const r = reverseOf(e);
+    if (src[r] !== dst[e] || dst[r] !== src[e]) throw new Error(`edge ${r} is not the reverse of edge ${e}`);
+    reverseEdge[k] = r;
+  }
+  const entryOf = new Int32Array(src.length);
+  for (let k = 0; k < edge.length; k++) entryOf[edge[k]!] = k;
+  const reverseEntry = Int32Array.from(reverseEdge, (r) => entryOf[r]!);
+  return { rowStart, col, edge, reverseEdge, reverseEntry, numNodes };
+}

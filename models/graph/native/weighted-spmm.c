@@ -1,0 +1,355 @@
+// Weighted sparse propagation over a CSR matrix, for the sheaf GNN's scalar
+// layers (models/graph/native-spmm.ts compiles and loads this file).
+//
+// TensorFlow has no kernel for a weighted neighbour sum that does not write
+// an [edges, dim] tensor: SparseSegmentSum (LightGCN's) takes no weights, and
+// SparseTensorDenseMatMul runs on one thread at ~3x SparseSegmentSum's CPU
+// time. Every [edges, dim] tensor costs more to allocate (fresh pages) than
+// to compute, so these loops read the dense rows in place and write only
+// [rows, dim] and [edges] outputs. Rows are split between threads by their
+// entry counts; each thread writes only its own rows, so there is no race.
+//
+//   spmm(rowStart, col, w, x, dim, threads) -> out    out[r] = sum_k w[k] x[col[k]]
+//       for k in row r: rowStart[r] <= k < rowStart[r + 1]
+//   sheafForward / sheafBackward: the sheaf layer's Laplacian, below.
+#include <node_api.h>
+#include <pthread.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_THREADS 16
+
+typedef struct {
+  const int32_t *row_start, *col;
+  const float *w, *x;
+  float *out;
+  int64_t dim, row_begin, row_end;
+} Task;
+
+static void spmm_rows(const Task *t) {
+  const int64_t d = t->dim;
+  for (int64_t r = t->row_begin; r < t->row_end; r++) {
+    float *o = t->out + r * d;
+    memset(o, 0, sizeof(float) * d);
+    for (int32_t k = t->row_start[r]; k < t->row_start[r + 1]; k++) {
+      const float a = t->w[k];
+      const float *xs = t->x + (int64_t)t->col[k] * d;
+      for (int64_t c = 0; c < d; c++) o[c] += a * xs[c];
+    }
+  }
+}
+
+static void *run_spmm(void *arg) { spmm_rows((const Task *)arg); return NULL; }
+
+// Splits [0, rows) into `threads` ranges of about equal entry counts and runs fn on each.
+static void parallel_rows(Task base, int64_t rows, int threads, void *(*fn)(void *)) {
+  Task tasks[MAX_THREADS];
+  pthread_t ids[MAX_THREADS];
+  int started[MAX_THREADS] = {0};
+  const int64_t nnz = base.row_start[rows];
+  int64_t r = 0;
+  for (int i = 0; i < threads; i++) {
+    tasks[i] = base;
+    tasks[i].row_begin = r;
+    const int64_t target = nnz * (i + 1) / threads;
+    while (r < rows && (i == threads - 1 || base.row_start[r + 1] <= target)) r++;
+    tasks[i].row_end = i == threads - 1 ? rows : r;
+  }
+  for (int i = 1; i < threads; i++) started[i] = pthread_create(&ids[i], NULL, fn, &tasks[i]) == 0;
+  fn(&tasks[0]);
+  // A thread that could not start runs here, so the result is complete either way.
+  for (int i = 1; i < threads; i++) {
+    if (started[i]) pthread_join(ids[i], NULL);
+    else fn(&tasks[i]);
+  }
+}
+
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) != napi_ok || type != want) {
+    napi_throw_type_error(env, NULL, want == napi_float32_array ? "expected a Float32Array" : "expected an Int32Array");
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value new_float32(napi_env env, size_t length, float **data) {
+  napi_value buffer, array;
+  napi_create_arraybuffer(env, length * sizeof(float), (void **)data, &buffer);
+  napi_create_typedarray(env, napi_float32_array, length, buffer, 0, &array);
+  return array;
+}
+
+// Checks the CSR arrays against each other and the dense operands, so a bad call throws instead of reading out of bounds.
+static int check_csr(napi_env env, const int32_t *row_start, size_t starts, const int32_t *col, size_t entries, size_t weights, size_t dense, int64_t dim) {
+  const int64_t rows = (int64_t)starts - 1;
+  if (starts < 1 || dim <= 0 || row_start[0] != 0 || (size_t)row_start[rows] != entries || weights != entries || dense % (size_t)dim != 0) {
+    napi_throw_range_error(env, NULL, "CSR arrays and operand sizes disagree");
+    return 0;
+  }
+  const int64_t dense_rows = (int64_t)(dense / (size_t)dim);
+  if (dense_rows != rows) {
+    napi_throw_range_error(env, NULL, "the dense operand's row count differs from the matrix's");
+    return 0;
+  }
+  for (int64_t r = 0; r < rows; r++) {
+    if (row_start[r + 1] < row_start[r]) { napi_throw_range_error(env, NULL, "rowStart is not non-decreasing"); return 0; }
+  }
+  for (size_t k = 0; k < entries; k++) {
+    if (col[k] < 0 || col[k] >= dense_rows) { napi_throw_range_error(env, NULL, "a column index is out of range"); return 0; }
+  }
+  return 1;
+}
+
+static int clamp_threads(int64_t t) { return t < 1 ? 1 : t > MAX_THREADS ? MAX_THREADS : (int)t; }
+
+static napi_value spmm(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 6) { napi_throw_type_error(env, NULL, "spmm(rowStart, col, w, x, dim, threads)"); return NULL; }
+  void *rs, *col, *w, *x;
+  size_t nrs, ncol, nw, nx;
+  int64_t dim, threads;
+  if (!get_typed(env, argv[0], napi_int32_array, &rs, &nrs) || !get_typed(env, argv[1], napi_int32_array, &col, &ncol)
+      || !get_typed(env, argv[2], napi_float32_array, &w, &nw) || !get_typed(env, argv[3], napi_float32_array, &x, &nx)) return NULL;
+  napi_get_value_int64(env, argv[4], &dim);
+  napi_get_value_int64(env, argv[5], &threads);
+  if (!check_csr(env, rs, nrs, col, ncol, nw, nx, dim)) return NULL;
+  float *out;
+  napi_value result = new_float32(env, nx, &out);
+  Task base = { .row_start = rs, .col = col, .w = w, .x = x, .out = out, .dim = dim };
+  parallel_rows(base, (int64_t)nrs - 1, clamp_threads(threads), run_spmm);
+  return result;
+}
+
+// The d = 1 sheaf Laplacian (models/graph/scalar-sheaf-laplacian.ts gives
+// the formulas). Forward, in two passes over the rows (the second reads other
+// rows' z): per row u, D_u, S_u, the entries' maps and weights a_k, z_u;
+// then (A z)_u and out_u. Backward, in three: h = S g; then q = A h, the
+// reverse entries' dots, ∂y and ∂D per row; then ∂F per entry, which needs
+// ∂D of its row and ∂a of the entry and its reverse.
+typedef struct {
+  const int32_t *row_start, *col, *edge, *rev_entry, *rev_edge;
+  const float *maps, *y, *g;
+  float *maps_csr, *a, *diag, *scale, *z, *az, *out, *h, *dy, *da, *ddiag, *dmaps;
+  int64_t dim, row_begin, row_end;
+} SheafTask;
+
+static void *sheaf_fwd1(void *arg) {
+  const SheafTask *t = arg;
+  const int64_t d = t->dim;
+  for (int64_t u = t->row_begin; u < t->row_end; u++) {
+    float sum = 0;
+    for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) {
+      const float fe = t->maps[t->edge[k]];
+      t->maps_csr[k] = fe;
+      t->a[k] = fe * t->maps[t->rev_edge[k]];
+      sum += fe * fe;
+    }
+    const float s = 1.0f / sqrtf(1.0f + sum);
+    t->diag[u] = sum;
+    t->scale[u] = s;
+    for (int64_t c = 0; c < d; c++) t->z[u * d + c] = s * t->y[u * d + c];
+  }
+  return NULL;
+}
+
+static void *sheaf_fwd2(void *arg) {
+  const SheafTask *t = arg;
+  const int64_t d = t->dim;
+  for (int64_t u = t->row_begin; u < t->row_end; u++) {
+    float *az = t->az + u * d;
+    memset(az, 0, sizeof(float) * d);
+    for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) {
+      const float a = t->a[k];
+      const float *zs = t->z + (int64_t)t->col[k] * d;
+      for (int64_t c = 0; c < d; c++) az[c] += a * zs[c];
+    }
+    const float s = t->scale[u], dg = t->diag[u];
+    for (int64_t c = 0; c < d; c++) t->out[u * d + c] = s * (dg * t->z[u * d + c] - az[c]);
+  }
+  return NULL;
+}
+
+static void *sheaf_bwd1(void *arg) {
+  const SheafTask *t = arg;
+  const int64_t d = t->dim;
+  for (int64_t u = t->row_begin; u < t->row_end; u++) {
+    const float s = t->scale[u];
+    for (int64_t c = 0; c < d; c++) t->h[u * d + c] = s * t->g[u * d + c];
+  }
+  return NULL;
+}
+
+static void *sheaf_bwd2(void *arg) {
+  const SheafTask *t = arg;
+  const int64_t d = t->dim;
+  float q[1024];
+  for (int64_t u = t->row_begin; u < t->row_end; u++) {
+    const float *zu = t->z + u * d;
+    memset(q, 0, sizeof(float) * d);
+    for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) {
+      const float a = t->a[k];
+      const float *hv = t->h + (int64_t)t->col[k] * d;
+      float acc = 0;
+      // ∂a of the reverse entry (v → u) is −h_v·z_u: from the neighbour row this pass reads anyway, so each
+      // entry costs one random row read, as in LightGCN's propagation, not two (h_u·z_v would need z_v).
+#pragma omp simd reduction(+:acc)
+      for (int64_t c = 0; c < d; c++) {
+        q[c] += a * hv[c];
+        acc += hv[c] * zu[c];
+      }
+      t->da[t->rev_entry[k]] = -acc;
+    }
+    const float s = t->scale[u], dg = t->diag[u];
+    const float *gu = t->g + u * d, *yu = t->y + u * d, *azu = t->az + u * d;
+    float gy = 0, gaz = 0, qy = 0;
+    for (int64_t c = 0; c < d; c++) {
+      t->dy[u * d + c] = s * s * dg * gu[c] - s * q[c];
+      gy += gu[c] * yu[c];
+      gaz += gu[c] * azu[c];
+      qy += q[c] * yu[c];
+    }
+    const float dscale = 2 * s * dg * gy - gaz - qy;
+    t->ddiag[u] = s * s * gy - 0.5f * s * s * s * dscale;
+  }
+  return NULL;
+}
+
+static void *sheaf_bwd3(void *arg) {
+  const SheafTask *t = arg;
+  for (int64_t u = t->row_begin; u < t->row_end; u++) {
+    for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) {
+      const int32_t r = t->rev_entry[k];
+      t->dmaps[t->edge[k]] = 2 * t->maps_csr[k] * t->ddiag[u] + t->maps_csr[r] * (t->da[k] + t->da[r]);
+    }
+  }
+  return NULL;
+}
+
+static void parallel_sheaf(SheafTask base, int64_t rows, int threads, void *(*fn)(void *)) {
+  SheafTask tasks[MAX_THREADS];
+  pthread_t ids[MAX_THREADS];
+  int started[MAX_THREADS] = {0};
+  const int64_t nnz = base.row_start[rows];
+  int64_t r = 0;
+  for (int i = 0; i < threads; i++) {
+    tasks[i] = base;
+    tasks[i].row_begin = r;
+    const int64_t target = nnz * (i + 1) / threads;
+    while (r < rows && (i == threads - 1 || base.row_start[r + 1] <= target)) r++;
+    tasks[i].row_end = i == threads - 1 ? rows : r;
+  }
+  for (int i = 1; i < threads; i++) started[i] = pthread_create(&ids[i], NULL, fn, &tasks[i]) == 0;
+  fn(&tasks[0]);
+  for (int i = 1; i < threads; i++) {
+    if (started[i]) pthread_join(ids[i], NULL);
+    else fn(&tasks[i]);
+  }
+}
+
+// The sheaf calls check sizes only: the index arrays come from edgeCsr (native-spmm.ts), which checks every index once.
+static int args_typed(napi_env env, napi_value *argv, size_t from, size_t count, napi_typedarray_type type, void **data, size_t *lengths) {
+  for (size_t i = 0; i < count; i++) if (!get_typed(env, argv[from + i], type, &data[i], &lengths[i])) return 0;
+  return 1;
+}
+
+// sheafForward(rowStart, col, edge, revEdge, maps, y, dim, threads) -> [out, z, az, a, mapsCsr, diag, scale]
+static napi_value sheaf_forward(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 8) { napi_throw_type_error(env, NULL, "sheafForward(rowStart, col, edge, revEdge, maps, y, dim, threads)"); return NULL; }
+  void *idx[4], *fl[2];
+  size_t ni[4], nf[2];
+  int64_t dim, threads;
+  if (!args_typed(env, argv, 0, 4, napi_int32_array, idx, ni) || !args_typed(env, argv, 4, 2, napi_float32_array, fl, nf)) return NULL;
+  napi_get_value_int64(env, argv[6], &dim);
+  napi_get_value_int64(env, argv[7], &threads);
+  const int64_t rows = (int64_t)ni[0] - 1;
+  if (rows < 0 || dim <= 0 || dim > 1024 || ni[1] != ni[2] || ni[1] != ni[3] || nf[0] != ni[1] || nf[1] != (size_t)(rows * dim) || (size_t)((int32_t *)idx[0])[rows] != ni[1]) {
+    napi_throw_range_error(env, NULL, "sheafForward: operand sizes disagree");
+    return NULL;
+  }
+  const size_t nd = (size_t)(rows * dim), e = ni[1];
+  SheafTask t = { .row_start = idx[0], .col = idx[1], .edge = idx[2], .rev_edge = idx[3], .maps = fl[0], .y = fl[1], .dim = dim };
+  napi_value outs[7];
+  outs[0] = new_float32(env, nd, &t.out);
+  outs[1] = new_float32(env, nd, &t.z);
+  outs[2] = new_float32(env, nd, &t.az);
+  outs[3] = new_float32(env, e, &t.a);
+  outs[4] = new_float32(env, e, &t.maps_csr);
+  outs[5] = new_float32(env, (size_t)rows, &t.diag);
+  outs[6] = new_float32(env, (size_t)rows, &t.scale);
+  parallel_sheaf(t, rows, clamp_threads(threads), sheaf_fwd1);
+  parallel_sheaf(t, rows, clamp_threads(threads), sheaf_fwd2);
+  napi_value result;
+  napi_create_array_with_length(env, 7, &result);
+  for (uint32_t i = 0; i < 7; i++) napi_set_element(env, result, i, outs[i]);
+  return result;
+}
+
+// sheafBackward(rowStart, col, edge, revEntry, y, z, az, a, mapsCsr, diag, scale, g, dim, threads) -> [dy, dMaps]
+static napi_value sheaf_backward(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 14) { napi_throw_type_error(env, NULL, "sheafBackward(rowStart, col, edge, revEntry, y, z, az, a, mapsCsr, diag, scale, g, dim, threads)"); return NULL; }
+  void *idx[4], *fl[8];
+  size_t ni[4], nf[8];
+  int64_t dim, threads;
+  if (!args_typed(env, argv, 0, 4, napi_int32_array, idx, ni) || !args_typed(env, argv, 4, 8, napi_float32_array, fl, nf)) return NULL;
+  napi_get_value_int64(env, argv[12], &dim);
+  napi_get_value_int64(env, argv[13], &threads);
+  const int64_t rows = (int64_t)ni[0] - 1;
+  const size_t nd = (size_t)(rows * dim), e = ni[1];
+  if (rows < 0 || dim <= 0 || dim > 1024 || ni[2] != e || ni[3] != e || nf[0] != nd || nf[1] != nd || nf[2] != nd || nf[3] != e || nf[4] != e
+      || nf[5] != (size_t)rows || nf[6] != (size_t)rows || nf[7] != nd || (size_t)((int32_t *)idx[0])[rows] != e) {
+    napi_throw_range_error(env, NULL, "sheafBackward: operand sizes disagree");
+    return NULL;
+  }
+  SheafTask t = { .row_start = idx[0], .col = idx[1], .edge = idx[2], .rev_entry = idx[3], .y = fl[0], .z = fl[1], .az = fl[2], .a = fl[3],
+                  .maps_csr = fl[4], .diag = fl[5], .scale = fl[6], .g = fl[7], .dim = dim };
+  float *da, *ddiag;
+  napi_value outs[2];
+  outs[0] = new_float32(env, nd, &t.dy);
+  outs[1] = new_float32(env, e, &t.dmaps);
+  // Scratch: h, ∂a per entry, ∂D per row.
+  t.h = malloc(sizeof(float) * nd);
+  da = malloc(sizeof(float) * e);
+  ddiag = malloc(sizeof(float) * (size_t)rows);
+  if (!t.h || !da || !ddiag) {
+    free(t.h); free(da); free(ddiag);
+    napi_throw_error(env, NULL, "sheafBackward: out of memory");
+    return NULL;
+  }
+  t.da = da;
+  t.ddiag = ddiag;
+  const int th = clamp_threads(threads);
+  parallel_sheaf(t, rows, th, sheaf_bwd1);
+  parallel_sheaf(t, rows, th, sheaf_bwd2);
+  parallel_sheaf(t, rows, th, sheaf_bwd3);
+  free(t.h); free(da); free(ddiag);
+  napi_value result;
+  napi_create_array_with_length(env, 2, &result);
+  napi_set_element(env, result, 0, outs[0]);
+  napi_set_element(env, result, 1, outs[1]);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value f;
+  napi_create_function(env, "spmm", NAPI_AUTO_LENGTH, spmm, NULL, &f);
+  napi_set_named_property(env, exports, "spmm", f);
+  napi_create_function(env, "sheafForward", NAPI_AUTO_LENGTH, sheaf_forward, NULL, &f);
+  napi_set_named_property(env, exports, "sheafForward", f);
+  napi_create_function(env, "sheafBackward", NAPI_AUTO_LENGTH, sheaf_backward, NULL, &f);
+  napi_set_named_property(env, exports, "sheafBackward", f);
+
+  return exports;
+}
