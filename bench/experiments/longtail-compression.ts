@@ -60,14 +60,17 @@ const { values: flags } = parseArgs({
     'search-population': { type: 'string', default: '10' },
     'search-generations': { type: 'string', default: '5' },
     'search-examples': { type: 'string', default: '30000' },
-    // A fresh row is uniform in ±1/√dim, so its L1 norm is about √dim/2: thresholds start there, where a row training has not grown is pruned.
-    'threshold-init': { type: 'string', default: String(Math.sqrt(16) / 2) },
+    'threshold-init': { type: 'string', default: '0' },
+    // OptEmbed prunes rows by their L1 norm: with the default init (±1/√dim, an L1 norm near √dim/2 = 2) a row
+    // trained once or never keeps that norm and looks bigger than a trained one that MBA has shrunk, so the norm
+    // says nothing about frequency. Rows that start near zero grow only as far as training pushes them.
+    'optembed-init-scale': { type: 'string', default: '0.01' },
     fresh: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: npm run experiment -- longtail-compression [--examples 1000000] [--vocab-scale 1] [--world-seed 11] [--models dnn,din] [--budgets 2,4,8] [--layouts per-field,unified,hashed] [--parts layouts,optembed] [--optembed-models dnn] [--seeds 1,2,3] [--epochs 2] [--batch-size 1024] [--embedding-lr 0.01] [--search-population 10] [--search-generations 5] [--search-examples 30000] [--threshold-init 2] [--fresh]');
+  console.log('usage: npm run experiment -- longtail-compression [--examples 1000000] [--vocab-scale 1] [--world-seed 11] [--models dnn,din] [--budgets 2,4,8] [--layouts per-field,unified,hashed] [--parts layouts,optembed] [--optembed-models dnn] [--seeds 1,2,3] [--epochs 2] [--batch-size 1024] [--embedding-lr 0.01] [--search-population 10] [--search-generations 5] [--search-examples 30000] [--threshold-init 0] [--optembed-init-scale 0.01] [--fresh]');
   process.exit(0);
 }
 const read = flagReader(flags);
@@ -98,6 +101,7 @@ const worldOptions = {
 };
 const training: TrainingSettings = { epochs: read.int('epochs', 1), batchSize: read.int('batch-size', 1), patience: 1 };
 const embeddingLearningRate = read.positive('embedding-lr');
+const optembedInitScale = read.positive('optembed-init-scale');
 const optembedOptions = {
   ...OPTEMBED_DEFAULTS,
   search: { ...OPTEMBED_DEFAULTS.search, population: read.int('search-population', 1), generations: read.int('search-generations', 1), topK: Math.min(OPTEMBED_DEFAULTS.search.topK, read.int('search-population', 1)) },
@@ -125,7 +129,7 @@ console.log(`${train.size} train, ${validation.size} validation, ${test.size} te
 interface Variant {
   name: string;
   model: ModelName;
-  kind: 'per-field' | 'hashed' | 'unified' | 'optembed';
+  kind: 'per-field' | 'hashed' | 'unified' | 'optembed' | 'optembed-reference';
   budget?: number;
   label: string;
   config: CtrModelConfigInput;
@@ -149,12 +153,14 @@ for (const model of MODELS) {
     variants.push({ name: `${model}-unified-${b}`, model, kind: 'unified', budget: b, label: `Unified Embedding ${label}`, config: withLayout({ kind: 'unified', rows: Math.floor(full / b / CHUNK_DIM), chunkDim: CHUNK_DIM, chunks: {}, defaultChunks: CHUNKS }) });
     variants.push({ name: `${model}-hashed-${b}`, model, kind: 'hashed', budget: b, label: `hashing trick ${label}`, config: withLayout({ kind: 'hashed', rows: Math.floor(full / b / DIM), dim: DIM }) });
   }
-  variants.push({ name: `${model}-optembed`, model, kind: 'optembed', label: 'OptEmbed on per-field', config: base(model) });
+  const small = withLayout({ kind: 'per-field', dim: DIM, init: { kind: 'uniform', scale: optembedInitScale } });
+  variants.push({ name: `${model}-per-field-small-init`, model, kind: 'optembed-reference', label: `per-field ×${DIM}, rows initialised in ±${optembedInitScale} (OptEmbed's unpruned reference)`, config: small });
+  variants.push({ name: `${model}-optembed`, model, kind: 'optembed', label: `OptEmbed on per-field (init ±${optembedInitScale})`, config: small });
 }
-const runs = (v: Variant): boolean => v.kind === 'optembed'
+const runs = (v: Variant): boolean => v.kind === 'optembed' || v.kind === 'optembed-reference'
+  // OptEmbed is compared with the same tables unpruned, so those run with it.
   ? parts.has('optembed') && optembedModels.includes(v.model)
-  // OptEmbed is compared with the unpruned per-field tables, so those run with it.
-  : (parts.has('layouts') && models.includes(v.model) && layouts.has(v.kind)) || (v.kind === 'per-field' && parts.has('optembed') && optembedModels.includes(v.model));
+  : parts.has('layouts') && models.includes(v.model) && layouts.has(v.kind);
 
 /** The pruned rows by how often their id occurs in training, all fields together. */
 interface PruningProfile {
@@ -243,11 +249,11 @@ for (const v of shown.filter((x) => x.kind !== 'optembed')) {
 }
 const optembed = shown.filter((v) => v.kind === 'optembed');
 if (optembed.length > 0) {
-  out('\n| model | OptEmbed | embedding parameters kept | removed | weights MiB | RSS MiB | test AUC pruned | unpruned | ΔAUC (paired by seed) | dimensions per field (seed ' + seeds[0] + ') | s supernet / search / retrain |');
+  out('\n| model | OptEmbed | embedding parameters kept | removed | weights MiB | RSS MiB | test AUC pruned | unpruned (same init) | ΔAUC (paired by seed) | dimensions per field (seed ' + seeds[0] + ') | s supernet / search / retrain |');
   out('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const v of optembed) {
     const rs = results.get(v.name)! as (OptEmbedTrialResult & { profile?: PruningProfile })[];
-    const unpruned = aucs(`${v.model}-per-field`);
+    const unpruned = aucs(`${v.model}-per-field-small-init`);
     const removed = rs.map((r) => 1 - r.parameters.embedding / r.unprunedParameters);
     const delta = unpruned.length === rs.length ? pm(rs.map((r, i) => r.test.auc - unpruned[i]!)) : '—';
     out(`| ${v.model.toUpperCase()} | ${v.label} | ${Math.round(mean(rs.map((r) => r.parameters.embedding)))} of ${Math.round(mean(rs.map((r) => r.unprunedParameters)))} | ${pm(removed.map((x) => 100 * x), 1)}% | ${mib(mean(rs.map((r) => r.memory?.embeddingWeightBytes ?? 0)))} | ${mib(Math.max(...rs.map((r) => r.memory?.rssBytes ?? 0)))} | ${pm(rs.map((r) => r.test.auc))} | ${unpruned.length > 0 ? pm(unpruned) : '—'} | ${delta} | ${rs[0]!.fields.map((x) => `${x.field} ${x.units}`).join(', ')} | ${(['supernet', 'search', 'retrain'] as const).map((st) => mean(rs.map((r) => r.stageSeconds[st])).toFixed(0)).join(' / ')} |`);
@@ -269,11 +275,12 @@ console.log(`report: ${report}`);
 
 // The issue's targets, from the means over seeds (and paired differences).
 const has = (name: string) => results.has(name);
-const targets = Object.fromEntries(MODELS.filter((m) => has(`${m}-per-field`)).map((m) => [m, {
+const targets = Object.fromEntries(MODELS.filter((m) => shown.some((v) => v.model === m)).map((m) => [m, {
   unifiedQuarterMinusPerField: has(`${m}-unified-4`) ? round(mean(aucs(`${m}-unified-4`)) - mean(aucs(`${m}-per-field`)), 4) : null,
   unifiedMinusHashed: Object.fromEntries(budgets.filter((b) => has(`${m}-unified-${b}`) && has(`${m}-hashed-${b}`)).map((b) => [b, round(mean(aucs(`${m}-unified-${b}`)) - mean(aucs(`${m}-hashed-${b}`)), 4)])),
   optembedRemoved: has(`${m}-optembed`) ? round(mean((results.get(`${m}-optembed`) as OptEmbedTrialResult[]).map((r) => 1 - r.parameters.embedding / r.unprunedParameters)), 4) : null,
-  optembedMinusPerField: has(`${m}-optembed`) ? round(mean(aucs(`${m}-optembed`)) - mean(aucs(`${m}-per-field`)), 4) : null,
+  optembedMinusUnpruned: has(`${m}-optembed`) && has(`${m}-per-field-small-init`) ? round(mean(aucs(`${m}-optembed`)) - mean(aucs(`${m}-per-field-small-init`)), 4) : null,
+  optembedMinusPerField: has(`${m}-optembed`) && has(`${m}-per-field`) ? round(mean(aucs(`${m}-optembed`)) - mean(aucs(`${m}-per-field`)), 4) : null,
 }]));
 const summary = Object.fromEntries(shown.map((v) => {
   const rs = results.get(v.name)!;
