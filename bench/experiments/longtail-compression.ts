@@ -9,7 +9,7 @@
 // tables report test metrics.
 //
 //   npm run experiment -- longtail-compression [--examples 1000000] [--vocab-scale 1] [--models dnn,din] [--budgets 2,4,8]
-//     [--layouts per-field,unified,hashed] [--parts layouts,optembed] [--optembed-models dnn] [--seeds 1,2,3] [--epochs 2] [--fresh]
+//     [--layouts per-field,unified,hashed] [--parts layouts,optembed] [--optembed-models dnn] [--seeds 1,2,3] [--epochs 2] [--optembed-epochs 2] [--fresh]
 //
 // A small run (a couple of minutes on an idle machine):
 //   npm run experiment -- longtail-compression --examples 100000 --vocab-scale 0.1 --seeds 1 --models dnn --budgets 4
@@ -55,6 +55,7 @@ const { values: flags } = parseArgs({
     'optembed-models': { type: 'string', default: 'dnn' },
     seeds: { type: 'string', default: '1,2,3' },
     epochs: { type: 'string', default: '2' },
+    'optembed-epochs': { type: 'string', default: '2' },
     'batch-size': { type: 'string', default: '1024' },
     'embedding-lr': { type: 'string', default: '0.01' },
     'search-population': { type: 'string', default: '10' },
@@ -70,7 +71,7 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  console.log('usage: npm run experiment -- longtail-compression [--examples 1000000] [--vocab-scale 1] [--world-seed 11] [--models dnn,din] [--budgets 2,4,8] [--layouts per-field,unified,hashed] [--parts layouts,optembed] [--optembed-models dnn] [--seeds 1,2,3] [--epochs 2] [--batch-size 1024] [--embedding-lr 0.01] [--search-population 10] [--search-generations 5] [--search-examples 30000] [--threshold-init 0] [--optembed-init-scale 0.01] [--fresh]');
+  console.log('usage: npm run experiment -- longtail-compression [--examples 1000000] [--vocab-scale 1] [--world-seed 11] [--models dnn,din] [--budgets 2,4,8] [--layouts per-field,unified,hashed] [--parts layouts,optembed] [--optembed-models dnn] [--seeds 1,2,3] [--epochs 2] [--optembed-epochs 2] [--batch-size 1024] [--embedding-lr 0.01] [--search-population 10] [--search-generations 5] [--search-examples 30000] [--threshold-init 0] [--optembed-init-scale 0.01] [--fresh]');
   process.exit(0);
 }
 const read = flagReader(flags);
@@ -100,6 +101,9 @@ const worldOptions = {
   fields: LONGTAIL_FIELDS.map((f) => ({ ...f, vocabulary: Math.max(1, Math.round(f.vocabulary * scale)) })),
 };
 const training: TrainingSettings = { epochs: read.int('epochs', 1), batchSize: read.int('batch-size', 1), patience: 1 };
+/** OptEmbed's supernet, retraining and unpruned reference. */
+const optembedTraining: TrainingSettings = { ...training, epochs: read.int('optembed-epochs', 1) };
+const trainingOf = (v: { kind: string }): TrainingSettings => (v.kind.startsWith('optembed') ? optembedTraining : training);
 const embeddingLearningRate = read.positive('embedding-lr');
 const optembedInitScale = read.positive('optembed-init-scale');
 const optembedOptions = {
@@ -204,7 +208,7 @@ function pruningProfile(result: OptEmbedResult): PruningProfile {
 
 type Result = (TrialResult | OptEmbedTrialResult) & { profile?: PruningProfile };
 const store = new ResultsStore<Result>('longtail-compression');
-const keyOf = (v: Variant, seed: number) => ({ world: worldOptions, model: { ...v.config, seed }, training, kind: v.kind, ...(v.kind === 'optembed' ? { optembed: optembedOptions } : {}) });
+const keyOf = (v: Variant, seed: number) => ({ world: worldOptions, model: { ...v.config, seed }, training: trainingOf(v), kind: v.kind, ...(v.kind === 'optembed' ? { optembed: optembedOptions } : {}) });
 const results = new Map<string, Result[]>();
 for (const variant of variants) {
   if (!runs(variant)) continue;
@@ -215,12 +219,12 @@ for (const variant of variants) {
       console.log(`${variant.name} seed ${seed}: saved (test AUC ${result.test.auc.toFixed(4)})`);
     } else if (variant.kind === 'optembed') {
       let profile: PruningProfile | undefined;
-      const r = runOptEmbedTrial(variant.name, splits, variant.config, training, seed, optembedOptions, (x) => { profile = pruningProfile(x); });
+      const r = runOptEmbedTrial(variant.name, splits, variant.config, trainingOf(variant), seed, optembedOptions, (x) => { profile = pruningProfile(x); });
       result = { ...r, profile: profile! };
       store.put(variant.name, seed, key, result);
       console.log(`${variant.name} seed ${seed}: test AUC ${result.test.auc.toFixed(4)}, ${result.parameters.embedding} of ${r.unprunedParameters} embedding parameters (${result.seconds.toFixed(0)} s)`);
     } else {
-      result = runCtrTrial(variant.name, splits, variant.config, training, seed);
+      result = runCtrTrial(variant.name, splits, variant.config, trainingOf(variant), seed);
       store.put(variant.name, seed, key, result);
       console.log(`${variant.name} seed ${seed}: test AUC ${result.test.auc.toFixed(4)}, ${result.parameters.embedding} embedding parameters, RSS ${((result.memory?.rssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB (${result.seconds.toFixed(0)} s)`);
     }
@@ -238,7 +242,7 @@ const out = (line: string) => {
   lines.push(line);
 };
 out(`# Embedding compression on the long-tail world\n`);
-out(`World seed ${world.options.seed}: ${world.options.fields.length} fields, ${worldIds} ids (${bayes.all.distinctIds} occur in the ${n} examples); ${train.size} train / ${validation.size} validation / ${test.size} test; click rate ${bayes.all.clickRate.toFixed(3)}; Bayes AUC on test ${bayes.test.bayesAuc.toFixed(4)}. Training: up to ${training.epochs} epochs (patience 1, best epoch on validation), batch ${training.batchSize}, embedding learning rate ${embeddingLearningRate}. ${seeds.length} seed(s): ${seeds.join(', ')}; mean ± sample std.\n`);
+out(`World seed ${world.options.seed}: ${world.options.fields.length} fields, ${worldIds} ids (${bayes.all.distinctIds} occur in the ${n} examples); ${train.size} train / ${validation.size} validation / ${test.size} test; click rate ${bayes.all.clickRate.toFixed(3)}; Bayes AUC on test ${bayes.test.bayesAuc.toFixed(4)}. Training: up to ${training.epochs} epochs (OptEmbed and its reference: ${optembedTraining.epochs}; patience 1, best epoch on validation), batch ${training.batchSize}, embedding learning rate ${embeddingLearningRate}. ${seeds.length} seed(s): ${seeds.join(', ')}; mean ± sample std.\n`);
 out('| model | embedding | parameters | weights MiB | weights + optimizer MiB | RSS MiB | validation AUC | test AUC | ΔAUC vs per-field | test GAUC | test logloss | s |');
 out('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const v of shown.filter((x) => x.kind !== 'optembed')) {
