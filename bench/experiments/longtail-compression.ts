@@ -9,7 +9,7 @@
 // tables report test metrics.
 //
 //   npm run experiment -- longtail-compression [--examples 1000000] [--vocab-scale 1] [--models dnn,din] [--budgets 2,4,8]
-//     [--layouts per-field,unified,hashed] [--parts layouts,optembed] [--optembed-models dnn] [--seeds 1,2,3] [--epochs 2] [--optembed-epochs 2] [--fresh]
+//     [--layouts per-field,unified,hashed] [--parts layouts,optembed] [--optembed-models dnn] [--seeds 1,2,3] [--epochs 2] [--optembed-epochs 2] [--fresh] [--report-only]
 //
 // A small run (a couple of minutes on an idle machine):
 //   npm run experiment -- longtail-compression --examples 100000 --vocab-scale 0.1 --seeds 1 --models dnn --budgets 4
@@ -67,11 +67,13 @@ const { values: flags } = parseArgs({
     // says nothing about frequency. Rows that start near zero grow only as far as training pushes them.
     'optembed-init-scale': { type: 'string', default: '0.01' },
     fresh: { type: 'boolean', default: false },
+    /** Tables from the saved results alone: configurations not saved yet are left out, not run. */
+    'report-only': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: npm run experiment -- longtail-compression [--examples 1000000] [--vocab-scale 1] [--world-seed 11] [--models dnn,din] [--budgets 2,4,8] [--layouts per-field,unified,hashed] [--parts layouts,optembed] [--optembed-models dnn] [--seeds 1,2,3] [--epochs 2] [--optembed-epochs 2] [--batch-size 1024] [--embedding-lr 0.01] [--search-population 10] [--search-generations 5] [--search-examples 30000] [--threshold-init 0] [--optembed-init-scale 0.01] [--fresh]');
+  console.log('usage: npm run experiment -- longtail-compression [--examples 1000000] [--vocab-scale 1] [--world-seed 11] [--models dnn,din] [--budgets 2,4,8] [--layouts per-field,unified,hashed] [--parts layouts,optembed] [--optembed-models dnn] [--seeds 1,2,3] [--epochs 2] [--optembed-epochs 2] [--batch-size 1024] [--embedding-lr 0.01] [--search-population 10] [--search-generations 5] [--search-examples 30000] [--threshold-init 0] [--optembed-init-scale 0.01] [--fresh] [--report-only]');
   process.exit(0);
 }
 const read = flagReader(flags);
@@ -217,6 +219,9 @@ for (const variant of variants) {
     let result = flags.fresh ? undefined : store.get(variant.name, seed, key);
     if (result) {
       console.log(`${variant.name} seed ${seed}: saved (test AUC ${result.test.auc.toFixed(4)})`);
+    } else if (flags['report-only']) {
+      console.log(`${variant.name} seed ${seed}: not saved, left out (--report-only)`);
+      continue;
     } else if (variant.kind === 'optembed') {
       let profile: PruningProfile | undefined;
       const r = runOptEmbedTrial(variant.name, splits, variant.config, trainingOf(variant), seed, optembedOptions, (x) => { profile = pruningProfile(x); });
