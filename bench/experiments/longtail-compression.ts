@@ -212,6 +212,8 @@ type Result = (TrialResult | OptEmbedTrialResult) & { profile?: PruningProfile }
 const store = new ResultsStore<Result>('longtail-compression');
 const keyOf = (v: Variant, seed: number) => ({ world: worldOptions, model: { ...v.config, seed }, training: trainingOf(v), kind: v.kind, ...(v.kind === 'optembed' ? { optembed: optembedOptions } : {}) });
 const results = new Map<string, Result[]>();
+/** The seeds each variant's results are of (--report-only may find some and not others). */
+const seedsOf = new Map<string, number[]>();
 for (const variant of variants) {
   if (!runs(variant)) continue;
   for (const seed of seeds) {
@@ -234,10 +236,16 @@ for (const variant of variants) {
       console.log(`${variant.name} seed ${seed}: test AUC ${result.test.auc.toFixed(4)}, ${result.parameters.embedding} embedding parameters, RSS ${((result.memory?.rssBytes ?? 0) / 2 ** 20).toFixed(0)} MiB (${result.seconds.toFixed(0)} s)`);
     }
     results.set(variant.name, [...(results.get(variant.name) ?? []), result]);
+    seedsOf.set(variant.name, [...(seedsOf.get(variant.name) ?? []), seed]);
   }
 }
 
 const aucs = (name: string) => (results.get(name) ?? []).map((r) => r.test.auc);
+/** Test AUC of `name` minus `reference`'s, seed by seed, over the seeds both have. */
+const pairedDiff = (name: string, reference: string): number[] => {
+  const ref = new Map((seedsOf.get(reference) ?? []).map((seed, i) => [seed, results.get(reference)![i]!.test.auc]));
+  return (seedsOf.get(name) ?? []).flatMap((seed, i) => (ref.has(seed) ? [results.get(name)![i]!.test.auc - ref.get(seed)!] : []));
+};
 const mean = (xs: number[]) => meanStd(xs).mean;
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const shown = variants.filter((v) => results.has(v.name));
@@ -247,14 +255,14 @@ const out = (line: string) => {
   lines.push(line);
 };
 out(`# Embedding compression on the long-tail world\n`);
-out(`World seed ${world.options.seed}: ${world.options.fields.length} fields, ${worldIds} ids (${bayes.all.distinctIds} occur in the ${n} examples); ${train.size} train / ${validation.size} validation / ${test.size} test; click rate ${bayes.all.clickRate.toFixed(3)}; Bayes AUC on test ${bayes.test.bayesAuc.toFixed(4)}. Training: up to ${training.epochs} epochs (OptEmbed and its reference: ${optembedTraining.epochs}; patience 1, best epoch on validation), batch ${training.batchSize}, embedding learning rate ${embeddingLearningRate}. ${seeds.length} seed(s): ${seeds.join(', ')}; mean ± sample std.\n`);
-out('| model | embedding | parameters | weights MiB | weights + optimizer MiB | RSS MiB | validation AUC | test AUC | ΔAUC vs per-field | test GAUC | test logloss | s |');
-out('|---|---|---|---|---|---|---|---|---|---|---|---|');
+out(`World seed ${world.options.seed}: ${world.options.fields.length} fields, ${worldIds} ids (${bayes.all.distinctIds} occur in the ${n} examples); ${train.size} train / ${validation.size} validation / ${test.size} test; click rate ${bayes.all.clickRate.toFixed(3)}; Bayes AUC on test ${bayes.test.bayesAuc.toFixed(4)}. Training: up to ${training.epochs} epochs (OptEmbed and its reference: ${optembedTraining.epochs}; patience 1, best epoch on validation), batch ${training.batchSize}, embedding learning rate ${embeddingLearningRate}. Seeds asked: ${seeds.join(', ')}; each row says which it holds; mean ± sample std over them. Weights: the embedding tables' floats; + optimizer: with Adam's two slots and the dedupe index (TableMemory). RSS: the process's resident set right after the configuration trained (largest over seeds); configurations run one after another in one process, so it also holds what earlier ones left to the allocator.\n`);
+out('| model | embedding | seeds | parameters | weights MiB | weights + optimizer MiB | RSS MiB | validation AUC | test AUC | ΔAUC vs per-field, paired by seed (pairs) | test GAUC | test logloss | s |');
+out('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const v of shown.filter((x) => x.kind !== 'optembed')) {
   const rs = results.get(v.name)!;
-  const reference = aucs(`${v.model}-per-field`);
-  const delta = reference.length === rs.length && v.kind !== 'per-field' ? pm(rs.map((r, i) => r.test.auc - reference[i]!)) : '—';
-  out(`| ${v.model.toUpperCase()} | ${v.label} | ${Math.round(mean(rs.map((r) => r.parameters.embedding)))} | ${mib(mean(rs.map((r) => r.memory?.embeddingWeightBytes ?? 0)))} | ${mib(mean(rs.map((r) => r.memory?.embeddingTotalBytes ?? 0)))} | ${mib(Math.max(...rs.map((r) => r.memory?.rssBytes ?? 0)))} | ${pm(rs.map((r) => r.validation.auc))} | ${pm(aucs(v.name))} | ${delta} | ${pm(rs.map((r) => r.test.gauc))} | ${pm(rs.map((r) => r.test.logloss))} | ${mean(rs.map((r) => r.seconds)).toFixed(0)} |`);
+  const diffs = pairedDiff(v.name, `${v.model}-per-field`);
+  const delta = diffs.length > 0 && v.kind !== 'per-field' ? `${pm(diffs)} (${diffs.length})` : '—';
+  out(`| ${v.model.toUpperCase()} | ${v.label} | ${seedsOf.get(v.name)!.join(', ')} | ${Math.round(mean(rs.map((r) => r.parameters.embedding)))} | ${mib(mean(rs.map((r) => r.memory?.embeddingWeightBytes ?? 0)))} | ${mib(mean(rs.map((r) => r.memory?.embeddingTotalBytes ?? 0)))} | ${mib(Math.max(...rs.map((r) => r.memory?.rssBytes ?? 0)))} | ${pm(rs.map((r) => r.validation.auc))} | ${pm(aucs(v.name))} | ${delta} | ${pm(rs.map((r) => r.test.gauc))} | ${pm(rs.map((r) => r.test.logloss))} | ${mean(rs.map((r) => r.seconds)).toFixed(0)} |`);
 }
 const optembed = shown.filter((v) => v.kind === 'optembed');
 if (optembed.length > 0) {
@@ -264,7 +272,8 @@ if (optembed.length > 0) {
     const rs = results.get(v.name)! as (OptEmbedTrialResult & { profile?: PruningProfile })[];
     const unpruned = aucs(`${v.model}-per-field-small-init`);
     const removed = rs.map((r) => 1 - r.parameters.embedding / r.unprunedParameters);
-    const delta = unpruned.length === rs.length ? pm(rs.map((r, i) => r.test.auc - unpruned[i]!)) : '—';
+    const diffs = pairedDiff(v.name, `${v.model}-per-field-small-init`);
+    const delta = diffs.length > 0 ? `${pm(diffs)} (${diffs.length})` : '—';
     out(`| ${v.model.toUpperCase()} | ${v.label} | ${Math.round(mean(rs.map((r) => r.parameters.embedding)))} of ${Math.round(mean(rs.map((r) => r.unprunedParameters)))} | ${pm(removed.map((x) => 100 * x), 1)}% | ${mib(mean(rs.map((r) => r.memory?.embeddingWeightBytes ?? 0)))} | ${mib(Math.max(...rs.map((r) => r.memory?.rssBytes ?? 0)))} | ${pm(rs.map((r) => r.test.auc))} | ${unpruned.length > 0 ? pm(unpruned) : '—'} | ${delta} | ${rs[0]!.fields.map((x) => `${x.field} ${x.units}`).join(', ')} | ${(['supernet', 'search', 'retrain'] as const).map((st) => mean(rs.map((r) => r.stageSeconds[st])).toFixed(0)).join(' / ')} |`);
     out(`\nRows OptEmbed pruned (${v.model.toUpperCase()}), by how often the id occurs in training (all fields; mean over seeds):\n`);
     out('| training occurrences | rows | pruned | share of the rows pruned | share of the bucket\'s training occurrences on pruned rows |');
@@ -285,16 +294,17 @@ console.log(`report: ${report}`);
 // The issue's targets, from the means over seeds (and paired differences).
 const has = (name: string) => results.has(name);
 const targets = Object.fromEntries(MODELS.filter((m) => shown.some((v) => v.model === m)).map((m) => [m, {
-  unifiedQuarterMinusPerField: has(`${m}-unified-4`) ? round(mean(aucs(`${m}-unified-4`)) - mean(aucs(`${m}-per-field`)), 4) : null,
-  unifiedMinusHashed: Object.fromEntries(budgets.filter((b) => has(`${m}-unified-${b}`) && has(`${m}-hashed-${b}`)).map((b) => [b, round(mean(aucs(`${m}-unified-${b}`)) - mean(aucs(`${m}-hashed-${b}`)), 4)])),
+  // Paired by seed: the mean of the per-seed differences over the seeds both have.
+  unifiedQuarterMinusPerField: has(`${m}-unified-4`) && has(`${m}-per-field`) ? round(mean(pairedDiff(`${m}-unified-4`, `${m}-per-field`)), 4) : null,
+  unifiedMinusHashed: Object.fromEntries(budgets.filter((b) => has(`${m}-unified-${b}`) && has(`${m}-hashed-${b}`)).map((b) => [b, round(mean(pairedDiff(`${m}-unified-${b}`, `${m}-hashed-${b}`)), 4)])),
   optembedRemoved: has(`${m}-optembed`) ? round(mean((results.get(`${m}-optembed`) as OptEmbedTrialResult[]).map((r) => 1 - r.parameters.embedding / r.unprunedParameters)), 4) : null,
-  optembedMinusUnpruned: has(`${m}-optembed`) && has(`${m}-per-field-small-init`) ? round(mean(aucs(`${m}-optembed`)) - mean(aucs(`${m}-per-field-small-init`)), 4) : null,
+  optembedMinusUnpruned: has(`${m}-optembed`) && has(`${m}-per-field-small-init`) ? round(mean(pairedDiff(`${m}-optembed`, `${m}-per-field-small-init`)), 4) : null,
   optembedMinusPerField: has(`${m}-optembed`) && has(`${m}-per-field`) ? round(mean(aucs(`${m}-optembed`)) - mean(aucs(`${m}-per-field`)), 4) : null,
 }]));
 const summary = Object.fromEntries(shown.map((v) => {
   const rs = results.get(v.name)!;
   return [v.name, {
-    parameters: mean(rs.map((r) => r.parameters.embedding)), auc: meanStd(aucs(v.name)), gauc: meanStd(rs.map((r) => r.test.gauc)),
+    seeds: seedsOf.get(v.name), parameters: mean(rs.map((r) => r.parameters.embedding)), auc: meanStd(aucs(v.name)), gauc: meanStd(rs.map((r) => r.test.gauc)),
     validationAuc: meanStd(rs.map((r) => r.validation.auc)), embeddingBytes: mean(rs.map((r) => r.memory?.embeddingWeightBytes ?? 0)),
     rssBytes: Math.max(...rs.map((r) => r.memory?.rssBytes ?? 0)), seconds: mean(rs.map((r) => r.seconds)),
   }];
