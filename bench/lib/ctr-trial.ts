@@ -36,6 +36,20 @@ export interface TrialResult {
   parameters: { dense: number; embedding: number };
   /** Test metrics of a fresh model trained on train ∪ validation for bestEpoch epochs (when asked). */
   retrainedTest?: CtrMetrics;
+  /** The trained model's memory: its embedding tables (weights + optimizer state, TableMemory) and the process RSS then. */
+  memory?: TrialMemory;
+}
+
+export interface TrialMemory {
+  embeddingWeightBytes: number;
+  embeddingTotalBytes: number;
+  rssBytes: number;
+}
+
+/** Measured on a trained model, before it is disposed. */
+export function trialMemory(model: { layout: { tables: readonly { memory(): { weightBytes: number; totalBytes: number } }[] } }): TrialMemory {
+  const tables = model.layout.tables.map((t) => t.memory());
+  return { embeddingWeightBytes: tables.reduce((n, t) => n + t.weightBytes, 0), embeddingTotalBytes: tables.reduce((n, t) => n + t.totalBytes, 0), rssBytes: process.memoryUsage().rss };
 }
 
 /** Trains one CTR configuration with early stopping on validation and measures it on test: one cell of a results table. */
@@ -54,6 +68,7 @@ export function runCtrTrial(label: string, splits: TrialSplits, model: CtrModelC
       secondsPerEpoch: t.epochs.reduce((a, e) => a + e.seconds, 0) / t.epochs.length,
       seconds: (performance.now() - started) / 1000,
       parameters: m.parameterCount(),
+      memory: trialMemory(m),
       ...(retrain ? { retrainedTest: retrainedTest(retrain, model, training, seed, t.bestEpoch) } : {}),
     };
   } finally {

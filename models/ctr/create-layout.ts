@@ -11,7 +11,7 @@ export function createLayout(config: LayoutConfig, encoder: FeatureEncoder, plan
   const fields = layoutFields(encoder, plans, dynamic !== undefined);
   const optimizer = { kind: 'adam' as const, learningRate };
   switch (config.kind) {
-    case 'per-field': return perFieldLayout(fields, { dim: config.dim, dims: config.dims, optimizer, seed });
+    case 'per-field': return perFieldLayout(fields, { dim: config.dim, dims: config.dims, optimizer, seed, ...(config.init ? { init: config.init } : {}) });
     // `rows` is the total budget, split over fields in proportion to their vocabularies.
     case 'hashed': return hashedLayout(fields, { rows: rowsForBudget(fields, config.rows), dim: config.dim, optimizer, seed });
     case 'unified': return unifiedLayout(fields, {

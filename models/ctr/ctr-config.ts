@@ -1,5 +1,11 @@
 import { z } from 'zod';
 
+const RowInitSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('uniform'), scale: z.number().min(0) }),
+  z.object({ kind: z.literal('normal'), stddev: z.number().min(0) }),
+  z.object({ kind: z.literal('zeros') }),
+]);
+
 /**
  * Dynamic rows for a unified layout (streaming training): values get a row on
  * first touch, after `admitAfter` sightings (count-min sketch), and a row
@@ -16,7 +22,11 @@ export const DynamicRowsSchema = z.object({
 
 /** How categorical fields become embedding tables (compared at equal budgets by the compression issue). */
 export const LayoutConfigSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('per-field'), dim: z.number().int().min(1), dims: z.record(z.string(), z.number().int().min(1)).optional() }),
+  z.object({
+    kind: z.literal('per-field'), dim: z.number().int().min(1), dims: z.record(z.string(), z.number().int().min(1)).optional(),
+    /** How fresh rows are filled. @default uniform in ±1/√dim */
+    init: RowInitSchema.optional(),
+  }),
   z.object({ kind: z.literal('hashed'), rows: z.number().int().min(1), dim: z.number().int().min(1) }),
   z.object({ kind: z.literal('unified'), rows: z.number().int().min(1), chunkDim: z.number().int().min(1), chunks: z.record(z.string(), z.number().int().min(1)).default({}), defaultChunks: z.number().int().min(1).default(1), dynamic: DynamicRowsSchema.optional() }),
 ]);
