@@ -54,38 +54,28 @@ if [ "${DOCS_WALKTHROUGH:-1}" != "0" ]; then
   node --import tsx scripts/check-getting-started.ts
 fi
 
-# The cluster topology's fault tests (test/cluster/): 3 Kafka brokers, Redis
-# Cluster, haproxy (and ZooKeeper + ClickHouse replicas where their scripts
-# exist) on their own ports, beside the single-node services. What this step
-# starts it stops again, also on failure. CLUSTER_TESTS=0 skips it.
+# The cluster topology's fault tests (test/cluster/): ZooKeeper, ClickHouse 2
+# shards x 2 replicas, 3 Kafka brokers, Redis Cluster and haproxy on their own
+# ports, beside the single-node services. What this step starts it stops
+# again, also on failure. CLUSTER_TESTS=0 skips it.
 if [ "${CLUSTER_TESTS:-1}" != "0" ]; then
   step "cluster topology: up"
   cluster_started=0
-  CLUSTER_SERVICES="${CLUSTER_SERVICES:-}"
   stop_cluster() {
     if [ "$cluster_started" = "1" ] && [ "${KEEP_SERVICES:-0}" != "1" ]; then
       step "cluster topology: down"
       bash infra/scripts/services/cluster/serve-replicas.sh down || true
-      bash infra/scripts/services.sh down --topology cluster ${CLUSTER_SERVICES:-} || true
+      bash infra/scripts/services.sh down --topology cluster || true
     fi
     stop_started
   }
   trap stop_cluster EXIT
   cluster_t0=$SECONDS
-  # Every service of the topology whose script is in this checkout (all five
-  # once ZooKeeper's and ClickHouse's land); CLUSTER_SERVICES overrides.
-  if [ -z "${CLUSTER_SERVICES:-}" ]; then
-    for name in zookeeper clickhouse kafka redis haproxy; do
-      [ -f "infra/scripts/services/cluster/$name.sh" ] && CLUSTER_SERVICES="${CLUSTER_SERVICES:-} $name"
-    done
-  fi
   # Left running afterwards only if it was already up before (as the
   # single-node services above).
-  # shellcheck disable=SC2086 # a list of names
-  if ! bash infra/scripts/services.sh status --topology cluster $CLUSTER_SERVICES >/dev/null 2>&1; then cluster_started=1; fi
-  # shellcheck disable=SC2086
-  bash infra/scripts/services.sh up --topology cluster $CLUSTER_SERVICES
-  bash infra/scripts/services.sh status --topology cluster ${CLUSTER_SERVICES:-}
+  if ! bash infra/scripts/services.sh status --topology cluster >/dev/null 2>&1; then cluster_started=1; fi
+  bash infra/scripts/services.sh up --topology cluster
+  bash infra/scripts/services.sh status --topology cluster
   step "cluster fault tests"
   npx mocha --timeout 600000 'test/cluster/**/*.test.ts'
   printf 'cluster step: %d s (up + tests)\n' $((SECONDS - cluster_t0))
