@@ -1,5 +1,5 @@
 import { auc } from '../math/auc.js';
-import { createRng, type Rng } from '../math/rng.js';
+import { createRng, sampleCumulative, type Rng } from '../math/rng.js';
 import type { EncodedBatch } from '../spec/feature-encoder.js';
 import { FeatureEncoder } from '../spec/feature-encoder.js';
 import { parseFeatureSpec } from '../spec/feature-spec.js';
@@ -129,17 +129,6 @@ export function zipfCdf(vocabulary: number, exponent: number): Float64Array {
   return cdf;
 }
 
-function sampleRank(cdf: Float64Array, u: number): number {
-  const target = u * cdf[cdf.length - 1]!;
-  let lo = 0, hi = cdf.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cdf[mid]! > target) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
 function normals(rng: Rng, n: number): Float32Array {
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = rng.normal();
@@ -169,7 +158,7 @@ export function buildLongtailWorld(options: LongtailWorldOptions = {}): Longtail
     offsets[u + 1] = offsets[u]! + lengths[u]!;
   }
   const items = new Int32Array(offsets[users]!);
-  for (let j = 0; j < items.length; j++) items[j] = sampleRank(cdf[item]!, historyRng.next());
+  for (let j = 0; j < items.length; j++) items[j] = sampleCumulative(cdf[item]!, historyRng.next());
   const pairFields = o.pairs.map(([a, b]): [number, number] => [o.fields.findIndex((f) => f.name === a), o.fields.findIndex((f) => f.name === b)]);
   return { options: o, cdf, effect, latent, history: { offsets, items }, userField: user, itemField: item, pairFields };
 }
@@ -216,7 +205,7 @@ export function longtailExamples(world: LongtailWorld, count = world.options.exa
   const labels = new Uint8Array(count);
   const probability = new Float32Array(count);
   for (let i = 0; i < count; i++) {
-    for (let f = 0; f < o.fields.length; f++) ids[f]![i] = sampleRank(world.cdf[f]!, rng.next());
+    for (let f = 0; f < o.fields.length; f++) ids[f]![i] = sampleCumulative(world.cdf[f]!, rng.next());
     const p = logistic(longtailLogit(world, (f) => ids[f]![i]!));
     probability[i] = p;
     labels[i] = rng.next() < p ? 1 : 0;
