@@ -14,7 +14,19 @@ export const CLUSTER = {
   kafkaBrokers: ['127.0.0.1:19092', '127.0.0.1:19093', '127.0.0.1:19094'],
   redisNodes: ['127.0.0.1:17001', '127.0.0.1:17002', '127.0.0.1:17003', '127.0.0.1:17004', '127.0.0.1:17005', '127.0.0.1:17006'],
   balancer: 'http://127.0.0.1:18080',
+  balancerStats: 'http://127.0.0.1:18089/stats;csv',
 } as const;
+
+/** The balancer's own view of its serving members ('serve-1' → 'UP' | 'DOWN' | ...), from haproxy's CSV stats. */
+export async function balancerMembers(): Promise<Map<string, string>> {
+  const csv = await (await fetch(CLUSTER.balancerStats, { signal: AbortSignal.timeout(2000) })).text();
+  const members = new Map<string, string>();
+  for (const line of csv.split('\n')) {
+    const [proxy, server, , , , , , , , , , , , , , , , status] = line.split(',');
+    if (proxy === 'serving' && server?.startsWith('serve-') && status !== undefined) members.set(server, status);
+  }
+  return members;
+}
 
 /** Runs one of the cluster scripts (`kafka`, `redis`, `haproxy`, `serve-replicas`) with a verb; rejects on a non-zero exit. */
 export async function clusterScript(name: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 300_000): Promise<string> {

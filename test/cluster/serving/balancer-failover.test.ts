@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
 import { publishTinyDin } from '../../helpers/serving-fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
-import { CLUSTER, clusterScript, killNine } from '../helpers/topology.js';
+import { CLUSTER, balancerMembers, clusterScript, killNine } from '../helpers/topology.js';
 
 interface Readiness { ready: boolean; ranker: { version: number } | null }
 
@@ -32,6 +32,9 @@ describe('cluster: two serving replicas behind haproxy', function () {
     // Polling, not Redis events: the replicas' reload must not depend on which Redis the test points at.
     await clusterScript('serve-replicas', ['up', '--ranker', 'syn-din', '--online-store', 'memory', '--decisions', 'memory', '--no-subscribe', '--poll-seconds', '1', '--drain-seconds', '1'], replicaEnv());
     await waitFor(async () => (await replicaReadiness(1))?.ready && (await replicaReadiness(2))?.ready, { timeoutMs: 120_000, what: 'both replicas ready' });
+    // A replica answers /readyz before haproxy has seen it pass its checks twice (rise 2, every 500 ms); until
+    // then the balancer answers 503 itself, which no failover is involved in.
+    await waitFor(async () => { const m = await balancerMembers(); return m.get('serve-1') === 'UP' && m.get('serve-2') === 'UP'; }, { timeoutMs: 30_000, what: 'both replicas in the balancer\'s rotation' });
   });
   after(async () => {
     await clusterScript('serve-replicas', ['down'], replicaEnv()).catch(() => {});
