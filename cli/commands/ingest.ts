@@ -56,6 +56,7 @@ interface IngestFlags extends ServiceFlags {
   lingerMs: number;
   flushesInFlight: number;
   metricsPort?: number;
+  dedupeWindow?: number;
   fromBeginning: boolean;
   migrate: boolean;
   rebuildOnlineStore: boolean;
@@ -76,6 +77,7 @@ export function registerIngest(program: Command): void {
     .option('--linger-ms <ms>', 'wait this long for more messages before a flush that is not full', nonNegative('linger-ms'), 0)
     .option('--flushes-in-flight <n>', 'flushes written at once (offsets still committed in order, each after both stores)', positiveInt('flushes-in-flight'), 3)
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics (env INGEST_METRICS_PORT; 0 = any free port)', nonNegative('metrics-port'))
+    .option('--dedupe-window <offsets>', 'offsets per partition within which an event id seen again (a producer retry) counts once in the online store; 0 = off (env INGEST_DEDUPE_WINDOW, default 20000)', nonNegative('dedupe-window'))
     .option('--no-from-beginning', 'a new consumer group starts at the end of the topic instead of its beginning')
     .option('--migrate', 'apply pending ClickHouse migrations before consuming', false)
     .option('--rebuild-online-store', 'instead of consuming: refill the online store (Redis) from ClickHouse, the source of truth, and set its watermarks, then exit (after ingest_online_store_behind reported a loss; run with ingestion stopped)', false)
@@ -89,7 +91,7 @@ export function registerIngest(program: Command): void {
       const services = servicesFromFlags(opts);
       const settings = loadIngestSettings(process.env, {
         groupId: opts.group, eventsTopic: opts.topic, eventsPartitions: opts.partitions, deadLetterTopic: opts.deadLetterTopic, deadLetterPartitions: opts.deadLetterPartitions,
-        featuresFile: opts.features, metricsPort: opts.metricsPort,
+        featuresFile: opts.features, metricsPort: opts.metricsPort, dedupeWindow: opts.dedupeWindow,
       });
       const spec = onlineSpecFrom(loadFeatureSpec(settings.featuresFile));
       const clickhouse = createClickHouse(services.clickhouse);
@@ -133,6 +135,7 @@ export function registerIngest(program: Command): void {
         redis,
         redisPrefix: services.redis.keyPrefix,
         maxHistory: spec.behaviour.maxLength,
+        dedupeWindow: settings.dedupeWindow,
         fromBeginning: opts.fromBeginning,
         pipeline: { maxFlushMessages: opts.maxBatch, maxFlushBytes: opts.maxBatchBytes, chunkSize: opts.chunkSize, lingerMs: opts.lingerMs, maxFlushesInFlight: opts.flushesInFlight },
         metrics,

@@ -17,6 +17,7 @@ export function eventsKind(spec: OnlineStoreSpec): IngestKind<Event> {
       pushRow(rows, table, row);
     },
     addOnline: (ops, event) => addEventOps(ops, spec, event),
+    recordId: (event) => event.event_id,
     eventTime: (event) => event.ts,
   };
 }

@@ -5,9 +5,18 @@ import { parseWith } from '../../infra/config.js';
 /**
  * Ingestion's own settings, from environment variables (CLI flags override):
  * KAFKA_EVENTS_TOPIC, KAFKA_EVENTS_PARTITIONS, KAFKA_DEAD_LETTER_TOPIC,
- * KAFKA_DEAD_LETTER_PARTITIONS, INGEST_GROUP, INGEST_FEATURES, INGEST_METRICS_PORT.
+ * KAFKA_DEAD_LETTER_PARTITIONS, INGEST_GROUP, INGEST_FEATURES, INGEST_METRICS_PORT,
+ * INGEST_DEDUPE_WINDOW.
  */
 export const DEFAULT_FEATURES_FILE = fileURLToPath(new URL('../../configs/features/synthetic.json', import.meta.url));
+
+/**
+ * Offsets per partition whose event ids the online store keeps to count an
+ * event produced twice once (a producer retrying a write the broker had
+ * taken: kafkajs did so when a broker was killed). ClickHouse needs no
+ * window: it keeps one row per event id whatever the distance.
+ */
+export const DEFAULT_DEDUPE_WINDOW = 20_000;
 
 const TopicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name (letters, digits, . _ -)');
 
@@ -19,6 +28,7 @@ export const IngestSettingsSchema = z.object({
   groupId: z.string().min(1),
   featuresFile: z.string().min(1),
   metricsPort: z.number().int().min(0).max(65535).optional(),
+  dedupeWindow: z.number().int().min(0),
 });
 
 export type IngestSettings = z.infer<typeof IngestSettingsSchema>;
@@ -37,6 +47,7 @@ export function loadIngestSettings(env: NodeJS.ProcessEnv = process.env, overrid
       groupId: env.INGEST_GROUP ?? 'recsys-ingest',
       featuresFile: env.INGEST_FEATURES ?? DEFAULT_FEATURES_FILE,
       metricsPort: num(env.INGEST_METRICS_PORT),
+      dedupeWindow: num(env.INGEST_DEDUPE_WINDOW) ?? DEFAULT_DEDUPE_WINDOW,
       ...defined,
     },
     'invalid ingestion settings (check KAFKA_EVENTS_*, KAFKA_DEAD_LETTER_*, INGEST_* env vars and flags)',

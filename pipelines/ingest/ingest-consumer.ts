@@ -6,6 +6,7 @@ import { ensureTopics } from '../../infra/kafka/kafka-client.js';
 import { logger } from '../../infra/logger.js';
 import type { Redis } from '../../infra/redis/redis-client.js';
 import { RedisOnlineWriter } from '../online-store/redis-online-store.js';
+import { DEFAULT_DEDUPE_WINDOW } from './ingest-config.js';
 import type { TopicBinding } from './ingest-kind.js';
 import { reasonClass, type IngestMetrics } from './ingest-metrics.js';
 import { IngestPipeline, type FlushInfo, type PipelineHooks, type PipelineOptions } from './ingest-pipeline.js';
@@ -27,6 +28,8 @@ export interface IngestConsumerOptions {
   redisPrefix: string;
   /** Behaviour sequence length kept per user in Redis. */
   maxHistory: number;
+  /** Offsets per partition within which a record id seen again is applied to the online store once (0: off). @default DEFAULT_DEDUPE_WINDOW */
+  dedupeWindow?: number;
   /** A new group starts at the beginning of the topics (nothing produced before the first start is skipped). @default true */
   fromBeginning?: boolean;
   /** Create missing topics (and the dead-letter topic) on start. @default true */
@@ -87,7 +90,7 @@ export class IngestConsumer {
     });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     const self = new IngestConsumer(consumer, producer, undefined);
-    const writer = new RedisOnlineWriter(options.redis, options.redisPrefix, options.maxHistory);
+    const writer = new RedisOnlineWriter(options.redis, options.redisPrefix, options.maxHistory, options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW);
     const pipeline = new IngestPipeline(
       {
         clickhouse: options.clickhouse,

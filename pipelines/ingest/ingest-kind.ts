@@ -20,6 +20,8 @@ export interface IngestKind<R = unknown> {
   addOffline(rows: TableRows, record: R, source: SourcePosition): void;
   /** Adds the record's effect on the online store; omitted for kinds that only go offline. */
   addOnline?(ops: OnlineOps, record: R): void;
+  /** The record's own id, by which a record produced twice is applied to the online store once. */
+  recordId?(record: R): string;
   /** Event time (epoch ms), for the freshness metric. */
   eventTime(record: R): number;
 }

@@ -20,6 +20,7 @@ export class IngestMetrics {
   readonly writeFailures = new Counter({ name: 'ingest_write_failures_total', help: 'Flush writes that failed in a way retries did not cure (the records no store takes are then dead-lettered)', labelNames: ['store'], registers: [this.registry] });
   readonly failed = new Gauge({ name: 'ingest_failed', help: '1 once ingestion stopped on a failure it cannot get past (see the log for the cause and offsets)', registers: [this.registry] });
   readonly onlineStoreBehind = new Gauge({ name: 'ingest_online_store_behind', help: '1 for a partition whose online store (Redis) is known to miss events: its watermark was behind the consumer position; run `recsys ingest --rebuild-online-store`', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly duplicates = new Counter({ name: 'ingest_duplicates_total', help: 'Records whose id the online store had applied within the dedupe window (produced twice): stored once', labelNames: ['topic'], registers: [this.registry] });
   readonly committed = new Counter({ name: 'ingest_messages_committed_total', help: 'Messages whose offsets were committed', registers: [this.registry] });
   readonly freshness = new Histogram({
     name: 'ingest_freshness_seconds',

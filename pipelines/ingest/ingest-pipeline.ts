@@ -564,25 +564,55 @@ export class IngestPipeline {
         return;
       }
       const pending = records.filter((r) => r.offset > watermark);
+      const isDuplicate = await this.duplicateCheck(topic, partition, kind, pending);
       const chunks: PartitionChunk[] = [];
       let expected = watermark;
       for (let i = 0; i < pending.length || chunks.length === 0; i += this.settings.chunkSize) {
         const slice = pending.slice(i, i + this.settings.chunkSize);
         const last = i + this.settings.chunkSize >= pending.length ? lastOffset : slice[slice.length - 1]!.offset;
         const ops = emptyOps();
-        for (const r of slice) kind.addOnline!(ops, r.record);
-        chunks.push({ expected, last, ops });
+        const ids: { offset: number; id: string }[] = [];
+        for (const r of slice) {
+          if (isDuplicate(r, ids)) continue;
+          kind.addOnline!(ops, r.record);
+        }
+        chunks.push({ expected, last, ops, ids });
         expected = last;
       }
       const applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, chunks));
       if (applied === chunks.length) {
         this.watermarks.set(id, lastOffset);
+        const duplicates = pending.length - chunks.reduce((n, c) => n + c.ids!.length, 0);
+        if (duplicates > 0 && kind.recordId && this.sinks.online.dedupeWindow > 0) {
+          this.options.metrics?.duplicates.inc({ topic }, duplicates);
+          log.warn({ topic, partition, duplicates, offsets: [pending[0]!.offset, lastOffset] }, 'records produced twice (same id within the dedupe window): applied to the online store once');
+        }
         return;
       }
       // Another writer (this partition's owner after a rebalance) moved the
       // watermark, or the store lost it: re-read it and apply only what is still missing.
       log.info({ topic, partition, applied, chunks: chunks.length }, 'online store watermark moved; re-reading');
     }
+  }
+
+  /**
+   * Decides, record by record in offset order, which of a partition's
+   * pending records were applied already: their id is in the store's dedupe
+   * window or earlier among `pending`. A record that is not gets its id
+   * appended to `ids` (the window's new entries, applied with its chunk).
+   * Kinds without ids, or with the window off, have no duplicates.
+   */
+  private async duplicateCheck(topic: string, partition: number, kind: IngestKind, pending: readonly { offset: number; record: unknown }[]): Promise<(r: { offset: number; record: unknown }, ids: { offset: number; id: string }[]) => boolean> {
+    const recordId = kind.recordId;
+    if (!recordId || this.sinks.online.dedupeWindow === 0) return () => false;
+    const seen = await this.attempt('redis', () => this.sinks.online.seenIds(topic, partition, [...new Set(pending.map((r) => recordId(r.record)))]));
+    return (r, ids) => {
+      const id = recordId(r.record);
+      if (seen.has(id)) return true;
+      seen.add(id);
+      ids.push({ offset: r.offset, id });
+      return false;
+    };
   }
 
   /**
@@ -597,13 +627,15 @@ export class IngestPipeline {
     const refused: FlushRecord[] = [];
     let watermark = await this.readWatermark(topic, partition, this.watermarks.get(id) ?? batches[0]!.firstOffset - 1);
     const records = batches.flatMap((batch) => batch.valid.map((valid) => ({ batch, valid })));
+    const isDuplicate = await this.duplicateCheck(topic, partition, kind, records.filter((r) => r.valid.offset > watermark).map((r) => r.valid));
     for (const r of records) {
       if (r.valid.offset <= watermark) continue;
       const ops = emptyOps();
-      kind.addOnline!(ops, r.valid.record);
+      const ids: { offset: number; id: string }[] = [];
+      if (!isDuplicate(r.valid, ids)) kind.addOnline!(ops, r.valid.record);
       let applied: number;
       try {
-        applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: r.valid.offset, ops }]), 0);
+        applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: r.valid.offset, ops, ids }]), 0);
       } catch (error) {
         if (!(error instanceof WriteFailedError)) throw error;
         refused.push(r);

@@ -7,11 +7,17 @@
  * and a writer that lost the race (another consumer after a rebalance)
  * re-reads the watermark and skips what is already there.
  *
- * KEYS[1] watermark hash; ARGV: partition, expected, last offset, max history
- * length, then sections, each a count followed by its entries:
+ * The chunk's record ids join the partition's dedupe window (KEYS[2], id →
+ * offset) in the same call, and ids older than the window's offsets leave it:
+ * the writer leaves out of a chunk any record whose id the window holds.
+ *
+ * KEYS[1] watermark hash, KEYS[2] the partition's seen-ids sorted set; ARGV:
+ * partition, expected, last offset, max history length, then sections, each
+ * a count followed by its entries:
  *   increments (key, field, delta) · last-ts maxima (key, ts) ·
  *   histories (key, n, then n × (score, member)) ·
- *   attribute updates (key, ts, n, then n × (field, json value)).
+ *   attribute updates (key, ts, n, then n × (field, json value)) ·
+ *   seen ids (offset, id), preceded by the window in offsets (0: no window).
  * Returns 1 when applied, 0 when the watermark differed (nothing written).
  */
 export const APPLY_OPS_LUA = `
@@ -46,6 +52,12 @@ for _ = 1, n do
     else redis.call('HSET', key, '_ts', ts) end
   end
   i = i + 2 * m
+end
+local window = tonumber(ARGV[i]); i = i + 1
+n = tonumber(ARGV[i]); i = i + 1
+if window > 0 then
+  if n > 0 then redis.call('ZADD', KEYS[2], unpack(ARGV, i, i + 2 * n - 1)) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (tonumber(ARGV[3]) - window + 1))
 end
 redis.call('HSET', wmKey, ARGV[1], ARGV[3])
 return 1

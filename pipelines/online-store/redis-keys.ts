@@ -9,6 +9,9 @@
  *   <p>ingest:wm:<topic>  hash, partition → last Kafka offset applied (the exactly-once guard)
  *   <p>ingest:behind:<topic>  hash, partition → why the store is known to miss events (set when a
  *                         watermark was found behind the consumer's position; cleared by a rebuild)
+ *   <p>ingest:seen:<topic>:<partition>  sorted set, record id → offset: the ids applied from the
+ *                         partition's last offsets (the dedupe window), so a record produced twice
+ *                         (a producer's retry) counts once
  */
 export interface RedisKeys {
   history(userId: string): string;
@@ -16,6 +19,7 @@ export interface RedisKeys {
   attributes(kind: 'user' | 'item', id: string): string;
   watermark(topic: string): string;
   behind(topic: string): string;
+  seen(topic: string, partition: number): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -26,6 +30,7 @@ export function redisKeys(prefix: string): RedisKeys {
     attributes: (kind, id) => `${prefix}${entity(kind)}:${id}:a`,
     watermark: (topic) => `${prefix}ingest:wm:${topic}`,
     behind: (topic) => `${prefix}ingest:behind:${topic}`,
+    seen: (topic, partition) => `${prefix}ingest:seen:${topic}:${partition}`,
   };
 }
 

@@ -7,7 +7,7 @@ import { ATTRIBUTES_TS_FIELD, LAST_TS_FIELD, redisKeys, type RedisKeys } from '.
 import { compareNewestFirst, parseEntityRef, parseSequenceMember, sequenceMember, type OnlineOps } from './online-ops.js';
 import { emptyCounters, type Counters, type ItemState, type OnlineStoreReader, type UserState } from './online-store.js';
 
-type ApplyCommand = (key: string, ...args: (string | number)[]) => Promise<number>;
+type ApplyCommand = (watermarkKey: string, seenKey: string, ...args: (string | number)[]) => Promise<number>;
 type RedisWithApply = Redis & { recsysApplyOps?: ApplyCommand };
 
 /** A chunk of one partition's events, ready to apply. */
@@ -17,6 +17,8 @@ export interface PartitionChunk {
   /** Last offset the chunk covers (the new watermark). */
   last: number;
   ops: OnlineOps;
+  /** The ids of the records applied, with their offsets: they join the partition's dedupe window. */
+  ids?: readonly { offset: number; id: string }[];
 }
 
 /** Reads the watermark of each partition (-1 where nothing was applied yet). */
@@ -37,10 +39,28 @@ export class RedisOnlineWriter {
   readonly keys: RedisKeys;
   private readonly redis: RedisWithApply;
 
-  constructor(redis: Redis, prefix: string, private readonly maxHistory: number) {
+  /**
+   * @param dedupeWindow offsets per partition whose record ids are kept to
+   * recognise a record produced twice (0: none kept, nothing recognised).
+   */
+  constructor(redis: Redis, prefix: string, private readonly maxHistory: number, readonly dedupeWindow = 0) {
     this.keys = redisKeys(prefix);
     this.redis = redis as RedisWithApply;
-    if (!this.redis.recsysApplyOps) this.redis.defineCommand('recsysApplyOps', { numberOfKeys: 1, lua: APPLY_OPS_LUA });
+    if (!this.redis.recsysApplyOps) this.redis.defineCommand('recsysApplyOps', { numberOfKeys: 2, lua: APPLY_OPS_LUA });
+  }
+
+  /**
+   * Which of `ids` the partition's dedupe window holds: records applied
+   * already. Read after the watermark; the chunks built from it apply only if
+   * the watermark has not moved since, so no other writer can add to the
+   * window in between.
+   */
+  seenIds(topic: string, partition: number, ids: readonly string[]): Promise<Set<string>> {
+    if (this.dedupeWindow === 0 || ids.length === 0) return Promise.resolve(new Set());
+    return withRedisErrors('dedupe read', async () => {
+      const scores = await this.redis.zmscore(this.keys.seen(topic, partition), ...ids);
+      return new Set(ids.filter((_, i) => scores[i] !== null));
+    });
   }
 
   watermarks(topic: string, partitions: readonly number[]): Promise<Map<number, number>> {
@@ -72,7 +92,8 @@ export class RedisOnlineWriter {
    */
   async applyChunks(topic: string, partition: number, chunks: readonly PartitionChunk[]): Promise<number> {
     const key = this.keys.watermark(topic);
-    const results = await withRedisErrors('apply', () => Promise.all(chunks.map((c) => this.redis.recsysApplyOps!(key, ...this.args(partition, c)))));
+    const seenKey = this.keys.seen(topic, partition);
+    const results = await withRedisErrors('apply', () => Promise.all(chunks.map((c) => this.redis.recsysApplyOps!(key, seenKey, ...this.args(partition, c)))));
     const firstMiss = results.findIndex((r) => Number(r) !== 1);
     return firstMiss === -1 ? results.length : firstMiss;
   }
@@ -110,6 +131,9 @@ export class RedisOnlineWriter {
       args.push(this.keys.attributes(update.kind, update.id), update.ts, fields.length);
       for (const [field, value] of fields) args.push(field, JSON.stringify(value));
     }
+    const ids = this.dedupeWindow > 0 ? chunk.ids ?? [] : [];
+    args.push(this.dedupeWindow, ids.length);
+    for (const { offset, id } of ids) args.push(offset, id);
     return args;
   }
 }

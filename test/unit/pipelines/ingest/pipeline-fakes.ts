@@ -20,8 +20,8 @@ export const batch = (partition: number, from: number, n: number): PartitionBatc
   valid: Array.from({ length: n }, (_, k) => ({ record: event(from + k), offset: from + k, kafkaTs: 0 })),
 });
 
-/** Fakes with the real stores' semantics: a table of rows, an online store with per-partition watermarks. */
-export function fakes({ failInserts = 0 } = {}) {
+/** Fakes with the real stores' semantics: a table of rows, an online store with per-partition watermarks and dedupe windows. */
+export function fakes({ failInserts = 0, dedupeWindow = 20_000 } = {}) {
   const log: string[] = [];
   const rows: Record<string, unknown>[] = [];
   let failures = failInserts;
@@ -38,13 +38,22 @@ export function fakes({ failInserts = 0 } = {}) {
   const memory = new MemoryOnlineStore(spec);
   const watermarks = new Map<number, number>();
   const behind = new Map<number, string>();
+  const seen = new Map<number, Map<string, number>>();
   const online = {
+    dedupeWindow,
+    seenIds: async (_topic: string, partition: number, ids: readonly string[]) => new Set(ids.filter((id) => seen.get(partition)?.has(id))),
     watermarks: async (_topic: string, partitions: readonly number[]) => new Map(partitions.map((p) => [p, watermarks.get(p) ?? -1])),
     applyChunks: async (_topic: string, partition: number, chunks: readonly PartitionChunk[]) => {
       let applied = 0;
       for (const c of chunks) {
         if ((watermarks.get(partition) ?? -1) !== c.expected) break;
         memory.apply(c.ops);
+        if (dedupeWindow > 0) {
+          const window = seen.get(partition) ?? new Map<string, number>();
+          for (const { offset, id } of c.ids ?? []) window.set(id, offset);
+          for (const [id, offset] of window) if (offset <= c.last - dedupeWindow) window.delete(id);
+          seen.set(partition, window);
+        }
         watermarks.set(partition, c.last);
         applied++;
       }
