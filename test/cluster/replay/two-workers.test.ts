@@ -155,6 +155,31 @@ describe('cluster: two replay workers on Redis Cluster and the ClickHouse cluste
     console.log(`      in-process replay on the cluster: ${run.rows.length} rows, ${run.evaluation.decisions} decisions, ${run.evaluation.impressions} impressions, ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
+  it('a job run twice (a worker killed between its write and its completion): readers see each row once, all on one shard', async () => {
+    const twice = spec({ tag: 'written-twice' });
+    const first = await runReplay(twice, { db, registry, reportsDir: reports });
+    // A second apart at least, so the rerun's rows (computed_at) are not a byte-identical block that replication would drop.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await runReplay(twice, { db, registry, reportsDir: reports });
+    const n = first.rows.length;
+    const { raw, final } = await counts(first.jobId);
+    assert.equal(final, n, 'FINAL through the Distributed table collapses the rerun');
+    assert.equal(raw, 2 * n, 'both runs stored (the table dedupes at read time)');
+    assert.deepEqual(withoutJob(await readReplayResults(db, first.jobId)), withoutJob(await reference({})), 'read once each, equal to the single-server run');
+    // FINAL collapses within a shard only: a job's rows must share one (sharded by job_id).
+    const perShard = await Promise.all([ENTRY, 3 as const].map(async (node) => {
+      const client = createClickHouse(clusterConfig(database, node));
+      try {
+        await client.command('SYSTEM SYNC REPLICA replay_results_local');
+        const [row] = await client.query<{ n: number }>(`SELECT count() AS n FROM replay_results_local WHERE job_id = ${sqlString(first.jobId)}`);
+        return Number(row!.n);
+      } finally {
+        await client.close();
+      }
+    }));
+    assert.deepEqual([...perShard].sort((x, y) => x - y), [0, 2 * n], `rows per shard (node 1, node 3): ${perShard.join(', ')}`);
+  });
+
   it('8 jobs, two worker processes: both take jobs, each job completes once, its rows are stored once and equal the single-server run', async () => {
     const started = Date.now();
     const workers = await Promise.all([startWorker(), startWorker()]);
