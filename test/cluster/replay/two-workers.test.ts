@@ -14,6 +14,7 @@ import { readReplayResults, type ReplayResultRow } from '../../../pipelines/repl
 import { runReplay } from '../../../pipelines/replay/replay-run.js';
 import { loadReplaySettings, type ReplaySettings } from '../../../pipelines/replay/replay-settings.js';
 import { parseReplaySpec, type ReplaySpecInput } from '../../../pipelines/replay/replay-spec.js';
+import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
 import { randomName } from '../../helpers/names.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { HOUR, replayRegistry, writeLoggedTraffic, type LoggedWindow } from '../../integration/pipelines/replay/replay-fixtures.js';
@@ -246,5 +247,26 @@ describe('cluster: two replay workers on Redis Cluster and the ClickHouse cluste
     assert.deepEqual(completedBy(victim.stderr).filter((id) => id === r.jobId), [], 'never by the killed worker');
     assert.deepEqual(withoutJob(await readReplayResults(db, r.jobId)), withoutJob(await reference(bigSpec)), 'equal to the single-server run');
     console.log(`      killed ${victim.name} at ${JSON.stringify(active.progress)}; taken over by ${survivor.name} ${((takenOver - killedAt) / 1000).toFixed(1)} s later (lock ${settings.lockMs} ms), completed ${((done - killedAt) / 1000).toFixed(1)} s after the kill; ${rows} rows, raw = FINAL`);
+  });
+
+  it('a recurring replay (BullMQ job scheduler on Redis Cluster): the tick enqueues serving vs newest, the surviving worker completes it, equal to the single-server run', async () => {
+    await new ModelRegistry(registry).promote('syn-din', 1, { actor: 'test' });
+    await queue.schedule('syn-din', { every: 600_000 }, { bootstrapSamples: 50 });
+    try {
+      const tick = await waitFor(async () => (await queue.queue.getJobs(['completed', 'failed'])).find((j) => j.name === 'recurring'), { timeoutMs: 120_000, intervalMs: 200, what: 'the first recurring tick' });
+      const enqueued = (tick.returnvalue as { enqueued?: string } | null)?.enqueued;
+      assert.ok(enqueued, JSON.stringify(tick.returnvalue ?? tick.failedReason));
+      const status = await untilFinished(enqueued, 300_000);
+      assert.equal(status.state, 'completed', status.failedReason ?? '');
+      const tickSpec = parseReplaySpec(status.data);
+      assert.deepEqual([tickSpec.a.version, tickSpec.b.version, tickSpec.from], [1, 2, trainedUntil + 1]);
+      const rows = (status.result as { rows: number }).rows;
+      assert.deepEqual(await counts(enqueued), { raw: rows, final: rows });
+      const ref = await runReplay(tickSpec, { db: refDb, registry, reportsDir: reports });
+      assert.deepEqual(withoutJob(await readReplayResults(db, enqueued)), withoutJob(await readReplayResults(refDb, ref.jobId)), 'equal to the single-server run');
+      console.log(`      recurring tick ${tick.id} → job ${enqueued}: ${(status.result as { evaluation: { decisions: number } }).evaluation.decisions} decisions, ${rows} rows`);
+    } finally {
+      await queue.unschedule('syn-din');
+    }
   });
 });
