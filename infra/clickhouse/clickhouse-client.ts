@@ -31,7 +31,13 @@ export function createClickHouse(config: ServicesConfig['clickhouse'], { databas
     // On a cluster, an insert into a Distributed table returns once every
     // shard's replica has the rows, not when they are queued on this server:
     // ingestion commits its Kafka offsets after the insert, so the ack must mean stored.
-    clickhouse_settings: config.cluster ? { ...SETTINGS, insert_distributed_sync: 1 } : SETTINGS,
+    // Replica choice in order (the first live replica of each shard) rather
+    // than at random, for inserts and reads alike: a Distributed insert lands
+    // on one replica and its sibling fetches the part a moment later, so a
+    // read that picked the sibling missed what this client had just written
+    // (a completed replay job without its rows). A dead first replica moves
+    // both to the next one.
+    clickhouse_settings: config.cluster ? { ...SETTINGS, insert_distributed_sync: 1, load_balancing: 'in_order' } : SETTINGS,
     // Failures are rethrown with context below; the client's own error log would say it twice.
     log: { level: ClickHouseLogLevel.OFF },
   });

@@ -4,6 +4,7 @@ import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
 import { errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
+import { publishCounted } from '../../infra/redis/publish.js';
 import { createRedis, type Redis } from '../../infra/redis/redis-client.js';
 import type { NotifyOutcome, RegistryEvent, RegistryNotifier } from './registry-notifier.js';
 import { REGISTRY_TABLE, registryEventRow } from './registry-table.js';
@@ -92,7 +93,7 @@ export function createServicesNotifier(config: ServicesConfig, options: Services
       redis === null
         ? { sink: 'redis', status: 'skipped' as const, detail: 'not configured' }
         : attempt('redis', channel, async () => {
-          const receivers = await getRedis().publish(channel, JSON.stringify(event));
+          const receivers = await publishCounted(getRedis(), channel, JSON.stringify(event));
           return `published on ${channel} (${receivers} subscriber${receivers === 1 ? '' : 's'})`;
         }),
     ]),

@@ -69,11 +69,15 @@ function loggingPolicyOf(d: StoredDecision): LoggedDecision['logging'] {
 /**
  * Outcomes of the decisions made in [from, to), selected by a subquery rather
  * than a list of request ids (a slice's ids would exceed the server's query size).
+ * GLOBAL: on a cluster both tables are Distributed, and ClickHouse refuses a
+ * plain IN of one Distributed table inside a query of another (error 288);
+ * GLOBAL runs the subquery once and ships its ids to every shard. On one
+ * server it is the plain IN.
  */
 export async function outcomesOfDecisions(db: SqlClient, from: number, to: number): Promise<OutcomeRow[]> {
   return db.query<OutcomeRow>(
     `SELECT request_id, event_id, event_type, ts, user_id, item_id, label, value FROM ${DECISION_TABLES.outcomes} FINAL
-     WHERE request_id IN (SELECT request_id FROM ${DECISION_TABLES.decisions} WHERE ts >= ${sqlNumber(from)} AND ts < ${sqlNumber(to)})
+     WHERE request_id GLOBAL IN (SELECT request_id FROM ${DECISION_TABLES.decisions} WHERE ts >= ${sqlNumber(from)} AND ts < ${sqlNumber(to)})
      ORDER BY request_id, item_id, event_id`,
   );
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
 import { errorMessage, isRetriable } from '../../infra/errors.js';
@@ -35,6 +36,12 @@ export interface ReplayWorkerOptions {
   concurrency?: number;
   /** Longest CPU stretch without returning to the event loop. @default 50 */
   sliceMs?: number;
+  /**
+   * Recorded on every job this worker takes (BullMQ's `processedBy`), so a
+   * job taken over after a worker died says which worker finished it.
+   * @default `<hostname>:<pid>`
+   */
+  name?: string;
 }
 
 export interface RunningReplayWorker {
@@ -47,7 +54,7 @@ class StoppedForShutdown extends Error {
   override readonly name = 'StoppedForShutdown';
 }
 
-export function startReplayWorker({ connection, queueConnection, settings, db, concurrency = 1, sliceMs }: ReplayWorkerOptions): RunningReplayWorker {
+export function startReplayWorker({ connection, queueConnection, settings, db, concurrency = 1, sliceMs, name = `${hostname()}:${process.pid}` }: ReplayWorkerOptions): RunningReplayWorker {
   const queue = new ReplayQueue(queueConnection, settings);
   const stop = new AbortController();
   const processor = async (job: Job, token?: string): Promise<unknown> => {
@@ -81,14 +88,16 @@ export function startReplayWorker({ connection, queueConnection, settings, db, c
     }
   };
   const worker = new Worker(settings.queueName, processor, {
-    connection, prefix: settings.prefix, concurrency, autorun: false,
+    name, connection, prefix: settings.prefix, concurrency, autorun: false,
     lockDuration: settings.lockMs, stalledInterval: settings.lockMs, maxStalledCount: settings.maxStalled,
   });
   let closing: Promise<void> | undefined;
   // TensorFlow's native load holds the event loop for a second or more (longer on a busy machine):
   // done before the first job is taken, while there is no lock to lose. Only workers load it, not submit or status.
   const started = import('./replay-run.js').then(() => {
-    if (!closing) worker.run().catch((error: unknown) => log.error({ err: error }, 'replay worker stopped'));
+    if (closing) return;
+    worker.run().catch((error: unknown) => log.error({ err: error }, 'replay worker stopped'));
+    log.info({ name }, 'taking jobs');
   }, (error: unknown) => log.error({ err: error }, 'cannot load the replay runner (TensorFlow): this worker takes no jobs'));
   worker.on('failed', (job, error) => log.warn({ jobId: job?.id, reason: error.message }, 'job failed'));
   worker.on('completed', (job) => log.info({ jobId: job.id }, 'job completed'));
