@@ -35,6 +35,7 @@ import { createKafka, ensureTopics } from '../infra/kafka/kafka-client.js';
 import { createRedis } from '../infra/redis/redis-client.js';
 import { EventProducer, RateLimiter } from '../pipelines/ingest/event-producer.js';
 import { eventKey } from '../pipelines/ingest/events-kind.js';
+import { loadIngestSettings } from '../pipelines/ingest/ingest-config.js';
 import { countInteractions } from '../pipelines/ingest/offline-store.js';
 import { LoadSampler } from './lib/harness.js';
 import { summarizeProfile } from './ingest-lib/profile-summary.js';
@@ -234,6 +235,7 @@ if (flags['cpu-prof']) {
 
 const result = {
   bench: 'ingest', events: produced, mean_event_bytes: Number((bytes / produced).toFixed(1)), partitions,
+  dedupe_window: loadIngestSettings().dedupeWindow,
   drain_seconds: Number(drainSeconds.toFixed(1)), drained, replayed_by_consumer: Math.max(0, flushedMessages - drained), events_per_s: Math.round(drained / drainSeconds), steady_events_per_s: steady,
   cpu_seconds: cpu,
   cpu_us_per_event: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number(((v * 1e6) / Math.max(1, drained)).toFixed(1))])),

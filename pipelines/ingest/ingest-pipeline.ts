@@ -8,6 +8,7 @@ import type { PartitionChunk, RedisOnlineWriter } from '../online-store/redis-on
 import { deadLetterBatches, deadLetterMessage, deadLetterRow, type DeadLetter } from './dead-letter.js';
 import type { IngestKind } from './ingest-kind.js';
 import type { IngestMetrics } from './ingest-metrics.js';
+import { RecentIds } from './recent-ids.js';
 import { pushRow, type TableRows } from './offline-rows.js';
 import { classifyWriteError, WriteFailedError } from './write-errors.js';
 
@@ -191,6 +192,8 @@ export class IngestPipeline {
   private readonly loop: Promise<void>;
   /** Watermark per `topic\0partition` as this process last wrote it; re-read from Redis on a mismatch. */
   private readonly watermarks = new Map<string, number>();
+  /** Per partition, the ids applied within the dedupe window (see recentIds). */
+  private readonly recent = new Map<string, RecentIds>();
   /** The options with their defaults, merged and checked once. */
   private readonly settings: PipelineSettings;
   /** Per `topic\0partition`: the Redis apply of the latest flush holding it (the next one waits for it). */
@@ -564,16 +567,26 @@ export class IngestPipeline {
         return;
       }
       const pending = records.filter((r) => r.offset > watermark);
-      const isDuplicate = await this.duplicateCheck(topic, partition, kind, pending);
+      const recent = await this.recentIds(topic, partition, kind, cached === undefined || attempt > 0);
+      const fresh = new Set<string>();
+      let duplicates = 0;
       const chunks: PartitionChunk[] = [];
       let expected = watermark;
       for (let i = 0; i < pending.length || chunks.length === 0; i += this.settings.chunkSize) {
         const slice = pending.slice(i, i + this.settings.chunkSize);
         const last = i + this.settings.chunkSize >= pending.length ? lastOffset : slice[slice.length - 1]!.offset;
         const ops = emptyOps();
-        const ids: { offset: number; id: string }[] = [];
+        const ids: string[] = [];
         for (const r of slice) {
-          if (isDuplicate(r, ids)) continue;
+          if (recent) {
+            const recordId = kind.recordId!(r.record);
+            if (recent.has(recordId) || fresh.has(recordId)) {
+              duplicates++;
+              continue;
+            }
+            fresh.add(recordId);
+            ids.push(recordId);
+          }
           kind.addOnline!(ops, r.record);
         }
         chunks.push({ expected, last, ops, ids });
@@ -582,8 +595,8 @@ export class IngestPipeline {
       const applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, chunks));
       if (applied === chunks.length) {
         this.watermarks.set(id, lastOffset);
-        const duplicates = pending.length - chunks.reduce((n, c) => n + c.ids!.length, 0);
-        if (duplicates > 0 && kind.recordId && this.sinks.online.dedupeWindow > 0) {
+        if (recent) for (const c of chunks) recent.add(c.last, c.ids!);
+        if (duplicates > 0) {
           this.options.metrics?.duplicates.inc({ topic }, duplicates);
           log.warn({ topic, partition, duplicates, offsets: [pending[0]!.offset, lastOffset] }, 'records produced twice (same id within the dedupe window): applied to the online store once');
         }
@@ -596,23 +609,22 @@ export class IngestPipeline {
   }
 
   /**
-   * Decides, record by record in offset order, which of a partition's
-   * pending records were applied already: their id is in the store's dedupe
-   * window or earlier among `pending`. A record that is not gets its id
-   * appended to `ids` (the window's new entries, applied with its chunk).
-   * Kinds without ids, or with the window off, have no duplicates.
+   * The ids the partition applied within its dedupe window: kept in memory
+   * between flushes, reloaded from Redis whenever the watermark is re-read
+   * (the window there moves only with the watermark, so while this process's
+   * compare-and-set chunks apply, its copy is Redis's). Undefined for kinds
+   * without ids or with the window off.
    */
-  private async duplicateCheck(topic: string, partition: number, kind: IngestKind, pending: readonly { offset: number; record: unknown }[]): Promise<(r: { offset: number; record: unknown }, ids: { offset: number; id: string }[]) => boolean> {
-    const recordId = kind.recordId;
-    if (!recordId || this.sinks.online.dedupeWindow === 0) return () => false;
-    const seen = await this.attempt('redis', () => this.sinks.online.seenIds(topic, partition, [...new Set(pending.map((r) => recordId(r.record)))]));
-    return (r, ids) => {
-      const id = recordId(r.record);
-      if (seen.has(id)) return true;
-      seen.add(id);
-      ids.push({ offset: r.offset, id });
-      return false;
-    };
+  private async recentIds(topic: string, partition: number, kind: IngestKind, reload: boolean): Promise<RecentIds | undefined> {
+    const window = this.sinks.online.dedupeWindow;
+    if (!kind.recordId || window === 0) return undefined;
+    const id = `${topic}\u0000${partition}`;
+    let recent = this.recent.get(id);
+    if (!recent || reload) {
+      recent = RecentIds.from(window, await this.attempt('redis', () => this.sinks.online.seenWindow(topic, partition)));
+      this.recent.set(id, recent);
+    }
+    return recent;
   }
 
   /**
@@ -627,26 +639,36 @@ export class IngestPipeline {
     const refused: FlushRecord[] = [];
     let watermark = await this.readWatermark(topic, partition, this.watermarks.get(id) ?? batches[0]!.firstOffset - 1);
     const records = batches.flatMap((batch) => batch.valid.map((valid) => ({ batch, valid })));
-    const isDuplicate = await this.duplicateCheck(topic, partition, kind, records.filter((r) => r.valid.offset > watermark).map((r) => r.valid));
+    let recent = await this.recentIds(topic, partition, kind, true);
     for (const r of records) {
       if (r.valid.offset <= watermark) continue;
       const ops = emptyOps();
-      const ids: { offset: number; id: string }[] = [];
-      if (!isDuplicate(r.valid, ids)) kind.addOnline!(ops, r.valid.record);
+      const ids: string[] = [];
+      const recordId = recent ? kind.recordId!(r.valid.record) : undefined;
+      if (recordId !== undefined && recent!.has(recordId)) this.options.metrics?.duplicates.inc({ topic });
+      else {
+        if (recordId !== undefined) ids.push(recordId);
+        kind.addOnline!(ops, r.valid.record);
+      }
       let applied: number;
       try {
         applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: r.valid.offset, ops, ids }]), 0);
+        if (applied === 1) recent?.add(r.valid.offset, ids);
       } catch (error) {
         if (!(error instanceof WriteFailedError)) throw error;
         refused.push(r);
         if (refused.length > this.settings.maxUnwritablePerFlush || refused.length === records.length && records.length > 1) throw this.storeAtFault('redis', error, batches);
         applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: r.valid.offset, ops: emptyOps() }]));
       }
-      // 0: another writer moved the watermark; go on from where it is.
-      watermark = applied === 1 ? r.valid.offset : await this.readWatermark(topic, partition, watermark);
+      // 0: another writer moved the watermark; go on from where it is (and from its window).
+      if (applied !== 1) {
+        watermark = await this.readWatermark(topic, partition, watermark);
+        recent = await this.recentIds(topic, partition, kind, true);
+      } else watermark = r.valid.offset;
     }
     if (watermark < lastOffset) await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: lastOffset, ops: emptyOps() }]));
     this.watermarks.delete(id);
+    this.recent.delete(id);
     return refused;
   }
 

@@ -7,9 +7,10 @@
  * and a writer that lost the race (another consumer after a rebalance)
  * re-reads the watermark and skips what is already there.
  *
- * The chunk's record ids join the partition's dedupe window (KEYS[2], id →
- * offset) in the same call, and ids older than the window's offsets leave it:
- * the writer leaves out of a chunk any record whose id the window holds.
+ * The chunk's record ids join the partition's dedupe window (KEYS[2], a hash:
+ * the chunk's last offset → its ids as a JSON array) in the same call, and
+ * chunks that ended `window` or more offsets before it leave: the writer
+ * leaves out of a chunk any record whose id the window holds.
  *
  * KEYS[1] watermark hash, KEYS[2] the partition's seen-ids sorted set; ARGV:
  * partition, expected, last offset, max history length, then sections, each
@@ -17,7 +18,7 @@
  *   increments (key, field, delta) · last-ts maxima (key, ts) ·
  *   histories (key, n, then n × (score, member)) ·
  *   attribute updates (key, ts, n, then n × (field, json value)) ·
- *   seen ids (offset, id), preceded by the window in offsets (0: no window).
+ *   the window in offsets (0: none), then the chunk's ids ('' for none).
  * Returns 1 when applied, 0 when the watermark differed (nothing written).
  */
 export const APPLY_OPS_LUA = `
@@ -53,11 +54,13 @@ for _ = 1, n do
   end
   i = i + 2 * m
 end
-local window = tonumber(ARGV[i]); i = i + 1
-n = tonumber(ARGV[i]); i = i + 1
+local window = tonumber(ARGV[i])
 if window > 0 then
-  if n > 0 then redis.call('ZADD', KEYS[2], unpack(ARGV, i, i + 2 * n - 1)) end
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (tonumber(ARGV[3]) - window + 1))
+  local last = tonumber(ARGV[3])
+  if ARGV[i + 1] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[i + 1]) end
+  for _, chunkLast in ipairs(redis.call('HKEYS', KEYS[2])) do
+    if tonumber(chunkLast) <= last - window then redis.call('HDEL', KEYS[2], chunkLast) end
+  end
 end
 redis.call('HSET', wmKey, ARGV[1], ARGV[3])
 return 1

@@ -9,9 +9,9 @@
  *   <p>ingest:wm:<topic>  hash, partition → last Kafka offset applied (the exactly-once guard)
  *   <p>ingest:behind:<topic>  hash, partition → why the store is known to miss events (set when a
  *                         watermark was found behind the consumer's position; cleared by a rebuild)
- *   <p>ingest:seen:<topic>:<partition>  sorted set, record id → offset: the ids applied from the
- *                         partition's last offsets (the dedupe window), so a record produced twice
- *                         (a producer's retry) counts once
+ *   <p>ingest:seen:<topic>:<partition>  hash, a chunk's last offset → the ids it applied (JSON): the
+ *                         partition's dedupe window, so a record produced twice (a producer's retry)
+ *                         counts once
  */
 export interface RedisKeys {
   history(userId: string): string;

@@ -17,8 +17,8 @@ export interface PartitionChunk {
   /** Last offset the chunk covers (the new watermark). */
   last: number;
   ops: OnlineOps;
-  /** The ids of the records applied, with their offsets: they join the partition's dedupe window. */
-  ids?: readonly { offset: number; id: string }[];
+  /** The ids of the records the chunk applies: they join the partition's dedupe window. */
+  ids?: readonly string[];
 }
 
 /** Reads the watermark of each partition (-1 where nothing was applied yet). */
@@ -50,16 +50,16 @@ export class RedisOnlineWriter {
   }
 
   /**
-   * Which of `ids` the partition's dedupe window holds: records applied
-   * already. Read after the watermark; the chunks built from it apply only if
-   * the watermark has not moved since, so no other writer can add to the
-   * window in between.
+   * The partition's dedupe window: the ids each chunk within it applied, by
+   * the chunk's last offset. Read after the watermark; chunks built from it
+   * apply only if the watermark has not moved since, so no other writer can
+   * have added to the window in between.
    */
-  seenIds(topic: string, partition: number, ids: readonly string[]): Promise<Set<string>> {
-    if (this.dedupeWindow === 0 || ids.length === 0) return Promise.resolve(new Set());
-    return withRedisErrors('dedupe read', async () => {
-      const scores = await this.redis.zmscore(this.keys.seen(topic, partition), ...ids);
-      return new Set(ids.filter((_, i) => scores[i] !== null));
+  seenWindow(topic: string, partition: number): Promise<Map<number, string[]>> {
+    if (this.dedupeWindow === 0) return Promise.resolve(new Map());
+    return withRedisErrors('dedupe window read', async () => {
+      const hash = await this.redis.hgetall(this.keys.seen(topic, partition));
+      return new Map(Object.entries(hash).map(([last, ids]) => [Number(last), JSON.parse(ids) as string[]]));
     });
   }
 
@@ -132,8 +132,8 @@ export class RedisOnlineWriter {
       for (const [field, value] of fields) args.push(field, JSON.stringify(value));
     }
     const ids = this.dedupeWindow > 0 ? chunk.ids ?? [] : [];
-    args.push(this.dedupeWindow, ids.length);
-    for (const { offset, id } of ids) args.push(offset, id);
+    // One field per chunk, its ids as one JSON string: Redis stores a string per chunk, not an entry per event.
+    args.push(this.dedupeWindow, ids.length > 0 ? JSON.stringify(ids) : '');
     return args;
   }
 }

@@ -59,9 +59,10 @@ describe('kill -9 of a ClickHouse replica during ingestion (cluster topology, re
   const spec = onlineSpecFrom(loadFeatureSpec(DEFAULT_FEATURES_FILE));
   const events: Event[] = [...syntheticEvents({ events: 40_000, users: 400, items: 800, seed: 23 })];
   const interactions = events.filter((e) => e.type !== 'item_update' && e.type !== 'user_update');
-  // A replica of shard 2, never the entry node the pipeline's client talks to.
-  const victim: NodeId = 4;
-  const sibling: NodeId = 3;
+  // The first replica of shard 2, never the entry node the pipeline's client talks to: with
+  // load_balancing in_order it takes shard 2's inserts and reads, which move to node 4 while it is down.
+  const victim: NodeId = 3;
+  const sibling: NodeId = 4;
   let env: IngestEnv;
   let consumer: IngestConsumer | undefined;
   let reader: Reader | undefined;

@@ -12,6 +12,7 @@ import { spawnTs, type Child } from '../../integration/pipelines/ingest/child.js
 import { waitForDrained } from '../../integration/pipelines/ingest/ingest-env.js';
 import { assertStoresHoldExactly } from '../../integration/pipelines/ingest/online-store-assert.js';
 import { createClusterIngestEnv, type ClusterIngestEnv } from '../helpers/cluster-ingest-env.js';
+import { topicEventIds } from '../helpers/topic-contents.js';
 import { clusterScript, killNine } from '../helpers/topology.js';
 
 const CLI = fileURLToPath(new URL('../../integration/pipelines/ingest/fixtures/recsys-cli.ts', import.meta.url));
@@ -28,13 +29,14 @@ describe('cluster: kill -9 of a Kafka broker while two ingest processes run', fu
   let env: ClusterIngestEnv;
   const children: Child[] = [];
 
-  before(async () => {
+  // Each scenario its own topic, group, database and key prefix: the second must not find the first's events.
+  beforeEach(async () => {
     await clusterScript('kafka', ['up']);
     await clusterScript('redis', ['up']);
     env = await createClusterIngestEnv({ partitions: 6 });
   });
-  after(async () => {
-    for (const c of children) if (c.process.exitCode === null) c.process.kill('SIGKILL');
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.process.exitCode === null) c.process.kill('SIGKILL');
     // The killed broker comes back for the next test, whatever happened here.
     await clusterScript('kafka', ['up']).catch(() => {});
     await env?.cleanup();
@@ -42,9 +44,11 @@ describe('cluster: kill -9 of a Kafka broker while two ingest processes run', fu
 
   /**
    * Two `recsys ingest` processes share the group; broker 2 is killed -9
-   * after a third of the events and restarted at the end. With
-   * `produceThroughKill` the events are produced while the broker dies (else
-   * they are all in the topic before ingestion starts).
+   * after a third of the events and restarted at the end. The events are
+   * produced once both processes hold partitions (else the first one up can
+   * drain the topic alone): at full speed, the kill coming once a third is
+   * ingested; or with `produceThroughKill`, paced, the kill coming after a
+   * third is produced.
    */
   async function scenario(produceThroughKill: boolean): Promise<void> {
     // A broker may learn of the new topic a moment after another one: asked until one answers.
@@ -68,7 +72,6 @@ describe('cluster: kill -9 of a Kafka broker while two ingest processes run', fu
       }
       await producer.flush();
     };
-    if (!produceThroughKill) await produce(0, events.length);
 
     const ports: number[] = [];
     for (let i = 0; i < 2; i++) {
@@ -85,6 +88,7 @@ describe('cluster: kill -9 of a Kafka broker while two ingest processes run', fu
       killedPid = await killNine('kafka-2');
       await produce(killAt, events.length);
     } else {
+      await produce(0, events.length);
       // Mid-ingestion: a third of the events stored by the two processes.
       await waitFor(async () => (await Promise.all(ports.map((p) => metricValue(p, 'ingest_events_valid_total')))).reduce((a, b) => a + b, 0) >= killAt, { timeoutMs: 120_000, intervalMs: 100, what: 'a third ingested' });
       killedPid = await killNine('kafka-2');
@@ -98,25 +102,32 @@ describe('cluster: kill -9 of a Kafka broker while two ingest processes run', fu
 
     await waitForDrained(env.admin, env.groupId, env.topic, 300_000);
     const perProcess = await Promise.all(ports.map((p) => metricValue(p, 'ingest_events_valid_total')));
+    const recognised = (await Promise.all(ports.map((p) => metricValue(p, 'ingest_duplicates_total')))).reduce((a, b) => a + b, 0);
     for (const c of children) c.process.kill('SIGTERM');
     for (const c of children) assert.equal((await c.exited).code, 0, c.stderr.slice(-5).join('\n'));
 
-    // Messages in the topic: more than the events means the producer wrote a duplicate.
-    const inTopic = (await env.admin.fetchTopicOffsets(env.topic)).reduce((n, p) => n + Number(p.high), 0);
-    console.log(`      events in ${events.length}, acknowledged ${producer.acknowledged}, messages in the topic ${inTopic}; broker pid ${killedPid} killed after ${killAt} events (${produceThroughKill ? 'produced' : 'ingested'}); ${produceSeconds.toFixed(1)} s; per process ${JSON.stringify(perProcess)}; ${restart.trim().split('\n').at(-1)}`);
-    assert.equal(inTopic, events.length, 'messages in the topic');
+    // The topic read whole: every acknowledged event in it (none lost), and how many copies the producer left.
+    const topic = await topicEventIds(env.kafka, env.admin, env.topic);
+    const inTopic = topic.messages;
+    const missing = events.filter((e) => !topic.ids.has(e.event_id)).length;
+    console.log(`      events in ${events.length}, acknowledged ${producer.acknowledged}, messages in the topic ${inTopic} (${topic.ids.size} distinct, ${missing} events missing), copies recognised by the online store ${recognised}; broker pid ${killedPid} killed after ${killAt} events (${produceThroughKill ? 'produced' : 'ingested'}); ${produceSeconds.toFixed(1)} s; per process ${JSON.stringify(perProcess)}; ${restart.trim().split('\n').at(-1)}`);
+    // Killed under the producer, kafkajs's idempotent producer may write a retried batch twice (178 copies
+    // of 32,300 once): the topic holds at least every event, and the stores each event once.
+    assert.equal(missing, 0, 'acknowledged events missing from the topic');
+    assert.equal(topic.ids.size, events.length, 'distinct events in the topic');
+    if (!produceThroughKill) assert.equal(inTopic, events.length, 'messages in the topic');
     const stored = await assertStoresHoldExactly(env, spec, events, 365 * 86_400_000);
     console.log(`      out: ClickHouse ${stored.length} rows, ${new Set(stored.map((e) => e.event_id)).size} distinct; Redis equals the reference store fed the ${events.length} events`);
+    assert.equal(recognised, inTopic - events.length, `every copy in the topic recognised as one:\n${children.flatMap((c) => c.stderr.filter((l) => l.includes('produced twice'))).join('\n')}`);
     assert.ok(perProcess.every((n) => n > 0), `both processes ingested: ${perProcess}`);
   }
 
   it('killed mid-ingestion: every event once in ClickHouse and Redis; both processes took partitions', () => scenario(false));
 
-  // Known failure (found here, 2026-12-03): with the broker killed while the
-  // events are produced, kafkajs 2.2.4's idempotent producer left 178
-  // duplicates in the topic (32,478 messages for 32,300 acknowledged
-  // events); ClickHouse keeps one row per event_id, the online store counts
-  // the duplicates. Skipped until the producer path is made exact
-  // (transactional producer, or the online store deduplicating by event_id).
-  it.skip('killed while producing: no duplicate in the topic, ClickHouse or Redis', () => scenario(true));
+  // Skipped: kafkajs 2.2.4 loses acknowledged messages when the leader is killed under the producer
+  // (upstream tulios/kafkajs#1303, open). Measured here 2026-12-03 in 4 runs: 63–167 of 32,300
+  // acknowledged events missing from the topic (read whole, every partition with its full ISR) and so
+  // from ClickHouse, with the idempotent producer or without; the same runs left 154–198 copies, which
+  // the online store's dedupe window recognised one for one. Needs another producer client (librdkafka).
+  it.skip('killed while producing: every event once in ClickHouse and Redis, whatever copies the producer left in the topic', () => scenario(true));
 });

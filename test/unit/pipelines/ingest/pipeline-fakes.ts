@@ -38,10 +38,11 @@ export function fakes({ failInserts = 0, dedupeWindow = 20_000 } = {}) {
   const memory = new MemoryOnlineStore(spec);
   const watermarks = new Map<number, number>();
   const behind = new Map<number, string>();
-  const seen = new Map<number, Map<string, number>>();
+  // partition → chunk's last offset → its ids, as the Redis hash.
+  const seen = new Map<number, Map<number, string[]>>();
   const online = {
     dedupeWindow,
-    seenIds: async (_topic: string, partition: number, ids: readonly string[]) => new Set(ids.filter((id) => seen.get(partition)?.has(id))),
+    seenWindow: async (_topic: string, partition: number) => new Map(seen.get(partition) ?? []),
     watermarks: async (_topic: string, partitions: readonly number[]) => new Map(partitions.map((p) => [p, watermarks.get(p) ?? -1])),
     applyChunks: async (_topic: string, partition: number, chunks: readonly PartitionChunk[]) => {
       let applied = 0;
@@ -49,9 +50,9 @@ export function fakes({ failInserts = 0, dedupeWindow = 20_000 } = {}) {
         if ((watermarks.get(partition) ?? -1) !== c.expected) break;
         memory.apply(c.ops);
         if (dedupeWindow > 0) {
-          const window = seen.get(partition) ?? new Map<string, number>();
-          for (const { offset, id } of c.ids ?? []) window.set(id, offset);
-          for (const [id, offset] of window) if (offset <= c.last - dedupeWindow) window.delete(id);
+          const window = seen.get(partition) ?? new Map<number, string[]>();
+          if (c.ids?.length) window.set(c.last, [...c.ids]);
+          for (const last of window.keys()) if (last <= c.last - dedupeWindow) window.delete(last);
           seen.set(partition, window);
         }
         watermarks.set(partition, c.last);
