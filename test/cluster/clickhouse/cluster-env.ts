@@ -31,12 +31,11 @@ export const shardOf = (n: NodeId) => (n <= 2 ? 1 : 2);
 export const ENTRY: NodeId = 1;
 
 /** Fails with the command to run when the topology is not up: these tests need it. */
+/** Fails unless every node answers: by answer, not by the topology script's pid files (it may have been started from another checkout). */
 export async function requireCluster(): Promise<void> {
-  try {
-    await run('bash', [CLUSTER_SCRIPT, 'status'], { timeout: 30_000 });
-  } catch (error) {
-    const out = (error as { stdout?: string }).stdout ?? '';
-    throw new Error(`the ClickHouse cluster topology is not up:\n${out}\nstart it with: bash infra/scripts/services.sh up --topology cluster zookeeper clickhouse`);
+  for (const n of NODES) {
+    const ok = await fetch(`${nodeUrl(n)}/ping`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
+    if (!ok) throw new Error(`ClickHouse node ${n} (${nodeUrl(n)}) does not answer: start the cluster with bash infra/scripts/services.sh up --topology cluster`);
   }
 }
 

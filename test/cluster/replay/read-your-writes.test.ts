@@ -4,7 +4,7 @@ import { sqlString } from '../../../infra/clickhouse/escape.js';
 import type { SqlClient } from '../../../infra/clickhouse/sql-client.js';
 import { REPLAY_RESULTS_TABLE, type ReplayResultRow } from '../../../pipelines/replay/replay-results.js';
 import { randomName } from '../../helpers/names.js';
-import { NODES, clusterConfig, dropClusterDatabase, migrateCluster, nodeUrl } from '../clickhouse/cluster-env.js';
+import { clusterConfig, requireCluster, dropClusterDatabase, migrateCluster } from '../clickhouse/cluster-env.js';
 
 /**
  * A replay job is `completed` once its worker's insert returned, and the
@@ -19,10 +19,7 @@ describe('cluster: a row written through a Distributed table is read back at onc
   let db: SqlClient;
 
   before(async () => {
-    for (const n of NODES) {
-      const ok = await fetch(`${nodeUrl(n)}/ping`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
-      assert.ok(ok, `ClickHouse node ${n} (${nodeUrl(n)}) does not answer: bash infra/scripts/services.sh up --topology cluster`);
-    }
+    await requireCluster();
     await migrateCluster(database);
     db = createClickHouse(clusterConfig(database));
   });

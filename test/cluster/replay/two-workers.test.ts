@@ -18,7 +18,7 @@ import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
 import { randomName } from '../../helpers/names.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { HOUR, replayRegistry, writeLoggedTraffic, type LoggedWindow } from '../../integration/pipelines/replay/replay-fixtures.js';
-import { CLUSTER as CH_CLUSTER, ENTRY, NODES, clusterConfig, dropClusterDatabase, migrateCluster, nodeUrl } from '../clickhouse/cluster-env.js';
+import { CLUSTER as CH_CLUSTER, ENTRY, clusterConfig, requireCluster, dropClusterDatabase, migrateCluster, nodeUrl } from '../clickhouse/cluster-env.js';
 import { deleteKeys } from '../helpers/cluster-ingest-env.js';
 import { CLUSTER, REPO_ROOT } from '../helpers/topology.js';
 
@@ -53,11 +53,7 @@ describe('cluster: two replay workers on Redis Cluster and the ClickHouse cluste
   const children: { child: ChildProcess; name: string; stderr: string }[] = [];
 
   before(async () => {
-    // By answer, not by the topology script's pid files: the cluster may have been started from another checkout.
-    for (const n of NODES) {
-      const ok = await fetch(`${nodeUrl(n)}/ping`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
-      assert.ok(ok, `ClickHouse node ${n} (${nodeUrl(n)}) does not answer: bash infra/scripts/services.sh up --topology cluster`);
-    }
+    await requireCluster();
     await migrateCluster(database);
     db = createClickHouse(clusterConfig(database));
     const single = { ...loadServicesConfig().clickhouse, database: refDatabase };
