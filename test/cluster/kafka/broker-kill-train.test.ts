@@ -11,6 +11,8 @@ import { loadServicesConfig } from '../../../infra/config.js';
 import { createKafka, ensureTopics } from '../../../infra/kafka/kafka-client.js';
 import { EventProducer } from '../../../pipelines/ingest/event-producer.js';
 import { eventKey } from '../../../pipelines/ingest/events-kind.js';
+import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
+import { MANIFEST_FILE } from '../../../models/artifact/artifact-format.js';
 import { randomName } from '../../helpers/names.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { spawnTs, type Child } from '../../integration/pipelines/ingest/child.js';
@@ -42,7 +44,7 @@ interface TrainEnv {
   cleanup(): Promise<void>;
 }
 
-async function createTrainEnv(): Promise<TrainEnv> {
+async function createTrainEnv({ initFrom = 'scratch' }: { initFrom?: 'scratch' | 'latest' } = {}): Promise<TrainEnv> {
   const services = loadServicesConfig({ ...process.env, KAFKA_BROKERS: CLUSTER.kafkaBrokers.join(',') });
   const kafka = createKafka(services.kafka);
   const admin = kafka.admin();
@@ -55,7 +57,7 @@ async function createTrainEnv(): Promise<TrainEnv> {
   const base = JSON.parse(readFileSync(CONFIG, 'utf8'));
   // Small versions and frequent checkpoints, so several of each fall on either side of a fault.
   writeFileSync(config, JSON.stringify({
-    ...base, features: path.resolve(path.dirname(CONFIG), base.features), initFrom: 'scratch',
+    ...base, features: path.resolve(path.dirname(CONFIG), base.features), initFrom,
     publish: { everyExamples: 2500, everySeconds: 3600, fullEvery: 3 }, checkpoint: { everySeconds: 2, keep: 2 },
   }));
   return {
@@ -308,5 +310,53 @@ describe('cluster: streaming training through kill -9 (Kafka RF 3, min ISR 2)', 
 
     console.log(`      trainer killed at ${scoredBeforeKill.length} examples scored, checkpoint ${resumed.trained} (last version v${lastVersion.version} at ${JSON.stringify(lastVersion.offsets)}); resumed at ${JSON.stringify(resumed.positions)}: ${scoredBeforeKill.length - resumed.trained} examples trained again in the second run`);
     console.log(`      events ${events.length}, in the topic ${Object.values(highs).reduce((a, b) => a + b, 0)}, per partition ${JSON.stringify(highs)}; trained ${final.counters.trained} (impressions ${ids.length}), gaps ${final.ledger.gaps}, doubles ${final.ledger.doubles}, replays skipped ${final.ledger.replaysSkipped}; versions ${firstVersions.length} + ${secondVersions.length}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+  it('kill -9 of the trainer and its checkpoints lost: resumes from the last published version, each impression trained once relative to it', async () => {
+    const t0 = Date.now();
+    env = await createTrainEnv({ initFrom: 'latest' });
+    const synthetic = { events: 16_000, users: 600, items: 1200, seed: 26 };
+    const events = [...syntheticEvents(synthetic)];
+    const scores1 = path.join(env.dir, 'scores-1.jsonl');
+    const scores2 = path.join(env.dir, 'scores-2.jsonl');
+    producer = new EventProducer(env.kafka, env.topic, { batchSize: 500 });
+    await producer.connect();
+    const producing = produce(producer, events, 0, events.length, { perTick: 250, tickMs: 150 });
+
+    const first = startTrainer(env, scores1, 15);
+    children.push(first);
+    await waitFor(() => logLines<Published>(first, 'published').length >= 2, { timeoutMs: 300_000, intervalMs: 200, what: 'two versions' });
+    first.process.kill('SIGKILL');
+    assert.equal((await first.exited).signal, 'SIGKILL');
+    // A new machine without the old one's disk: only the registry is left.
+    rmSync(path.join(env.dir, 'checkpoints'), { recursive: true, force: true });
+    const { version: latest, dir: latestDir } = await new ModelRegistry(path.join(env.dir, 'registry')).resolve('synthetic-din-stream@latest');
+    const manifest = JSON.parse(readFileSync(path.join(latestDir, MANIFEST_FILE), 'utf8')) as { extra: { offsets: { partitions: Record<string, number> }; trainer: { examples: number }; pendingEvents?: unknown[] } };
+    const inVersion = manifest.extra.trainer.examples;
+    const scoredBeforeKill = scoredIds(scores1);
+    assert.ok(scoredBeforeKill.length >= inVersion, `the first run's scores file has ${scoredBeforeKill.length} lines, v${latest} holds ${inVersion} examples`);
+
+    const second = startTrainer(env, scores2, 15);
+    children.push(second);
+    await producing;
+    await producer.close();
+    const exit = await Promise.race([second.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the second trainer did not exit within 400 s')), 400_000))]);
+    assert.equal(exit.code, 0, second.stderr.slice(-10).join('\n'));
+    const final = second.lines.at(-1) as FinalStatus;
+    assert.deepEqual(final.startedFrom, { kind: 'version', version: latest });
+    const offsets = await env.admin.fetchTopicOffsets(env.topic);
+    const highs = Object.fromEntries(offsets.map((o) => [String(o.partition), Number(o.high)]));
+    assert.equal(Object.values(highs).reduce((a, b) => a + b, 0), events.length, 'messages in the topic = events produced');
+    const from = manifest.extra.offsets.partitions;
+    assert.deepEqual(final.ledger.partitions, Object.fromEntries(Object.entries(highs).map(([p, high]) => [p, [[from[p] ?? 0, high]]])), 'the second run consumed from the version\'s offsets to the end, unbroken');
+    assert.equal(final.ledger.gaps, 0);
+    assert.equal(final.ledger.doubles, 0);
+
+    // The version's examples (the first run's first ones), then the second run's: each impression once.
+    const ids = [...syntheticImpressions(synthetic)].map((s) => s.event.event_id);
+    const run2 = scoredIds(scores2);
+    const verdict = exactlyOnce(ids, [...scoredBeforeKill.slice(0, inVersion), ...run2]);
+    console.log(`      trainer killed at ${scoredBeforeKill.length} examples scored; checkpoints removed; v${latest} holds ${inVersion} examples, offsets ${JSON.stringify(from)}, ${manifest.extra.pendingEvents?.length ?? 'no'} events held for lateness; the second run trained ${final.counters.trained}: ${inVersion} + ${final.counters.trained} = ${inVersion + final.counters.trained} for ${ids.length} impressions (missing ${verdict.missing}, doubled ${verdict.doubled}); ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    assert.deepEqual(verdict, { missing: 0, doubled: 0 }, 'each impression trained exactly once: in the version or after it');
+    assert.equal(final.counters.trained, run2.length);
   });
 });
