@@ -178,6 +178,11 @@ export class PointInTimeSampleBuilder {
     return this.pending.length;
   }
 
+  /** The events held for lateness, in arrival order (a published version carries them: see version-publisher.ts). */
+  pendingEvents(): Event[] {
+    return this.pending.map((p) => p.event);
+  }
+
   /** Adds one event; returns the examples that became final. */
   push(event: Event): Example[] {
     this.stats.events++;

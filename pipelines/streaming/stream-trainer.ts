@@ -1,5 +1,6 @@
 import { hashString } from '../../features/hashing.js';
 import { parseEvent } from '../../features/events/parse-event.js';
+import type { Event } from '../../features/events/event-schema.js';
 import type { Example } from '../../features/samples/example.js';
 import { PointInTimeSampleBuilder } from '../../features/samples/point-in-time-builder.js';
 import { FeatureEncoder } from '../../features/spec/feature-encoder.js';
@@ -172,9 +173,14 @@ export class StreamTrainer {
         const { model, manifest } = await loadCtrModel(latest.dir, { trainable: true });
         const ledger = new OffsetLedger();
         const offsets = manifest.extra.offsets as { topic?: string; partitions?: Record<string, number> } | undefined;
-        if (offsets?.topic === options.topic) for (const [p, next] of Object.entries(offsets.partitions ?? {})) ledger.start(Number(p), next);
-        log.info({ version: latest.version, positions: offsets?.partitions ?? null }, 'starting from the latest published version (histories start empty)');
-        return fresh(model, ledger, { ...publish, lastVersion: latest.version, deltasSinceFull: config.publish.fullEvery }, { kind: 'version', version: latest.version }).startShadow();
+        const sameTopic = offsets?.topic === options.topic;
+        if (sameTopic) for (const [p, next] of Object.entries(offsets.partitions ?? {})) ledger.start(Number(p), next);
+        // Below the version's offsets but not in its weights (held for lateness when it was published): trained first.
+        const pending = sameTopic ? pendingEventsOf(manifest.extra.pendingEvents, latest.dir) : [];
+        log.info({ version: latest.version, positions: offsets?.partitions ?? null, pending: pending.length }, 'starting from the latest published version (histories start empty)');
+        const trainer = fresh(model, ledger, { ...publish, lastVersion: latest.version, deltasSinceFull: config.publish.fullEvery }, { kind: 'version', version: latest.version });
+        trainer.pushEvents(pending);
+        return trainer.startShadow();
       }
     }
     checkStreamingSpec(spec);
@@ -239,12 +245,19 @@ export class StreamTrainer {
       }
       this.counters.events++;
       this.options.metrics?.messages.inc({ outcome: 'event' });
-      for (const example of this.builder.push(parsed.event)) {
+      this.pushEvents([parsed.event]);
+    }
+    return null;
+  }
+
+  /** Events into the builder; the examples it releases are trained in micro-batches. */
+  private pushEvents(events: readonly Event[]): void {
+    for (const event of events) {
+      for (const example of this.builder.push(event)) {
         this.buffer.push(example);
         if (this.buffer.length >= this.config.stream.batchSize) this.step(this.buffer.splice(0, this.config.stream.batchSize));
       }
     }
-    return null;
   }
 
   /**
@@ -309,6 +322,7 @@ export class StreamTrainer {
       model: this.model,
       topic: this.options.topic,
       positions: this.positions(),
+      pending: this.builder.pendingEvents(),
       progressive: this.progressive.figures(),
       counters: this.counters,
       state: this.publishState,
@@ -455,6 +469,20 @@ export class StreamTrainer {
       users: status.users, lastVersion: status.publish.lastVersion, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
     }, 'progress');
   }
+}
+
+/**
+ * A version's `extra.pendingEvents`, each checked as an event (absent in
+ * versions published before they were recorded: nothing to train then).
+ */
+function pendingEventsOf(raw: unknown, dir: string): Event[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) throw new ValidationError(`${dir}: manifest extra.pendingEvents is not a list`);
+  return raw.map((value, i) => {
+    const parsed = parseEvent(JSON.stringify(value));
+    if (!parsed.ok) throw new ValidationError(`${dir}: manifest extra.pendingEvents[${i}] is not a valid event: ${parsed.reason}`);
+    return parsed.event;
+  });
 }
 
 /** A model trained from the stream cannot fit vocabularies first: its categorical fields must hash. */

@@ -1,3 +1,4 @@
+import type { Event } from '../../features/events/event-schema.js';
 import { errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import type { CtrModel } from '../../models/ctr/ctr-model.js';
@@ -34,6 +35,8 @@ export interface PublishInput {
   model: CtrModel;
   topic: string;
   positions: Map<number, number>;
+  /** Events below `positions` that the builder still holds for lateness: consumed, not yet in the weights. */
+  pending: readonly Event[];
   progressive: ProgressiveFigures;
   counters: TrainerCounters;
   /** Updated in place on success. */
@@ -47,8 +50,9 @@ export interface PublishInput {
  * Publishes the model as the next version: a full snapshot when the
  * schedule says (first version, every `fullEvery` deltas, or the parent is
  * unusable), else a delta on the trainer's previous version. The manifest
- * carries the source offsets and the progressive metrics; the registry logs
- * and announces it, and the optional auto-promote step may move serving.
+ * carries the source offsets, the events below them still held for
+ * lateness (`extra.pendingEvents`) and the progressive metrics; the registry
+ * logs and announces it, and the optional auto-promote step may move serving.
  */
 export async function publishVersion(input: PublishInput): Promise<PublishedVersion> {
   const { registry, config, model, state, progressive } = input;
@@ -56,6 +60,9 @@ export async function publishVersion(input: PublishInput): Promise<PublishedVers
   const metrics = { progressive_auc: progressive.auc, progressive_logloss: progressive.logloss, progressive_events: progressive.events, examples: input.counters.trained };
   const extra = {
     offsets: { topic: input.topic, partitions: offsets },
+    // The offsets count these as consumed, the weights do not hold them yet: a trainer starting from this version
+    // (no checkpoint) trains them first, or they would fall in no version at all.
+    pendingEvents: input.pending,
     progressive,
     freshness: input.freshness,
     trainer: { examples: input.counters.trained, events: input.counters.events, steps: input.counters.steps },

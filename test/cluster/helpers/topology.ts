@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const CLUSTER_SCRIPTS = path.join(REPO_ROOT, 'infra/scripts/services/cluster');
+// RECSYS_CLUSTER_CHECKOUT: the checkout whose scripts started the running topology. A git worktree sharing its var/
+// must restart nodes through those scripts: its own would not recognise the running processes (they match on path).
+const CLUSTER_SCRIPTS = path.join(process.env.RECSYS_CLUSTER_CHECKOUT ?? REPO_ROOT, 'infra/scripts/services/cluster');
 const RUN_DIR = path.join(REPO_ROOT, 'var/cluster/run');
 
 /** The cluster topology's endpoints, as services.sh --topology cluster starts them. */

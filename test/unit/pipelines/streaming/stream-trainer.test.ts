@@ -154,4 +154,26 @@ describe('streaming trainer (no Kafka)', function () {
     assert.equal(next.status().ledger.replaysSkipped, 1);
     next.dispose();
   });
+
+  it('a trainer starting from a version first trains the events its offsets cover but its weights do not (held for lateness)', async () => {
+    const dir = tempDir();
+    // A lateness window of many events, so many are held when the version is published.
+    const base = smallStreamConfig(dir);
+    const config = { ...base, stream: { ...base.stream, allowedLatenessMs: 3_600_000 } };
+    const trainer = await open(config, dir);
+    trainer.consume(records.slice(0, 1500));
+    const version = await trainer.publish();
+    const first = trainer.status().counters;
+    trainer.dispose();
+    assert.deepEqual(version.offsets, { 0: 1500 });
+
+    const next = await open({ ...config, initFrom: 'latest', checkpoint: { ...config.checkpoint, dir: path.join(dir, 'other') } }, dir);
+    assert.deepEqual(next.startedFrom, { kind: 'version', version: 1 });
+    next.consume(records.slice(1500));
+    await next.finish();
+    const second = next.status().counters;
+    next.dispose();
+    assert.equal(first.trained + second.trained, impressions.length, `${first.trained} in the version + ${second.trained} after it`);
+    assert.equal((first.trainedIdHash + second.trainedIdHash) % 2 ** 32, idHash, 'each impression once, in the version or after it');
+  });
 });
