@@ -77,6 +77,9 @@ if [ "${CLUSTER_TESTS:-1}" != "0" ]; then
   bash infra/scripts/services.sh up --topology cluster
   bash infra/scripts/services.sh status --topology cluster
   step "cluster fault tests"
-  npx mocha --timeout 600000 'test/cluster/**/*.test.ts'
+  # --exit: after test/cluster/kafka/broker-kill-train.test.ts the process stays
+  # up with no active handle or request node reports (cause not found yet); the
+  # tests themselves end and report before it.
+  npx mocha --exit --timeout 600000 'test/cluster/**/*.test.ts'
   printf 'cluster step: %d s (up + tests)\n' $((SECONDS - cluster_t0))
 fi
