@@ -201,7 +201,7 @@ const freshSeconds = Number(flags['freshness-seconds']);
 // The rate the producer reached: on a loaded machine it can fall short of --freshness-rate.
 let freshProduced = 0;
 {
-  const producer = new EventProducer(kafka, topic, { batchSize: Math.max(1, Math.ceil(rate / 200)) });
+  const producer = new EventProducer(services.kafka, topic, { batchSize: Math.max(1, Math.ceil(rate / 200)) });
   await producer.connect();
   const limiter = new RateLimiter(rate);
   const end = Date.now() + freshSeconds * 1000;

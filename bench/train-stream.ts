@@ -70,7 +70,7 @@ const loads = new LoadSampler();
 // 1. Pre-fill, then train through it with expiry on.
 let produced = 0;
 {
-  const producer = new EventProducer(kafka, run, { idempotent: false, batchSize: 2000, concurrency: 4 });
+  const producer = new EventProducer(loadServicesConfig().kafka, run, { idempotent: false, batchSize: 2000, concurrency: 4 });
   await producer.connect();
   for (const e of syntheticEvents(synthetic)) {
     await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
@@ -106,7 +106,7 @@ const versions: PublishedVersion[] = [];
 const liveRun = runTrainStream({ ...config, publish: { ...config.publish, everySeconds: publishSeconds } }, { kafka, registry, topic: run, idleExitMs: 8000, onPublished: (v) => versions.push(v) });
 {
   const rate = Number(flags.rate);
-  const producer = new EventProducer(kafka, run, { batchSize: Math.max(1, Math.ceil(rate / 100)) });
+  const producer = new EventProducer(loadServicesConfig().kafka, run, { batchSize: Math.max(1, Math.ceil(rate / 100)) });
   await producer.connect();
   const limiter = new RateLimiter(rate);
   const end = Date.now() + Number(flags['live-seconds']) * 1000;

@@ -25,7 +25,7 @@ let fresh: number[] = [];
 let lastFresh: number[] = [];
 const metrics = new IngestMetrics();
 const consumer = await IngestConsumer.start({
-  kafka: createKafka(services.kafka),
+  kafka: services.kafka,
   groupId: settings.groupId,
   topics: [{ topic: settings.eventsTopic, kind: eventsKind(spec), partitions: settings.eventsPartitions }],
   deadLetterTopic: settings.deadLetterTopic,

@@ -126,7 +126,7 @@ export function registerIngest(program: Command): void {
         log: (fields, message) => log.info(fields, message),
       });
       const consumer = await IngestConsumer.start({
-        kafka: createKafka(services.kafka),
+        kafka: services.kafka,
         groupId: settings.groupId,
         topics: [{ topic: settings.eventsTopic, kind: eventsKind(spec), partitions: settings.eventsPartitions }, ...decisionsTopicBindings()],
         deadLetterTopic: settings.deadLetterTopic,

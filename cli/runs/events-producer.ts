@@ -11,11 +11,11 @@ export interface EventsTopicFlags extends ServiceFlags {
 /** The events topic (created if missing) and a connected producer to it: what `produce`, `simulate` and `simulate-users` send with. */
 export async function openEventsProducer(flags: EventsTopicFlags, options: EventProducerOptions = {}): Promise<{ producer: EventProducer; topic: string }> {
   const settings = loadIngestSettings(process.env, { eventsTopic: flags.topic, eventsPartitions: flags.partitions });
-  const kafka = createKafka(servicesFromFlags(flags).kafka);
-  const admin = kafka.admin();
+  const services = servicesFromFlags(flags);
+  const admin = createKafka(services.kafka).admin();
   await admin.connect();
   await ensureTopics(admin, [{ topic: settings.eventsTopic, numPartitions: settings.eventsPartitions }]).finally(() => admin.disconnect());
-  const producer = new EventProducer(kafka, settings.eventsTopic, options);
+  const producer = new EventProducer(services.kafka, settings.eventsTopic, options);
   await producer.connect();
   return { producer, topic: settings.eventsTopic };
 }

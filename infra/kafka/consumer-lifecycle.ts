@@ -2,6 +2,27 @@ import type { Consumer } from 'kafkajs';
 import { NonRetriableError, errorMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 
+/** Group states kafkajs's runner answers by rejoining (its `isRebalancing`, and a member the coordinator forgot). */
+const REJOIN_TYPES = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
+/**
+ * A kafkajs error its consumer recovers from by itself when eachBatch throws
+ * it back: a rejoin, or a restart (the test kafkajs applies before it
+ * restarts a crashed consumer: retries exhausted, or a retriable root
+ * cause). A heartbeat's failure when the group's coordinator dies is one.
+ * The owner must not stop on it: its state is intact, and the rejoin seeks
+ * to where it stands.
+ */
+export function isRecoverableKafkaError(error: unknown): boolean {
+  if (!(error instanceof Error) || !error.name.startsWith('KafkaJS')) return false;
+  let root: unknown = error;
+  while (root instanceof Error && root.cause !== undefined) root = root.cause;
+  const type = (error as { type?: unknown }).type;
+  return error.name === 'KafkaJSNumberOfRetriesExceeded'
+    || (typeof type === 'string' && REJOIN_TYPES.has(type))
+    || (root as { retriable?: unknown }).retriable === true;
+}
+
 /**
  * The life of a kafkajs consumer as ingestion and streaming training both
  * need it: a `done` promise that settles once, a crash kafkajs will not

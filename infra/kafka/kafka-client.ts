@@ -20,10 +20,13 @@ function logCreator() {
   };
 }
 
-export function createKafka(config: ServicesConfig['kafka'], overrides: Partial<KafkaConfig> = {}): Kafka {
+/** Where Kafka is: the part of the services' config every client needs. */
+export type KafkaEndpoint = Pick<ServicesConfig['kafka'], 'brokers' | 'clientId'>;
+
+export function createKafka(config: KafkaEndpoint, overrides: Partial<KafkaConfig> = {}): Kafka {
   return new Kafka({
     clientId: config.clientId,
-    brokers: config.brokers,
+    brokers: [...config.brokers],
     logLevel: logLevel.WARN,
     logCreator,
     retry: { initialRetryTime: 100, retries: 8 },

@@ -21,6 +21,9 @@ npm install --ignore-scripts --no-audit --no-fund
 log "hnswlib-node (serving's ANN index): built from source with node-gyp"
 npm rebuild hnswlib-node --foreground-scripts >/dev/null
 
+log "node-rdkafka (the producers' librdkafka): built from its bundled source, ~3 min"
+npm rebuild node-rdkafka --foreground-scripts >/dev/null
+
 log "native TensorFlow for @tensorflow/tfjs-node"
 bash infra/scripts/install-tfjs-native.sh
 

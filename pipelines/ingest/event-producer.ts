@@ -1,49 +1,48 @@
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { KafkaEndpoint } from '../../infra/kafka/kafka-client.js';
+import { RdKafkaProducer, type OutgoingMessage } from '../../infra/kafka/rdkafka-producer.js';
 import { sleep } from '../../infra/retry.js';
 
 export interface EventProducerOptions {
-  /** Messages per produce request. @default 500 */
+  /** Messages per produce call. @default 500 */
   batchSize?: number;
   /**
-   * Idempotent producer (no duplicates from retries, order kept per
-   * partition, one request in flight). Off trades that for throughput: only
-   * for benchmarks' pre-fill. @default true
+   * Idempotent producer (acks from all in-sync replicas, no duplicates from
+   * retries, order kept per partition). Off only for benchmarks' pre-fill.
+   * @default true
    */
   idempotent?: boolean;
-  /** Produce requests in flight when not idempotent. @default 4 */
+  /** Batches awaiting their acknowledgement at once (librdkafka keeps them in order). @default 4 */
   concurrency?: number;
 }
 
 /**
- * Produces messages to one topic in batches. `send` resolves when the
- * message is queued; `flush` when everything queued is acknowledged by the
- * broker (acks = all).
+ * Produces messages to one topic in batches, on librdkafka (see
+ * RdKafkaProducer: kafkajs's producer loses acknowledged records when a
+ * leader is killed). `send` resolves when the message is queued; `flush`
+ * when everything queued is acknowledged by the broker.
  */
 export class EventProducer {
-  private readonly producer: Producer;
-  private pending: Message[] = [];
+  private producer: RdKafkaProducer | undefined;
+  private pending: OutgoingMessage[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private failure: unknown;
   private readonly batchSize: number;
   private readonly concurrency: number;
+  private readonly idempotent: boolean;
   /** Messages the broker acknowledged. */
   acknowledged = 0;
 
-  constructor(kafka: Kafka, private readonly topic: string, { batchSize = 500, idempotent = true, concurrency = 4 }: EventProducerOptions = {}) {
-    // The default partitioner (murmur2 of the key, as the Java client): one user's events on one partition.
-    const createPartitioner = Partitioners.DefaultPartitioner;
-    this.producer = idempotent
-      ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner })
-      : kafka.producer({ allowAutoTopicCreation: false, createPartitioner });
+  constructor(private readonly endpoint: KafkaEndpoint, private readonly topic: string, { batchSize = 500, idempotent = true, concurrency = 4 }: EventProducerOptions = {}) {
     this.batchSize = batchSize;
-    this.concurrency = idempotent ? 1 : concurrency;
+    this.concurrency = concurrency;
+    this.idempotent = idempotent;
   }
 
-  connect(): Promise<void> {
-    return this.producer.connect();
+  async connect(): Promise<void> {
+    this.producer ??= await RdKafkaProducer.connect({ brokers: this.endpoint.brokers, clientId: this.endpoint.clientId, idempotent: this.idempotent });
   }
 
-  async send(message: Message): Promise<void> {
+  async send(message: OutgoingMessage): Promise<void> {
     if (this.failure) throw this.failure;
     this.pending.push(message);
     if (this.pending.length >= this.batchSize) await this.dispatch();
@@ -59,17 +58,19 @@ export class EventProducer {
     try {
       await this.flush();
     } finally {
-      await this.producer.disconnect();
+      await this.producer?.disconnect();
+      this.producer = undefined;
     }
   }
 
   private async dispatch(): Promise<void> {
+    if (!this.producer) throw new Error('EventProducer.send before connect()');
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;
     const messages = this.pending;
     this.pending = [];
     const request: Promise<void> = this.producer
-      .send({ topic: this.topic, messages, acks: -1 })
+      .send(this.topic, messages)
       .then(() => { this.acknowledged += messages.length; })
       .catch((error: unknown) => { this.failure ??= error; })
       .finally(() => this.inFlight.delete(request));

@@ -1,8 +1,9 @@
-import { Partitioners, type Consumer, type ConsumerConfig, type Kafka, type Producer } from 'kafkajs';
+import type { Consumer, ConsumerConfig } from 'kafkajs';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
 import { NonRetriableError, errorMessage } from '../../infra/errors.js';
 import { ConsumerLifecycle } from '../../infra/kafka/consumer-lifecycle.js';
-import { ensureTopics } from '../../infra/kafka/kafka-client.js';
+import { createKafka, ensureTopics, type KafkaEndpoint } from '../../infra/kafka/kafka-client.js';
+import { RdKafkaProducer } from '../../infra/kafka/rdkafka-producer.js';
 import { logger } from '../../infra/logger.js';
 import type { Redis } from '../../infra/redis/redis-client.js';
 import { RedisOnlineWriter } from '../online-store/redis-online-store.js';
@@ -15,7 +16,8 @@ import { validateBatch } from './validate-batch.js';
 const log = logger('ingest');
 
 export interface IngestConsumerOptions {
-  kafka: Kafka;
+  /** The brokers: consumed with kafkajs, dead letters written with librdkafka (see RdKafkaProducer). */
+  kafka: KafkaEndpoint;
   /** Consumer group: processes with the same group share the partitions. */
   groupId: string;
   topics: readonly TopicBinding[];
@@ -52,7 +54,7 @@ export class IngestConsumer {
   private readonly lifecycle: ConsumerLifecycle;
   private topics: string[] = [];
 
-  private constructor(consumer: Consumer, private readonly producer: Producer, private pipeline: IngestPipeline | undefined) {
+  private constructor(consumer: Consumer, private readonly producer: RdKafkaProducer, private pipeline: IngestPipeline | undefined) {
     this.lifecycle = new ConsumerLifecycle(consumer, () => this.topics, log);
   }
 
@@ -62,7 +64,8 @@ export class IngestConsumer {
   }
 
   static async start(options: IngestConsumerOptions): Promise<IngestConsumer> {
-    const { kafka, topics, metrics } = options;
+    const { topics, metrics } = options;
+    const kafka = createKafka(options.kafka);
     const byTopic = new Map(topics.map((t) => [t.topic, t]));
     if (byTopic.size !== topics.length) throw new NonRetriableError(`a topic is bound twice: ${topics.map((t) => t.topic).join(', ')}`);
     if (options.createTopics ?? true) {
@@ -88,7 +91,7 @@ export class IngestConsumer {
       maxWaitTimeInMs: 500,
       ...options.consumer,
     });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer = await RdKafkaProducer.connect({ brokers: options.kafka.brokers, clientId: options.kafka.clientId });
     const self = new IngestConsumer(consumer, producer, undefined);
     const writer = new RedisOnlineWriter(options.redis, options.redisPrefix, options.maxHistory, options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW);
     const pipeline = new IngestPipeline(
@@ -96,7 +99,7 @@ export class IngestConsumer {
         clickhouse: options.clickhouse,
         online: writer,
         sendDeadLetters: async (messages) => {
-          await producer.send({ topic: options.deadLetterTopic, messages, acks: -1 });
+          await producer.send(options.deadLetterTopic, messages);
         },
         commit: (offsets) => consumer.commitOffsets(offsets),
       },
@@ -117,30 +120,36 @@ export class IngestConsumer {
     });
     self.lifecycle.watchCrashes((error) => self.stopWith(error));
 
-    await producer.connect();
-    await consumer.connect();
-    for (const t of topics) await consumer.subscribe({ topic: t.topic, fromBeginning: options.fromBeginning ?? true });
-    const partitions = topics.reduce((n, t) => n + (t.partitions ?? 4), 0);
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.max(1, Math.min(partitions, 32)),
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale()) return;
-        const binding = byTopic.get(batch.topic)!;
-        const lastOffset = Number(batch.lastOffset());
-        metrics?.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - lastOffset - 1));
-        const validated = validateBatch(binding.kind, batch.topic, batch.partition, batch.messages, lastOffset);
-        if (await pipeline.submit(validated, heartbeat)) {
-          resolveOffset(batch.lastOffset());
-          if (metrics) {
-            metrics.eventsIn.inc({ topic: batch.topic }, validated.messages);
-            metrics.eventsValid.inc({ kind: binding.kind.name }, validated.valid.length);
-            for (const d of validated.dead) metrics.deadLettered.inc({ kind: d.kind, reason: reasonClass(d.reason) });
+    try {
+      await consumer.connect();
+      for (const t of topics) await consumer.subscribe({ topic: t.topic, fromBeginning: options.fromBeginning ?? true });
+      const partitions = topics.reduce((n, t) => n + (t.partitions ?? 4), 0);
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: Math.max(1, Math.min(partitions, 32)),
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          if (!isRunning() || isStale()) return;
+          const binding = byTopic.get(batch.topic)!;
+          const lastOffset = Number(batch.lastOffset());
+          metrics?.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - lastOffset - 1));
+          const validated = validateBatch(binding.kind, batch.topic, batch.partition, batch.messages, lastOffset);
+          if (await pipeline.submit(validated, heartbeat)) {
+            resolveOffset(batch.lastOffset());
+            if (metrics) {
+              metrics.eventsIn.inc({ topic: batch.topic }, validated.messages);
+              metrics.eventsValid.inc({ kind: binding.kind.name }, validated.valid.length);
+              for (const d of validated.dead) metrics.deadLettered.inc({ kind: d.kind, reason: reasonClass(d.reason) });
+            }
           }
-        }
-      },
-    });
+        },
+      });
+    } catch (error) {
+      // A consumer that never ran: the producer must not keep the process alive.
+      await producer.disconnect().catch(() => {});
+      await consumer.disconnect().catch(() => {});
+      throw error;
+    }
     log.info({ groupId: options.groupId, topics: topics.map((t) => t.topic) }, 'ingesting');
     return self;
   }

@@ -1,6 +1,6 @@
 import type { Admin, Batch, Consumer, Kafka } from 'kafkajs';
 import { NonRetriableError, errorMessage } from '../../infra/errors.js';
-import { ConsumerLifecycle } from '../../infra/kafka/consumer-lifecycle.js';
+import { ConsumerLifecycle, isRecoverableKafkaError } from '../../infra/kafka/consumer-lifecycle.js';
 import { logger } from '../../infra/logger.js';
 import type { StreamRecord, StreamTrainer } from './stream-trainer.js';
 import type { StreamMetrics } from './stream-metrics.js';
@@ -50,6 +50,12 @@ export class StreamConsumer {
   private lastMessageAt = Date.now();
   /** Batches being trained on (eachBatch in progress). */
   private busy = 0;
+  /**
+   * kafkajs is recovering from a Kafka fault (a restart, a rejoin): no
+   * message then means no connection, not an idle stream, and must not end
+   * the run. Cleared by the next join or message.
+   */
+  private recovering = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private admin: Admin | undefined;
   /** Per partition: the offset last sought back to, and how many times in a row. */
@@ -79,7 +85,12 @@ export class StreamConsumer {
       maxBytesPerPartition: 2 * 1024 * 1024,
     });
     const self = new StreamConsumer(consumer, options);
+    const recovering = () => { self.recovering = true; };
+    consumer.on(consumer.events.REBALANCING, recovering);
+    consumer.on(consumer.events.CRASH, ({ payload }) => { if (payload.restart) recovering(); });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      self.recovering = false;
+      self.lastMessageAt = Date.now();
       const assigned = payload.memberAssignment[topic] ?? [];
       const positions = trainer.positions();
       const seeks = assigned.flatMap((p) => (positions.has(p) ? [{ partition: p, offset: positions.get(p)! }] : []));
@@ -95,7 +106,10 @@ export class StreamConsumer {
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || self.stopping) return;
-        if (batch.messages.length > 0) self.lastMessageAt = Date.now();
+        if (batch.messages.length > 0) {
+          self.lastMessageAt = Date.now();
+          self.recovering = false;
+        }
         const lastOffset = Number(batch.lastOffset());
         options.metrics?.lag.set({ partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - lastOffset - 1));
         // Idle means nothing to train on: a batch that takes longer than idleExitMs to train is not idleness.
@@ -125,7 +139,7 @@ export class StreamConsumer {
     if (options.idleExitMs !== undefined) {
       const idle = options.idleExitMs;
       self.idleTimer = setInterval(() => {
-        if (self.busy === 0 && Date.now() - self.lastMessageAt >= idle && !self.stopping) {
+        if (self.busy === 0 && !self.recovering && Date.now() - self.lastMessageAt >= idle && !self.stopping) {
           log.info({ idleMs: idle }, 'no messages: finishing');
           void self.stop();
         }
@@ -227,11 +241,22 @@ export class StreamConsumer {
     await this.consumer.commitOffsets(offsets).catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'committing offsets failed (the checkpoint holds them)'));
   }
 
+  /**
+   * Runs training work one piece at a time. A failure stops the consumer,
+   * except a Kafka error kafkajs recovers from (a heartbeat to a coordinator
+   * that died): it goes back to kafkajs, which rejoins or restarts the
+   * consumer, and the join seeks to the trainer's positions.
+   */
   private serially<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.work.then(fn);
     this.work = next.catch(() => {});
     return next.catch((error: unknown) => {
-      void this.stopWith(error);
+      if (isRecoverableKafkaError(error) && !this.stopping) {
+        this.recovering = true;
+        log.warn({ err: errorMessage(error) }, 'Kafka error in a batch: kafkajs rejoins the group (training state kept)');
+      } else {
+        void this.stopWith(error);
+      }
       throw error;
     });
   }

@@ -30,13 +30,13 @@ describe('ingestion into the ClickHouse cluster (real Kafka, Redis and pipeline)
   });
 
   it('stores every event once through the Distributed table, each user on one shard and both of its replicas', async () => {
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 1000 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 1000 });
     await producer.connect();
     for (const e of events) await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
     await producer.close();
 
     consumer = await IngestConsumer.start({
-      kafka: env.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
+      kafka: env.services.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
       deadLetterTopic: env.deadLetterTopic, clickhouse: env.db, redis: env.redis, redisPrefix: env.prefix,
       maxHistory: spec.behaviour.maxLength, metrics: new IngestMetrics(), pipeline: { maxFlushMessages: 2000 },
     });

@@ -81,7 +81,7 @@ describe('kill -9 of a ClickHouse replica during ingestion (cluster topology, re
   });
 
   it('loses nothing, doubles nothing, answers queries throughout, and the restarted replica catches up', async () => {
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 1000 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 1000 });
     await producer.connect();
     const half = Math.floor(events.length / 2);
     for (const e of events.slice(0, half)) await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
@@ -90,7 +90,7 @@ describe('kill -9 of a ClickHouse replica during ingestion (cluster topology, re
     const metrics = new IngestMetrics();
     reader = new Reader(env);
     consumer = await IngestConsumer.start({
-      kafka: env.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
+      kafka: env.services.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
       deadLetterTopic: env.deadLetterTopic, clickhouse: env.db, redis: env.redis, redisPrefix: env.prefix,
       maxHistory: spec.behaviour.maxLength, metrics, pipeline: { maxFlushMessages: 1000 },
     });

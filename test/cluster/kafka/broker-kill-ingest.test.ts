@@ -58,7 +58,7 @@ describe('cluster: kill -9 of a Kafka broker while two ingest processes run', fu
     const configs = await env.admin.describeConfigs({ resources: [{ type: 2, name: env.topic, configNames: ['min.insync.replicas'] }], includeSynonyms: false });
     assert.equal(configs.resources[0]!.configEntries[0]!.configValue, '2');
 
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 500 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 500 });
     await producer.connect();
     const killAt = Math.floor(events.length / 3);
     let killedPid = 0;

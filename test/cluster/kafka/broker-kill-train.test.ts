@@ -10,6 +10,7 @@ import { hashString } from '../../../features/hashing.js';
 import { loadServicesConfig } from '../../../infra/config.js';
 import { createKafka, ensureTopics } from '../../../infra/kafka/kafka-client.js';
 import { EventProducer } from '../../../pipelines/ingest/event-producer.js';
+import type { KafkaEndpoint } from '../../../infra/kafka/kafka-client.js';
 import { eventKey } from '../../../pipelines/ingest/events-kind.js';
 import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
 import { MANIFEST_FILE } from '../../../models/artifact/artifact-format.js';
@@ -36,6 +37,7 @@ interface Published { time: number; version: number; kind: string; parent: numbe
 /** A fresh RF-3 topic on the cluster brokers, a group, a registry and a checkpoint folder; removed by cleanup(). */
 interface TrainEnv {
   kafka: Kafka;
+  kafkaEndpoint: KafkaEndpoint;
   admin: Admin;
   topic: string;
   groupId: string;
@@ -61,7 +63,7 @@ async function createTrainEnv({ initFrom = 'scratch' }: { initFrom?: 'scratch' |
     publish: { everyExamples: 2500, everySeconds: 3600, fullEvery: 3 }, checkpoint: { everySeconds: 2, keep: 2 },
   }));
   return {
-    kafka, admin, topic, groupId, dir,
+    kafka, kafkaEndpoint: services.kafka, admin, topic, groupId, dir,
     args: () => ['train-stream', '--config', config, '--registry', path.join(dir, 'registry'), '--topic', topic, '--group', groupId,
       '--checkpoint-dir', path.join(dir, 'checkpoints'), '--brokers', CLUSTER.kafkaBrokers.join(','), '--json'],
     async cleanup() {
@@ -218,7 +220,7 @@ describe('cluster: streaming training through kill -9 (Kafka RF 3, min ISR 2)', 
     }, { timeoutMs: 120_000, what: 'the trainer assigned partitions' })
       .catch((error: unknown) => { throw new Error(`${String(error)}\n${trainer.stderr.slice(-8).join('\n')}`); });
 
-    producer = new EventProducer(env.kafka, env.topic, { batchSize: 500 });
+    producer = new EventProducer(env.kafkaEndpoint, env.topic, { batchSize: 500 });
     await producer.connect();
     const killAt = Math.floor(events.length * 0.4);
     const downUntil = Math.floor(events.length * 0.7);
@@ -285,16 +287,7 @@ describe('cluster: streaming training through kill -9 (Kafka RF 3, min ISR 2)', 
 
   it('kill -9 of a broker leading some of its partitions (not the group coordinator), restarted: every offset consumed once, every impression trained once, versions go on', () => brokerKill(false));
 
-  // Known failure (found here, 2026-12-03): when the killed broker is the
-  // trainer group's coordinator, the heartbeat in eachBatch throws a
-  // KafkaJSConnectionError, StreamConsumer.serially takes it for a trainer
-  // error and stops: `recsys train-stream` exits 1 ("Connection error:
-  // connect ECONNREFUSED 127.0.0.1:19094") instead of letting kafkajs find
-  // the new coordinator. Nothing is lost (the checkpoint resumes it), but the
-  // run stops. A fix handing Kafka errors back to kafkajs is drafted, not yet
-  // proven: with it the trainer went on, but one run did not end within
-  // 300 s and another saw the producer write 251 duplicates into the topic.
-  it.skip('kill -9 of the broker coordinating the trainer\'s group and leading some of its partitions: training goes on', () => brokerKill(true));
+  it('kill -9 of the broker coordinating the trainer\'s group and leading some of its partitions: training goes on', () => brokerKill(true));
 
   it('kill -9 of the trainer, restarted: resumes from its checkpoint (at or after its last version), no gap or double across the two runs', async () => {
     const t0 = Date.now();
@@ -304,7 +297,7 @@ describe('cluster: streaming training through kill -9 (Kafka RF 3, min ISR 2)', 
     const scores1 = path.join(env.dir, 'scores-1.jsonl');
     const scores2 = path.join(env.dir, 'scores-2.jsonl');
     const checkpoints = path.join(env.dir, 'checkpoints');
-    producer = new EventProducer(env.kafka, env.topic, { batchSize: 500 });
+    producer = new EventProducer(env.kafkaEndpoint, env.topic, { batchSize: 500 });
     await producer.connect();
     // Produced throughout both runs and the gap between them.
     const producing = produce(producer, events, 0, events.length, { perTick: 250, tickMs: 150 });
@@ -364,7 +357,7 @@ describe('cluster: streaming training through kill -9 (Kafka RF 3, min ISR 2)', 
     const events = [...syntheticEvents(synthetic)];
     const scores1 = path.join(env.dir, 'scores-1.jsonl');
     const scores2 = path.join(env.dir, 'scores-2.jsonl');
-    producer = new EventProducer(env.kafka, env.topic, { batchSize: 500 });
+    producer = new EventProducer(env.kafkaEndpoint, env.topic, { batchSize: 500 });
     await producer.connect();
     const producing = produce(producer, events, 0, events.length, { perTick: 250, tickMs: 150 });
 

@@ -36,7 +36,7 @@ describe('cluster: kill -9 of the Redis primary holding the online store during 
     await clusterScript('kafka', ['up']);
     await clusterScript('redis', ['up']);
     env = await createClusterIngestEnv({ partitions: 4 });
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 2000 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 2000 });
     await producer.connect();
     for (const e of events) await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
     await producer.close();

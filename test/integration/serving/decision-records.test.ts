@@ -45,7 +45,7 @@ describe('serving on the real stack: decision records and hot reload', function 
     await publishRandomGraph(registry, 'syn-graph');
     const spec = onlineSpecFrom(tinySplits().encoder.spec);
     consumer = await IngestConsumer.start({
-      kafka: env.kafka, groupId: env.groupId, deadLetterTopic: env.deadLetterTopic, clickhouse: env.db, redis: env.redis, redisPrefix: env.prefix,
+      kafka: env.services.kafka, groupId: env.groupId, deadLetterTopic: env.deadLetterTopic, clickhouse: env.db, redis: env.redis, redisPrefix: env.prefix,
       maxHistory: spec.behaviour.maxLength, pipeline: { maxFlushMessages: 1000 },
       topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 2 }, { topic: decisionsTopic, kind: decisionsKind(), partitions: 2 }],
     });

@@ -24,7 +24,7 @@ describe('ingestion survives kill -9 mid-batch (real services)', function () {
 
   before(async () => {
     env = await createIngestEnv({ partitions: 4 });
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 2000 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 2000 });
     await producer.connect();
     for (const e of events) await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
     await producer.close();

@@ -51,14 +51,14 @@ describe('ingestion of events produced twice (real services)', function () {
       if (i >= 5000 && i < 5050) stream.push(events[i]!);
     }
     const copies = stream.length - events.length;
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 500 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 500 });
     await producer.connect();
     for (const e of stream) await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
     await producer.close();
 
     const metrics = new IngestMetrics();
     consumer = await IngestConsumer.start({
-      kafka: env.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 2 }],
+      kafka: env.services.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 2 }],
       deadLetterTopic: env.deadLetterTopic, clickhouse: env.db, redis: env.redis, redisPrefix: env.prefix,
       maxHistory: spec.behaviour.maxLength, metrics,
       // Small flushes and chunks: the later copies land in other flushes, the adjacent ones across chunk edges.
@@ -83,13 +83,13 @@ describe('ingestion of events produced twice (real services)', function () {
     try {
       // Each event once, then the first 100 again 1,000 messages later, then the last 10 again at once.
       const stream = [...events.slice(0, 1000), ...events.slice(0, 100), ...events.slice(990, 1000)];
-      const producer = new EventProducer(windowEnv.kafka, windowEnv.topic, { batchSize: 500 });
+      const producer = new EventProducer(windowEnv.services.kafka, windowEnv.topic, { batchSize: 500 });
       await producer.connect();
       for (const e of stream) await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
       await producer.close();
       const metrics = new IngestMetrics();
       const windowed = await IngestConsumer.start({
-        kafka: windowEnv.kafka, groupId: windowEnv.groupId, topics: [{ topic: windowEnv.topic, kind: eventsKind(spec), partitions: 1 }],
+        kafka: windowEnv.services.kafka, groupId: windowEnv.groupId, topics: [{ topic: windowEnv.topic, kind: eventsKind(spec), partitions: 1 }],
         deadLetterTopic: windowEnv.deadLetterTopic, clickhouse: windowEnv.db, redis: windowEnv.redis, redisPrefix: windowEnv.prefix,
         maxHistory: spec.behaviour.maxLength, metrics, dedupeWindow: 300, pipeline: { maxFlushMessages: 200, chunkSize: 50 },
         consumer: { maxBytesPerPartition: 16 * 1024 },

@@ -39,7 +39,7 @@ describe('ingestion end to end (real Kafka, ClickHouse, Redis)', function () {
   });
 
   it('stores N produced events exactly once, matching online state, with every bad message dead-lettered', async () => {
-    const producer = new EventProducer(env.kafka, env.topic);
+    const producer = new EventProducer(env.services.kafka, env.topic);
     await producer.connect();
     const every = Math.floor(events.length / BAD_INPUTS.length);
     for (let i = 0; i < events.length; i++) {
@@ -51,7 +51,7 @@ describe('ingestion end to end (real Kafka, ClickHouse, Redis)', function () {
 
     const metrics = new IngestMetrics();
     consumer = await IngestConsumer.start({
-      kafka: env.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
+      kafka: env.services.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
       deadLetterTopic: env.deadLetterTopic, clickhouse: env.db, redis: env.redis, redisPrefix: env.prefix,
       maxHistory: spec.behaviour.maxLength, metrics, pipeline: { maxFlushMessages: 5000 },
     });

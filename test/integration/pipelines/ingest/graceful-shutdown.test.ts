@@ -36,7 +36,7 @@ describe('recsys ingest: graceful shutdown on SIGTERM (real services)', function
     const child = spawnTs(CLI, ['ingest', '--max-batch', '500', '--flushes-in-flight', '3'], { ...env.env, NODE_ENV: 'test', LOG_LEVEL: 'info' });
     await waitFor(() => child.stderr.some((l) => /"msg":"ingesting"/.test(l)), { timeoutMs: 60_000, what: 'the consumer to start' });
     const producing = (async () => {
-      const producer = new EventProducer(env.kafka, env.topic, { batchSize: 500 });
+      const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 500 });
       await producer.connect();
       for (let i = 0; i < events.length; i++) {
         await producer.send({ key: eventKey(events[i]!), value: JSON.stringify(events[i]) });

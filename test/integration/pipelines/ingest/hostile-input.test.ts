@@ -36,7 +36,7 @@ async function readTopic(env: IngestEnv, topic: string, count: number, timeoutMs
 
 async function startConsumer(env: IngestEnv, metrics: IngestMetrics, pipeline: Record<string, number> = {}): Promise<IngestConsumer> {
   return IngestConsumer.start({
-    kafka: env.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
+    kafka: env.services.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
     deadLetterTopic: env.deadLetterTopic, clickhouse: env.db, redis: env.redis, redisPrefix: env.prefix,
     maxHistory: spec.behaviour.maxLength, metrics, pipeline,
   });
@@ -56,7 +56,7 @@ describe('ingestion under hostile input (real Kafka, ClickHouse, Redis)', functi
 
   it('dead-letters a burst of 5,000 malformed messages in one flush and keeps committing', async () => {
     env = await createIngestEnv({ partitions: 4 });
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 200 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 200 });
     await producer.connect();
     // ~1 KiB each: 5 MB of dead letters in one flush, five times the broker's message.max.bytes.
     for (let i = 0; i < 5000; i++) await producer.send({ key: `bad-${i}`, value: `{"type":"click","note":"${'x'.repeat(1000)}"` });
@@ -100,7 +100,7 @@ describe('ingestion under hostile input (real Kafka, ClickHouse, Redis)', functi
     }
     slots.push(...later.map((e) => ({ good: e })));
 
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 50 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 50 });
     await producer.connect();
     for (const slot of slots) {
       if ('good' in slot) await producer.send({ key: eventKey(slot.good), value: JSON.stringify(slot.good) });

@@ -41,13 +41,13 @@ describe('online store lost mid-run (private Redis, real Kafka and ClickHouse)',
   });
 
   const produce = async (part: readonly Event[]) => {
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 1000 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 1000 });
     await producer.connect();
     for (const e of part) await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
     await producer.close();
   };
   const start = (metrics: IngestMetrics) => IngestConsumer.start({
-    kafka: env.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
+    kafka: env.services.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
     deadLetterTopic: env.deadLetterTopic, clickhouse: env.db, redis: env.redis, redisPrefix: env.prefix,
     maxHistory: spec.behaviour.maxLength, metrics, pipeline: { maxFlushMessages: 3000 },
   });

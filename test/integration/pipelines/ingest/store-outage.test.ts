@@ -33,7 +33,7 @@ describe('ingestion while ClickHouse is down (private server, real Kafka and Red
   });
 
   it('pauses without committing while ClickHouse is stopped, then stores everything once', async () => {
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 1000 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 1000 });
     await producer.connect();
     const half = Math.floor(events.length / 2);
     for (const e of events.slice(0, half)) await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
@@ -41,7 +41,7 @@ describe('ingestion while ClickHouse is down (private server, real Kafka and Red
 
     const metrics = new IngestMetrics();
     consumer = await IngestConsumer.start({
-      kafka: env.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
+      kafka: env.services.kafka, groupId: env.groupId, topics: [{ topic: env.topic, kind: eventsKind(spec), partitions: 4 }],
       deadLetterTopic: env.deadLetterTopic, clickhouse: env.db, redis: env.redis, redisPrefix: env.prefix,
       maxHistory: spec.behaviour.maxLength, metrics, pipeline: { maxFlushMessages: 3000 },
     });

@@ -6,6 +6,7 @@ import { syntheticEvents, type SyntheticOptions } from '../../../../features/dat
 import { loadServicesConfig } from '../../../../infra/config.js';
 import { createKafka, ensureTopics } from '../../../../infra/kafka/kafka-client.js';
 import { EventProducer } from '../../../../pipelines/ingest/event-producer.js';
+import type { KafkaEndpoint } from '../../../../infra/kafka/kafka-client.js';
 import { eventKey } from '../../../../pipelines/ingest/events-kind.js';
 import { randomName } from '../../../helpers/names.js';
 
@@ -19,6 +20,7 @@ export interface StreamEnv {
   registry: string;
   checkpointDir: string;
   brokers: string;
+  kafkaEndpoint: KafkaEndpoint;
   cleanup(): Promise<void>;
 }
 
@@ -31,7 +33,7 @@ export async function createStreamEnv(partitions: number): Promise<StreamEnv> {
   await ensureTopics(admin, [{ topic, numPartitions: partitions }]);
   const dir = mkdtempSync(path.join(tmpdir(), 'train-stream-'));
   return {
-    kafka, admin, topic, groupId: randomName('test_train_stream'), dir,
+    kafka, kafkaEndpoint: services.kafka, admin, topic, groupId: randomName('test_train_stream'), dir,
     registry: path.join(dir, 'registry'), checkpointDir: path.join(dir, 'checkpoints'), brokers: services.kafka.brokers.join(','),
     cleanup: async () => {
       await admin.deleteTopics({ topics: [topic] }).catch(() => {});
@@ -43,7 +45,7 @@ export async function createStreamEnv(partitions: number): Promise<StreamEnv> {
 
 /** Produces these events, keyed as ingestion keys them, and waits for the broker's acknowledgement. */
 export async function produceEvents(env: StreamEnv, events: Iterable<Parameters<typeof eventKey>[0]>): Promise<number> {
-  const producer = new EventProducer(env.kafka, env.topic, { batchSize: 2000 });
+  const producer = new EventProducer(env.kafkaEndpoint, env.topic, { batchSize: 2000 });
   await producer.connect();
   let n = 0;
   for (const e of events) {
@@ -56,7 +58,7 @@ export async function produceEvents(env: StreamEnv, events: Iterable<Parameters<
 
 /** Produces the synthetic stream (catalog, then impressions) keyed by user; returns the message count. */
 export async function produceSynthetic(env: StreamEnv, options: SyntheticOptions): Promise<number> {
-  const producer = new EventProducer(env.kafka, env.topic, { batchSize: 2000 });
+  const producer = new EventProducer(env.kafkaEndpoint, env.topic, { batchSize: 2000 });
   await producer.connect();
   let n = 0;
   for (const e of syntheticEvents(options)) {

@@ -42,7 +42,7 @@ describe('retrieval trained from the event stream (real services)', function () 
     env = await createIngestEnv({ partitions: 2 });
     dir = mkdtempSync(path.join(tmpdir(), 'retrieval-loop-'));
     registry = path.join(dir, 'registry');
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 2000 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 2000 });
     await producer.connect();
     for (const e of syntheticEvents(SYNTHETIC)) await producer.send({ key: eventKey(e), value: JSON.stringify(e) });
     await producer.close();
@@ -180,7 +180,7 @@ describe('retrieval trained from the event stream (real services)', function () 
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return (res.body.items as { item_id: string }[]).map((i) => i.item_id);
     };
-    const producer = new EventProducer(env.kafka, env.topic, { batchSize: 100 });
+    const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 100 });
     await producer.connect();
     try {
       assert.equal((await request(server.app).get(`/v1/embeddings/items/${fresh}`)).status, 404, 'unknown before its clicks');

@@ -1,0 +1,143 @@
+import { createRequire } from 'node:module';
+import type { DeliveryReport, LibrdKafkaError, MessageHeader, Producer, ProducerGlobalConfig } from 'node-rdkafka';
+import { RecsysError, SetupError, errorMessage } from '../errors.js';
+import { logger } from '../logger.js';
+
+const log = logger('kafka');
+
+// node-rdkafka is CommonJS with a native addon: loaded on first use, so that
+// modules importing this one (and their tests) do not pay for it.
+const require = createRequire(import.meta.url);
+let rdkafka: typeof import('node-rdkafka') | undefined;
+function library(): typeof import('node-rdkafka') {
+  try {
+    return (rdkafka ??= require('node-rdkafka') as typeof import('node-rdkafka'));
+  } catch (error) {
+    throw new SetupError(`node-rdkafka (librdkafka) cannot be loaded: ${errorMessage(error)} (run npm run setup; it builds from source)`, { cause: error });
+  }
+}
+
+/** librdkafka's code for a full local queue: wait for deliveries, then produce again. */
+const ERR_QUEUE_FULL = -184;
+
+/** One record to write; the shape kafkajs's `Message` has, so callers move between clients unchanged. */
+export interface OutgoingMessage {
+  key?: string | Buffer | null;
+  value: string | Buffer | null;
+  /** Milliseconds since the epoch (a string, as kafkajs takes it, or a number); the broker's time when absent. */
+  timestamp?: string | number;
+  /** A key given several values is written once per value, in order. */
+  headers?: Record<string, string | Buffer | readonly (string | Buffer)[] | undefined>;
+}
+
+export interface RdKafkaProducerOptions {
+  brokers: readonly string[];
+  clientId: string;
+  /**
+   * Idempotent: acks from all in-sync replicas, retries without duplicates
+   * and order kept per partition, across leader changes. Off only for
+   * benchmarks' pre-fill. @default true
+   */
+  idempotent?: boolean;
+  /** How long librdkafka batches records before a request. @default 5 */
+  lingerMs?: number;
+  /** A record not acknowledged within this long fails its send. @default 120000 */
+  deliveryTimeoutMs?: number;
+  /** librdkafka settings of the caller's, over ours. */
+  overrides?: ProducerGlobalConfig;
+}
+
+interface Batch {
+  remaining: number;
+  failure: LibrdKafkaError | undefined;
+  settle: (error?: LibrdKafkaError) => void;
+}
+
+/**
+ * A producer on librdkafka, the client Kafka's own tests measure against.
+ * kafkajs's producer loses records it has acknowledged when a partition
+ * leader is killed mid-write, and its idempotent mode writes duplicates
+ * after a failover (tulios/kafkajs#1303; measured in
+ * test/cluster/kafka/broker-kill-ingest.test.ts); librdkafka's idempotent
+ * producer does neither. Records are keyed with murmur2, as the Java client
+ * and kafkajs's default partitioner do, so a key keeps its partition
+ * whichever client wrote it. kafkajs stays for consumers and the admin.
+ */
+export class RdKafkaProducer {
+  private closed = false;
+
+  private constructor(private readonly producer: Producer) {}
+
+  static async connect(options: RdKafkaProducerOptions): Promise<RdKafkaProducer> {
+    const { Producer } = library();
+    const idempotent = options.idempotent ?? true;
+    const producer = new Producer({
+      'client.id': options.clientId,
+      'bootstrap.servers': options.brokers.join(','),
+      'enable.idempotence': idempotent,
+      acks: idempotent ? -1 : 1,
+      partitioner: 'murmur2_random',
+      'linger.ms': options.lingerMs ?? 5,
+      'message.timeout.ms': options.deliveryTimeoutMs ?? 120_000,
+      'dr_cb': true,
+      ...options.overrides,
+    } as ProducerGlobalConfig);
+    producer.on('delivery-report', (error, report: DeliveryReport) => {
+      const batch = report.opaque as Batch | undefined;
+      if (!batch) return;
+      if (error) batch.failure ??= error;
+      if (--batch.remaining === 0) batch.settle(batch.failure);
+    });
+    producer.on('event.error', (error: LibrdKafkaError) => log.warn({ code: error.code, err: error.message }, 'librdkafka producer error'));
+    await new Promise<void>((resolve, reject) => {
+      producer.connect({ timeout: 30_000 }, (error) => (error ? reject(new RecsysError(`cannot connect a producer to Kafka at ${options.brokers.join(',')}: ${error.message}`, { cause: error })) : resolve()));
+    });
+    producer.setPollInterval(20);
+    return new RdKafkaProducer(producer);
+  }
+
+  /** Resolves once the broker has acknowledged every record (all in-sync replicas when idempotent); rejects with the first failure. */
+  async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw new RecsysError(`the producer to ${topic} is closed`, { retriable: false });
+    if (messages.length === 0) return;
+    let settle!: (error?: LibrdKafkaError) => void;
+    const acknowledged = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(new RecsysError(`writing to Kafka topic ${topic} failed: ${error.message} (code ${error.code})`, { cause: error })) : resolve());
+    });
+    const batch: Batch = { remaining: messages.length, failure: undefined, settle };
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const value = m.value === null ? null : Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value);
+      const timestamp = m.timestamp === undefined ? null : Number(m.timestamp);
+      const headers = m.headers && Object.entries(m.headers).flatMap(([k, v]): MessageHeader[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((one: string | Buffer) => ({ [k]: one }))));
+      for (;;) {
+        try {
+          this.producer.produce(topic, null, value, m.key ?? null, timestamp, batch, headers);
+          break;
+        } catch (error) {
+          if ((error as LibrdKafkaError).code !== ERR_QUEUE_FULL) {
+            // What was queued before still reports; this record and the rest never will.
+            batch.failure ??= error as LibrdKafkaError;
+            batch.remaining -= messages.length - i;
+            if (batch.remaining === 0) batch.settle(batch.failure);
+            return acknowledged;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      }
+    }
+    return acknowledged;
+  }
+
+  /** Waits for every record in flight, then leaves. */
+  async disconnect(timeoutMs = 30_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolve) => this.producer.flush(timeoutMs, (error) => {
+      if (error) log.warn({ err: error.message }, 'records still unacknowledged when the producer closed');
+      resolve();
+    }));
+    this.producer.setPollInterval(0);
+    await new Promise<void>((resolve) => this.producer.disconnect(() => resolve()));
+  }
+}
