@@ -76,12 +76,11 @@ export class RdKafkaProducer {
       'bootstrap.servers': options.brokers.join(','),
       'enable.idempotence': idempotent,
       acks: idempotent ? -1 : 1,
-      partitioner: 'murmur2_random',
       'linger.ms': options.lingerMs ?? 5,
       'message.timeout.ms': options.deliveryTimeoutMs ?? 120_000,
       'dr_cb': true,
       ...options.overrides,
-    } as ProducerGlobalConfig);
+    } as ProducerGlobalConfig, { partitioner: 'murmur2_random' });
     producer.on('delivery-report', (error, report: DeliveryReport) => {
       const batch = report.opaque as Batch | undefined;
       if (!batch) return;
