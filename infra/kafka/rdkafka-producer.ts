@@ -91,7 +91,7 @@ export class RdKafkaProducer {
     await new Promise<void>((resolve, reject) => {
       producer.connect({ timeout: 30_000 }, (error) => (error ? reject(new RecsysError(`cannot connect a producer to Kafka at ${options.brokers.join(',')}: ${error.message}`, { cause: error })) : resolve()));
     });
-    producer.setPollInterval(20);
+    producer.setPollInterval(10);
     return new RdKafkaProducer(producer);
   }
 

@@ -19,13 +19,23 @@ describe('recsys start (the main job, MovieLens-100K, tiny settings)', function 
   after(async () => { await rm(registry, { recursive: true, force: true }); });
 
   it('trains the sheaf GNN alongside the CTR steps and reports every step', async () => {
-    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const run = () => new Promise<{ code: number; signal: string | null; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin/recsys.js'), 'start', '--no-serve', '--registry', registry, '--seed', '1',
         '--epochs', '1', '--cf-epochs', '2', '--population', '2', '--generations', '1'],
       { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, maxBuffer: 32 * 1024 * 1024 },
-      (error, out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: out, stderr: err }));
+      (error, out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, signal: error?.signal ?? null, stdout: out, stderr: err }));
     });
-    assert.equal(code, 0, stderr.slice(-3000));
+    let { code, signal, stdout, stderr } = await run();
+    // A rare abort inside native TensorFlow (glibc's heap check, once in CI 2026-12-04, not in 10 runs since; the
+    // upstream report is tensorflow/tfjs#7719): run once more, saying so, rather than fail on a crash that is not
+    // this test's subject. Any other failure, or a second abort, fails.
+    if (signal === 'SIGABRT' && /corrupted|malloc|free\(\)/.test(stderr)) {
+      console.warn(`      recsys start aborted in native code (${stderr.trim().split('\n').at(-1)}): running it once more`);
+      await rm(registry, { recursive: true, force: true });
+      registry = await mkdtemp(path.join(tmpdir(), 'recsys-start-'));
+      ({ code, signal, stdout, stderr } = await run());
+    }
+    assert.equal(code, 0, `${signal ? `killed by ${signal}\n` : ''}${stderr.slice(-3000)}`);
     const job = (JSON.parse(stdout.trim().split('\n').at(-1)!) as { mainJob: Record<string, any> }).mainJob; // eslint-disable-line @typescript-eslint/no-explicit-any
     assert.ok(job.seconds > 0);
     assert.ok(job.test.auc > 0.6, `DIN test AUC ${job.test.auc}`);
