@@ -568,7 +568,6 @@ export class IngestPipeline {
       }
       const pending = records.filter((r) => r.offset > watermark);
       const recent = await this.recentIds(topic, partition, kind, cached === undefined || attempt > 0);
-      const fresh = new Set<string>();
       let duplicates = 0;
       const chunks: PartitionChunk[] = [];
       let expected = watermark;
@@ -577,6 +576,7 @@ export class IngestPipeline {
         const last = i + this.settings.chunkSize >= pending.length ? lastOffset : slice[slice.length - 1]!.offset;
         const ops = emptyOps();
         const ids: string[] = [];
+        const fresh = new Set<string>();
         for (const r of slice) {
           if (recent) {
             const recordId = kind.recordId!(r.record);
@@ -589,13 +589,23 @@ export class IngestPipeline {
           }
           kind.addOnline!(ops, r.record);
         }
+        // The window moves chunk by chunk, as the script moves it in Redis: a flush can span more than the
+        // window (one record batch of a fast producer can hold thousands), and an id further back counts again.
+        // Added before the chunk applies; a chunk that does not apply makes the next attempt reload the window.
+        recent?.add(last, ids);
         chunks.push({ expected, last, ops, ids });
         expected = last;
       }
-      const applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, chunks));
+      let applied: number;
+      try {
+        applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, chunks));
+      } catch (error) {
+        // The window holds this flush's ids already: reloaded from Redis before the flush is tried again.
+        this.recent.delete(id);
+        throw error;
+      }
       if (applied === chunks.length) {
         this.watermarks.set(id, lastOffset);
-        if (recent) for (const c of chunks) recent.add(c.last, c.ids!);
         if (duplicates > 0) {
           this.options.metrics?.duplicates.inc({ topic }, duplicates);
           log.warn({ topic, partition, duplicates, offsets: [pending[0]!.offset, lastOffset] }, 'records produced twice (same id within the dedupe window): applied to the online store once');

@@ -92,4 +92,23 @@ describe('IngestPipeline', () => {
     assert.match(String(fatal), /no such table/);
     assert.equal(f.commits.length, 0);
   });
+
+  it('moves the dedupe window chunk by chunk within one flush: a copy further back than the window counts again, a near one once', async () => {
+    // One flush of 1,110 records (a fast producer's single record batch): events 0..999, then copies of 0..99
+    // (1,000 offsets back, beyond the window of 300) and of 990..999 (within it). It failed before the window
+    // moved inside a flush: all 110 copies were taken for duplicates.
+    const f = fakes({ dedupeWindow: 300 });
+    const flushed: number[] = [];
+    const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: (x) => flushed.push(x.messages), chunkSize: 50, maxFlushMessages: 5000 });
+    const records = [...Array.from({ length: 1000 }, (_, i) => i), ...Array.from({ length: 100 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 990 + i)];
+    await pipeline.submit({
+      topic: 't', partition: 0, kind: batch(0, 0, 1).kind, firstOffset: 0, lastOffset: records.length - 1, messages: records.length, dead: [],
+      valid: records.map((n, offset) => ({ record: event(n), offset, kafkaTs: 0 })),
+    }, async () => {});
+    await waitFor(() => flushed.length > 0, { what: 'the flush', timeoutMs: 10_000, intervalMs: 5 });
+    await pipeline.stop();
+    // event(n) is an impression of user u(n % 3): 1,100 applied (1,000 + the 100 far copies), 10 recognised.
+    const impressions = (await Promise.all(['u0', 'u1', 'u2'].map((u) => f.memory.user(u)))).reduce((n, s) => n + (s.counters.counts.impression ?? 0), 0);
+    assert.equal(impressions, 1100);
+  });
 });
