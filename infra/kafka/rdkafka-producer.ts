@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type * as NodeRdKafka from 'node-rdkafka';
 import type { DeliveryReport, LibrdKafkaError, MessageHeader, Producer, ProducerGlobalConfig } from 'node-rdkafka';
 import { RecsysError, SetupError, errorMessage } from '../errors.js';
 import { logger } from '../logger.js';
@@ -8,10 +9,10 @@ const log = logger('kafka');
 // node-rdkafka is CommonJS with a native addon: loaded on first use, so that
 // modules importing this one (and their tests) do not pay for it.
 const require = createRequire(import.meta.url);
-let rdkafka: typeof import('node-rdkafka') | undefined;
-function library(): typeof import('node-rdkafka') {
+let rdkafka: typeof NodeRdKafka | undefined;
+function library(): typeof NodeRdKafka {
   try {
-    return (rdkafka ??= require('node-rdkafka') as typeof import('node-rdkafka'));
+    return (rdkafka ??= require('node-rdkafka') as typeof NodeRdKafka);
   } catch (error) {
     throw new SetupError(`node-rdkafka (librdkafka) cannot be loaded: ${errorMessage(error)} (run npm run setup; it builds from source)`, { cause: error });
   }
