@@ -96,7 +96,8 @@ export async function endOffsets(admin: Admin, topic: string): Promise<Map<numbe
 
 /** Waits until the group has committed every message of the topic. */
 export async function waitForDrained(admin: Admin, groupId: string, topic: string, timeoutMs = 60_000): Promise<void> {
-  const ends = await endOffsets(admin, topic);
+  // Asked until answered: just after a broker's restart a partition can be between leaders.
+  const ends = await waitFor(() => endOffsets(admin, topic), { timeoutMs, intervalMs: 200, what: `the end offsets of ${topic}` });
   await waitFor(async () => {
     const committed = await committedOffsets(admin, groupId, topic);
     return [...ends].every(([p, end]) => end === 0 || committed.get(p) === end);
