@@ -1,6 +1,6 @@
 // `npm run bench -- <name> [args]` runs bench/<name>.ts; `npm run experiment -- <name>`
 // runs bench/experiments/<name>.ts. Each prints its figures and ends with one JSON line.
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -16,7 +16,22 @@ export async function runNamed(kind: 'bench' | 'experiment', dir: string): Promi
     return;
   }
   process.argv.splice(2, 1);
-  await import(path.join(dir, `${name}.ts`));
+  const file = path.join(dir, `${name}.ts`);
+  if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
+    console.log(headerComment(file));
+    return;
+  }
+  await import(file);
+}
+
+/** A script's help: the comment it opens with (what it measures, its flags, its command line). */
+function headerComment(file: string): string {
+  const lines: string[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.startsWith('//')) break;
+    lines.push(line.replace(/^\/\/ ?/, ''));
+  }
+  return lines.join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
