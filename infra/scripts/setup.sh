@@ -21,8 +21,13 @@ npm install --ignore-scripts --no-audit --no-fund
 log "hnswlib-node (serving's ANN index): built from source with node-gyp"
 npm rebuild hnswlib-node --foreground-scripts >/dev/null
 
-log "node-rdkafka (the producers' librdkafka): built from its bundled source, ~3 min"
-npm rebuild node-rdkafka --foreground-scripts >/dev/null
+# A new version of the package comes without build/ (npm replaces its folder), so a present addon is current.
+if [ -f node_modules/node-rdkafka/build/Release/node-librdkafka.node ]; then
+  log "node-rdkafka (the producers' librdkafka): already built"
+else
+  log "node-rdkafka (the producers' librdkafka): built from its bundled source, ~3 min"
+  npm rebuild node-rdkafka --foreground-scripts >/dev/null
+fi
 
 log "native TensorFlow for @tensorflow/tfjs-node"
 bash infra/scripts/install-tfjs-native.sh
