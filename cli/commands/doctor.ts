@@ -6,8 +6,8 @@ import { errorMessage } from '../../infra/errors.js';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check the native TensorFlow backend and that Kafka, ClickHouse and Redis answer')
-    .option('--no-services', 'check only the TensorFlow backend')
+    .description('check the native addons (TensorFlow, librdkafka) and that Kafka, ClickHouse and Redis answer')
+    .option('--no-services', 'check only the native addons')
     .action(async (opts: { services: boolean }) => {
       let ok = true;
       try {
@@ -16,6 +16,13 @@ export function registerDoctor(program: Command): void {
       } catch (error) {
         ok = false;
         console.log(`FAIL  tensorflow  ${errorMessage(error)}`);
+      }
+      try {
+        const { librdkafkaVersion } = await import('../../infra/kafka/rdkafka-producer.js');
+        console.log(`ok    librdkafka  ${librdkafkaVersion()} (node-rdkafka: the producers)`);
+      } catch (error) {
+        ok = false;
+        console.log(`FAIL  librdkafka  ${errorMessage(error)}`);
       }
       if (opts.services) {
         for (const report of await checkServices(loadServicesConfig())) {

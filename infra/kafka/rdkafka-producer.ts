@@ -18,6 +18,11 @@ function library(): typeof NodeRdKafka {
   }
 }
 
+/** The librdkafka the producers run on (throws a SetupError naming the fix when the addon cannot load). */
+export function librdkafkaVersion(): string {
+  return library().librdkafkaVersion;
+}
+
 /** librdkafka's code for a full local queue: wait for deliveries, then produce again. */
 const ERR_QUEUE_FULL = -184;
 

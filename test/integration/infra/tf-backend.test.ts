@@ -30,4 +30,23 @@ describe('native TensorFlow backend', () => {
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stdout, /FAIL\s+tensorflow.*simulated missing addon.*install-tfjs-native\.sh/);
   });
+
+  it('doctor reports librdkafka, and names the fix when its addon cannot load', () => {
+    const run = (hide: boolean) => spawnSync(process.execPath, ['--import', 'tsx', '-e', `
+      const Module = require('node:module');
+      const load = Module._load;
+      Module._load = function (request, ...rest) {
+        if (${hide} && request === 'node-rdkafka') throw new Error('simulated missing librdkafka');
+        return load.call(this, request, ...rest);
+      };
+      process.argv = [process.argv[0], 'recsys', 'doctor', '--no-services'];
+      import('./cli/recsys.ts');
+    `], { encoding: 'utf8', cwd: process.cwd() });
+    const ok = run(false);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /ok\s+librdkafka\s+\d+\.\d+\.\d+/);
+    const broken = run(true);
+    assert.equal(broken.status, 1, broken.stderr);
+    assert.match(broken.stdout, /FAIL\s+librdkafka.*simulated missing librdkafka.*npm run setup/);
+  });
 });
