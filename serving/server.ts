@@ -131,7 +131,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         } finally {
           await admin.disconnect();
         }
-        decisions = await KafkaDecisionSink.connect({ kafka, topic: decisionsTopic });
+        decisions = await KafkaDecisionSink.connect({ kafka: services.kafka, topic: decisionsTopic });
       } else if (settings.decisions === 'jsonl') {
         decisions = new JsonlDecisionSink(settings.decisionsFile);
       } else {

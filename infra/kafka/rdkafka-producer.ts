@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as NodeRdKafka from 'node-rdkafka';
-import type { DeliveryReport, LibrdKafkaError, MessageHeader, Producer, ProducerGlobalConfig } from 'node-rdkafka';
+import type { DeliveryReport, LibrdKafkaError, MessageHeader, Producer, ProducerGlobalConfig, ProducerTopicConfig } from 'node-rdkafka';
 import { RecsysError, SetupError, errorMessage } from '../errors.js';
 import { logger } from '../logger.js';
 
@@ -26,6 +26,24 @@ export function librdkafkaVersion(): string {
 /** librdkafka's code for a full local queue: wait for deliveries, then produce again. */
 const ERR_QUEUE_FULL = -184;
 
+/** How often the producer is polled for delivery reports while records await theirs: a report waits for the next poll. */
+const BUSY_POLL_MS = 1;
+/** How often it is polled while nothing is outstanding (errors and logs only). */
+const IDLE_POLL_MS = 100;
+/** The same librdkafka error is logged at most once this often. */
+const ERROR_LOG_EVERY_MS = 10_000;
+
+/**
+ * librdkafka's topic-level producer properties. node-rdkafka installs its own
+ * default topic configuration over the one librdkafka builds from the global
+ * settings, so these are silently dropped (message.timeout.ms stayed at
+ * 300 s) unless given with the topic configuration.
+ */
+const TOPIC_PROPERTIES = new Set([
+  'request.required.acks', 'acks', 'request.timeout.ms', 'message.timeout.ms', 'delivery.timeout.ms', 'queuing.strategy',
+  'produce.offset.report', 'partitioner', 'partitioner_cb', 'msg_order_cmp', 'compression.codec', 'compression.type', 'compression.level',
+]);
+
 /** One record to write; the shape kafkajs's `Message` has, so callers move between clients unchanged. */
 export interface OutgoingMessage {
   key?: string | Buffer | null;
@@ -47,10 +65,10 @@ export interface RdKafkaProducerOptions {
   idempotent?: boolean;
   /** How long librdkafka batches records before a request. @default 5 */
   lingerMs?: number;
-  /** A record not acknowledged within this long fails its send. @default 120000 */
+  /** A record not acknowledged within this long after its send fails it (librdkafka's message.timeout.ms; must be above lingerMs). @default 120000 */
   deliveryTimeoutMs?: number;
-  /** librdkafka settings of the caller's, over ours. */
-  overrides?: ProducerGlobalConfig;
+  /** librdkafka settings of the caller's, over ours; topic-level ones (acks, message.timeout.ms, request.timeout.ms, …) are applied as such. */
+  overrides?: ProducerGlobalConfig & ProducerTopicConfig;
 }
 
 interface Batch {
@@ -71,13 +89,27 @@ interface Batch {
  */
 export class RdKafkaProducer {
   private closed = false;
+  /** Records produced whose delivery reports have not come yet. */
+  private outstanding = 0;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private pollEveryMs = 0;
 
-  private constructor(private readonly producer: Producer) {}
+  private constructor(private readonly producer: Producer) {
+    producer.on('delivery-report', (error, report: DeliveryReport) => {
+      const batch = report.opaque as Batch | undefined;
+      if (!batch) return;
+      this.outstanding--;
+      if (error) batch.failure ??= error;
+      if (--batch.remaining === 0) batch.settle(batch.failure);
+      if (this.outstanding === 0) this.pollEvery(IDLE_POLL_MS);
+    });
+    this.pollEvery(IDLE_POLL_MS);
+  }
 
   static async connect(options: RdKafkaProducerOptions): Promise<RdKafkaProducer> {
     const { Producer } = library();
     const idempotent = options.idempotent ?? true;
-    const producer = new Producer({
+    const settings: Record<string, unknown> = {
       'client.id': options.clientId,
       'bootstrap.servers': options.brokers.join(','),
       'enable.idempotence': idempotent,
@@ -85,20 +117,53 @@ export class RdKafkaProducer {
       'linger.ms': options.lingerMs ?? 5,
       'message.timeout.ms': options.deliveryTimeoutMs ?? 120_000,
       'dr_cb': true,
+      partitioner: 'murmur2_random',
       ...options.overrides,
-    } as ProducerGlobalConfig, { partitioner: 'murmur2_random' });
-    producer.on('delivery-report', (error, report: DeliveryReport) => {
-      const batch = report.opaque as Batch | undefined;
-      if (!batch) return;
-      if (error) batch.failure ??= error;
-      if (--batch.remaining === 0) batch.settle(batch.failure);
+    };
+    const global: Record<string, unknown> = {};
+    const topic: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(settings)) (TOPIC_PROPERTIES.has(key) ? topic : global)[key] = value;
+    const producer = new Producer(global as ProducerGlobalConfig, topic as ProducerTopicConfig);
+    // librdkafka repeats an error on every reconnect attempt (hundreds while a broker is down, delivered at once when connecting ends): each once per ERROR_LOG_EVERY_MS.
+    const logged = new Map<string, { at: number; repeated: number }>();
+    producer.on('event.error', (error: LibrdKafkaError) => {
+      const key = `${error.code} ${error.message}`;
+      const last = logged.get(key);
+      if (last && Date.now() - last.at < ERROR_LOG_EVERY_MS) {
+        last.repeated++;
+        return;
+      }
+      log.warn({ code: error.code, err: error.message, ...(last ? { repeatedSinceLastLogged: last.repeated } : {}) }, 'librdkafka producer error');
+      logged.set(key, { at: Date.now(), repeated: 0 });
     });
-    producer.on('event.error', (error: LibrdKafkaError) => log.warn({ code: error.code, err: error.message }, 'librdkafka producer error'));
     await new Promise<void>((resolve, reject) => {
       producer.connect({ timeout: 30_000 }, (error) => (error ? reject(new RecsysError(`cannot connect a producer to Kafka at ${options.brokers.join(',')}: ${error.message}`, { cause: error })) : resolve()));
     });
-    producer.setPollInterval(10);
     return new RdKafkaProducer(producer);
+  }
+
+  /**
+   * Delivery reports reach us only when the producer is polled: every
+   * BUSY_POLL_MS while records await theirs (a report would otherwise wait up
+   * to a slow interval, on every write), every IDLE_POLL_MS otherwise.
+   */
+  private pollEvery(ms: number): void {
+    if (this.closed || ms === this.pollEveryMs) return;
+    clearInterval(this.pollTimer);
+    this.pollEveryMs = ms;
+    this.pollTimer = setInterval(() => {
+      try {
+        this.producer.poll();
+      } catch {
+        // Not connected (any more): the disconnect stops the timer.
+      }
+    }, ms).unref();
+  }
+
+  private stopPolling(): void {
+    clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    this.pollEveryMs = 0;
   }
 
   /** Resolves once the broker has acknowledged every record (all in-sync replicas when idempotent); rejects with the first failure. */
@@ -118,6 +183,8 @@ export class RdKafkaProducer {
       for (;;) {
         try {
           this.producer.produce(topic, null, value, m.key ?? null, timestamp, batch, headers);
+          this.outstanding++;
+          this.pollEvery(BUSY_POLL_MS);
           break;
         } catch (error) {
           if ((error as LibrdKafkaError).code !== ERR_QUEUE_FULL) {
@@ -127,6 +194,7 @@ export class RdKafkaProducer {
             if (batch.remaining === 0) batch.settle(batch.failure);
             return acknowledged;
           }
+          this.pollEvery(BUSY_POLL_MS);
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
       }
@@ -142,7 +210,7 @@ export class RdKafkaProducer {
       if (error) log.warn({ err: error.message }, 'records still unacknowledged when the producer closed');
       resolve();
     }));
-    this.producer.setPollInterval(0);
+    this.stopPolling();
     await new Promise<void>((resolve) => this.producer.disconnect(() => resolve()));
   }
 }

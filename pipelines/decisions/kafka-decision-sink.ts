@@ -1,26 +1,38 @@
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { KafkaEndpoint } from '../../infra/kafka/kafka-client.js';
+import { RdKafkaProducer } from '../../infra/kafka/rdkafka-producer.js';
 import { errorMessage, RecsysError, ValidationError } from '../../infra/errors.js';
 import { logger, type Logger } from '../../infra/logger.js';
 import { MAX_DECISION_BYTES, type DecisionRecord } from './decision-record.js';
 import type { DecisionSink } from './decision-sink.js';
 
 export interface KafkaDecisionSinkOptions {
-  kafka: Kafka;
+  /** The brokers (the sink's producers are librdkafka's, see RdKafkaProducer). */
+  kafka: KafkaEndpoint;
   topic: string;
-  /** Records waiting at most this long are sent together in one produce request; 0 = those of the same turn of the event loop. @default 0 */
+  /** Records waiting at most this long are sent together in one batch; 0 = those of the same turn of the event loop. @default 0 */
   lingerMs?: number;
-  /** Records per produce request. @default 500 */
+  /** Records per batch; also librdkafka's batch.num.messages. @default 500 */
   maxBatch?: number;
   /**
-   * Bytes per produce request (keys, values and ~70 bytes of framing per
-   * record). Each partition's share must stay under the broker's
-   * message.max.bytes (1 MiB by default) or the whole batch is refused. @default 1_000_000
+   * Bytes per batch (keys, values and ~70 bytes of framing per record); also
+   * librdkafka's batch.size, the bound of each partition's record batch in a
+   * produce request, which must stay under the broker's message.max.bytes
+   * (1 MiB by default) or it is refused. @default 1_000_000
    */
   maxBatchBytes?: number;
   /**
+   * Full batches (maxBatch records or maxBatchBytes bytes waiting) sent while
+   * others are in flight, at most; a smaller batch waits until none is, so
+   * that writes arriving meanwhile share it. librdkafka's idempotent producer
+   * keeps each partition in order with up to 5 requests in flight. @default 5
+   */
+  maxBatchesInFlight?: number;
+  /**
    * A write not acknowledged within this long fails (serving answers 503 and
    * shows nothing); one still waiting in the queue is dropped and never sent.
-   * Also the broker's acknowledgement timeout of each produce request. @default 2000
+   * Also librdkafka's message.timeout.ms (a batch settles within this long
+   * of being sent) and the broker's acknowledgement timeout of each produce
+   * request. @default 2000
    */
   writeTimeoutMs?: number;
   /** Records waiting to be sent at most; a write beyond is refused at once. @default 5000 */
@@ -35,7 +47,7 @@ export class DecisionQueueFullError extends RecsysError {}
 /** A write was not acknowledged within writeTimeoutMs. */
 export class DecisionWriteTimeoutError extends RecsysError {}
 
-/** kafkajs's framing per record (length, attributes, varint offsets, headers count), counted against maxBatchBytes. */
+/** A record's framing in a record batch (length, attributes, varint offsets and lengths, headers count), with room to spare, counted against maxBatchBytes. */
 const RECORD_OVERHEAD_BYTES = 70;
 /** A user id is at most 256 characters: 1 KiB of UTF-8. */
 const MAX_KEY_BYTES = 1024;
@@ -56,7 +68,13 @@ interface Pending {
 export interface KafkaDecisionSinkStats {
   queuedRecords: number;
   queuedBytes: number;
+  /** Whether a batch is in flight (sent, or waiting for a connection, and not settled). */
   inFlight: boolean;
+  batchesInFlight: number;
+  /** Batches handed to a producer since the sink was created. */
+  batchesSent: number;
+  /** The largest of them, in the bytes counted against maxBatchBytes (0 before the first). */
+  largestBatchBytes: number;
   /** Epoch ms of the last acknowledged batch (or of connecting). */
   lastAckAt: number;
   lastError: string | null;
@@ -65,21 +83,23 @@ export interface KafkaDecisionSinkStats {
 }
 
 /**
- * Decision records to Kafka with kafkajs's idempotent producer (acks = all),
- * keyed by user so one user's decisions stay in order on one partition.
- * Writes that arrive within `lingerMs`, or while a produce request is in
- * flight, share the next request (the idempotent producer sends one at a
- * time, so one request per write would queue behind each other: measured p50
- * 17 ms at 100 writes/s), up to maxBatch records and maxBatchBytes bytes.
+ * Decision records to Kafka with librdkafka's idempotent producer (acks =
+ * all; see RdKafkaProducer), keyed by user so one user's decisions stay in
+ * order on one partition. Writes that arrive within `lingerMs`, or while a
+ * batch is in flight, share the next batch, up to maxBatch records and
+ * maxBatchBytes bytes; full batches go out while others are in flight (up to
+ * maxBatchesInFlight), a smaller one once none is.
  *
  * Bounded for outages: the queue holds at most maxQueueRecords /
  * maxQueueBytes (a write beyond fails at once with DecisionQueueFullError),
- * and every write settles within writeTimeoutMs. A failed produce request
- * retires its producer and the next batch starts a new one (a new producer id,
- * so the broker never takes a new batch for a retry of a lost one), so the
- * sink recovers by itself once Kafka is back. A record whose write failed
- * after it was sent may still have been written (the acknowledgement was
- * lost, or came late): its request id is logged and kept in stats().uncertain.
+ * and every write settles within writeTimeoutMs. A failed batch retires its
+ * producer and the next batch starts a new one (a new producer id, so the
+ * broker never takes a new batch for a retry of a lost one) once the retired
+ * producer's other batches have settled (so a user's records keep their
+ * order), and the sink recovers by itself once Kafka is back. A record whose
+ * write failed after it was sent may still have been written (the
+ * acknowledgement was lost, or came late): its request id is logged and kept
+ * in stats().uncertain.
  */
 export class KafkaDecisionSink implements DecisionSink {
   readonly name = 'kafka';
@@ -91,29 +111,37 @@ export class KafkaDecisionSink implements DecisionSink {
   private queuedBytes = 0;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
-  private producer: Promise<Producer> | undefined;
+  /** Each batch in flight, with the producer it went to. */
+  private readonly inFlight = new Map<Promise<void>, Promise<RdKafkaProducer>>();
+  private producer: Promise<RdKafkaProducer> | undefined;
+  /** Retired producers still disconnecting. */
+  private readonly retiring = new Set<Promise<void>>();
+  private batchesSent = 0;
+  private largestBatchBytes = 0;
   private lastAckAt = Date.now();
   private lastError: string | null = null;
   private readonly uncertain: string[] = [];
   private readonly lingerMs: number;
   private readonly maxBatch: number;
   private readonly maxBatchBytes: number;
+  private readonly maxBatchesInFlight: number;
   private readonly writeTimeoutMs: number;
   private readonly maxQueueRecords: number;
   private readonly maxQueueBytes: number;
 
   private constructor(private readonly options: KafkaDecisionSinkOptions) {
-    // No linger by default: writes that come while a request is in flight batch behind it anyway.
+    // No linger by default: writes that come while a batch is in flight batch behind it anyway.
     this.lingerMs = options.lingerMs ?? 0;
     this.maxBatch = options.maxBatch ?? 500;
     this.maxBatchBytes = options.maxBatchBytes ?? 1_000_000;
+    this.maxBatchesInFlight = options.maxBatchesInFlight ?? 5;
     this.writeTimeoutMs = options.writeTimeoutMs ?? 2000;
     this.maxQueueRecords = options.maxQueueRecords ?? 5000;
     this.maxQueueBytes = options.maxQueueBytes ?? 64 * 1024 * 1024;
     this.log = options.log ?? logger('decision-sink');
     for (const [field, value, min] of [
-      ['lingerMs', this.lingerMs, 0], ['maxBatch', this.maxBatch, 1], ['maxBatchBytes', this.maxBatchBytes, 16 * 1024], ['writeTimeoutMs', this.writeTimeoutMs, 1],
+      ['lingerMs', this.lingerMs, 0], ['maxBatch', this.maxBatch, 1], ['maxBatchBytes', this.maxBatchBytes, 16 * 1024],
+      ['maxBatchesInFlight', this.maxBatchesInFlight, 1], ['writeTimeoutMs', this.writeTimeoutMs, 1],
       ['maxQueueRecords', this.maxQueueRecords, 1], ['maxQueueBytes', this.maxQueueBytes, 16 * 1024],
     ] as const) {
       if (!Number.isFinite(value) || value < min) throw new ValidationError(`KafkaDecisionSink ${field} must be a number ≥ ${min} (got ${value})`);
@@ -132,34 +160,48 @@ export class KafkaDecisionSink implements DecisionSink {
   }
 
   stats(): KafkaDecisionSinkStats {
-    return { queuedRecords: this.queuedRecords, queuedBytes: this.queuedBytes, inFlight: this.inFlight !== undefined, lastAckAt: this.lastAckAt, lastError: this.lastError, uncertain: [...this.uncertain] };
+    return {
+      queuedRecords: this.queuedRecords, queuedBytes: this.queuedBytes, inFlight: this.inFlight.size > 0, batchesInFlight: this.inFlight.size,
+      batchesSent: this.batchesSent, largestBatchBytes: this.largestBatchBytes, lastAckAt: this.lastAckAt, lastError: this.lastError, uncertain: [...this.uncertain],
+    };
   }
 
-  /** The current producer, connecting a new one when there is none (at start, or after a failed request retired the last). */
-  private connected(): Promise<Producer> {
+  /** The current producer, connecting a new one when there is none (at start, or after a failed batch retired the last). */
+  private connected(): Promise<RdKafkaProducer> {
     if (!this.producer) {
-      const producer = this.options.kafka.producer({
+      const ready = RdKafkaProducer.connect({
+        brokers: this.options.kafka.brokers,
+        clientId: this.options.kafka.clientId,
         idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        // Bounded: a request that cannot get through fails, and the sink's next batch starts a new producer.
-        retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+        // The sink batches already: librdkafka sends what it is given at once.
+        lingerMs: 0,
+        // A batch settles within the write timeout; librdkafka retries within it (and never beyond: the next batch starts a new producer).
+        deliveryTimeoutMs: Math.ceil(this.writeTimeoutMs),
+        overrides: {
+          'request.timeout.ms': Math.min(900_000, Math.ceil(this.writeTimeoutMs)),
+          'batch.num.messages': Math.min(1_000_000, Math.ceil(this.maxBatch)),
+          'batch.size': Math.ceil(this.maxBatchBytes),
+          // A record must fit in one request whatever maxBatchBytes is (librdkafka's default is 1,000,000).
+          'message.max.bytes': Math.max(1_000_000, Math.ceil(this.maxBatchBytes)),
+        },
       });
-      const ready = producer.connect().then(() => producer);
       this.producer = ready;
       ready.catch((error: unknown) => {
         if (this.producer === ready) this.producer = undefined;
         this.lastError = `cannot connect to Kafka: ${errorMessage(error)}`;
-        void producer.disconnect().catch(() => {});
       });
     }
     return this.producer;
   }
 
-  private retireProducer(): void {
-    const old = this.producer;
+  /** Retires `used` (unless it is retired already): the next batch starts a new producer; it disconnects once its batches have settled. */
+  private retire(used: Promise<RdKafkaProducer>): void {
+    if (this.producer !== used) return;
     this.producer = undefined;
-    void old?.then((p) => p.disconnect()).catch(() => {});
+    const batches = [...this.inFlight].filter(([, p]) => p === used).map(([b]) => b);
+    const done = Promise.allSettled(batches).then(() => used).then((p) => p.disconnect(), () => {}).catch(() => {});
+    this.retiring.add(done);
+    void done.finally(() => this.retiring.delete(done));
   }
 
   write(record: DecisionRecord, json: string = JSON.stringify(record)): Promise<void> {
@@ -167,7 +209,7 @@ export class KafkaDecisionSink implements DecisionSink {
       const key = record.user_id;
       const bytes = Buffer.byteLength(json) + Buffer.byteLength(key) + RECORD_OVERHEAD_BYTES;
       if (bytes > this.maxBatchBytes) {
-        reject(new ValidationError(`decision record ${record.request_id} is ${bytes} bytes, more than one produce request to Kafka may carry (${this.maxBatchBytes})`));
+        reject(new ValidationError(`decision record ${record.request_id} is ${bytes} bytes, more than one batch to Kafka may carry (${this.maxBatchBytes})`));
         return;
       }
       if (this.queuedRecords + 1 > this.maxQueueRecords || this.queuedBytes + bytes > this.maxQueueBytes) {
@@ -233,41 +275,54 @@ export class KafkaDecisionSink implements DecisionSink {
     return batch;
   }
 
-  /** Sends what waits, unless a request is in flight: its completion sends the rest. */
+  /**
+   * Sends what waits: at once when nothing is in flight; while batches are,
+   * only full ones (up to maxBatchesInFlight), and none while a retired
+   * producer's batches are still settling. Each completion sends the rest.
+   */
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.scheduled = false;
-    if (this.inFlight) return;
-    const batch = this.cutBatch();
-    if (batch.length === 0) return;
-    const sent = this.send(batch);
-    this.inFlight = sent;
-    void sent.finally(() => {
-      this.inFlight = undefined;
-      if (this.queuedRecords > 0) this.flush();
-    });
+    while (this.queuedRecords > 0) {
+      if (this.inFlight.size > 0) {
+        if (this.inFlight.size >= this.maxBatchesInFlight) return;
+        if (this.queuedRecords < this.maxBatch && this.queuedBytes < this.maxBatchBytes) return;
+        if (this.producer === undefined || [...this.inFlight.values()].some((p) => p !== this.producer)) return;
+      }
+      const batch = this.cutBatch();
+      if (batch.length === 0) return;
+      const producer = this.connected();
+      const sent = this.send(batch, producer);
+      this.inFlight.set(sent, producer);
+      void sent.finally(() => {
+        this.inFlight.delete(sent);
+        if (this.queuedRecords > 0) this.flush();
+      });
+    }
   }
 
-  private async send(batch: Pending[]): Promise<void> {
-    let connecting: NodeJS.Timeout | undefined;
+  private async send(batch: Pending[], connecting: Promise<RdKafkaProducer>): Promise<void> {
+    let connectTimer: NodeJS.Timeout | undefined;
     let sent = false;
     try {
       const producer = await Promise.race([
-        this.connected(),
-        new Promise<never>((_, reject) => { connecting = setTimeout(() => reject(new Error(`no connection to Kafka within ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs); }),
+        connecting,
+        new Promise<never>((_, reject) => { connectTimer = setTimeout(() => reject(new Error(`no connection to Kafka within ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs); }),
       ]);
-      clearTimeout(connecting);
+      clearTimeout(connectTimer);
       sent = true;
-      await producer.send({ topic: this.options.topic, acks: -1, timeout: this.writeTimeoutMs, messages: batch.map((p) => ({ key: p.key, value: p.json })) });
+      this.batchesSent++;
+      this.largestBatchBytes = Math.max(this.largestBatchBytes, batch.reduce((n, p) => n + p.bytes, 0));
+      await producer.send(this.options.topic, batch.map((p) => ({ key: p.key, value: p.json })));
     } catch (error) {
-      clearTimeout(connecting);
+      clearTimeout(connectTimer);
       const reason = errorMessage(error);
       this.lastError = reason;
-      // Only a request that went out can have been written; it also leaves the producer's sequence numbers in doubt.
+      // Only a batch that went out can have been written; it also leaves the producer's sequence numbers in doubt.
       if (sent) {
-        this.retireProducer();
-        this.noteUncertain(batch.map((p) => p.requestId), `a produce request failed (${reason}); its records may have been written although their requests failed`);
+        this.retire(connecting);
+        this.noteUncertain(batch.map((p) => p.requestId), `a batch failed (${reason}); its records may have been written although their requests failed`);
       }
       for (const p of batch) {
         clearTimeout(p.timer);
@@ -297,12 +352,13 @@ export class KafkaDecisionSink implements DecisionSink {
 
   /** Sends what still waits (each write is bounded by writeTimeoutMs), then disconnects. */
   async close(): Promise<void> {
-    while (this.queuedRecords > 0 || this.inFlight) {
-      if (!this.inFlight) this.flush();
-      await this.inFlight;
+    while (this.queuedRecords > 0 || this.inFlight.size > 0) {
+      this.flush();
+      if (this.inFlight.size > 0) await Promise.race(this.inFlight.keys());
     }
     const producer = this.producer;
     this.producer = undefined;
     await producer?.then((p) => p.disconnect(), () => {});
+    await Promise.allSettled([...this.retiring]);
   }
 }

@@ -86,4 +86,18 @@ describe('RdKafkaProducer (librdkafka, real broker)', function () {
     await producer.send(name, [{ key: 'd', value: 'after' }]);
     assert.equal(Number((await admin.fetchTopicOffsets(name))[0]!.high), 2);
   });
+
+  it('fails a record not acknowledged within deliveryTimeoutMs (librdkafka\'s message.timeout.ms, a topic-level setting node-rdkafka drops from the global ones)', async () => {
+    // A topic that does not exist and is not created: its records wait for metadata until they time out.
+    const missing = randomName('test_rdkafka_missing');
+    const short = await RdKafkaProducer.connect({ ...services.kafka, deliveryTimeoutMs: 1000, overrides: { 'allow.auto.create.topics': false } });
+    try {
+      const started = Date.now();
+      await assert.rejects(short.send(missing, [{ key: 'a', value: 'never written' }]), (error: Error) => error.message.includes(missing) && /timed out/i.test(error.message));
+      // librdkafka's default is 300 s, and a missing topic's records otherwise fail after topic.metadata.propagation.max.ms (30 s).
+      assert.ok(Date.now() - started < 15_000, `failed after ${Date.now() - started} ms`);
+    } finally {
+      await short.disconnect();
+    }
+  });
 });

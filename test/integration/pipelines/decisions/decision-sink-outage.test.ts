@@ -53,7 +53,7 @@ describe('decision sink: a Kafka outage (private broker stopped and restarted)',
     registry = mkdtempSync(path.join(tmpdir(), 'serving-outage-'));
     await publishTinyDin(registry, 'syn-din');
     await publishRandomGraph(registry, 'syn-graph');
-    sink = await KafkaDecisionSink.connect({ kafka, topic, writeTimeoutMs: WRITE_TIMEOUT_MS, maxQueueRecords: 8 });
+    sink = await KafkaDecisionSink.connect({ kafka: { brokers: [broker.broker], clientId: 'outage-test' }, topic, writeTimeoutMs: WRITE_TIMEOUT_MS, maxQueueRecords: 8 });
     server = await startServer({
       settings: loadServeSettings({}, {
         registry, ranker: 'syn-din', retrieval: 'syn-graph', itemIdPrefix: 'i', userIdPrefix: 'u', port: 0,

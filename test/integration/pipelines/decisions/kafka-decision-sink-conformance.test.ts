@@ -51,7 +51,7 @@ describe('Kafka decision sink against the shared broker', () => {
   const kafkaSink = (options: Omit<KafkaDecisionSinkOptions, 'kafka' | 'topic'>) => async () => {
     const topic = randomName('test_conf_decisions');
     await ensureTopics(admin, [{ topic, numPartitions: 3 }]);
-    const sink = await KafkaDecisionSink.connect({ kafka, topic, ...options });
+    const sink = await KafkaDecisionSink.connect({ kafka: loadServicesConfig().kafka, topic, ...options });
     return {
       sink,
       readBack: () => readTopic(kafka, admin, topic),
