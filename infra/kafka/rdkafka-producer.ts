@@ -157,7 +157,9 @@ export class RdKafkaProducer {
       } catch {
         // Not connected (any more): the disconnect stops the timer.
       }
-    }, ms).unref();
+    }, ms);
+    // Records awaiting their reports keep the process alive (a CLI awaiting its last send); an idle producer does not.
+    if (ms === IDLE_POLL_MS) this.pollTimer.unref();
   }
 
   private stopPolling(): void {
