@@ -4,7 +4,6 @@
 // stamped after this process started.
 import { loadServicesConfig } from '../../infra/config.js';
 import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
-import { createKafka } from '../../infra/kafka/kafka-client.js';
 import { createRedis } from '../../infra/redis/redis-client.js';
 import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
 import { eventsKind } from '../../pipelines/ingest/events-kind.js';
