@@ -192,6 +192,16 @@ describe('A/B replay against the truth (real services)', function () {
     // (pp-dr once gave −0.015 [−0.307, 0.252] here) may land on either side of zero and still be right.
     const tightest = reliable.reduce((best, r) => (r.hi! - r.lo! < best.hi! - best.lo! ? r : best));
     assert.ok(tightest.value! > 0, `${tightest.metric}, the tightest reliable estimate, has the wrong sign:\n${summary}`);
-    assert.match(rows.find((r) => r.metric === 'lead')!.note, /^B vs A: \+/);
+    // The lead line reports one estimate with its interval: never confidently wrong (an interval that excludes
+    // zero is on the truth's side) and covering the truth. Its sign alone is not asked: position-based DR led
+    // with −0.05 [−0.36, +0.23] once, while the truth was positive.
+    const lead = rows.find((r) => r.metric === 'lead')!.note;
+    const num = (text: string) => Number(text.replace('−', '-').replace('+', ''));
+    const parsed = /^B vs A: ([+−]?[\d.]+) clicks\/request \[([+−]?[\d.]+), ([+−]?[\d.]+)\]/.exec(lead);
+    assert.ok(parsed, `the lead line gives an estimate and its interval: ${lead}`);
+    const [leadLo, leadHi] = [num(parsed[2]!), num(parsed[3]!)];
+    // Printed to 2 decimals: half a unit of slack.
+    assert.ok(leadLo - 0.005 <= truth && truth <= leadHi + 0.005, `the lead estimate's interval misses the true B − A ${truth.toFixed(3)}: ${lead}`);
+    assert.ok(leadHi >= 0, `the lead estimate is confidently wrong (true B − A ${truth.toFixed(3)}): ${lead}`);
   });
 });
