@@ -3,11 +3,13 @@ import { loadServicesConfig, type ServicesConfig } from '../../infra/config.js';
 import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
 import { migrateWith } from '../../infra/clickhouse/migrate.js';
 import { sqlString } from '../../infra/clickhouse/escape.js';
-import { SetupError, ValidationError } from '../../infra/errors.js';
+import { SetupError, ValidationError, errorMessage } from '../../infra/errors.js';
 import { nonNegative, positiveInt, timestamp } from '../options.js';
 import { deadLetterTopicOptions, eventsTopicOptions } from '../kafka-options.js';
 import type { Kafka } from 'kafkajs';
+import { isRecoverableKafkaError } from '../../infra/kafka/consumer-lifecycle.js';
 import { createKafka } from '../../infra/kafka/kafka-client.js';
+import { sleep } from '../../infra/retry.js';
 import { createRedis } from '../../infra/redis/redis-client.js';
 import { logger } from '../../infra/logger.js';
 import { onShutdown } from '../../infra/shutdown.js';
@@ -21,6 +23,9 @@ import { rebuildOnlineStore } from '../../pipelines/ingest/rebuild-online-store.
 import { OFFLINE_TABLES } from '../../pipelines/ingest/offline-rows.js';
 import { decisionsTopicBindings } from '../../pipelines/decisions/decisions-kind.js';
 import { IngestProgress, sampleIngestMetrics } from '../output/ingest-progress.js';
+
+/** Starts of the consumer tried while Kafka answers with errors kafkajs calls retriable. */
+const START_ATTEMPTS = 5;
 
 const log = logger('ingest');
 
@@ -125,22 +130,35 @@ export function registerIngest(program: Command): void {
         write: (text) => process.stderr.write(text),
         log: (fields, message) => log.info(fields, message),
       });
-      const consumer = await IngestConsumer.start({
-        kafka: services.kafka,
-        groupId: settings.groupId,
-        topics: [{ topic: settings.eventsTopic, kind: eventsKind(spec), partitions: settings.eventsPartitions }, ...decisionsTopicBindings()],
-        deadLetterTopic: settings.deadLetterTopic,
-        deadLetterPartitions: settings.deadLetterPartitions,
-        clickhouse,
-        redis,
-        redisPrefix: services.redis.keyPrefix,
-        maxHistory: spec.behaviour.maxLength,
-        dedupeWindow: settings.dedupeWindow,
-        fromBeginning: opts.fromBeginning,
-        pipeline: { maxFlushMessages: opts.maxBatch, maxFlushBytes: opts.maxBatchBytes, chunkSize: opts.chunkSize, lingerMs: opts.lingerMs, maxFlushesInFlight: opts.flushesInFlight },
-        metrics,
-        onFlushed: (info) => progress.flushed(info),
-      });
+      // Started again on a Kafka error kafkajs calls retriable: a broker that has not learned a new topic yet
+      // answered "does not host this topic-partition" once in the cluster test, and the process exited.
+      const start = () => IngestConsumer.start({
+          kafka: services.kafka,
+          groupId: settings.groupId,
+          topics: [{ topic: settings.eventsTopic, kind: eventsKind(spec), partitions: settings.eventsPartitions }, ...decisionsTopicBindings()],
+          deadLetterTopic: settings.deadLetterTopic,
+          deadLetterPartitions: settings.deadLetterPartitions,
+          clickhouse,
+          redis,
+          redisPrefix: services.redis.keyPrefix,
+          maxHistory: spec.behaviour.maxLength,
+          dedupeWindow: settings.dedupeWindow,
+          fromBeginning: opts.fromBeginning,
+          pipeline: { maxFlushMessages: opts.maxBatch, maxFlushBytes: opts.maxBatchBytes, chunkSize: opts.chunkSize, lingerMs: opts.lingerMs, maxFlushesInFlight: opts.flushesInFlight },
+          metrics,
+          onFlushed: (info) => progress.flushed(info),
+        });
+      let consumer: IngestConsumer;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          consumer = await start();
+          break;
+        } catch (error) {
+          if (!isRecoverableKafkaError(error) || attempt >= START_ATTEMPTS) throw error;
+          log.warn({ err: errorMessage(error), attempt }, 'Kafka is not ready for this consumer yet: starting again');
+          await sleep(500 * attempt);
+        }
+      }
       const sampling = setInterval(() => void sampleIngestMetrics(metrics).then((s) => progress.sample(s)), 1000);
       sampling.unref();
       // Registered before the consumer, so it closes after it: the summary counts the final flushes.
