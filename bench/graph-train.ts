@@ -18,6 +18,12 @@
 //  - the sheaf (scalar maps) epoch as a multiple of LightGCN's on the same
 //    graph and batch (issue 20: ≤ 2×), and whether the native kernels it
 //    needs loaded (models/graph/native-spmm.ts).
+//  - with --learn-epochs N (synthetic graph only): N whole epochs, timed, with
+//    validation NDCG@20 after each on one held-out interaction of each of
+//    --val-users users (full ranking over all items): issue 20's "trains an
+//    epoch of 10M interactions in ≤ 15 min, ≤ 8 GB, and learns". The graph
+//    has communities (a user draws 60% of its items from its community's
+//    Zipf list), so there is more to learn than popularity.
 // Each (model, graph) runs in a child process of its own so RSS is that run's
 // alone; the synthetic interactions are drawn once and handed to our workers
 // and the peer as a file of int32 (user, item) pairs, so all train on one graph.
@@ -25,7 +31,9 @@
 //   npm run bench -- graph-train [--models mf-bpr,lightgcn,sheaf-scalar,sheaf-matrix] [--paper]
 //                                [--interactions 1000000] [--users 60000] [--items 30000] [--steps 5] [--warmup 2]
 //                                [--batch 1024,32768] [--no-peer] [--peer-threads 1,2] [--peer-sparse csr|coo]
-//                                [--peer-emb sparse|dense] [--no-ml100k]
+//                                [--peer-emb sparse|dense] [--no-ml100k] [--learn-epochs N] [--val-users 1000]
+//   10M interactions: --models lightgcn --no-ml100k --no-peer --interactions 10000000 --users 1000000
+//                     --items 1000000 --batch 262144 --learn-epochs 3
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,7 +47,8 @@ import { createGraphModel } from '../models/graph/create-graph-model.js';
 import { GRAPH_MODEL_TYPES, type GraphModelType } from '../models/graph/graph-config.js';
 import { sampleEpochTriples } from '../models/graph/negative-sampling.js';
 import { nativeKernelStatus } from '../models/graph/native-spmm.js';
-import { createOptimizers, trainStep } from '../models/graph/train-graph.js';
+import { createOptimizers, trainGraphModel, trainStep } from '../models/graph/train-graph.js';
+import type { CfInteractions } from '../features/datasets/movielens-cf.js';
 import { cfConfigFile, loadCfConfig } from '../pipelines/training/cf-config.js';
 import { PEER_MISSING, peerPython, quantile, round, runJsonChild, spawnWorker, withLoad } from './lib/harness.js';
 
@@ -66,6 +75,8 @@ const { values: flags } = parseArgs({
     /** The peer's MF-BPR optimizer: SparseAdam (sparse, like our lazy Adam) or Adam over the whole table (dense). */
     'peer-emb': { type: 'string', default: 'sparse' },
     'no-ml100k': { type: 'boolean', default: false },
+    'learn-epochs': { type: 'string', default: '0' },
+    'val-users': { type: 'string', default: '1000' },
   },
 });
 
@@ -88,19 +99,33 @@ interface WorkerResult {
   /** true when the epoch time is steps × measured step time rather than a timed epoch. */
   extrapolated: boolean;
   rss_peak_mb: number;
+  /** --learn-epochs: each epoch's measured time, loss and validation NDCG@20. */
+  learning?: { epoch: number; seconds: number; train_loss: number; ndcg20: number; recall20: number }[];
+  validation_users?: number;
 }
 
-/** Zipf(0.8)-popular items, users drawn uniformly; distinct pairs until `interactions`, as int32 (user, item) pairs. */
+const COMMUNITIES = 50;
+const IN_COMMUNITY = 0.6;
+
+/**
+ * Users drawn uniformly; items Zipf(0.8)-popular, 60% of the draws from the
+ * user's community (user mod 50: items whose popularity rank is that modulo
+ * 50, Zipf within) and the rest from all items; distinct pairs until
+ * `interactions`, as int32 (user, item) pairs.
+ */
 function syntheticInteractions(users: number, items: number, interactions: number): Int32Array {
   const rng = createRng(42);
   const cdf = cumulative(Float64Array.from({ length: items }, (_, r) => 1 / (r + 1) ** 0.8));
+  const perCommunity = Math.ceil(items / COMMUNITIES);
+  const communityCdf = cumulative(Float64Array.from({ length: perCommunity }, (_, r) => 1 / (r + 1) ** 0.8));
   const seen = new Set<number>();
   const us = new Int32Array(interactions);
   const is = new Int32Array(interactions);
   let n = 0;
   while (n < interactions) {
     const u = rng.int(users);
-    const i = sampleCumulative(cdf, rng.next());
+    const i = rng.next() < IN_COMMUNITY ? sampleCumulative(communityCdf, rng.next()) * COMMUNITIES + (u % COMMUNITIES) : sampleCumulative(cdf, rng.next());
+    if (i >= items) continue;
     const key = u * items + i;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -111,14 +136,32 @@ function syntheticInteractions(users: number, items: number, interactions: numbe
   return pairs;
 }
 
-function readInteractions(file: string, users: number, items: number): BipartiteGraph {
+/** The interactions file as a graph, less one interaction of each of `holdOut` random users with ≥ 2 (the validation set). */
+function readInteractions(file: string, users: number, items: number, holdOut = 0): { graph: BipartiteGraph; validation: CfInteractions } {
   const bytes = readFileSync(file);
   const pairs = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   const n = pairs.length / 2;
+  const count = new Int32Array(users);
+  for (let k = 0; k < n; k++) count[pairs[2 * k]!]!++;
+  const rng = createRng(7);
+  const chosen = new Uint8Array(users);
+  let wanted = Math.min(holdOut, count.reduce((c, x) => c + (x >= 2 ? 1 : 0), 0));
+  while (wanted > 0) {
+    const u = rng.int(users);
+    if (count[u]! >= 2 && !chosen[u]) { chosen[u] = 1; wanted--; }
+  }
   const us = new Int32Array(n);
   const is = new Int32Array(n);
-  for (let k = 0; k < n; k++) { us[k] = pairs[2 * k]!; is[k] = pairs[2 * k + 1]!; }
-  return buildBipartiteGraph(users, items, us, is);
+  const valUsers: number[] = [];
+  const valItems: number[] = [];
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const u = pairs[2 * k]!, i = pairs[2 * k + 1]!;
+    // The user's first interaction in the file is held out (the file's order is the draw's: random).
+    if (chosen[u] === 1) { chosen[u] = 2; valUsers.push(u); valItems.push(i); continue; }
+    us[m] = u; is[m] = i; m++;
+  }
+  return { graph: buildBipartiteGraph(users, items, us.subarray(0, m), is.subarray(0, m)), validation: { users: Int32Array.from(valUsers), items: Int32Array.from(valItems) } };
 }
 
 async function worker(): Promise<WorkerResult> {
@@ -129,9 +172,10 @@ async function worker(): Promise<WorkerResult> {
     const split = movieLensCf(await loadMovieLens());
     graph = buildBipartiteGraph(split.userIds.length, split.itemIds.length, split.train.users, split.train.items);
   } else {
-    graph = readInteractions(flags['graph-file']!, Number(flags.users), Number(flags.items));
+    graph = readInteractions(flags['graph-file']!, Number(flags.users), Number(flags.items)).graph;
   }
   const batch = flags.graph === 'ml100k' ? config.training.batchSize : Number(flags.batch);
+  if (Number(flags['learn-epochs']) > 0 && flags.graph !== 'ml100k') return learn(type, config, batch);
   const model = createGraphModel({ ...config.model, type }, graph);
   const optimizer = createOptimizers(config.training.learningRate, config.training.layerLearningRate);
   const triples = sampleEpochTriples(graph, createRng(1));
@@ -164,6 +208,27 @@ async function worker(): Promise<WorkerResult> {
   optimizer.embedding.dispose();
   optimizer.layers?.dispose();
   return result;
+}
+
+/** --learn-epochs: whole epochs on the synthetic graph, validation NDCG@20 after each (trainGraphModel, as `recsys train-cf` trains). */
+function learn(type: GraphModelType, config: ReturnType<typeof loadCfConfig>, batch: number): WorkerResult {
+  const { graph, validation } = readInteractions(flags['graph-file']!, Number(flags.users), Number(flags.items), Number(flags['val-users']));
+  const model = createGraphModel({ ...config.model, type }, graph);
+  const epochs = Number(flags['learn-epochs']);
+  const result = trainGraphModel(model, graph, validation, {
+    ...config.training, epochs, batchSize: batch, evalEvery: 1, patience: epochs, minEpochs: 1, k: 20,
+    onEpoch: (e) => console.error(`  ${type} epoch ${e.epoch}: ${e.seconds.toFixed(1)} s, loss ${e.trainLoss.toFixed(4)}, validation NDCG@20 ${e.validation?.['ndcg@20']?.toFixed(4)}, RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB`),
+  });
+  model.dispose();
+  const seconds = result.epochs.reduce((a, e) => a + e.seconds, 0) / result.epochs.length;
+  const stepsPerEpoch = Math.ceil(graph.numEdges / batch);
+  return {
+    model: type, config: flags.config!.split('/').pop()!, graph: flags.graph!, nodes: graph.numNodes, edges: graph.numEdges,
+    layers: type === 'mf-bpr' ? 0 : config.model.layers, batch, steps_per_epoch: stepsPerEpoch,
+    seconds_per_step: seconds / stepsPerEpoch, seconds_per_step_p50: seconds / stepsPerEpoch, seconds_per_epoch: seconds, extrapolated: false,
+    rss_peak_mb: process.resourceUsage().maxRSS / 1024, validation_users: validation.users.length,
+    learning: result.epochs.map((e) => ({ epoch: e.epoch, seconds: round(e.seconds, 1), train_loss: round(e.trainLoss, 5), ndcg20: round(e.validation?.['ndcg@20'] ?? NaN, 5), recall20: round(e.validation?.['recall@20'] ?? NaN, 5) })),
+  };
 }
 
 interface PeerResult {
@@ -223,11 +288,13 @@ if (flags.worker) {
     ];
     for (const { graph, run, batch } of plan) {
       const args = ['--graph', graph, '--model', run.model, '--config', run.file, '--graph-file', graphFile,
-        '--interactions', flags.interactions, '--users', flags.users, '--items', flags.items, '--steps', flags.steps, '--warmup', flags.warmup, '--batch', String(batch)];
+        '--interactions', flags.interactions, '--users', flags.users, '--items', flags.items, '--steps', flags.steps, '--warmup', flags.warmup, '--batch', String(batch),
+        '--learn-epochs', flags['learn-epochs'], '--val-users', flags['val-users']];
       const r = withLoad(() => spawnWorker<WorkerResult>(import.meta.url, args, `${run.model} on ${graph}`));
       if (!r) continue;
       console.log(`${graph.padEnd(9)} ${r.config.padEnd(28)} ${String(r.nodes).padStart(7)} nodes ${String(r.edges).padStart(8)} edges  batch ${r.batch}  ${(r.seconds_per_step * 1000).toFixed(1)} ms/step  ${r.seconds_per_epoch.toFixed(2)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}  RSS peak ${r.rss_peak_mb.toFixed(0)} MB  load ${r.load.join('→')}`);
-      const peerRuns = graph === 'synthetic' && withPeer && PEER_MODELS.includes(run.model)
+      if (r.learning) console.log(`${''.padEnd(9)} validation NDCG@20 by epoch (${r.validation_users} users): ${r.learning.map((e) => e.ndcg20).join(' → ')}`);
+      const peerRuns = graph === 'synthetic' && withPeer && PEER_MODELS.includes(run.model) && Number(flags['learn-epochs']) === 0
         ? flags['peer-threads'].split(',').map((threads) => withLoad(() => runPeer(run.model, run.file, graphFile, batch, threads))).filter((p) => p !== null)
         : [];
       for (const p of peerRuns) {

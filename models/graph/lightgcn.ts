@@ -4,34 +4,57 @@ import type { Tensor } from '../layers/params.js';
 import type { BipartiteGraph } from './bipartite-graph.js';
 import type { GraphModelConfig } from './graph-config.js';
 import { normalVariable, type GraphModel } from './graph-model.js';
+import { HostBackedVariable, registerHostTable } from './host-table.js';
 import { disposeNormalizedAdjacency, normalizedAdjacency, propagateNormalized } from './sparse-propagate.js';
+
+/** D^{-1/2}·Adj·D^{-1/2} as CSR rows with their weights, for the native step (lightgcn-step.ts). */
+export interface WeightedCsr {
+  rowStart: Int32Array;
+  col: Int32Array;
+  weight: Float32Array;
+}
+
+const csrs = new WeakMap<GraphModel, () => WeightedCsr>();
+
+/** The model's normalised adjacency as weighted CSR, built on first use; undefined for a model that is not LightGCN. */
+export function lightGcnCsr(model: GraphModel): WeightedCsr | undefined {
+  return csrs.get(model)?.();
+}
 
 /**
  * LightGCN (He et al., SIGIR 2020): e⁽ᵏ⁺¹⁾ = D^{-1/2} A D^{-1/2} e⁽ᵏ⁾ with no
  * weights or non-linearity; the representation is the mean of layers 0..K.
+ * The layer-0 table may be trained off the tape (lightgcn-step.ts): it is
+ * read through a host copy like MF-BPR's.
  */
 export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph): GraphModel {
-  const embedding = normalVariable(createRng(config.seed).fork(1), graph.numNodes, config.dim, config.initStd);
+  const table = new HostBackedVariable(normalVariable(createRng(config.seed).fork(1), graph.numNodes, config.dim, config.initStd));
   const adjacency = normalizedAdjacency(graph);
-  return {
-    config, numUsers: graph.numUsers, numItems: graph.numItems, embedding,
-    variables: [embedding],
+  let csr: WeightedCsr | undefined;
+  const model: GraphModel = {
+    config, numUsers: graph.numUsers, numItems: graph.numItems,
+    get embedding() { return table.current(); },
+    get variables() { return [table.current()]; },
     forward: () => tf.tidy(() => {
-      const layers = propagateLayers(embedding, config.layers);
-      return layers.length === 1 ? embedding.clone() : tf.addN(layers).div(layers.length);
+      const layers = propagateLayers(table.current(), config.layers);
+      return layers.length === 1 ? layers[0]!.clone() : tf.addN(layers).div(layers.length);
     }),
     foldInBasis: () => {
       // Layers 0..K−1 of the users: what a new item's layers 1..K are computed from.
-      const tensors = config.layers === 0 ? [] : tf.tidy(() => propagateLayers(embedding, config.layers - 1).map((x) => x.slice([0, 0], [graph.numUsers, config.dim])));
+      const tensors = config.layers === 0 ? [] : tf.tidy(() => propagateLayers(table.current(), config.layers - 1).map((x) => x.slice([0, 0], [graph.numUsers, config.dim])));
       const userLayers = tensors.map((x) => x.dataSync() as Float32Array);
       tf.dispose(tensors);
       return { dim: config.dim, userLayers, userDegrees: graph.degree.slice(0, graph.numUsers) };
     },
     dispose: () => {
-      embedding.dispose();
+      table.dispose();
       disposeNormalizedAdjacency(adjacency);
+      csr = undefined;
     },
   };
+  registerHostTable(model, table);
+  csrs.set(model, () => (csr ??= weightedCsr(graph)));
+  return model;
 
   function propagateLayers(x0: Tensor, count: number): Tensor[] {
     const layers: Tensor[] = [x0];
@@ -39,4 +62,21 @@ export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph):
     for (let k = 0; k < count; k++) layers.push((x = propagateNormalized(x, adjacency)));
     return layers;
   }
+}
+
+/** Rows by target node, columns the sources, weight 1/√(deg(row)·deg(col)): the matrix is symmetric, so this is also its transpose. */
+function weightedCsr(graph: BipartiteGraph): WeightedCsr {
+  const { numNodes, src, dst, degree } = graph;
+  const rowStart = new Int32Array(numNodes + 1);
+  for (let e = 0; e < dst.length; e++) rowStart[dst[e]! + 1]!++;
+  for (let v = 0; v < numNodes; v++) rowStart[v + 1]! += rowStart[v]!;
+  const fill = rowStart.slice(0, numNodes);
+  const col = new Int32Array(src.length);
+  const weight = new Float32Array(src.length);
+  for (let e = 0; e < dst.length; e++) {
+    const k = fill[dst[e]!]!++;
+    col[k] = src[e]!;
+    weight[k] = 1 / Math.sqrt(degree[src[e]!]! * degree[dst[e]!]!);
+  }
+  return { rowStart, col, weight };
 }

@@ -9,6 +9,10 @@ import { fileURLToPath } from 'node:url';
 /** native/weighted-spmm.c, compiled: see that file for what each call computes. */
 export interface WeightedSpmmKernels {
   spmm(rowStart: Int32Array, col: Int32Array, w: Float32Array, x: Float32Array, dim: number, threads: number): Float32Array;
+  /** spmm into `out`, and acc += out when `acc` is not empty. */
+  propagate(rowStart: Int32Array, col: Int32Array, w: Float32Array, x: Float32Array, out: Float32Array, acc: Float32Array, dim: number, threads: number): void;
+  /** One dense Adam step in place; hyper = [lr, β₁, β₂, ε, β₁ᵗ, β₂ᵗ]. */
+  adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, hyper: Float32Array, threads: number): void;
   /** [out, z, az, a, mapsCsr, diag, scale]: scalar-sheaf-laplacian.ts names them. */
   sheafForward(rowStart: Int32Array, col: Int32Array, edge: Int32Array, reverseEdge: Int32Array, maps: Float32Array, y: Float32Array, dim: number, threads: number): Float32Array[];
   /** [∂y, ∂maps] */

@@ -7,7 +7,8 @@ import { bprLoss, embeddingL2, type Scalar } from './bpr-loss.js';
 import type { GraphTrainingConfig } from './graph-config.js';
 import { exportEmbeddings, type GraphEmbeddings } from './graph-embeddings.js';
 import type { GraphModel } from './graph-model.js';
-import { dropHostTable, hostTable } from './mf-bpr.js';
+import { dropHostTable, hostTable } from './host-table.js';
+import { canStepLightGcnNatively, lightGcnStep } from './lightgcn-step.js';
 import { evaluateFullRanking, type RankingSummary } from './full-ranking.js';
 import { sampleEpochTriples } from './negative-sampling.js';
 import { samplePopularityTriples } from './popularity-negatives.js';
@@ -162,10 +163,9 @@ export function mfBprGradient(table: Float32Array, dim: number, nodeIds: Int32Ar
 /** One Adam step on a batch of BPR triples; returns the loss tensor (read once per epoch, not per step). */
 export function trainStep(model: GraphModel, optimizer: GraphOptimizers, users: Int32Array, positives: Int32Array, negatives: Int32Array, decay: number): Scalar {
   const ids = batchNodeIds(model.numUsers, users, positives, negatives);
-  if (model.config.type === 'mf-bpr') {
-    if (!optimizer.layers) return mfBprStep(model, optimizer.embedding, ids, users.length, decay);
-    dropHostTable(model);
-  }
+  if (model.config.type === 'mf-bpr' && !optimizer.layers) return mfBprStep(model, optimizer.embedding, ids, users.length, decay);
+  if (canStepLightGcnNatively(model)) return lightGcnStep(model, optimizer.embedding, ids, users.length, decay);
+  dropHostTable(model);
   return tf.tidy(() => {
     const loss = batchLoss(model, ids, users.length, decay);
     if (!optimizer.layers) return optimizer.embedding.minimize(loss, true, model.variables)!;

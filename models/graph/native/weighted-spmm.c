@@ -1,5 +1,7 @@
-// Weighted sparse propagation over a CSR matrix, for the sheaf GNN's scalar
-// layers (models/graph/native-spmm.ts compiles and loads this file).
+// Weighted sparse propagation over a CSR matrix and a dense Adam step, for
+// the graph models' training off TensorFlow's tape: the sheaf GNN's scalar
+// layers and LightGCN's step (models/graph/native-spmm.ts compiles and loads
+// this file).
 //
 // TensorFlow has no kernel for a weighted neighbour sum that does not write
 // an [edges, dim] tensor: SparseSegmentSum (LightGCN's) takes no weights, and
@@ -11,6 +13,11 @@
 //
 //   spmm(rowStart, col, w, x, dim, threads) -> out    out[r] = sum_k w[k] x[col[k]]
 //       for k in row r: rowStart[r] <= k < rowStart[r + 1]
+//   propagate(rowStart, col, w, x, out, acc, dim, threads)    the same product into
+//       a caller's buffer `out` (no fresh pages per call), and acc[r] += out[r] when
+//       acc is non-empty
+//   adam(param, grad, m, v, hyper, threads)    one dense Adam step in place, TF.js's
+//       arithmetic: hyper = [lr, beta1, beta2, epsilon, beta1^t, beta2^t]
 //   sheafForward / sheafBackward: the sheaf layer's Laplacian, below.
 #include <node_api.h>
 #include <pthread.h>
@@ -24,7 +31,7 @@
 typedef struct {
   const int32_t *row_start, *col;
   const float *w, *x;
-  float *out;
+  float *out, *acc;
   int64_t dim, row_begin, row_end;
 } Task;
 
@@ -36,7 +43,13 @@ static void spmm_rows(const Task *t) {
     for (int32_t k = t->row_start[r]; k < t->row_start[r + 1]; k++) {
       const float a = t->w[k];
       const float *xs = t->x + (int64_t)t->col[k] * d;
+#pragma omp simd
       for (int64_t c = 0; c < d; c++) o[c] += a * xs[c];
+    }
+    if (t->acc) {
+      float *ac = t->acc + r * d;
+#pragma omp simd
+      for (int64_t c = 0; c < d; c++) ac[c] += o[c];
     }
   }
 }
@@ -125,6 +138,90 @@ static napi_value spmm(napi_env env, napi_callback_info info) {
   Task base = { .row_start = rs, .col = col, .w = w, .x = x, .out = out, .dim = dim };
   parallel_rows(base, (int64_t)nrs - 1, clamp_threads(threads), run_spmm);
   return result;
+}
+
+// propagate(rowStart, col, w, x, out, acc, dim, threads): checks as spmm, plus out (and a non-empty acc) sized like x, not aliasing it.
+static napi_value propagate(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 8) { napi_throw_type_error(env, NULL, "propagate(rowStart, col, w, x, out, acc, dim, threads)"); return NULL; }
+  void *rs, *col, *w, *x, *out, *acc;
+  size_t nrs, ncol, nw, nx, nout, nacc;
+  int64_t dim, threads;
+  if (!get_typed(env, argv[0], napi_int32_array, &rs, &nrs) || !get_typed(env, argv[1], napi_int32_array, &col, &ncol)
+      || !get_typed(env, argv[2], napi_float32_array, &w, &nw) || !get_typed(env, argv[3], napi_float32_array, &x, &nx)
+      || !get_typed(env, argv[4], napi_float32_array, &out, &nout) || !get_typed(env, argv[5], napi_float32_array, &acc, &nacc)) return NULL;
+  napi_get_value_int64(env, argv[6], &dim);
+  napi_get_value_int64(env, argv[7], &threads);
+  if (!check_csr(env, rs, nrs, col, ncol, nw, nx, dim)) return NULL;
+  if (nout != nx || (nacc != 0 && nacc != nx)) { napi_throw_range_error(env, NULL, "propagate: out and acc must be sized like x (acc may be empty)"); return NULL; }
+  // Rows of out are written while rows of x are still read: they must not share memory.
+  const char *xb = x, *ob = out, *ab = acc;
+  const size_t bytes = nx * sizeof(float);
+  if ((ob < xb + bytes && xb < ob + bytes) || (nacc && ((ab < xb + bytes && xb < ab + bytes) || (ab < ob + bytes && ob < ab + bytes)))) {
+    napi_throw_range_error(env, NULL, "propagate: x, out and acc must not overlap");
+    return NULL;
+  }
+  Task base = { .row_start = rs, .col = col, .w = w, .x = x, .out = out, .acc = nacc ? acc : NULL, .dim = dim };
+  parallel_rows(base, (int64_t)nrs - 1, clamp_threads(threads), run_spmm);
+  return NULL;
+}
+
+typedef struct {
+  float *param, *m, *v;
+  const float *grad;
+  float lr, b1, b2, eps, rate, v_scale;
+  int64_t begin, end;
+} AdamTask;
+
+// TF.js's Adam: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε).
+static void *adam_range(void *arg) {
+  const AdamTask *t = arg;
+  const float b1 = t->b1, b2 = t->b2, a1 = 1 - t->b1, a2 = 1 - t->b2, rate = t->rate, vs = t->v_scale, eps = t->eps;
+#pragma omp simd
+  for (int64_t i = t->begin; i < t->end; i++) {
+    const float g = t->grad[i];
+    const float m = t->m[i] * b1 + g * a1;
+    const float v = t->v[i] * b2 + g * g * a2;
+    t->m[i] = m;
+    t->v[i] = v;
+    t->param[i] -= rate * m / (sqrtf(v * vs) + eps);
+  }
+  return NULL;
+}
+
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 6) { napi_throw_type_error(env, NULL, "adam(param, grad, m, v, hyper, threads)"); return NULL; }
+  void *a[5];
+  size_t n[5];
+  int64_t threads;
+  for (int i = 0; i < 5; i++) if (!get_typed(env, argv[i], napi_float32_array, &a[i], &n[i])) return NULL;
+  napi_get_value_int64(env, argv[5], &threads);
+  if (n[1] != n[0] || n[2] != n[0] || n[3] != n[0] || n[4] != 6) { napi_throw_range_error(env, NULL, "adam: param, grad, m, v must have one length and hyper 6 entries"); return NULL; }
+  const float *h = a[4];
+  AdamTask base = { .param = a[0], .grad = a[1], .m = a[2], .v = a[3], .lr = h[0], .b1 = h[1], .b2 = h[2], .eps = h[3],
+                    .rate = h[0] / (1 - h[4]), .v_scale = 1 / (1 - h[5]) };
+  const int th = clamp_threads(threads);
+  AdamTask tasks[MAX_THREADS];
+  pthread_t ids[MAX_THREADS];
+  int started[MAX_THREADS] = {0};
+  const int64_t total = (int64_t)n[0];
+  for (int i = 0; i < th; i++) {
+    tasks[i] = base;
+    tasks[i].begin = total * i / th;
+    tasks[i].end = total * (i + 1) / th;
+  }
+  for (int i = 1; i < th; i++) started[i] = pthread_create(&ids[i], NULL, adam_range, &tasks[i]) == 0;
+  adam_range(&tasks[0]);
+  for (int i = 1; i < th; i++) {
+    if (started[i]) pthread_join(ids[i], NULL);
+    else adam_range(&tasks[i]);
+  }
+  return NULL;
 }
 
 // The d = 1 sheaf Laplacian (models/graph/scalar-sheaf-laplacian.ts gives
@@ -346,6 +443,10 @@ NAPI_MODULE_INIT() {
   napi_value f;
   napi_create_function(env, "spmm", NAPI_AUTO_LENGTH, spmm, NULL, &f);
   napi_set_named_property(env, exports, "spmm", f);
+  napi_create_function(env, "propagate", NAPI_AUTO_LENGTH, propagate, NULL, &f);
+  napi_set_named_property(env, exports, "propagate", f);
+  napi_create_function(env, "adam", NAPI_AUTO_LENGTH, adam, NULL, &f);
+  napi_set_named_property(env, exports, "adam", f);
   napi_create_function(env, "sheafForward", NAPI_AUTO_LENGTH, sheaf_forward, NULL, &f);
   napi_set_named_property(env, exports, "sheafForward", f);
   napi_create_function(env, "sheafBackward", NAPI_AUTO_LENGTH, sheaf_backward, NULL, &f);
