@@ -11,13 +11,15 @@ export interface RetryOptions {
   factor?: number;
   /** Share of each delay drawn at random, so restarted clients do not retry in step. @default 0.2 */
   jitter?: number;
+  /** Which errors are tried again. @default isRetriable (infra/errors.ts) */
+  retriable?: (error: unknown) => boolean;
   /** Called before each wait; for logging. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   signal?: AbortSignal;
 }
 
 /** Defaults are fast under test (NODE_ENV=test) so fault tests do not wait out production backoff. */
-export const retryDefaults: Required<Omit<RetryOptions, 'onRetry' | 'signal'>> =
+export const retryDefaults: Required<Omit<RetryOptions, 'onRetry' | 'signal' | 'retriable'>> =
   process.env.NODE_ENV === 'test'
     ? { retries: 5, initialDelayMs: 10, maxDelayMs: 200, factor: 2, jitter: 0.2 }
     : { retries: 5, initialDelayMs: 200, maxDelayMs: 10_000, factor: 2, jitter: 0.2 };
@@ -28,14 +30,15 @@ export function backoffDelay(attempt: number, options: RetryOptions = {}, random
   return Math.round(base * (1 - jitter + 2 * jitter * random()));
 }
 
-/** Runs `fn` until it succeeds, a non-retriable error is thrown, or retries run out. */
+/** Runs `fn` until it succeeds, an error `retriable` refuses is thrown, or retries run out. */
 export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const { retries } = { ...retryDefaults, ...options };
+  const retriable = options.retriable ?? isRetriable;
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (error) {
-      if (!isRetriable(error)) throw error;
+      if (!retriable(error)) throw error;
       if (attempt >= retries) {
         throw new RetriesExhaustedError(`gave up after ${attempt + 1} attempts: ${errorMessage(error)}`, { cause: error });
       }

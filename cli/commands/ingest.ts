@@ -9,7 +9,7 @@ import { deadLetterTopicOptions, eventsTopicOptions } from '../kafka-options.js'
 import type { Kafka } from 'kafkajs';
 import { isRecoverableKafkaError } from '../../infra/kafka/consumer-lifecycle.js';
 import { createKafka } from '../../infra/kafka/kafka-client.js';
-import { sleep } from '../../infra/retry.js';
+import { retry } from '../../infra/retry.js';
 import { createRedis } from '../../infra/redis/redis-client.js';
 import { logger } from '../../infra/logger.js';
 import { onShutdown } from '../../infra/shutdown.js';
@@ -24,8 +24,8 @@ import { OFFLINE_TABLES } from '../../pipelines/ingest/offline-rows.js';
 import { decisionsTopicBindings } from '../../pipelines/decisions/decisions-kind.js';
 import { IngestProgress, sampleIngestMetrics } from '../output/ingest-progress.js';
 
-/** Starts of the consumer tried while Kafka answers with errors kafkajs calls retriable. */
-const START_ATTEMPTS = 5;
+/** Starts of the consumer tried again while Kafka answers with errors kafkajs calls retriable. */
+const START_RETRIES = 4;
 
 const log = logger('ingest');
 
@@ -148,17 +148,10 @@ export function registerIngest(program: Command): void {
           metrics,
           onFlushed: (info) => progress.flushed(info),
         });
-      let consumer: IngestConsumer;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          consumer = await start();
-          break;
-        } catch (error) {
-          if (!isRecoverableKafkaError(error) || attempt >= START_ATTEMPTS) throw error;
-          log.warn({ err: errorMessage(error), attempt }, 'Kafka is not ready for this consumer yet: starting again');
-          await sleep(500 * attempt);
-        }
-      }
+      const consumer = await retry(start, {
+        retries: START_RETRIES, initialDelayMs: 500, retriable: isRecoverableKafkaError,
+        onRetry: (error, attempt, delayMs) => log.warn({ err: errorMessage(error), attempt, delayMs }, 'Kafka is not ready for this consumer yet: starting again'),
+      });
       const sampling = setInterval(() => void sampleIngestMetrics(metrics).then((s) => progress.sample(s)), 1000);
       sampling.unref();
       // Registered before the consumer, so it closes after it: the summary counts the final flushes.

@@ -37,4 +37,18 @@ describe('retry', () => {
     assert.equal((error.cause as Error).message, 'down 3');
     assert.equal(error.retriable, false);
   });
+
+  it('tries again exactly the errors a given predicate accepts, whatever the default says', async () => {
+    // The default retries a plain Error and refuses a NonRetriableError; the predicate turns both around.
+    const retriable = (error: unknown) => error instanceof NonRetriableError;
+    let calls = 0;
+    const value = await retry(async () => {
+      if (++calls < 3) throw new NonRetriableError('not hosted yet');
+      return calls;
+    }, { retriable, initialDelayMs: 1 });
+    assert.equal(value, 3);
+    calls = 0;
+    await assert.rejects(retry(async () => { calls++; throw new Error('connection reset'); }, { retriable, initialDelayMs: 1 }), /connection reset/);
+    assert.equal(calls, 1);
+  });
 });
