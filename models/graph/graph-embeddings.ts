@@ -12,11 +12,16 @@ export interface GraphEmbeddings {
 }
 
 export function exportEmbeddings(model: GraphModel): GraphEmbeddings {
+  const dim = model.config.dim;
+  if (model.exportHost) {
+    const { representations, basis } = model.exportHost();
+    const cut = model.numUsers * dim;
+    return { dim, users: representations.subarray(0, cut), items: representations.subarray(cut), ...(basis ? { basis } : {}) };
+  }
   // A clone: mf-bpr's forward is its variable, which must survive the dispose below.
   const out = tf.tidy(() => model.forward().clone());
   const all = out.dataSync() as Float32Array;
   out.dispose();
-  const dim = model.config.dim;
   const basis = model.foldInBasis?.();
   return { dim, users: all.slice(0, model.numUsers * dim), items: all.slice(model.numUsers * dim), ...(basis ? { basis } : {}) };
 }

@@ -20,6 +20,12 @@ export interface GraphModel {
   forward(): Tensor;
   /** For models whose propagation rule can place a new item (fold-in.ts): the users' layers as they are now. */
   foldInBasis?(): PropagationBasis;
+  /**
+   * forward()'s rows and foldInBasis() computed on the host, for models that
+   * can (LightGCN with the native kernels): through TensorFlow, exporting a
+   * 2M-node LightGCN held every layer as a tensor at once.
+   */
+  exportHost?(): { representations: Float32Array; basis?: PropagationBasis };
   dispose(): void;
 }
 

@@ -1,10 +1,13 @@
+import os from 'node:os';
 import { tf } from '../../infra/tf.js';
 import { createRng } from '../../features/math/rng.js';
 import type { Tensor } from '../layers/params.js';
 import type { BipartiteGraph } from './bipartite-graph.js';
 import type { GraphModelConfig } from './graph-config.js';
 import { normalVariable, type GraphModel } from './graph-model.js';
+import type { PropagationBasis } from './fold-in.js';
 import { HostBackedVariable, registerHostTable } from './host-table.js';
+import { weightedSpmmKernels } from './native-spmm.js';
 import { disposeNormalizedAdjacency, normalizedAdjacency, propagateNormalized } from './sparse-propagate.js';
 
 /** D^{-1/2}·Adj·D^{-1/2} as CSR rows with their weights, for the native step (lightgcn-step.ts). */
@@ -46,6 +49,7 @@ export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph):
       tf.dispose(tensors);
       return { dim: config.dim, userLayers, userDegrees: graph.degree.slice(0, graph.numUsers) };
     },
+    ...(weightedSpmmKernels() ? { exportHost } : {}),
     dispose: () => {
       table.dispose();
       disposeNormalizedAdjacency(adjacency);
@@ -55,6 +59,26 @@ export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph):
   registerHostTable(model, table);
   csrs.set(model, () => (csr ??= weightedCsr(graph)));
   return model;
+
+  /** forward() and foldInBasis() with the native CSR product: three [N, D] arrays at a time. */
+  function exportHost(): { representations: Float32Array; basis: PropagationBasis } {
+    const kernels = weightedSpmmKernels()!;
+    const { rowStart, col, weight } = (csr ??= weightedCsr(graph));
+    const x0 = table.table().values;
+    const acc = x0.slice();
+    const buffers = config.layers > 0 ? [new Float32Array(x0.length), ...(config.layers > 1 ? [new Float32Array(x0.length)] : [])] : [];
+    const userLayers: Float32Array[] = [];
+    let from = x0;
+    for (let k = 0; k < config.layers; k++) {
+      userLayers.push(from.slice(0, graph.numUsers * config.dim));
+      const to = buffers[k % 2]!;
+      kernels.propagate(rowStart, col, weight, from, to, acc, config.dim, os.availableParallelism());
+      from = to;
+    }
+    const scale = 1 / (config.layers + 1);
+    for (let i = 0; i < acc.length; i++) acc[i]! *= scale;
+    return { representations: acc, basis: { dim: config.dim, userLayers, userDegrees: graph.degree.slice(0, graph.numUsers) } };
+  }
 
   function propagateLayers(x0: Tensor, count: number): Tensor[] {
     const layers: Tensor[] = [x0];

@@ -137,6 +137,12 @@ describe('graph training: the batch loss', () => {
       assert.ok(after.every((v, k) => layers === 0 || Math.abs(v - before[k]!) > 1e-4), 'the taped steps moved every row');
       assertClose(fast!.embedding.dataSync(), after, { atol: 1e-5, rtol: 1e-4 }, 'table after three steps');
       assertClose(tf.tidy(() => fast!.forward().dataSync()), tf.tidy(() => taped!.forward().dataSync()), { atol: 1e-5, rtol: 1e-4 }, 'representations');
+      // The host export (what training's validation and the artifact read) equals forward() and foldInBasis() through TensorFlow.
+      const host = fast!.exportHost!();
+      assertClose(host.representations, tf.tidy(() => fast!.forward().dataSync()), { atol: 1e-6, rtol: 1e-5 }, 'exported representations');
+      const basis = fast!.foldInBasis!();
+      assert.equal(host.basis!.userLayers.length, layers);
+      basis.userLayers.forEach((layer, k) => assertClose(host.basis!.userLayers[k]!, layer, { atol: 1e-6, rtol: 1e-5 }, `user layer ${k}`));
       for (const m of [fast!, taped!]) m.dispose();
       optFast.embedding.dispose();
       optTaped.embedding.dispose();
