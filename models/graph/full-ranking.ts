@@ -2,6 +2,9 @@ import type { CfInteractions } from '../../features/datasets/movielens-cf.js';
 import { rankingMetrics } from '../metrics/ranking.js';
 import type { GraphEmbeddings } from './graph-embeddings.js';
 
+/** Scores held at once by a ranking block (64 MB). */
+const MAX_BLOCK_SCORES = 16 * 2 ** 20;
+
 /** Mean metrics over the evaluated users, keyed `recall@10`, `ndcg@20`, … plus `users`. */
 export type RankingSummary = Record<string, number>;
 
@@ -18,9 +21,11 @@ export function itemsPerUser(numUsers: number, ...parts: CfInteractions[]): Int3
  * masked out, and the top max(K) are compared with the held-out set. Users
  * without held-out items are not counted.
  */
-export function evaluateFullRanking(emb: GraphEmbeddings, heldOut: CfInteractions, exclude: readonly Int32Array[], ks: readonly number[] = [10, 20], blockSize = 256): RankingSummary {
+export function evaluateFullRanking(emb: GraphEmbeddings, heldOut: CfInteractions, exclude: readonly Int32Array[], ks: readonly number[] = [10, 20], maxBlockSize = 256): RankingSummary {
   const numUsers = exclude.length;
   const numItems = emb.items.length / emb.dim;
+  // A block's scores are block × items floats: 256 users against a million items would be 1 GB a block.
+  const blockSize = Math.max(1, Math.min(maxBlockSize, Math.floor(MAX_BLOCK_SCORES / numItems)));
   const relevant = itemsPerUser(numUsers, heldOut);
   const users = relevant.flatMap((r, u) => (r.length > 0 ? [u] : []));
   const maxK = Math.max(...ks);

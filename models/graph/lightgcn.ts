@@ -8,7 +8,7 @@ import { normalVariable, type GraphModel } from './graph-model.js';
 import type { PropagationBasis } from './fold-in.js';
 import { HostBackedVariable, registerHostTable } from './host-table.js';
 import { weightedSpmmKernels } from './native-spmm.js';
-import { disposeNormalizedAdjacency, normalizedAdjacency, propagateNormalized } from './sparse-propagate.js';
+import { disposeNormalizedAdjacency, normalizedAdjacency, propagateNormalized, type NormalizedAdjacency } from './sparse-propagate.js';
 
 /** D^{-1/2}·Adj·D^{-1/2} as CSR rows with their weights, for the native step (lightgcn-step.ts). */
 export interface WeightedCsr {
@@ -32,7 +32,8 @@ export function lightGcnCsr(model: GraphModel): WeightedCsr | undefined {
  */
 export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph): GraphModel {
   const table = new HostBackedVariable(normalVariable(createRng(config.seed).fork(1), graph.numNodes, config.dim, config.initStd));
-  const adjacency = normalizedAdjacency(graph);
+  // TensorFlow's copy of the graph, made when the tape path or forward() first needs it (the native step never does).
+  let adjacency: NormalizedAdjacency | undefined;
   let csr: WeightedCsr | undefined;
   const model: GraphModel = {
     config, numUsers: graph.numUsers, numItems: graph.numItems,
@@ -52,7 +53,8 @@ export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph):
     ...(weightedSpmmKernels() ? { exportHost } : {}),
     dispose: () => {
       table.dispose();
-      disposeNormalizedAdjacency(adjacency);
+      if (adjacency) disposeNormalizedAdjacency(adjacency);
+      adjacency = undefined;
       csr = undefined;
     },
   };
@@ -83,9 +85,16 @@ export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph):
   function propagateLayers(x0: Tensor, count: number): Tensor[] {
     const layers: Tensor[] = [x0];
     let x = x0;
+    // Kept: the first call may come inside a caller's tidy, which would free the graph with its scope.
+    adjacency ??= keepAdjacency(normalizedAdjacency(graph));
     for (let k = 0; k < count; k++) layers.push((x = propagateNormalized(x, adjacency)));
     return layers;
   }
+}
+
+function keepAdjacency(a: NormalizedAdjacency): NormalizedAdjacency {
+  for (const t of [a.neighbours, a.rows, a.numRows, a.scale]) tf.keep(t);
+  return a;
 }
 
 /** Rows by target node, columns the sources, weight 1/√(deg(row)·deg(col)): the matrix is symmetric, so this is also its transpose. */
