@@ -57,3 +57,20 @@ export function symmetricNormWeights(graph: BipartiteGraph): Float32Array {
   for (let e = 0; e < w.length; e++) w[e] = 1 / Math.sqrt(graph.degree[graph.src[e]!]! * graph.degree[graph.dst[e]!]!);
   return w;
 }
+
+/**
+ * The directed edges grouped by one end (`rowOf`: src or dst of each edge), as
+ * CSR rows: row v's entries are rowStart[v] ≤ k < rowStart[v + 1], entry k
+ * being edge edgeOf[k], in edge order within a row. A counting sort, O(E):
+ * no comparison sort over millions of entries.
+ */
+export function groupEdgesByNode(rowOf: Int32Array, numNodes: number): { rowStart: Int32Array; edgeOf: Int32Array } {
+  const rowStart = new Int32Array(numNodes + 1);
+  for (let e = 0; e < rowOf.length; e++) rowStart[rowOf[e]! + 1]!++;
+  for (let v = 0; v < numNodes; v++) rowStart[v + 1]! += rowStart[v]!;
+  const fill = rowStart.slice(0, numNodes);
+  const edgeOf = new Int32Array(rowOf.length);
+  for (let e = 0; e < rowOf.length; e++) edgeOf[fill[rowOf[e]!]!++] = e;
+  return { rowStart, edgeOf };
+}
+

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { tf } from '../../infra/tf.js';
 import { createRng } from '../../features/math/rng.js';
 import type { Tensor } from '../layers/params.js';
-import type { BipartiteGraph } from './bipartite-graph.js';
+import { groupEdgesByNode, type BipartiteGraph } from './bipartite-graph.js';
 import type { GraphModelConfig } from './graph-config.js';
 import { normalVariable, type GraphModel } from './graph-model.js';
 import type { PropagationBasis } from './fold-in.js';
@@ -100,16 +100,8 @@ function keepAdjacency(a: NormalizedAdjacency): NormalizedAdjacency {
 /** Rows by target node, columns the sources, weight 1/√(deg(row)·deg(col)): the matrix is symmetric, so this is also its transpose. */
 function weightedCsr(graph: BipartiteGraph): WeightedCsr {
   const { numNodes, src, dst, degree } = graph;
-  const rowStart = new Int32Array(numNodes + 1);
-  for (let e = 0; e < dst.length; e++) rowStart[dst[e]! + 1]!++;
-  for (let v = 0; v < numNodes; v++) rowStart[v + 1]! += rowStart[v]!;
-  const fill = rowStart.slice(0, numNodes);
-  const col = new Int32Array(src.length);
-  const weight = new Float32Array(src.length);
-  for (let e = 0; e < dst.length; e++) {
-    const k = fill[dst[e]!]!++;
-    col[k] = src[e]!;
-    weight[k] = 1 / Math.sqrt(degree[src[e]!]! * degree[dst[e]!]!);
-  }
+  const { rowStart, edgeOf } = groupEdgesByNode(dst, numNodes);
+  const col = Int32Array.from(edgeOf, (e) => src[e]!);
+  const weight = Float32Array.from(edgeOf, (e) => 1 / Math.sqrt(degree[src[e]!]! * degree[dst[e]!]!));
   return { rowStart, col, weight };
 }

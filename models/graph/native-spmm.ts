@@ -5,11 +5,11 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { groupEdgesByNode } from './bipartite-graph.js';
 
 /** native/weighted-spmm.c, compiled: see that file for what each call computes. */
 export interface WeightedSpmmKernels {
-  spmm(rowStart: Int32Array, col: Int32Array, w: Float32Array, x: Float32Array, dim: number, threads: number): Float32Array;
-  /** spmm into `out`, and acc += out when `acc` is not empty. */
+  /** out[r] = Σ_k w[k]·x[col[k]] over row r's entries, and acc += out when `acc` is not empty. */
   propagate(rowStart: Int32Array, col: Int32Array, w: Float32Array, x: Float32Array, out: Float32Array, acc: Float32Array, dim: number, threads: number): void;
   /** One dense Adam step in place; hyper = [lr, β₁, β₂, ε, β₁ᵗ, β₂ᵗ]. */
   adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, hyper: Float32Array, threads: number): void;
@@ -96,17 +96,11 @@ export function edgeCsr(src: Int32Array, dst: Int32Array, numNodes: number, reve
   for (let e = 0; e < src.length; e++) {
     if (!(src[e]! >= 0 && src[e]! < numNodes && dst[e]! >= 0 && dst[e]! < numNodes)) throw new Error(`edge ${e} (${src[e]} → ${dst[e]}) is outside ${numNodes} nodes`);
   }
-  const rowStart = new Int32Array(numNodes + 1);
-  for (let e = 0; e < src.length; e++) rowStart[src[e]! + 1]!++;
-  for (let v = 0; v < numNodes; v++) rowStart[v + 1]! += rowStart[v]!;
-  const fill = rowStart.slice(0, numNodes);
-  const col = new Int32Array(src.length);
-  const edge = new Int32Array(src.length);
+  const { rowStart, edgeOf: edge } = groupEdgesByNode(src, numNodes);
+  const col = Int32Array.from(edge, (e) => dst[e]!);
   const reverseEdge = new Int32Array(src.length);
-  for (let e = 0; e < src.length; e++) {
-    const k = fill[src[e]!]!++;
-    col[k] = dst[e]!;
-    edge[k] = e;
+  for (let k = 0; k < edge.length; k++) {
+    const e = edge[k]!;
     const r = reverseOf(e);
     if (src[r] !== dst[e] || dst[r] !== src[e]) throw new Error(`edge ${r} is not the reverse of edge ${e}`);
     reverseEdge[k] = r;

@@ -1,7 +1,7 @@
 import { tf } from '../../infra/tf.js';
 import { runNativeOp } from '../../features/embedding/index.js';
 import type { Tensor } from '../layers/params.js';
-import type { BipartiteGraph } from './bipartite-graph.js';
+import { groupEdgesByNode, type BipartiteGraph } from './bipartite-graph.js';
 import type { Tensor1D } from './edge-messages.js';
 
 /** Constant tensors describing a weighted sparse matrix in COO form over `numNodes` rows. */
@@ -67,18 +67,9 @@ export interface NormalizedAdjacency {
 
 export function normalizedAdjacency(graph: BipartiteGraph): NormalizedAdjacency {
   const { numNodes, src, dst, degree } = graph;
-  // Counting sort of the directed edges by target row: O(E), no comparison sort over millions of entries.
-  const start = new Int32Array(numNodes + 1);
-  for (let e = 0; e < dst.length; e++) start[dst[e]! + 1]!++;
-  for (let v = 0; v < numNodes; v++) start[v + 1]! += start[v]!;
-  const fill = start.slice(0, numNodes);
-  const neighbours = new Int32Array(src.length);
-  const rows = new Int32Array(src.length);
-  for (let e = 0; e < dst.length; e++) {
-    const k = fill[dst[e]!]!++;
-    neighbours[k] = src[e]!;
-    rows[k] = dst[e]!;
-  }
+  const { edgeOf } = groupEdgesByNode(dst, numNodes);
+  const neighbours = Int32Array.from(edgeOf, (e) => src[e]!);
+  const rows = Int32Array.from(edgeOf, (e) => dst[e]!);
   return {
     neighbours: tf.tensor1d(neighbours, 'int32'),
     rows: tf.tensor1d(rows, 'int32'),

@@ -11,11 +11,9 @@
 // [rows, dim] and [edges] outputs. Rows are split between threads by their
 // entry counts; each thread writes only its own rows, so there is no race.
 //
-//   spmm(rowStart, col, w, x, dim, threads) -> out    out[r] = sum_k w[k] x[col[k]]
-//       for k in row r: rowStart[r] <= k < rowStart[r + 1]
-//   propagate(rowStart, col, w, x, out, acc, dim, threads)    the same product into
-//       a caller's buffer `out` (no fresh pages per call), and acc[r] += out[r] when
-//       acc is non-empty
+//   propagate(rowStart, col, w, x, out, acc, dim, threads)    out[r] = sum_k w[k] x[col[k]]
+//       for k in row r: rowStart[r] <= k < rowStart[r + 1], into a caller's buffer (no
+//       fresh pages per call), and acc[r] += out[r] when acc is non-empty
 //   adam(param, grad, m, v, hyper, threads)    one dense Adam step in place, TF.js's
 //       arithmetic: hyper = [lr, beta1, beta2, epsilon, beta1^t, beta2^t]
 //   sheafForward / sheafBackward: the sheaf layer's Laplacian, below.
@@ -120,27 +118,7 @@ static int check_csr(napi_env env, const int32_t *row_start, size_t starts, cons
 
 static int clamp_threads(int64_t t) { return t < 1 ? 1 : t > MAX_THREADS ? MAX_THREADS : (int)t; }
 
-static napi_value spmm(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 6) { napi_throw_type_error(env, NULL, "spmm(rowStart, col, w, x, dim, threads)"); return NULL; }
-  void *rs, *col, *w, *x;
-  size_t nrs, ncol, nw, nx;
-  int64_t dim, threads;
-  if (!get_typed(env, argv[0], napi_int32_array, &rs, &nrs) || !get_typed(env, argv[1], napi_int32_array, &col, &ncol)
-      || !get_typed(env, argv[2], napi_float32_array, &w, &nw) || !get_typed(env, argv[3], napi_float32_array, &x, &nx)) return NULL;
-  napi_get_value_int64(env, argv[4], &dim);
-  napi_get_value_int64(env, argv[5], &threads);
-  if (!check_csr(env, rs, nrs, col, ncol, nw, nx, dim)) return NULL;
-  float *out;
-  napi_value result = new_float32(env, nx, &out);
-  Task base = { .row_start = rs, .col = col, .w = w, .x = x, .out = out, .dim = dim };
-  parallel_rows(base, (int64_t)nrs - 1, clamp_threads(threads), run_spmm);
-  return result;
-}
-
-// propagate(rowStart, col, w, x, out, acc, dim, threads): checks as spmm, plus out (and a non-empty acc) sized like x, not aliasing it.
+// propagate(rowStart, col, w, x, out, acc, dim, threads): checks the CSR arrays against x, and out (and a non-empty acc) sized like x, not aliasing it.
 static napi_value propagate(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -441,8 +419,6 @@ static napi_value sheaf_backward(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   napi_value f;
-  napi_create_function(env, "spmm", NAPI_AUTO_LENGTH, spmm, NULL, &f);
-  napi_set_named_property(env, exports, "spmm", f);
   napi_create_function(env, "propagate", NAPI_AUTO_LENGTH, propagate, NULL, &f);
   napi_set_named_property(env, exports, "propagate", f);
   napi_create_function(env, "adam", NAPI_AUTO_LENGTH, adam, NULL, &f);
