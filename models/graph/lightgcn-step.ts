@@ -3,19 +3,15 @@ import { tf } from '../../infra/tf.js';
 import type { Scalar } from './bpr-loss.js';
 import type { GraphModel } from './graph-model.js';
 import { hostTable } from './host-table.js';
-import { lightGcnCsr } from './lightgcn.js';
+import { lightGcnCsr, lightGcnScratch } from './lightgcn.js';
 import { weightedSpmmKernels } from './native-spmm.js';
 
 type Adam = ReturnType<typeof tf.train.adam>;
 
-/** Per optimizer (one training run): Adam's moments and the step's [N, D] buffers, allocated once. */
+/** Per optimizer (one training run): Adam's moments and step count; the [N, D] scratch is the model's (lightGcnScratch). */
 interface LightGcnState {
   m: Float32Array;
   v: Float32Array;
-  /** ∂ layer-0 table. */
-  grad: Float32Array;
-  bufA: Float32Array;
-  bufB: Float32Array;
   steps: number;
   beta1Power: number;
   beta2Power: number;
@@ -33,12 +29,13 @@ export function canStepLightGcnNatively(model: GraphModel): boolean {
  * and dense Adam as the taped step. The representation is linear in the
  * layer-0 table E, z = P·E with P = (I + Â + … + Â^K)/(K+1) and Â symmetric,
  * so the gradient is ∂E = P·∂z (+ the L2 term on the batch's layer-0 rows):
- * K propagations forward (only the batch's rows of z are kept), K back from
- * the batch's scattered row gradients, each one native CSR product
- * (native/weighted-spmm.c) into buffers reused every step, then one native
- * Adam pass. On the tape the same step kept every layer and its gradient as
- * fresh [N, D] tensors: 14.4 GB peak RSS on 10M interactions (2M nodes),
- * where this keeps six [N, D] arrays (table, moments, gradient, two buffers).
+ * K propagations forward (only the batch's rows of z are kept), K back by
+ * Horner's rule (t ← g + Â·t, where g, the batch's row gradients, is added
+ * row by row: it is never a dense array), each one native CSR product
+ * (native/weighted-spmm.c) into the model's two scratch arrays, then one
+ * native Adam pass. On the tape the same step kept every layer and its
+ * gradient as fresh [N, D] tensors: 14.4 GB peak RSS on 10M interactions
+ * (2M nodes), where this keeps five [N, D] arrays (table, moments, scratch).
  */
 export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array, batch: number, decay: number): Scalar {
   const kernels = weightedSpmmKernels();
@@ -50,11 +47,12 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
   const n = table.length;
   let st = states.get(optimizer);
   if (!st) {
-    st = { m: new Float32Array(n), v: new Float32Array(n), grad: new Float32Array(n), bufA: new Float32Array(n), bufB: new Float32Array(n), steps: 0, beta1Power: 1, beta2Power: 1 };
+    st = { m: new Float32Array(n), v: new Float32Array(n), steps: 0, beta1Power: 1, beta2Power: 1 };
     states.set(optimizer, st);
   } else if (st.m.length !== n) {
     throw new Error(`this optimizer's LightGCN state holds ${st.m.length / dim} rows, the model ${n / dim}: use one optimizer per model`);
   }
+  const [bufA, bufB] = lightGcnScratch(model)!;
   const threads = os.availableParallelism();
   const { rowStart, col, weight } = csr;
   const scale = 1 / (layers + 1);
@@ -64,39 +62,39 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
   addRows(rows, table, ids, dim);
   let from = table;
   for (let k = 1; k <= layers; k++) {
-    const to = k % 2 === 1 ? st.bufA : st.bufB;
+    const to = k % 2 === 1 ? bufA : bufB;
     kernels.propagate(rowStart, col, weight, from, to, EMPTY, dim, threads);
     addRows(rows, to, ids, dim);
     from = to;
   }
   for (let i = 0; i < rows.length; i++) rows[i]! *= scale;
 
-  // BPR on z's rows (as mfBprGradient), scattered into ∂z / (K+1) in bufA.
-  const dz = st.bufA;
-  dz.fill(0);
+  // BPR on z's rows (as mfBprGradient): g, the gradient of each of the batch's rows of z, over (K+1).
+  const g = new Float32Array(ids.length * dim);
   let bpr = 0;
   for (let k = 0; k < batch; k++) {
     const ru = k * dim, rp = (batch + k) * dim, rn = (2 * batch + k) * dim;
-    const u = ids[k]! * dim, p = ids[batch + k]! * dim, q = ids[2 * batch + k]! * dim;
     let s = 0;
     for (let c = 0; c < dim; c++) s += rows[ru + c]! * (rows[rp + c]! - rows[rn + c]!);
     bpr += s > 0 ? Math.log1p(Math.exp(-s)) : -s + Math.log1p(Math.exp(s));
-    const g = (-1 / (1 + Math.exp(s)) / batch) * scale;
+    const w = (-1 / (1 + Math.exp(s)) / batch) * scale;
     for (let c = 0; c < dim; c++) {
       const zu = rows[ru + c]!;
-      dz[u + c]! += g * (rows[rp + c]! - rows[rn + c]!);
-      dz[p + c]! += g * zu;
-      dz[q + c]! -= g * zu;
+      g[ru + c] = w * (rows[rp + c]! - rows[rn + c]!);
+      g[rp + c] = w * zu;
+      g[rn + c] = -w * zu;
     }
   }
 
-  // Backward: ∂E = Σ_k Âᵏ (∂z / (K+1)); Â is symmetric, so its transpose is the same CSR walk.
-  st.grad.set(dz);
-  let back = dz;
+  // Backward: ∂E = Σ_k Âᵏ g = g + Â(g + Â(… + Â g)); Â is symmetric, so its transpose is the same CSR walk.
+  let grad = bufA;
+  grad.fill(0);
+  scatterRows(grad, g, ids, dim);
   for (let k = 1; k <= layers; k++) {
-    const to = back === st.bufA ? st.bufB : st.bufA;
-    kernels.propagate(rowStart, col, weight, back, to, st.grad, dim, threads);
-    back = to;
+    const to = grad === bufA ? bufB : bufA;
+    kernels.propagate(rowStart, col, weight, grad, to, EMPTY, dim, threads);
+    scatterRows(to, g, ids, dim);
+    grad = to;
   }
 
   // L2 on the batch's layer-0 rows, once per occurrence (embeddingL2).
@@ -106,7 +104,7 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
     for (let o = ids[k]! * dim, end = o + dim; o < end; o++) {
       const x = table[o]!;
       squares += x * x;
-      st.grad[o]! += l2 * x;
+      grad[o]! += l2 * x;
     }
   }
 
@@ -114,7 +112,7 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
   st.beta1Power *= beta1;
   st.beta2Power *= beta2;
   st.steps++;
-  kernels.adam(table, st.grad, st.m, st.v, Float32Array.of(learningRate, beta1, beta2, epsilon, st.beta1Power, st.beta2Power), threads);
+  kernels.adam(table, grad, st.m, st.v, Float32Array.of(learningRate, beta1, beta2, epsilon, st.beta1Power, st.beta2Power), threads);
   host.stale = true;
   return tf.scalar(bpr / batch + (l2 / 2) * squares) as Scalar;
 }
@@ -126,3 +124,12 @@ function addRows(rows: Float32Array, x: Float32Array, ids: Int32Array, dim: numb
     for (let c = 0; c < dim; c++) rows[o + c]! += x[s + c]!;
   }
 }
+
+/** x[ids[k]] += rows[k] for each of the batch's node ids (a repeated id gets each of its rows). */
+function scatterRows(x: Float32Array, rows: Float32Array, ids: Int32Array, dim: number): void {
+  for (let k = 0; k < ids.length; k++) {
+    const o = k * dim, s = ids[k]! * dim;
+    for (let c = 0; c < dim; c++) x[s + c]! += rows[o + c]!;
+  }
+}
+

@@ -17,11 +17,17 @@ export interface WeightedCsr {
   weight: Float32Array;
 }
 
-const csrs = new WeakMap<GraphModel, () => WeightedCsr>();
+interface NativeParts { csr(): WeightedCsr; scratch(): [Float32Array, Float32Array] }
+const natives = new WeakMap<GraphModel, NativeParts>();
 
 /** The model's normalised adjacency as weighted CSR, built on first use; undefined for a model that is not LightGCN. */
 export function lightGcnCsr(model: GraphModel): WeightedCsr | undefined {
-  return csrs.get(model)?.();
+  return natives.get(model)?.csr();
+}
+
+/** Two [N, D] arrays the native step and the host export propagate into, allocated once per model. */
+export function lightGcnScratch(model: GraphModel): [Float32Array, Float32Array] | undefined {
+  return natives.get(model)?.scratch();
 }
 
 /**
@@ -35,6 +41,8 @@ export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph):
   // TensorFlow's copy of the graph, made when the tape path or forward() first needs it (the native step never does).
   let adjacency: NormalizedAdjacency | undefined;
   let csr: WeightedCsr | undefined;
+  let scratch: [Float32Array, Float32Array] | undefined;
+  const size = graph.numNodes * config.dim;
   const model: GraphModel = {
     config, numUsers: graph.numUsers, numItems: graph.numItems,
     get embedding() { return table.current(); },
@@ -56,19 +64,20 @@ export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph):
       if (adjacency) disposeNormalizedAdjacency(adjacency);
       adjacency = undefined;
       csr = undefined;
+      scratch = undefined;
     },
   };
   registerHostTable(model, table);
-  csrs.set(model, () => (csr ??= weightedCsr(graph)));
+  natives.set(model, { csr: () => (csr ??= weightedCsr(graph)), scratch: () => (scratch ??= [new Float32Array(size), new Float32Array(size)]) });
   return model;
 
-  /** forward() and foldInBasis() with the native CSR product: three [N, D] arrays at a time. */
+  /** forward() and foldInBasis() with the native CSR product, into the step's scratch: one fresh [N, D] array (the result). */
   function exportHost(): { representations: Float32Array; basis: PropagationBasis } {
     const kernels = weightedSpmmKernels()!;
     const { rowStart, col, weight } = (csr ??= weightedCsr(graph));
     const x0 = table.table().values;
     const acc = x0.slice();
-    const buffers = config.layers > 0 ? [new Float32Array(x0.length), ...(config.layers > 1 ? [new Float32Array(x0.length)] : [])] : [];
+    const buffers = config.layers > 0 ? natives.get(model)!.scratch() : [];
     const userLayers: Float32Array[] = [];
     let from = x0;
     for (let k = 0; k < config.layers; k++) {
