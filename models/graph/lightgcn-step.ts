@@ -8,11 +8,10 @@ import { weightedSpmmKernels } from './native-spmm.js';
 
 type Adam = ReturnType<typeof tf.train.adam>;
 
-/** Per optimizer (one training run): Adam's moments and step count; the [N, D] scratch is the model's (lightGcnScratch). */
+/** Per optimizer (one training run): Adam's moments and β powers; the [N, D] scratch is the model's (lightGcnScratch). */
 interface LightGcnState {
   m: Float32Array;
   v: Float32Array;
-  steps: number;
   beta1Power: number;
   beta2Power: number;
 }
@@ -47,7 +46,7 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
   const n = table.length;
   let st = states.get(optimizer);
   if (!st) {
-    st = { m: new Float32Array(n), v: new Float32Array(n), steps: 0, beta1Power: 1, beta2Power: 1 };
+    st = { m: new Float32Array(n), v: new Float32Array(n), beta1Power: 1, beta2Power: 1 };
     states.set(optimizer, st);
   } else if (st.m.length !== n) {
     throw new Error(`this optimizer's LightGCN state holds ${st.m.length / dim} rows, the model ${n / dim}: use one optimizer per model`);
@@ -111,7 +110,6 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
   const { learningRate, beta1, beta2, epsilon } = optimizer as unknown as { learningRate: number; beta1: number; beta2: number; epsilon: number };
   st.beta1Power *= beta1;
   st.beta2Power *= beta2;
-  st.steps++;
   kernels.adam(table, grad, st.m, st.v, Float32Array.of(learningRate, beta1, beta2, epsilon, st.beta1Power, st.beta2Power), threads);
   host.stale = true;
   return tf.scalar(bpr / batch + (l2 / 2) * squares) as Scalar;
