@@ -149,7 +149,8 @@ export function registerIngest(program: Command): void {
           onFlushed: (info) => progress.flushed(info),
         });
       const consumer = await retry(start, {
-        retries: START_RETRIES, initialDelayMs: 500, retriable: isRecoverableKafkaError,
+        // Explicit delays (0.5, 1, 2, 2 s): a broker learns a new topic in seconds, also under NODE_ENV=test's short defaults.
+        retries: START_RETRIES, initialDelayMs: 500, maxDelayMs: 2000, factor: 2, retriable: isRecoverableKafkaError,
         onRetry: (error, attempt, delayMs) => log.warn({ err: errorMessage(error), attempt, delayMs }, 'Kafka is not ready for this consumer yet: starting again'),
       });
       const sampling = setInterval(() => void sampleIngestMetrics(metrics).then((s) => progress.sample(s)), 1000);

@@ -130,14 +130,15 @@ describe('replay jobs on BullMQ, ClickHouse and Redis (real services)', function
     assert.deepEqual(withoutJob(await readReplayResults(env.db, job.jobId)), withoutJob(uninterrupted));
   });
 
-  // 3,000 decisions (before the other window, after the cut-off) and 10,000 resamples: tens of seconds of work.
+  // 6,000 decisions (before the other window, after the cut-off) and 10,000 resamples: tens of seconds of work.
+  // With 3,000 a quiet machine finished the SIGTERM test's job 9.3 s after the signal, under the 10 s it must outlast.
   let big: Promise<LoggedWindow> | undefined;
-  const bigWindow = () => (big ??= writeLoggedTraffic(env.db, { from: trainedUntil + 600_000, decisions: 3000, seed: 12 }));
+  const bigWindow = () => (big ??= writeLoggedTraffic(env.db, { from: trainedUntil + 600_000, decisions: 6000, seed: 12 }));
 
-  it('a job longer than the lock (2.5 s lock, 3,000 decisions and 10,000 resamples) keeps its lock: it runs once and completes with one result', async () => {
+  it('a job longer than the lock (2.5 s lock, 6,000 decisions and 10,000 resamples) keeps its lock: it runs once and completes with one result', async () => {
     // 2.5 s, not less: the scoring phase's synchronous TF calls can hold the event loop ~1 s on a loaded 2-core machine.
     const short = { ...settings, lockMs: 2500 };
-    // 3,000 decisions and 10,000 resamples take several seconds of CPU: more than the lock, which only a job that gives the event loop back can renew.
+    // 6,000 decisions and 10,000 resamples take several seconds of CPU: more than the lock, which only a job that gives the event loop back can renew.
     const big = await bigWindow();
     const job = await queue.submit({ a: 'syn-din@1', b: 'syn-din@2', from: big.from, to: big.to, bootstrapSamples: 10_000, tag: 'longer-than-lock' }, env.db);
     const worker = startReplayWorker({ connection: redis(), queueConnection: redis(), settings: short, db: env.db });

@@ -184,8 +184,8 @@ describe('A/B replay against the truth (real services)', function () {
     const diffs = rows.filter((r) => r.arm === 'b-a' && r.verdict !== '');
     const reliable = diffs.filter((r) => r.verdict === 'reliable');
     const summary = diffs.map((r) => `${r.metric} ${r.value?.toFixed(3)} [${r.lo?.toFixed(3)}, ${r.hi?.toFixed(3)}] ${r.verdict}`).join('\n');
-    // Clear-cut: B earns about a third more clicks than A (0.088 of 0.26 in one run).
-    assert.ok(truth > 0.05, `a clear-cut pair: true B − A = ${truth.toFixed(4)} (A ${truthA.toFixed(4)}, B ${truthB.toFixed(4)})`);
+    // Clear-cut: B earns a fifth to a third more clicks than A (0.088 of 0.26 in one run, 0.050 of 0.27 in another).
+    assert.ok(truth > 0.03, `a clear-cut pair: true B − A = ${truth.toFixed(4)} (A ${truthA.toFixed(4)}, B ${truthB.toFixed(4)})`);
     assert.ok(reliable.length > 0, `no reliable estimate (true B − A ${truth.toFixed(3)}):\n${summary}`);
     for (const r of reliable) assert.ok(r.lo! <= truth && truth <= r.hi!, `${r.metric} misses the true B − A ${truth.toFixed(3)}:\n${summary}`);
     // The sign is asked of the best-supported estimate only: a reliable estimator with a wide interval
