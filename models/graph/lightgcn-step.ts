@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { tf } from '../../infra/tf.js';
-import type { Scalar } from './bpr-loss.js';
+import { mfBprGradient, type Scalar } from './bpr-loss.js';
 import type { GraphModel } from './graph-model.js';
 import { hostTable } from './host-table.js';
 import { lightGcnCsr, lightGcnScratch } from './lightgcn.js';
@@ -68,22 +68,9 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
   }
   for (let i = 0; i < rows.length; i++) rows[i]! *= scale;
 
-  // BPR on z's rows (as mfBprGradient): g, the gradient of each of the batch's rows of z, over (K+1).
-  const g = new Float32Array(ids.length * dim);
-  let bpr = 0;
-  for (let k = 0; k < batch; k++) {
-    const ru = k * dim, rp = (batch + k) * dim, rn = (2 * batch + k) * dim;
-    let s = 0;
-    for (let c = 0; c < dim; c++) s += rows[ru + c]! * (rows[rp + c]! - rows[rn + c]!);
-    bpr += s > 0 ? Math.log1p(Math.exp(-s)) : -s + Math.log1p(Math.exp(s));
-    const w = (-1 / (1 + Math.exp(s)) / batch) * scale;
-    for (let c = 0; c < dim; c++) {
-      const zu = rows[ru + c]!;
-      g[ru + c] = w * (rows[rp + c]! - rows[rn + c]!);
-      g[rp + c] = w * zu;
-      g[rn + c] = -w * zu;
-    }
-  }
+  // BPR on z's rows: g, the gradient of each of the batch's rows of z (rows are positions here, not nodes), over (K+1).
+  const { loss: bpr, grad: g } = mfBprGradient(rows, dim, positions(ids.length), batch, 0);
+  for (let i = 0; i < g.length; i++) g[i]! *= scale;
 
   // Backward: ∂E = Σ_k Âᵏ g = g + Â(g + Â(… + Â g)); Â is symmetric, so its transpose is the same CSR walk.
   let grad = bufA;
@@ -112,7 +99,7 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
   st.beta2Power *= beta2;
   kernels.adam(table, grad, st.m, st.v, Float32Array.of(learningRate, beta1, beta2, epsilon, st.beta1Power, st.beta2Power), threads);
   host.stale = true;
-  return tf.scalar(bpr / batch + (l2 / 2) * squares) as Scalar;
+  return tf.scalar(bpr + (l2 / 2) * squares) as Scalar;
 }
 
 /** rows[k] += x[ids[k]] for each of the batch's node ids. */
@@ -129,5 +116,10 @@ function scatterRows(x: Float32Array, rows: Float32Array, ids: Int32Array, dim: 
     const o = k * dim, s = ids[k]! * dim;
     for (let c = 0; c < dim; c++) x[s + c]! += rows[o + c]!;
   }
+}
+
+/** 0, 1, …, n − 1: the batch's rows of z addressed by position. */
+function positions(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, k) => k);
 }
 

@@ -3,7 +3,9 @@ import { createRng } from '../../features/math/rng.js';
 import type { CfInteractions } from '../../features/datasets/movielens-cf.js';
 import { gatherRows, type Tensor2D } from '../../features/embedding/index.js';
 import type { BipartiteGraph } from './bipartite-graph.js';
-import { bprLoss, embeddingL2, type Scalar } from './bpr-loss.js';
+import { bprLoss, embeddingL2, mfBprGradient, type Scalar } from './bpr-loss.js';
+
+export { mfBprGradient } from './bpr-loss.js';
 import type { GraphTrainingConfig } from './graph-config.js';
 import { exportEmbeddings, type GraphEmbeddings } from './graph-embeddings.js';
 import type { GraphModel } from './graph-model.js';
@@ -124,40 +126,6 @@ export function batchNodeIds(numUsers: number, users: Int32Array, positives: Int
     ids[2 * b + k] = negatives[k]! + numUsers;
   }
   return ids;
-}
-
-/**
- * MF-BPR's batch loss (as `batchLoss`) and its gradient w.r.t. `table` (rows
- * indexed by `nodeIds`), by hand on typed arrays: with s = z_u·(z_p − z_n)
- * and g = −σ(−s)/B, ∂z_u = g·(z_p − z_n), ∂z_p = g·z_u, ∂z_n = −g·z_u, plus
- * decay/B·z for each of the batch's rows. On the tape the step is a chain of
- * small TF kernels over [3B, D] tensors; in the graph-train bench (1M
- * interactions, batch 32,768, load ~4–5) this took the step from 341 to
- * 245 ms. The gradient is added to `grad` (zeros by default), so a caller
- * can reuse one table-sized buffer and clear only the rows it touched. The
- * L2 term is added in the same pass as BPR's: the triple's three rows are in
- * cache then, and a second pass over 3B random rows cost as much again.
- */
-export function mfBprGradient(table: Float32Array, dim: number, nodeIds: Int32Array, batch: number, decay: number, grad: Float32Array = new Float32Array(table.length)): { loss: number; grad: Float32Array } {
-  let bpr = 0;
-  let squares = 0;
-  const l2 = decay / batch;
-  for (let k = 0; k < batch; k++) {
-    const u = nodeIds[k]! * dim, p = nodeIds[batch + k]! * dim, n = nodeIds[2 * batch + k]! * dim;
-    let s = 0;
-    for (let c = 0; c < dim; c++) s += table[u + c]! * (table[p + c]! - table[n + c]!);
-    // softplus(−s) and σ(−s) without overflow for large |s|.
-    bpr += s > 0 ? Math.log1p(Math.exp(-s)) : -s + Math.log1p(Math.exp(s));
-    const g = -1 / (1 + Math.exp(s)) / batch;
-    for (let c = 0; c < dim; c++) {
-      const zu = table[u + c]!, zp = table[p + c]!, zn = table[n + c]!;
-      squares += zu * zu + zp * zp + zn * zn;
-      grad[u + c]! += g * (zp - zn) + l2 * zu;
-      grad[p + c]! += g * zu + l2 * zp;
-      grad[n + c]! += l2 * zn - g * zu;
-    }
-  }
-  return { loss: bpr / batch + (l2 / 2) * squares, grad };
 }
 
 /** One Adam step on a batch of BPR triples; returns the loss tensor (read once per epoch, not per step). */
