@@ -3,6 +3,7 @@ import { tf } from '../../infra/tf.js';
 import { mfBprGradient, type Scalar } from './bpr-loss.js';
 import type { GraphModel } from './graph-model.js';
 import { hostTable } from './host-table.js';
+import { addLayer0L2, addRows, positions, scatterRows } from './host-rows.js';
 import { lightGcnCsr, lightGcnScratch } from './lightgcn.js';
 import { weightedSpmmKernels } from './native-spmm.js';
 
@@ -83,43 +84,12 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
     grad = to;
   }
 
-  // L2 on the batch's layer-0 rows, once per occurrence (embeddingL2).
-  const l2 = decay / batch;
-  let squares = 0;
-  for (let k = 0; k < ids.length; k++) {
-    for (let o = ids[k]! * dim, end = o + dim; o < end; o++) {
-      const x = table[o]!;
-      squares += x * x;
-      grad[o]! += l2 * x;
-    }
-  }
+  const l2 = addLayer0L2(table, grad, ids, dim, decay, batch);
 
   const { learningRate, beta1, beta2, epsilon } = optimizer as unknown as { learningRate: number; beta1: number; beta2: number; epsilon: number };
   st.beta1Power *= beta1;
   st.beta2Power *= beta2;
   kernels.adam(table, grad, st.m, st.v, Float32Array.of(learningRate, beta1, beta2, epsilon, st.beta1Power, st.beta2Power), threads);
   host.stale = true;
-  return tf.scalar(bpr + (l2 / 2) * squares) as Scalar;
+  return tf.scalar(bpr + l2) as Scalar;
 }
-
-/** rows[k] += x[ids[k]] for each of the batch's node ids. */
-function addRows(rows: Float32Array, x: Float32Array, ids: Int32Array, dim: number): void {
-  for (let k = 0; k < ids.length; k++) {
-    const o = k * dim, s = ids[k]! * dim;
-    for (let c = 0; c < dim; c++) rows[o + c]! += x[s + c]!;
-  }
-}
-
-/** x[ids[k]] += rows[k] for each of the batch's node ids (a repeated id gets each of its rows). */
-function scatterRows(x: Float32Array, rows: Float32Array, ids: Int32Array, dim: number): void {
-  for (let k = 0; k < ids.length; k++) {
-    const o = k * dim, s = ids[k]! * dim;
-    for (let c = 0; c < dim; c++) x[s + c]! += rows[o + c]!;
-  }
-}
-
-/** 0, 1, …, n − 1: the batch's rows of z addressed by position. */
-function positions(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, k) => k);
-}
-

@@ -4,7 +4,9 @@ import type { Tensor, Variable } from '../layers/params.js';
 import type { BipartiteGraph } from './bipartite-graph.js';
 import type { GraphModelConfig } from './graph-config.js';
 import { normalVariable, uniformVariable, type GraphModel } from './graph-model.js';
+import { HostBackedVariable, registerHostTable } from './host-table.js';
 import { sheafLayer, type SheafLayerWeights, type SheafStructure } from './sheaf-layer.js';
+import { registerScalarSheaf, scalarSheafRepresentations, type ScalarSheafParts } from './sheaf-step.js';
 import { edgeCsr, weightedSpmmKernels } from './native-spmm.js';
 
 /**
@@ -19,7 +21,8 @@ export function createSheafGnn(config: GraphModelConfig, graph: BipartiteGraph):
   const d = config.type === 'sheaf-matrix' ? config.stalkDim : 1;
   const f = config.dim / d;
   const rng = createRng(config.seed);
-  const embedding = normalVariable(rng.fork(1), graph.numNodes, config.dim, config.initStd);
+  // Read through a host copy when the off-tape step (sheaf-step.ts) trains it, like LightGCN's.
+  const table = new HostBackedVariable(normalVariable(rng.fork(1), graph.numNodes, config.dim, config.initStd));
   const weights: SheafLayerWeights[] = [];
   const layerVariables: Variable[] = [];
   for (let k = 0; k < config.layers; k++) {
@@ -46,15 +49,25 @@ export function createSheafGnn(config: GraphModelConfig, graph: BipartiteGraph):
     stalkDim: d,
     ...(kernels ? { native: { csr: edgeCsr(graph.src, graph.dst, graph.numNodes, (e) => (e < m ? e + m : e - m)), kernels } } : {}),
   };
-  const variables = [embedding, ...layerVariables];
-  return {
-    config, numUsers: graph.numUsers, numItems: graph.numItems, embedding, variables,
+  const parts: ScalarSheafParts | undefined = structure.native && { weights, csr: structure.native.csr, stepSize: config.stepSize };
+  const model: GraphModel = {
+    config, numUsers: graph.numUsers, numItems: graph.numItems,
+    get embedding() { return table.current(); },
+    get variables() { return [table.current(), ...layerVariables]; },
     forward: () => tf.tidy(() => {
+      const embedding = table.current();
       const layers: Tensor[] = [embedding];
       let x: Tensor = embedding;
       for (const w of weights) layers.push((x = sheafLayer(x, w, structure, config.stepSize)));
       return layers.length === 1 ? x.clone() : tf.addN(layers).div(layers.length);
     }),
-    dispose: () => tf.dispose([...variables, structure.src, structure.dst]),
+    ...(parts ? { exportHost: () => ({ representations: scalarSheafRepresentations(parts, table.table().values) }) } : {}),
+    dispose: () => {
+      table.dispose();
+      tf.dispose([...layerVariables, structure.src, structure.dst]);
+    },
   };
+  registerHostTable(model, table);
+  if (parts) registerScalarSheaf(model, parts);
+  return model;
 }

@@ -11,6 +11,7 @@ import { exportEmbeddings, type GraphEmbeddings } from './graph-embeddings.js';
 import type { GraphModel } from './graph-model.js';
 import { dropHostTable, hostTable } from './host-table.js';
 import { canStepLightGcnNatively, lightGcnStep } from './lightgcn-step.js';
+import { canStepSheafNatively, sheafStep } from './sheaf-step.js';
 import { evaluateFullRanking, type RankingSummary } from './full-ranking.js';
 import { sampleEpochTriples } from './negative-sampling.js';
 import { samplePopularityTriples } from './popularity-negatives.js';
@@ -133,6 +134,7 @@ export function trainStep(model: GraphModel, optimizer: GraphOptimizers, users: 
   const ids = batchNodeIds(model.numUsers, users, positives, negatives);
   if (model.config.type === 'mf-bpr' && !optimizer.layers) return mfBprStep(model, optimizer.embedding, ids, users.length, decay);
   if (canStepLightGcnNatively(model)) return lightGcnStep(model, optimizer.embedding, ids, users.length, decay);
+  if (canStepSheafNatively(model)) return sheafStep(model, optimizer, ids, users.length, decay);
   dropHostTable(model);
   return tf.tidy(() => {
     const loss = batchLoss(model, ids, users.length, decay);

@@ -5,6 +5,7 @@ import { createGraphModel } from '../../../../models/graph/create-graph-model.js
 import type { GraphModelType } from '../../../../models/graph/graph-config.js';
 import { batchLoss, batchNodeIds, createOptimizers, mfBprGradient, trainStep } from '../../../../models/graph/train-graph.js';
 import { canStepLightGcnNatively } from '../../../../models/graph/lightgcn-step.js';
+import { canStepSheafNatively } from '../../../../models/graph/sheaf-step.js';
 import { assertClose } from '../../../helpers/assert-close.js';
 
 type Scalar = ReturnType<typeof tf.scalar>;
@@ -146,6 +147,41 @@ describe('graph training: the batch loss', () => {
       for (const m of [fast!, taped!]) m.dispose();
       optFast.embedding.dispose();
       optTaped.embedding.dispose();
+    });
+  }
+
+  for (const layerLearningRate of [undefined, 0.02]) {
+    it(`sheaf-scalar, ${layerLearningRate ? 'a second Adam for the layers' : 'one Adam'}: three native steps give the taped steps' losses, table and layer weights`, () => {
+      const config = { type: 'sheaf-scalar' as const, dim: 6, layers: 2, seed: 4, initStd: 0.5, mapBias: 0.5, stepSize: 0.7 };
+      const [fast, taped] = [1, 2].map(() => createGraphModel(config, graph));
+      assert.ok(canStepSheafNatively(fast!), 'the native kernels compiled: this test checks them');
+      const [optFast, optTaped] = [createOptimizers(0.05, layerLearningRate), createOptimizers(0.05, layerLearningRate)];
+      const before = taped!.variables.map((v) => v.dataSync().slice());
+      const ids = batchNodeIds(5, users, positives, negatives);
+      for (let step = 0; step < 3; step++) {
+        const lossFast = trainStep(fast!, optFast, users, positives, negatives, decay);
+        const lossTaped = tf.tidy(() => {
+          const loss = batchLoss(taped!, ids, users.length, decay);
+          if (!optTaped.layers) return optTaped.embedding.minimize(loss, true, taped!.variables)!;
+          const { value, grads } = tf.variableGrads(loss, taped!.variables);
+          const named = Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+          optTaped.embedding.applyGradients(named.filter((g) => g.name === taped!.embedding.name));
+          optTaped.layers.applyGradients(named.filter((g) => g.name !== taped!.embedding.name));
+          return value;
+        });
+        assertClose(lossFast.dataSync(), lossTaped.dataSync(), { atol: 1e-6, rtol: 1e-5 }, `loss at step ${step + 1}`);
+        tf.dispose([lossFast, lossTaped]);
+      }
+      const after = taped!.variables.map((v) => v.dataSync().slice());
+      // learnSrc, learnDst, kernel, bias, learnBias of each layer, after the table: every one moved, so each gradient is checked.
+      assert.equal(after.length, 1 + 2 * 5);
+      after.forEach((values, k) => assert.ok(values.some((v, i) => Math.abs(v - before[k]![i]!) > 1e-4), `the taped steps moved variable ${k}`));
+      fast!.variables.forEach((v, k) => assertClose(v.dataSync(), after[k]!, { atol: 2e-5, rtol: 1e-4 }, `variable ${k} after three steps`));
+      const forward = tf.tidy(() => taped!.forward().dataSync());
+      assertClose(tf.tidy(() => fast!.forward().dataSync()), forward, { atol: 2e-5, rtol: 1e-4 }, 'representations');
+      assertClose(fast!.exportHost!().representations, tf.tidy(() => fast!.forward().dataSync()), { atol: 1e-6, rtol: 1e-5 }, 'exported representations');
+      for (const m of [fast!, taped!]) m.dispose();
+      for (const o of [optFast, optTaped]) { o.embedding.dispose(); o.layers?.dispose(); }
     });
   }
 

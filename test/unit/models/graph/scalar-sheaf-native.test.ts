@@ -131,3 +131,74 @@ describe('scalar sheaf layer on the native kernels', () => {
     assert.deepEqual(Array.from(acc), [16, 18, 13, 16], 'acc += the product');
   });
 });
+
+describe("the native sheaf step's kernels", () => {
+  const kernels = () => {
+    const k = weightedSpmmKernels();
+    if (!k) throw new Error(`native kernels unavailable: ${nativeKernelStatus().reason}`);
+    return k;
+  };
+
+  it('dense and denseWeightGrad equal the naive products at widths 64 and 2 (their unrolled paths) and 5, with bias and accumulation', () => {
+    const rng = createRng(11);
+    const rows = 37, inDim = 6;
+    for (const outDim of [64, 2, 5]) {
+      const x = Float32Array.from({ length: rows * inDim }, () => rng.normal());
+      const w = Float32Array.from({ length: inDim * outDim }, () => rng.normal());
+      const bias = Float32Array.from({ length: outDim }, () => rng.normal());
+      const start = Float32Array.from({ length: rows * outDim }, () => rng.normal());
+      const expected = new Float32Array(rows * outDim);
+      for (let n = 0; n < rows; n++) for (let c = 0; c < outDim; c++) {
+        let v = start[n * outDim + c]! + bias[c]!;
+        for (let i = 0; i < inDim; i++) v += x[n * inDim + i]! * w[i * outDim + c]!;
+        expected[n * outDim + c] = v;
+      }
+      const out = start.slice();
+      kernels().dense(x, w, bias, out, inDim, true, 2);
+      assertClose(out, expected, { atol: 1e-5, rtol: 1e-5 }, `dense, accumulate, ${outDim} outputs`);
+      const fresh = new Float32Array(rows * outDim).fill(99);
+      kernels().dense(x, w, new Float32Array(0), fresh, inDim, false, 3);
+      assertClose(fresh, expected.map((v, k) => v - start[k]! - bias[k % outDim]!), { atol: 1e-5, rtol: 1e-5 }, `dense, no bias, ${outDim} outputs`);
+      // xᵀ·dy added to what out holds, over threads that each sum their rows.
+      const dy = Float32Array.from({ length: rows * outDim }, () => rng.normal());
+      const grad = new Float32Array(inDim * outDim).fill(1);
+      kernels().denseWeightGrad(x, dy, grad, inDim, 2);
+      const want = new Float32Array(inDim * outDim).fill(1);
+      for (let n = 0; n < rows; n++) for (let i = 0; i < inDim; i++) for (let c = 0; c < outDim; c++) want[i * outDim + c]! += x[n * inDim + i]! * dy[n * outDim + c]!;
+      assertClose(grad, want, { atol: 1e-4, rtol: 1e-5 }, `denseWeightGrad, ${outDim} outputs`);
+    }
+    assert.throws(() => kernels().dense(new Float32Array(12), new Float32Array(10), new Float32Array(0), new Float32Array(8), 4, false, 1), /inDim/);
+    assert.throws(() => kernels().dense(new Float32Array(12), new Float32Array(8), new Float32Array(3), new Float32Array(6), 4, false, 1), /bias/);
+    const shared = new Float32Array(8);
+    assert.throws(() => kernels().dense(shared, new Float32Array(4), new Float32Array(0), shared, 2, false, 1), /overlap/);
+  });
+
+  it('sheafMaps is tanh of each edge logit (within 4e-7, tiny and clamped logits too), and sheafMapsBackward its gradient summed per node as the edge source and target', () => {
+    const graph = randomGraph(6, 5, 20, 4);
+    const m = graph.numEdges;
+    const csr = edgeCsr(graph.src, graph.dst, graph.numNodes, (e) => (e < m ? e + m : e - m));
+    const rng = createRng(5);
+    const n = graph.numNodes;
+    const p = Float32Array.from({ length: 2 * n }, () => rng.normal() * 3);
+    p[1] = 1e-4; // a logit below Eigen's 4e-4 cut-off…
+    p[3] = 20; // …and one past its clamp
+    const bias = -0.25;
+    const maps = new Float32Array(2 * m);
+    kernels().sheafMaps(csr.rowStart, csr.col, csr.edge, p, bias, maps, 2);
+    for (let e = 0; e < 2 * m; e++) {
+      const want = Math.tanh(p[2 * graph.src[e]!]! + p[2 * graph.dst[e]! + 1]! + bias);
+      assert.ok(Math.abs(maps[e]! - want) < 4e-7, `edge ${e}: ${maps[e]} vs tanh ${want}`);
+    }
+    const dMaps = Float32Array.from({ length: 2 * m }, () => rng.normal());
+    const dp = new Float32Array(2 * n).fill(7);
+    kernels().sheafMapsBackward(csr.rowStart, csr.edge, csr.reverseEdge, maps, dMaps, -0.5, dp, 2);
+    const want = new Float32Array(2 * n);
+    for (let e = 0; e < 2 * m; e++) {
+      const dl = -0.5 * dMaps[e]! * (1 - maps[e]! * maps[e]!);
+      want[2 * graph.src[e]!]! += dl;
+      want[2 * graph.dst[e]! + 1]! += dl;
+    }
+    assertClose(dp, want, { atol: 1e-6, rtol: 1e-5 }, '∂p (written, not added)');
+    assert.throws(() => kernels().sheafMaps(csr.rowStart, csr.col, csr.edge, p.subarray(2), bias, maps, 1), /sizes disagree/);
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * Row helpers of the off-tape graph steps (lightgcn-step.ts, sheaf-step.ts):
+ * the batch reads its rows of [N, D] host arrays by node id, and its row
+ * gradients go back by node id.
+ */
+
+/** rows[k] += x[ids[k]] for each of the batch's node ids. */
+export function addRows(rows: Float32Array, x: Float32Array, ids: Int32Array, dim: number): void {
+  for (let k = 0; k < ids.length; k++) {
+    const o = k * dim, s = ids[k]! * dim;
+    for (let c = 0; c < dim; c++) rows[o + c]! += x[s + c]!;
+  }
+}
+
+/** x[ids[k]] += rows[k] for each of the batch's node ids (a repeated id gets each of its rows). */
+export function scatterRows(x: Float32Array, rows: Float32Array, ids: Int32Array, dim: number): void {
+  for (let k = 0; k < ids.length; k++) {
+    const o = k * dim, s = ids[k]! * dim;
+    for (let c = 0; c < dim; c++) x[s + c]! += rows[o + c]!;
+  }
+}
+
+/** 0, 1, …, n − 1: the batch's rows of a representation addressed by position. */
+export function positions(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, k) => k);
+}
+
+/**
+ * BPR's L2 term on the batch's layer-0 rows, once per occurrence
+ * (embeddingL2: decay/2/B·Σ‖e‖²): adds its gradient to `grad` and returns
+ * its value.
+ */
+export function addLayer0L2(table: Float32Array, grad: Float32Array, ids: Int32Array, dim: number, decay: number, batch: number): number {
+  const l2 = decay / batch;
+  let squares = 0;
+  for (let k = 0; k < ids.length; k++) {
+    for (let o = ids[k]! * dim, end = o + dim; o < end; o++) {
+      const x = table[o]!;
+      squares += x * x;
+      grad[o]! += l2 * x;
+    }
+  }
+  return (l2 / 2) * squares;
+}

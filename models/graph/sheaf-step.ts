@@ -1,0 +1,231 @@
+import os from 'node:os';
+import { tf } from '../../infra/tf.js';
+import type { Variable } from '../layers/params.js';
+import { mfBprGradient, type Scalar } from './bpr-loss.js';
+import type { GraphModel } from './graph-model.js';
+import { hostTable } from './host-table.js';
+import { addLayer0L2, addRows, positions, scatterRows } from './host-rows.js';
+import { weightedSpmmKernels, type EdgeCsr, type WeightedSpmmKernels } from './native-spmm.js';
+import type { SheafLayerWeights } from './sheaf-layer.js';
+
+type Adam = ReturnType<typeof tf.train.adam>;
+
+/** What the off-tape step reads of a scalar sheaf (d = 1) built with the native kernels (sheaf-gnn.ts). */
+export interface ScalarSheafParts {
+  weights: SheafLayerWeights[];
+  csr: EdgeCsr;
+  stepSize: number;
+}
+
+/** One layer's weights read off its variables: the map learner's two halves side by side ([D, 2]), and their transposes for the backward products. */
+interface HostLayer {
+  proj: Float32Array;
+  projT: Float32Array;
+  mapBias: number;
+  kernel: Float32Array;
+  kernelT: Float32Array;
+  bias: Float32Array;
+}
+
+/** What a layer's backward pass needs of its forward. */
+interface LayerTape {
+  x: Float32Array;
+  maps: Float32Array;
+  y: Float32Array;
+  laplacian: Float32Array[];
+}
+
+const EMPTY = new Float32Array(0);
+
+/**
+ * The scalar sheaf's final representations (forward()'s rows) computed on the
+ * host from the layer-0 table: what validation and the artifact read
+ * (exportEmbeddings), without TensorFlow holding every layer at once.
+ */
+export function scalarSheafRepresentations(parts: ScalarSheafParts, table: Float32Array): Float32Array {
+  const kernels = weightedSpmmKernels()!;
+  const dim = table.length / parts.csr.numNodes;
+  const acc = table.slice();
+  let x = table;
+  for (const w of parts.weights) {
+    x = layerForward(kernels, parts, readLayer(w, dim), x, dim).x;
+    for (let i = 0; i < acc.length; i++) acc[i]! += x[i]!;
+  }
+  const scale = 1 / (parts.weights.length + 1);
+  for (let i = 0; i < acc.length; i++) acc[i]! *= scale;
+  return acc;
+}
+
+/** x_{k+1} = x − α·L(x)·(xW + b) with F_e = tanh(x_u·w_s + x_v·w_d + b_F), keeping what the backward pass reads. */
+function layerForward(kernels: WeightedSpmmKernels, parts: ScalarSheafParts, w: HostLayer, x: Float32Array, dim: number): { x: Float32Array; tape: LayerTape } {
+  const threads = os.availableParallelism();
+  const { csr, stepSize } = parts;
+  const n = csr.numNodes;
+  const p = new Float32Array(2 * n);
+  kernels.dense(x, w.proj, EMPTY, p, dim, false, threads);
+  const maps = new Float32Array(csr.edge.length);
+  kernels.sheafMaps(csr.rowStart, csr.col, csr.edge, p, w.mapBias, maps, threads);
+  const y = new Float32Array(n * dim);
+  kernels.dense(x, w.kernel, w.bias, y, dim, false, threads);
+  const laplacian = kernels.sheafForward(csr.rowStart, csr.col, csr.edge, csr.reverseEdge, maps, y, dim, threads, x, stepSize);
+  return { x: laplacian[0]!, tape: { x, maps, y, laplacian } };
+}
+
+function readLayer(w: SheafLayerWeights, dim: number): HostLayer {
+  const fromSrc = w.learnSrc.dataSync() as Float32Array;
+  const fromDst = w.learnDst.dataSync() as Float32Array;
+  const proj = new Float32Array(2 * dim);
+  for (let i = 0; i < dim; i++) {
+    proj[2 * i] = fromSrc[i]!;
+    proj[2 * i + 1] = fromDst[i]!;
+  }
+  const kernel = w.kernel.dataSync() as Float32Array;
+  return {
+    proj, projT: transpose(proj, dim, 2), mapBias: w.learnBias ? w.learnBias.dataSync()[0]! : 0,
+    kernel, kernelT: transpose(kernel, dim, dim), bias: w.bias.dataSync() as Float32Array,
+  };
+}
+
+/** [rows, cols] row-major → [cols, rows]. */
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c]!;
+  return t;
+}
+
+const registry = new WeakMap<GraphModel, ScalarSheafParts>();
+
+/** Declares `model` a scalar sheaf that `sheafStep` can train (sheaf-gnn.ts, when the native kernels compiled). */
+export function registerScalarSheaf(model: GraphModel, parts: ScalarSheafParts): void {
+  registry.set(model, parts);
+}
+
+/** Whether `sheafStep` can train this model: a scalar sheaf built with the native kernels. */
+export function canStepSheafNatively(model: GraphModel): boolean {
+  return registry.has(model);
+}
+
+/** Adam's moments per variable and its β powers, per optimizer (one training run). */
+interface AdamState {
+  moments: Map<Variable | 'table', { m: Float32Array; v: Float32Array }>;
+  beta1Power: number;
+  beta2Power: number;
+}
+const adamStates = new WeakMap<Adam, AdamState>();
+
+/**
+ * The scalar sheaf's BPR step off TensorFlow's tape, exact: the same loss,
+ * gradients and Adam updates as the taped step (`trainStep` through
+ * `batchLoss`), with every [N, D] and per-edge array on the host and the
+ * edge-sized work in native code (native/weighted-spmm.c). Forward, per
+ * layer: the map learner's projection p = x·[w_s w_d], F_e = tanh(p_u,s +
+ * p_v,d + b_F), y = xW + b, the Laplacian (sheafForward), x − α·L·y. The
+ * representation is the mean of layers 0..L and BPR reads only the batch's
+ * rows of it. Backward, layer by layer from the last, with G = ∂x_{k+1}:
+ *   [∂y, ∂F] = −α·sheafBackward(G),  ∂logit_e = ∂F_e·(1 − F_e²),
+ *   ∂W += xᵀ∂y, ∂b += Σ∂y, ∂[w_s w_d] += xᵀ∂p (∂p_u,s = Σ_{e: u→·} ∂logit_e, ∂p_v,d = Σ_{e: ·→v}),
+ *   G ← G + ∂y·Wᵀ + ∂p·[w_s w_d]ᵀ + the batch's rows of the mean's gradient,
+ * then the layer-0 rows' L2 and dense Adam on the table (every row, as the
+ * taped step) and Adam on each layer weight, with the layers' optimizer when
+ * there is one. On the tape each layer was ~20 TensorFlow kernels each way
+ * over [N, D] and [edges] tensors, kept alive for the backward pass.
+ */
+export function sheafStep(model: GraphModel, optimizers: { embedding: Adam; layers?: Adam }, ids: Int32Array, batch: number, decay: number): Scalar {
+  const kernels = weightedSpmmKernels();
+  const parts = registry.get(model);
+  if (!kernels || !parts) throw new Error(`${model.config.type}: the native sheaf step needs a scalar sheaf built with the native kernels (canStepSheafNatively)`);
+  const threads = os.availableParallelism();
+  const { dim } = model.config;
+  const { csr, stepSize, weights } = parts;
+  const n = csr.numNodes;
+  const host = hostTable(model);
+  const table = host.values;
+  const layers = weights.map((w) => readLayer(w, dim));
+  const scale = 1 / (layers.length + 1);
+
+  // Forward, keeping each layer's tape; the batch's rows of the mean of layers.
+  const rows = new Float32Array(ids.length * dim);
+  addRows(rows, table, ids, dim);
+  const tapes: LayerTape[] = [];
+  let x = table;
+  for (const w of layers) {
+    const next = layerForward(kernels, parts, w, x, dim);
+    tapes.push(next.tape);
+    x = next.x;
+    addRows(rows, x, ids, dim);
+  }
+  for (let i = 0; i < rows.length; i++) rows[i]! *= scale;
+  const { loss: bpr, grad: g } = mfBprGradient(rows, dim, positions(ids.length), batch, 0);
+  for (let i = 0; i < g.length; i++) g[i]! *= scale;
+
+  // Backward.
+  const grad = new Float32Array(n * dim);
+  scatterRows(grad, g, ids, dim);
+  const layerGrads = layers.map(() => ({ proj: new Float32Array(2 * dim), mapBias: 0, kernel: new Float32Array(dim * dim), bias: new Float32Array(dim) }));
+  const ones = new Float32Array(n).fill(1);
+  for (let k = layers.length - 1; k >= 0; k--) {
+    // Popped: its arrays are garbage once this layer is done, so the layer below may reuse the memory.
+    const w = layers[k]!, t = tapes.pop()!, lg = layerGrads[k]!;
+    const [z, az, a, mapsCsr, diag, rowScale] = t.laplacian.slice(1) as Float32Array[];
+    const [dy, dMaps] = kernels.sheafBackward(csr.rowStart, csr.col, csr.edge, csr.reverseEntry, t.y, z!, az!, a!, mapsCsr!, diag!, rowScale!, grad, dim, threads);
+    // Both are L·y's gradients; the layer's output is x − α·L·y, so its are −α times them: the factor goes on the small operands.
+    const dp = new Float32Array(2 * n);
+    kernels.sheafMapsBackward(csr.rowStart, csr.edge, csr.reverseEdge, t.maps, dMaps, -stepSize, dp, threads);
+    for (let u = 0; u < n; u++) lg.mapBias += dp[2 * u]!;
+    kernels.denseWeightGrad(t.x, dy, lg.kernel, dim, threads);
+    kernels.denseWeightGrad(ones, dy, lg.bias, 1, threads);
+    for (const a of [lg.kernel, lg.bias]) for (let i = 0; i < a.length; i++) a[i]! *= -stepSize;
+    kernels.denseWeightGrad(t.x, dp, lg.proj, dim, threads);
+    kernels.dense(dy, w.kernelT.map((v) => -stepSize * v), EMPTY, grad, dim, true, threads);
+    kernels.dense(dp, w.projT, EMPTY, grad, 2, true, threads);
+    scatterRows(grad, g, ids, dim);
+  }
+
+  const l2 = addLayer0L2(table, grad, ids, dim, decay, batch);
+
+  // Each optimizer's β powers advance once per step, however many variables it updates (one applyGradients call).
+  const tableOpt = optimizers.embedding, layerOpt = optimizers.layers ?? optimizers.embedding;
+  for (const opt of new Set([tableOpt, layerOpt])) {
+    const st = adamState(opt);
+    st.beta1Power *= hyper(opt).beta1;
+    st.beta2Power *= hyper(opt).beta2;
+  }
+  adamUpdate(kernels, tableOpt, 'table', table, grad);
+  weights.forEach((w, k) => {
+    const lg = layerGrads[k]!, hl = layers[k]!;
+    const split = (proj: Float32Array, half: number) => Float32Array.from({ length: dim }, (_, i) => proj[2 * i + half]!);
+    const updates: [Variable, Float32Array, Float32Array][] = [
+      [w.learnSrc as Variable, split(hl.proj, 0), split(lg.proj, 0)],
+      [w.learnDst as Variable, split(hl.proj, 1), split(lg.proj, 1)],
+      [w.kernel as Variable, hl.kernel.slice(), lg.kernel],
+      [w.bias as Variable, hl.bias.slice(), lg.bias],
+      ...(w.learnBias ? [[w.learnBias as Variable, Float32Array.of(hl.mapBias), Float32Array.of(lg.mapBias)] as [Variable, Float32Array, Float32Array]] : []),
+    ];
+    for (const [variable, values, g2] of updates) {
+      adamUpdate(kernels, layerOpt, variable, values, g2);
+      tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
+    }
+  });
+  host.stale = true;
+  return tf.scalar(bpr + l2) as Scalar;
+}
+
+function adamState(optimizer: Adam): AdamState {
+  let st = adamStates.get(optimizer);
+  if (!st) adamStates.set(optimizer, (st = { moments: new Map(), beta1Power: 1, beta2Power: 1 }));
+  return st;
+}
+
+function hyper(optimizer: Adam): { learningRate: number; beta1: number; beta2: number; epsilon: number } {
+  return optimizer as unknown as { learningRate: number; beta1: number; beta2: number; epsilon: number };
+}
+
+/** TF.js Adam's update of `values` in place, with the optimizer's β powers as they stand this step. */
+function adamUpdate(kernels: WeightedSpmmKernels, optimizer: Adam, key: Variable | 'table', values: Float32Array, grad: Float32Array): void {
+  const st = adamState(optimizer);
+  const { learningRate, beta1, beta2, epsilon } = hyper(optimizer);
+  let mv = st.moments.get(key);
+  if (!mv) st.moments.set(key, (mv = { m: new Float32Array(values.length), v: new Float32Array(values.length) }));
+  if (mv.m.length !== values.length) throw new Error(`this optimizer's sheaf state holds ${mv.m.length} values for a variable of ${values.length}: use one optimizer per model`);
+  kernels.adam(values, grad, mv.m, mv.v, Float32Array.of(learningRate, beta1, beta2, epsilon, st.beta1Power, st.beta2Power), values.length > 1 << 16 ? os.availableParallelism() : 1);
+}
