@@ -11,10 +11,15 @@ export interface GraphEmbeddings {
   basis?: PropagationBasis;
 }
 
-export function exportEmbeddings(model: GraphModel): GraphEmbeddings {
+/**
+ * The model's final representations; with `basis: false` without the fold-in
+ * basis (what a validation check needs: for a 2M-node LightGCN the basis is
+ * three [users, D] layers, 0.75 GB).
+ */
+export function exportEmbeddings(model: GraphModel, { basis: withBasis = true }: { basis?: boolean } = {}): GraphEmbeddings {
   const dim = model.config.dim;
   if (model.exportHost) {
-    const { representations, basis } = model.exportHost();
+    const { representations, basis } = model.exportHost(withBasis);
     const cut = model.numUsers * dim;
     return { dim, users: representations.subarray(0, cut), items: representations.subarray(cut), ...(basis ? { basis } : {}) };
   }
@@ -22,6 +27,6 @@ export function exportEmbeddings(model: GraphModel): GraphEmbeddings {
   const out = tf.tidy(() => model.forward().clone());
   const all = out.dataSync() as Float32Array;
   out.dispose();
-  const basis = model.foldInBasis?.();
+  const basis = withBasis ? model.foldInBasis?.() : undefined;
   return { dim, users: all.slice(0, model.numUsers * dim), items: all.slice(model.numUsers * dim), ...(basis ? { basis } : {}) };
 }

@@ -23,9 +23,10 @@ export interface GraphModel {
   /**
    * forward()'s rows and foldInBasis() computed on the host, for models that
    * can (LightGCN with the native kernels): through TensorFlow, exporting a
-   * 2M-node LightGCN held every layer as a tensor at once.
+   * 2M-node LightGCN held every layer as a tensor at once. `withBasis`
+   * false (default true): the representations only.
    */
-  exportHost?(): { representations: Float32Array; basis?: PropagationBasis };
+  exportHost?(withBasis?: boolean): { representations: Float32Array; basis?: PropagationBasis };
   dispose(): void;
 }
 
@@ -33,7 +34,8 @@ export interface GraphModel {
 export function normalVariable(rng: Rng, rows: number, cols: number, std: number): Variable {
   const values = new Float32Array(rows * cols);
   for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
-  return tf.variable(tf.tensor2d(values, [rows, cols]));
+  // In a tidy: the initial tensor shares the variable's data and would otherwise hold it after the variable is disposed.
+  return tf.tidy(() => tf.variable(tf.tensor2d(values, [rows, cols])));
 }
 
 /** U(−1/√fanIn, 1/√fanIn): PyTorch's nn.Linear default, which Sheaf4Rec keeps. */
@@ -42,5 +44,5 @@ export function uniformVariable(rng: Rng, shape: number[], fanIn: number): Varia
   const size = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = (2 * rng.next() - 1) * limit;
-  return tf.variable(tf.tensor(values, shape));
+  return tf.tidy(() => tf.variable(tf.tensor(values, shape)));
 }

@@ -19,6 +19,11 @@ interface LightGcnState {
 const states = new WeakMap<Adam, LightGcnState>();
 const EMPTY = new Float32Array(0);
 
+/** Drops the optimizer's moments (the end of a training run: they are two [N, D] arrays). */
+export function forgetLightGcnState(optimizer: Adam): void {
+  states.delete(optimizer);
+}
+
 /** Whether `lightGcnStep` can train this model: LightGCN, with the native kernels compiled. */
 export function canStepLightGcnNatively(model: GraphModel): boolean {
   return model.config.type === 'lightgcn' && weightedSpmmKernels() !== null;

@@ -67,12 +67,12 @@ export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph):
       scratch = undefined;
     },
   };
-  registerHostTable(model, table);
+  registerHostTable(model, table, { tableOnly: true });
   natives.set(model, { csr: () => (csr ??= weightedCsr(graph)), scratch: () => (scratch ??= [new Float32Array(size), new Float32Array(size)]) });
   return model;
 
-  /** forward() and foldInBasis() with the native CSR product, into the step's scratch: one fresh [N, D] array (the result). */
-  function exportHost(): { representations: Float32Array; basis: PropagationBasis } {
+  /** forward() and foldInBasis() (unless `withBasis` is false) with the native CSR product, into the step's scratch: one fresh [N, D] array (the result). */
+  function exportHost(withBasis = true): { representations: Float32Array; basis?: PropagationBasis } {
     const kernels = weightedSpmmKernels()!;
     const { rowStart, col, weight } = (csr ??= weightedCsr(graph));
     const x0 = table.table().values;
@@ -81,14 +81,14 @@ export function createLightGcn(config: GraphModelConfig, graph: BipartiteGraph):
     const userLayers: Float32Array[] = [];
     let from = x0;
     for (let k = 0; k < config.layers; k++) {
-      userLayers.push(from.slice(0, graph.numUsers * config.dim));
+      if (withBasis) userLayers.push(from.slice(0, graph.numUsers * config.dim));
       const to = buffers[k % 2]!;
       kernels.propagate(rowStart, col, weight, from, to, acc, config.dim, os.availableParallelism());
       from = to;
     }
     const scale = 1 / (config.layers + 1);
     for (let i = 0; i < acc.length; i++) acc[i]! *= scale;
-    return { representations: acc, basis: { dim: config.dim, userLayers, userDegrees: graph.degree.slice(0, graph.numUsers) } };
+    return { representations: acc, ...(withBasis ? { basis: { dim: config.dim, userLayers, userDegrees: graph.degree.slice(0, graph.numUsers) } } : {}) };
   }
 
   function propagateLayers(x0: Tensor, count: number): Tensor[] {

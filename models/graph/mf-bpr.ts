@@ -13,6 +13,6 @@ export function createMfBpr(config: GraphModelConfig, numUsers: number, numItems
     forward: () => table.current(),
     dispose: () => table.dispose(),
   };
-  registerHostTable(model, table);
+  registerHostTable(model, table, { tableOnly: true });
   return model;
 }

@@ -9,8 +9,8 @@ export { mfBprGradient } from './bpr-loss.js';
 import type { GraphTrainingConfig } from './graph-config.js';
 import { exportEmbeddings, type GraphEmbeddings } from './graph-embeddings.js';
 import type { GraphModel } from './graph-model.js';
-import { dropHostTable, hostTable } from './host-table.js';
-import { canStepLightGcnNatively, lightGcnStep } from './lightgcn-step.js';
+import { dropHostTable, hostTable, isTableOnly, restoreTable, snapshotTable } from './host-table.js';
+import { canStepLightGcnNatively, forgetLightGcnState, lightGcnStep } from './lightgcn-step.js';
 import { canStepSheafNatively, sheafStep } from './sheaf-step.js';
 import { evaluateFullRanking, type RankingSummary } from './full-ranking.js';
 import { sampleEpochTriples } from './negative-sampling.js';
@@ -46,7 +46,13 @@ export interface GraphTrainOptions extends Partial<GraphTrainingConfig> {
  * fresh negatives (uniform, or ∝ item degree^negativeExponent), early
  * stopping on validation NDCG@K (never the test split): the embeddings of
  * the best validation check from `minEpochs` on are kept and returned.
- * Validation ranks all items except the user's training items.
+ * Validation ranks all items except the user's training items. For a model
+ * whose only weights are its layer-0 table (MF-BPR, LightGCN: host-table.ts)
+ * the best check's table is kept, not its export, and the export (with the
+ * fold-in basis, which validation does not need) is made once at the end
+ * from that table, which the model then holds: on a 2M-node LightGCN a kept
+ * export was 1.25 GB and each check's another, against 0.5 GB for the table.
+ * Other models keep the best check's export.
  */
 export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, validation: CfInteractions, options: GraphTrainOptions = {}): GraphTrainResult {
   const { epochs = 200, batchSize = 1024, learningRate = 1e-3, layerLearningRate, decay = 1e-4, patience = 5, evalEvery = 1, k = 20, minEpochs = 1, negativeExponent = 0, seed = 1, onEpoch } = options;
@@ -57,7 +63,10 @@ export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, valida
   const exclude = graph.userItems;
   const hasValidation = validation.users.length > 0;
   const history: GraphEpochResult[] = [];
-  let best: { epoch: number; metrics: RankingSummary; embeddings: GraphEmbeddings } | undefined;
+  let best: { epoch: number; metrics: RankingSummary; embeddings?: GraphEmbeddings; table?: Float32Array } | undefined;
+  // Reused across improving checks: one copy of the table, not one per check.
+  let bestTable: Float32Array | undefined;
+  const keepsTable = isTableOnly(model);
   let trainSeconds = 0;
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -75,20 +84,27 @@ export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, valida
       const result: GraphEpochResult = { epoch, trainLoss, seconds };
       const check = (epoch % evalEvery === 0 || epoch === epochs) && counts(epoch);
       if (check) {
-        const embeddings = exportEmbeddings(model);
+        const embeddings = exportEmbeddings(model, { basis: !keepsTable });
         const metrics = hasValidation ? evaluateFullRanking(embeddings, validation, exclude, [k]) : { [`ndcg@${k}`]: -trainLoss };
         result.validation = metrics;
-        if (!best || metrics[`ndcg@${k}`]! > best.metrics[`ndcg@${k}`]!) best = { epoch, metrics, embeddings };
+        if (!best || metrics[`ndcg@${k}`]! > best.metrics[`ndcg@${k}`]!) {
+          best = keepsTable ? { epoch, metrics, table: (bestTable = snapshotTable(model, bestTable)) } : { epoch, metrics, embeddings };
+        }
       }
       history.push(result);
       onEpoch?.(result);
       if (check && best && (epoch - best.epoch) / evalEvery >= patience) break;
     }
   } finally {
+    // The off-tape steps' Adam moments (two tables' worth) go before the final export.
+    mfStates.delete(optimizer.embedding);
+    forgetLightGcnState(optimizer.embedding);
     optimizer.embedding.dispose();
     optimizer.layers?.dispose();
   }
-  return { epochs: history, bestEpoch: best!.epoch, best: best!.metrics, embeddings: best!.embeddings, secondsPerEpoch: trainSeconds / history.length };
+  if (best!.table) restoreTable(model, best!.table);
+  const embeddings = best!.embeddings ?? exportEmbeddings(model);
+  return { epochs: history, bestEpoch: best!.epoch, best: best!.metrics, embeddings, secondsPerEpoch: trainSeconds / history.length };
 }
 
 type Adam = ReturnType<typeof tf.train.adam>;
