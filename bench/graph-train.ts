@@ -24,6 +24,9 @@
 //    epoch of 10M interactions in ≤ 15 min, ≤ 8 GB, and learns". The graph
 //    has communities (a user draws 60% of its items from its community's
 //    Zipf list), so there is more to learn than popularity.
+//  - --lr X replaces the config's learning rate (Adam) on the synthetic graph:
+//    the configs' rates were chosen on ML-100K at batch 4096 (ten steps an
+//    epoch), where a 10M-interaction epoch at batch 262,144 is 39 steps.
 // Each (model, graph) runs in a child process of its own so RSS is that run's
 // alone; the synthetic interactions are drawn once and handed to our workers
 // and the peer as a file of int32 (user, item) pairs, so all train on one graph.
@@ -31,9 +34,9 @@
 //   npm run bench -- graph-train [--models mf-bpr,lightgcn,sheaf-scalar,sheaf-matrix] [--paper]
 //                                [--interactions 1000000] [--users 60000] [--items 30000] [--steps 5] [--warmup 2]
 //                                [--batch 1024,32768] [--no-peer] [--peer-threads 1,2] [--peer-sparse csr|coo]
-//                                [--peer-emb sparse|dense] [--no-ml100k] [--learn-epochs N] [--val-users 1000]
+//                                [--peer-emb sparse|dense] [--no-ml100k] [--learn-epochs N] [--val-users 1000] [--lr X]
 //   10M interactions: --models lightgcn --no-ml100k --no-peer --interactions 10000000 --users 1000000
-//                     --items 1000000 --batch 262144 --learn-epochs 3
+//                     --items 1000000 --batch 262144 --learn-epochs 4 [--lr X]
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -77,6 +80,8 @@ const { values: flags } = parseArgs({
     'no-ml100k': { type: 'boolean', default: false },
     'learn-epochs': { type: 'string', default: '0' },
     'val-users': { type: 'string', default: '1000' },
+    /** Synthetic graph only: the learning rate instead of the config's (also the peer's). */
+    lr: { type: 'string' },
   },
 });
 
@@ -99,6 +104,8 @@ interface WorkerResult {
   /** true when the epoch time is steps × measured step time rather than a timed epoch. */
   extrapolated: boolean;
   rss_peak_mb: number;
+  /** Adam's learning rate (the config's, or --lr). */
+  learning_rate: number;
   /** --learn-epochs: each epoch's measured time, loss and validation NDCG@20. */
   learning?: { epoch: number; seconds: number; train_loss: number; ndcg20: number; recall20: number }[];
   validation_users?: number;
@@ -164,9 +171,15 @@ function readInteractions(file: string, users: number, items: number, holdOut = 
   return { graph: buildBipartiteGraph(users, items, us.subarray(0, m), is.subarray(0, m)), validation: { users: Int32Array.from(valUsers), items: Int32Array.from(valItems) } };
 }
 
+/** The model config, with --lr's learning rate on the synthetic graph. */
+function benchConfig(file: string, graph: string): ReturnType<typeof loadCfConfig> {
+  const config = loadCfConfig(file);
+  return flags.lr === undefined || graph === 'ml100k' ? config : { ...config, training: { ...config.training, learningRate: Number(flags.lr) } };
+}
+
 async function worker(): Promise<WorkerResult> {
   const type = flags.model as GraphModelType;
-  const config = loadCfConfig(flags.config!);
+  const config = benchConfig(flags.config!, flags.graph!);
   let graph: BipartiteGraph;
   if (flags.graph === 'ml100k') {
     const split = movieLensCf(await loadMovieLens());
@@ -202,7 +215,7 @@ async function worker(): Promise<WorkerResult> {
     model: type, config: flags.config!.split('/').pop()!, graph: flags.graph!, nodes: graph.numNodes, edges: graph.numEdges,
     layers: type === 'mf-bpr' ? 0 : config.model.layers, batch, steps_per_epoch: stepsPerEpoch,
     seconds_per_step: secondsPerStep, seconds_per_step_p50: quantile(stepSeconds.sort((a, b) => a - b), 0.5), seconds_per_epoch: secondsPerStep * stepsPerEpoch,
-    extrapolated: timed < stepsPerEpoch, rss_peak_mb: process.resourceUsage().maxRSS / 1024,
+    extrapolated: timed < stepsPerEpoch, rss_peak_mb: process.resourceUsage().maxRSS / 1024, learning_rate: config.training.learningRate,
   };
   model.dispose();
   optimizer.embedding.dispose();
@@ -226,7 +239,7 @@ function learn(type: GraphModelType, config: ReturnType<typeof loadCfConfig>, ba
     model: type, config: flags.config!.split('/').pop()!, graph: flags.graph!, nodes: graph.numNodes, edges: graph.numEdges,
     layers: type === 'mf-bpr' ? 0 : config.model.layers, batch, steps_per_epoch: stepsPerEpoch,
     seconds_per_step: seconds / stepsPerEpoch, seconds_per_step_p50: seconds / stepsPerEpoch, seconds_per_epoch: seconds, extrapolated: false,
-    rss_peak_mb: process.resourceUsage().maxRSS / 1024, validation_users: validation.users.length,
+    rss_peak_mb: process.resourceUsage().maxRSS / 1024, learning_rate: config.training.learningRate, validation_users: validation.users.length,
     learning: result.epochs.map((e) => ({ epoch: e.epoch, seconds: round(e.seconds, 1), train_loss: round(e.trainLoss, 5), ndcg20: round(e.validation?.['ndcg@20'] ?? NaN, 5), recall20: round(e.validation?.['recall@20'] ?? NaN, 5) })),
   };
 }
@@ -250,7 +263,7 @@ interface PeerResult {
 
 /** The PyTorch peer on the same interactions file, batch and step counts, with the model config's hyper-parameters. */
 function runPeer(model: GraphModelType, configFile: string, graphFile: string, batch: number, threads: string): PeerResult | null {
-  const { model: m, training } = loadCfConfig(configFile);
+  const { model: m, training } = benchConfig(configFile, 'synthetic');
   const runner = fileURLToPath(new URL('./peers/run.sh', import.meta.url));
   const args = [runner, 'graph_train.py', '--model', model, '--graph-file', graphFile, '--users', flags.users, '--items', flags.items,
     '--batch', String(batch), '--dim', String(m.dim), '--layers', String(m.layers), '--init-std', String(m.initStd),
@@ -277,6 +290,7 @@ if (flags.worker) {
   const native = nativeKernelStatus();
   console.log(`native sparse kernels (sheaf, scalar maps): ${native.available ? 'loaded' : `unavailable (${native.reason}); the sheaf runs on TensorFlow ops`}`);
   const withPeer = !flags['no-peer'] && (peerPython() !== null || (console.log(PEER_MISSING), false));
+  if (flags.lr !== undefined && !(Number(flags.lr) > 0)) throw new Error(`--lr takes a positive number, got ${flags.lr}`);
   const results: (WorkerResult & { load: [number, number]; peer?: PeerResult & { load: [number, number] }; ratio?: number; ratio_p50?: number; peer_runs?: (PeerResult & { load: [number, number] })[] })[] = [];
   try {
     if (!['sparse', 'dense'].includes(flags['peer-emb'])) throw new Error(`--peer-emb takes sparse or dense, got ${flags['peer-emb']}`);
@@ -289,10 +303,10 @@ if (flags.worker) {
     for (const { graph, run, batch } of plan) {
       const args = ['--graph', graph, '--model', run.model, '--config', run.file, '--graph-file', graphFile,
         '--interactions', flags.interactions, '--users', flags.users, '--items', flags.items, '--steps', flags.steps, '--warmup', flags.warmup, '--batch', String(batch),
-        '--learn-epochs', flags['learn-epochs'], '--val-users', flags['val-users']];
+        '--learn-epochs', flags['learn-epochs'], '--val-users', flags['val-users'], ...(flags.lr !== undefined ? ['--lr', flags.lr] : [])];
       const r = withLoad(() => spawnWorker<WorkerResult>(import.meta.url, args, `${run.model} on ${graph}`));
       if (!r) continue;
-      console.log(`${graph.padEnd(9)} ${r.config.padEnd(28)} ${String(r.nodes).padStart(7)} nodes ${String(r.edges).padStart(8)} edges  batch ${r.batch}  ${(r.seconds_per_step * 1000).toFixed(1)} ms/step  ${r.seconds_per_epoch.toFixed(2)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}  RSS peak ${r.rss_peak_mb.toFixed(0)} MB  load ${r.load.join('→')}`);
+      console.log(`${graph.padEnd(9)} ${r.config.padEnd(28)} ${String(r.nodes).padStart(7)} nodes ${String(r.edges).padStart(8)} edges  batch ${r.batch}  lr ${r.learning_rate}  ${(r.seconds_per_step * 1000).toFixed(1)} ms/step  ${r.seconds_per_epoch.toFixed(2)} s/epoch${r.extrapolated ? ' (extrapolated)' : ''}  RSS peak ${r.rss_peak_mb.toFixed(0)} MB  load ${r.load.join('→')}`);
       if (r.learning) console.log(`${''.padEnd(9)} validation NDCG@20 by epoch (${r.validation_users} users): ${r.learning.map((e) => e.ndcg20).join(' → ')}`);
       const peerRuns = graph === 'synthetic' && withPeer && PEER_MODELS.includes(run.model) && Number(flags['learn-epochs']) === 0
         ? flags['peer-threads'].split(',').map((threads) => withLoad(() => runPeer(run.model, run.file, graphFile, batch, threads))).filter((p) => p !== null)
