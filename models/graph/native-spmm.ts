@@ -13,15 +13,22 @@ export interface WeightedSpmmKernels {
   propagate(rowStart: Int32Array, col: Int32Array, w: Float32Array, x: Float32Array, out: Float32Array, acc: Float32Array, dim: number, threads: number): void;
   /** One dense Adam step in place; hyper = [lr, β₁, β₂, ε, β₁ᵗ, β₂ᵗ]. */
   adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, hyper: Float32Array, threads: number): void;
-  /** [out, z, az, a, mapsCsr, diag, scale]: scalar-sheaf-laplacian.ts names them; out = L·y, or x − step·L·y when x is given. */
-  sheafForward(rowStart: Int32Array, col: Int32Array, edge: Int32Array, reverseEdge: Int32Array, maps: Float32Array, y: Float32Array, dim: number, threads: number, x?: Float32Array, step?: number): Float32Array[];
-  /** [∂y, ∂maps] */
-  sheafBackward(rowStart: Int32Array, col: Int32Array, edge: Int32Array, reverseEntry: Int32Array, y: Float32Array, z: Float32Array, az: Float32Array, a: Float32Array,
-    mapsCsr: Float32Array, diag: Float32Array, scale: Float32Array, g: Float32Array, dim: number, threads: number): [Float32Array, Float32Array];
-  /** maps[edge[k]] = tanh(p[u, 0] + p[col[k], 1] + bias) for each entry k of row u: the scalar sheaf's restriction maps by edge id. */
-  sheafMaps(rowStart: Int32Array, col: Int32Array, edge: Int32Array, p: Float32Array, bias: number, maps: Float32Array, threads: number): void;
-  /** dp[u] = scale·(Σ over u's edges e, Σ over their reverses r) of ∂F·(1 − F²): sheafMaps' gradient w.r.t. p. */
-  sheafMapsBackward(rowStart: Int32Array, edge: Int32Array, reverseEdge: Int32Array, maps: Float32Array, dMaps: Float32Array, scale: number, dp: Float32Array, threads: number): void;
+  /**
+   * The scalar sheaf Laplacian (scalar-sheaf-laplacian.ts gives the formulas) on maps in the CSR's entry order:
+   * writes outs = [out, z, az, a, diag, scale]; out = L·y, or x − step·L·y when x is given.
+   */
+  sheafForward(rowStart: Int32Array, col: Int32Array, reverseEntry: Int32Array, maps: Float32Array, y: Float32Array, dim: number, threads: number,
+    outs: [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array], x?: Float32Array, step?: number): void;
+  /** Writes outs = [∂y, ∂maps] (entry order) from ∂out = g; forward = [y, z, az, a, maps, diag, scale]; scratch = [h, da, dDiag] ([N·dim], [entries], [N]). */
+  sheafBackward(rowStart: Int32Array, col: Int32Array, reverseEntry: Int32Array, forward: Float32Array[], g: Float32Array, dim: number, threads: number,
+    outs: [Float32Array, Float32Array], scratch: [Float32Array, Float32Array, Float32Array]): void;
+  /** maps[k] = tanh(p[u, 0] + p[col[k], 1] + bias) for each entry k of row u: the scalar sheaf's restriction maps in entry order. */
+  sheafMaps(rowStart: Int32Array, col: Int32Array, reverseEntry: Int32Array, p: Float32Array, bias: number, maps: Float32Array, threads: number): void;
+  /**
+   * sheafMaps' gradient w.r.t. p: with ∂logit_k = scale·∂F_k·(1 − F_k²) (written over dMaps), dp[u, 0] sums it
+   * over u's entries and dp[u, 1] over their reverses.
+   */
+  sheafMapsBackward(rowStart: Int32Array, col: Int32Array, reverseEntry: Int32Array, maps: Float32Array, dMaps: Float32Array, scale: number, dp: Float32Array, threads: number): void;
   /** out[n] = x[n]·W + bias (or += with `accumulate`), W [inDim, outDim] row-major; `bias` empty or [outDim]. */
   dense(x: Float32Array, w: Float32Array, bias: Float32Array, out: Float32Array, inDim: number, accumulate: boolean, threads: number): void;
   /** out += xᵀ·dy: the weight gradient of `dense`, [inDim, outDim]. */

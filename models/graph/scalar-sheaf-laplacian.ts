@@ -23,17 +23,26 @@ import type { EdgeCsr, WeightedSpmmKernels } from './native-spmm.js';
  */
 export function scalarSheafLaplacian(maps: Tensor, y: Tensor, csr: EdgeCsr, kernels: WeightedSpmmKernels): Tensor {
   const [n, f] = y.shape as [number, number];
-  const edges = csr.edge.length;
-  if (n !== csr.numNodes || maps.size !== edges) throw new Error(`scalarSheafLaplacian: y [${y.shape}] and maps [${maps.shape}] do not fit ${csr.numNodes} nodes × ${edges} edges`);
+  const entries = csr.edge.length;
+  if (n !== csr.numNodes || maps.size !== entries) throw new Error(`scalarSheafLaplacian: y [${y.shape}] and maps [${maps.shape}] do not fit ${csr.numNodes} nodes × ${entries} edges`);
   const threads = os.availableParallelism();
+  const nd = n * f;
   const op = tf.customGrad((mapsIn, yIn) => {
     const yHost = (yIn as Tensor).dataSync() as Float32Array;
-    const [out, z, az, a, mapsCsr, diag, scale] = kernels.sheafForward(csr.rowStart, csr.col, csr.edge, csr.reverseEdge, (mapsIn as Tensor).dataSync() as Float32Array, yHost, f, threads) as
-      [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+    // The kernels read the maps in the CSR's entry order; the tensors hold them by edge id.
+    const byEdge = (mapsIn as Tensor).dataSync() as Float32Array;
+    const mapsCsr = Float32Array.from(csr.edge, (e) => byEdge[e]!);
+    const forward = [new Float32Array(nd), new Float32Array(nd), new Float32Array(nd), new Float32Array(entries), new Float32Array(n), new Float32Array(n)] as const;
+    kernels.sheafForward(csr.rowStart, csr.col, csr.reverseEntry, mapsCsr, yHost, f, threads, [...forward]);
+    const [out, z, az, a, diag, scale] = forward;
     return {
       value: tf.tensor2d(out, [n, f]),
       gradFunc: (dy: Tensor) => {
-        const [dY, dMaps] = kernels.sheafBackward(csr.rowStart, csr.col, csr.edge, csr.reverseEntry, yHost, z, az, a, mapsCsr, diag, scale, dy.dataSync() as Float32Array, f, threads);
+        const dY = new Float32Array(nd), dMapsCsr = new Float32Array(entries);
+        kernels.sheafBackward(csr.rowStart, csr.col, csr.reverseEntry, [yHost, z, az, a, mapsCsr, diag, scale], dy.dataSync() as Float32Array, f, threads,
+          [dY, dMapsCsr], [new Float32Array(nd), new Float32Array(entries), new Float32Array(n)]);
+        const dMaps = new Float32Array(entries);
+        for (let k = 0; k < entries; k++) dMaps[csr.edge[k]!] = dMapsCsr[k]!;
         return [tf.tensor(dMaps, maps.shape), tf.tensor2d(dY, [n, f])];
       },
     };

@@ -27,15 +27,53 @@ interface HostLayer {
   bias: Float32Array;
 }
 
-/** What a layer's backward pass needs of its forward. */
-interface LayerTape {
-  x: Float32Array;
-  maps: Float32Array;
+/** One layer's forward arrays, kept for its backward pass: its output x_{k+1}, y = xW + b, and the Laplacian's own. */
+interface LayerBuffers {
+  next: Float32Array;
   y: Float32Array;
-  laplacian: Float32Array[];
+  z: Float32Array;
+  az: Float32Array;
+  /** Per CSR entry: the maps F and the weights a = F·F_rev. */
+  maps: Float32Array;
+  a: Float32Array;
+  diag: Float32Array;
+  scale: Float32Array;
+}
+
+/**
+ * Every array a step writes, allocated on the model's first step and reused:
+ * fresh pages cost about as much as the arithmetic on them. On the
+ * 1M-interaction graph (90k nodes, 2M entries, 64 channels, 3 layers) ~0.4 GB.
+ */
+interface Workspace {
+  layers: LayerBuffers[];
+  p: Float32Array;
+  dp: Float32Array;
+  grad: Float32Array;
+  dy: Float32Array;
+  dMaps: Float32Array;
+  h: Float32Array;
+  da: Float32Array;
+  dDiag: Float32Array;
+  ones: Float32Array;
 }
 
 const EMPTY = new Float32Array(0);
+const workspaces = new WeakMap<ScalarSheafParts, Workspace>();
+
+function workspace(parts: ScalarSheafParts, dim: number): Workspace {
+  let ws = workspaces.get(parts);
+  if (!ws) {
+    const n = parts.csr.numNodes, nd = n * dim, entries = parts.csr.edge.length;
+    const f = (size: number) => new Float32Array(size);
+    ws = {
+      layers: parts.weights.map(() => ({ next: f(nd), y: f(nd), z: f(nd), az: f(nd), maps: f(entries), a: f(entries), diag: f(n), scale: f(n) })),
+      p: f(2 * n), dp: f(2 * n), grad: f(nd), dy: f(nd), dMaps: f(entries), h: f(nd), da: f(entries), dDiag: f(n), ones: f(n).fill(1),
+    };
+    workspaces.set(parts, ws);
+  }
+  return ws;
+}
 
 /**
  * The scalar sheaf's final representations (forward()'s rows) computed on the
@@ -45,30 +83,28 @@ const EMPTY = new Float32Array(0);
 export function scalarSheafRepresentations(parts: ScalarSheafParts, table: Float32Array): Float32Array {
   const kernels = weightedSpmmKernels()!;
   const dim = table.length / parts.csr.numNodes;
+  const ws = workspace(parts, dim);
   const acc = table.slice();
   let x = table;
-  for (const w of parts.weights) {
-    x = layerForward(kernels, parts, readLayer(w, dim), x, dim).x;
+  parts.weights.forEach((w, k) => {
+    x = layerForward(kernels, parts, ws, k, readLayer(w, dim), x, dim);
     for (let i = 0; i < acc.length; i++) acc[i]! += x[i]!;
-  }
+  });
   const scale = 1 / (parts.weights.length + 1);
   for (let i = 0; i < acc.length; i++) acc[i]! *= scale;
   return acc;
 }
 
-/** x_{k+1} = x − α·L(x)·(xW + b) with F_e = tanh(x_u·w_s + x_v·w_d + b_F), keeping what the backward pass reads. */
-function layerForward(kernels: WeightedSpmmKernels, parts: ScalarSheafParts, w: HostLayer, x: Float32Array, dim: number): { x: Float32Array; tape: LayerTape } {
+/** Layer k: x_{k+1} = x − α·L(x)·(xW + b) with F = tanh(x_u·w_s + x_v·w_d + b_F), into the workspace's layer k. */
+function layerForward(kernels: WeightedSpmmKernels, parts: ScalarSheafParts, ws: Workspace, k: number, w: HostLayer, x: Float32Array, dim: number): Float32Array {
   const threads = os.availableParallelism();
   const { csr, stepSize } = parts;
-  const n = csr.numNodes;
-  const p = new Float32Array(2 * n);
-  kernels.dense(x, w.proj, EMPTY, p, dim, false, threads);
-  const maps = new Float32Array(csr.edge.length);
-  kernels.sheafMaps(csr.rowStart, csr.col, csr.edge, p, w.mapBias, maps, threads);
-  const y = new Float32Array(n * dim);
-  kernels.dense(x, w.kernel, w.bias, y, dim, false, threads);
-  const laplacian = kernels.sheafForward(csr.rowStart, csr.col, csr.edge, csr.reverseEdge, maps, y, dim, threads, x, stepSize);
-  return { x: laplacian[0]!, tape: { x, maps, y, laplacian } };
+  const b = ws.layers[k]!;
+  kernels.dense(x, w.proj, EMPTY, ws.p, dim, false, threads);
+  kernels.sheafMaps(csr.rowStart, csr.col, csr.reverseEntry, ws.p, w.mapBias, b.maps, threads);
+  kernels.dense(x, w.kernel, w.bias, b.y, dim, false, threads);
+  kernels.sheafForward(csr.rowStart, csr.col, csr.reverseEntry, b.maps, b.y, dim, threads, [b.next, b.z, b.az, b.a, b.diag, b.scale], x, stepSize);
+  return b.next;
 }
 
 function readLayer(w: SheafLayerWeights, dim: number): HostLayer {
@@ -141,41 +177,38 @@ export function sheafStep(model: GraphModel, optimizers: { embedding: Adam; laye
   const host = hostTable(model);
   const table = host.values;
   const layers = weights.map((w) => readLayer(w, dim));
+  const ws = workspace(parts, dim);
   const scale = 1 / (layers.length + 1);
 
-  // Forward, keeping each layer's tape; the batch's rows of the mean of layers.
+  // Forward into the workspace; the batch's rows of the mean of layers.
   const rows = new Float32Array(ids.length * dim);
   addRows(rows, table, ids, dim);
-  const tapes: LayerTape[] = [];
+  const inputs: Float32Array[] = [];
   let x = table;
-  for (const w of layers) {
-    const next = layerForward(kernels, parts, w, x, dim);
-    tapes.push(next.tape);
-    x = next.x;
+  layers.forEach((w, k) => {
+    inputs.push(x);
+    x = layerForward(kernels, parts, ws, k, w, x, dim);
     addRows(rows, x, ids, dim);
-  }
+  });
   for (let i = 0; i < rows.length; i++) rows[i]! *= scale;
   const { loss: bpr, grad: g } = mfBprGradient(rows, dim, positions(ids.length), batch, 0);
   for (let i = 0; i < g.length; i++) g[i]! *= scale;
 
   // Backward.
-  const grad = new Float32Array(n * dim);
+  const { grad, dy, dMaps, dp } = ws;
+  grad.fill(0);
   scatterRows(grad, g, ids, dim);
   const layerGrads = layers.map(() => ({ proj: new Float32Array(2 * dim), mapBias: 0, kernel: new Float32Array(dim * dim), bias: new Float32Array(dim) }));
-  const ones = new Float32Array(n).fill(1);
   for (let k = layers.length - 1; k >= 0; k--) {
-    // Popped: its arrays are garbage once this layer is done, so the layer below may reuse the memory.
-    const w = layers[k]!, t = tapes.pop()!, lg = layerGrads[k]!;
-    const [z, az, a, mapsCsr, diag, rowScale] = t.laplacian.slice(1) as Float32Array[];
-    const [dy, dMaps] = kernels.sheafBackward(csr.rowStart, csr.col, csr.edge, csr.reverseEntry, t.y, z!, az!, a!, mapsCsr!, diag!, rowScale!, grad, dim, threads);
+    const w = layers[k]!, b = ws.layers[k]!, xk = inputs[k]!, lg = layerGrads[k]!;
+    kernels.sheafBackward(csr.rowStart, csr.col, csr.reverseEntry, [b.y, b.z, b.az, b.a, b.maps, b.diag, b.scale], grad, dim, threads, [dy, dMaps], [ws.h, ws.da, ws.dDiag]);
     // Both are L·y's gradients; the layer's output is x − α·L·y, so its are −α times them: the factor goes on the small operands.
-    const dp = new Float32Array(2 * n);
-    kernels.sheafMapsBackward(csr.rowStart, csr.edge, csr.reverseEdge, t.maps, dMaps, -stepSize, dp, threads);
+    kernels.sheafMapsBackward(csr.rowStart, csr.col, csr.reverseEntry, b.maps, dMaps, -stepSize, dp, threads);
     for (let u = 0; u < n; u++) lg.mapBias += dp[2 * u]!;
-    kernels.denseWeightGrad(t.x, dy, lg.kernel, dim, threads);
-    kernels.denseWeightGrad(ones, dy, lg.bias, 1, threads);
-    for (const a of [lg.kernel, lg.bias]) for (let i = 0; i < a.length; i++) a[i]! *= -stepSize;
-    kernels.denseWeightGrad(t.x, dp, lg.proj, dim, threads);
+    kernels.denseWeightGrad(xk, dy, lg.kernel, dim, threads);
+    kernels.denseWeightGrad(ws.ones, dy, lg.bias, 1, threads);
+    for (const arr of [lg.kernel, lg.bias]) for (let i = 0; i < arr.length; i++) arr[i]! *= -stepSize;
+    kernels.denseWeightGrad(xk, dp, lg.proj, dim, threads);
     kernels.dense(dy, w.kernelT.map((v) => -stepSize * v), EMPTY, grad, dim, true, threads);
     kernels.dense(dp, w.projT, EMPTY, grad, 2, true, threads);
     scatterRows(grad, g, ids, dim);

@@ -16,7 +16,7 @@
 //       fresh pages per call), and acc[r] += out[r] when acc is non-empty
 //   adam(param, grad, m, v, hyper, threads)    one dense Adam step in place, TF.js's
 //       arithmetic: hyper = [lr, beta1, beta2, epsilon, beta1^t, beta2^t]
-//   sheafForward / sheafBackward: the sheaf layer's Laplacian, below.
+//   sheafForward / sheafBackward / sheafMaps / sheafMapsBackward: the scalar sheaf layer, below.
 //   dense(x, w, bias, out, inDim, accumulate, threads)    out[n] (+)= x[n]·W + bias, W [inDim, outDim]
 //   denseWeightGrad(x, dy, out, inDim, threads)    out += xᵀ·dy ([inDim, outDim]), summed over rows:
 //       the sheaf's channel kernels and map learners off the tape (models/graph/sheaf-step.ts).
@@ -112,13 +112,6 @@ static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void
     return 0;
   }
   return 1;
-}
-
-static napi_value new_float32(napi_env env, size_t length, float **data) {
-  napi_value buffer, array;
-  napi_create_arraybuffer(env, length * sizeof(float), (void **)data, &buffer);
-  napi_create_typedarray(env, napi_float32_array, length, buffer, 0, &array);
-  return array;
 }
 
 // Checks the CSR arrays against each other and the dense operands, so a bad call throws instead of reading out of bounds.
@@ -221,23 +214,24 @@ static napi_value adam(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// The d = 1 sheaf Laplacian (models/graph/scalar-sheaf-laplacian.ts gives
-// the formulas). Forward, in two passes over the rows (the second reads other
-// rows' z): per row u, D_u, S_u, the entries' maps and weights a_k, z_u;
-// then (A z)_u and out_u. Backward, in three: h = S g; then q = A h, the
-// reverse entries' dots, ∂y and ∂D per row; then ∂F per entry, which needs
-// ∂D of its row and ∂a of the entry and its reverse.
+// The d = 1 sheaf Laplacian (models/graph/scalar-sheaf-laplacian.ts gives the formulas), with every per-entry
+// array in CSR order: entry k of row u is the edge u → col[k], rev_entry[k] the entry of its reverse. Forward,
+// two passes over the rows (the second reads other rows' z): per row u, D_u, S_u, the entries' weights
+// a_k = F_k·F_rev(k), z_u; then (A z)_u and out_u. Backward, three: h = S g; then q = A h, the entries' dots, ∂y
+// and ∂D per row; then ∂F per entry, which needs ∂D of its row and ∂a of the entry and its reverse.
+// The native step (models/graph/sheaf-step.ts) makes the maps here too, F_k = tanh(p_u,0 + p_v,1 + b) with
+// p = x·[w_s w_d] ([N, 2]), and differentiates them: ∂p_u,0 sums ∂logit over u's entries and ∂p_u,1 over their
+// reverses (the edges entering u), both from u's own row, so no thread writes another's. Outputs and scratch are
+// the caller's arrays, reused from step to step: fresh pages for them cost ~8 ms per [N, 64] array on the
+// 1M-interaction graph, a fifth of a propagation.
 typedef struct {
-  const int32_t *row_start, *col, *edge, *rev_entry, *rev_edge;
-  const float *maps, *y, *g, *p, *dmaps_in, *x_in;
-  float *maps_csr, *a, *diag, *scale, *z, *az, *out, *h, *dy, *da, *ddiag, *dmaps, *maps_out, *dp;
+  const int32_t *row_start, *col, *rev_entry;
+  const float *maps, *y, *g, *p, *x_in;
+  float *a, *diag, *scale, *z, *az, *out, *h, *dy, *da, *ddiag, *dmaps, *maps_out, *dp;
   float map_bias, grad_scale, step;
   int64_t dim, row_begin, row_end;
 } SheafTask;
 
-// The maps themselves, F_e = tanh(p_u,0 + p_v,1 + b) for each edge e = u → v (p = x·[w_s w_d], [N, 2]), and their
-// backward: with ∂logit_e = scale·∂F_e·(1 − F_e²), ∂p_u,0 sums over the edges leaving u and ∂p_u,1 over those
-// entering it, which are the reverses of those leaving it: both from u's own CSR row, so no thread writes another's.
 // tanh as TensorFlow's CPU kernel computes it (Eigen's generic_fast_tanh_float: a [13/6] rational function on
 // [-7.9, 7.9], x itself below 4e-4), so the step's maps match the taped ones and the loop vectorises (tanhf does not).
 #pragma omp declare simd
@@ -262,22 +256,34 @@ static void *sheaf_maps_fwd(void *arg) {
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     const float pu = t->p[2 * u] + t->map_bias;
 #pragma omp simd
-    for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) t->maps_out[t->edge[k]] = fast_tanh(pu + t->p[2 * (int64_t)t->col[k] + 1]);
+    for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) t->maps_out[k] = fast_tanh(pu + t->p[2 * (int64_t)t->col[k] + 1]);
   }
   return NULL;
 }
 
-static void *sheaf_maps_bwd(void *arg) {
+// ∂logit in place of ∂F, and the sums over each row's own entries.
+static void *sheaf_maps_bwd1(void *arg) {
   const SheafTask *t = arg;
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
-    float out_sum = 0, in_sum = 0;
+    float sum = 0;
+#pragma omp simd reduction(+:sum)
     for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) {
-      const int32_t e = t->edge[k], r = t->rev_edge[k];
-      out_sum += t->dmaps_in[e] * (1 - t->maps[e] * t->maps[e]);
-      in_sum += t->dmaps_in[r] * (1 - t->maps[r] * t->maps[r]);
+      const float dl = t->grad_scale * t->dmaps[k] * (1 - t->maps[k] * t->maps[k]);
+      t->dmaps[k] = dl;
+      sum += dl;
     }
-    t->dp[2 * u] = t->grad_scale * out_sum;
-    t->dp[2 * u + 1] = t->grad_scale * in_sum;
+    t->dp[2 * u] = sum;
+  }
+  return NULL;
+}
+
+// The sums over the reverses of each row's entries, once every ∂logit is known.
+static void *sheaf_maps_bwd2(void *arg) {
+  const SheafTask *t = arg;
+  for (int64_t u = t->row_begin; u < t->row_end; u++) {
+    float sum = 0;
+    for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) sum += t->dmaps[t->rev_entry[k]];
+    t->dp[2 * u + 1] = sum;
   }
   return NULL;
 }
@@ -288,14 +294,14 @@ static void *sheaf_fwd1(void *arg) {
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     float sum = 0;
     for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) {
-      const float fe = t->maps[t->edge[k]];
-      t->maps_csr[k] = fe;
-      t->a[k] = fe * t->maps[t->rev_edge[k]];
+      const float fe = t->maps[k];
+      t->a[k] = fe * t->maps[t->rev_entry[k]];
       sum += fe * fe;
     }
     const float s = 1.0f / sqrtf(1.0f + sum);
     t->diag[u] = sum;
     t->scale[u] = s;
+#pragma omp simd
     for (int64_t c = 0; c < d; c++) t->z[u * d + c] = s * t->y[u * d + c];
   }
   return NULL;
@@ -332,6 +338,7 @@ static void *sheaf_bwd1(void *arg) {
   const int64_t d = t->dim;
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     const float s = t->scale[u];
+#pragma omp simd
     for (int64_t c = 0; c < d; c++) t->h[u * d + c] = s * t->g[u * d + c];
   }
   return NULL;
@@ -379,7 +386,7 @@ static void *sheaf_bwd3(void *arg) {
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) {
       const int32_t r = t->rev_entry[k];
-      t->dmaps[t->edge[k]] = 2 * t->maps_csr[k] * t->ddiag[u] + t->maps_csr[r] * (t->da[k] + t->da[r]);
+      t->dmaps[k] = 2 * t->maps[k] * t->ddiag[u] + t->maps[r] * (t->da[k] + t->da[r]);
     }
   }
   return NULL;
@@ -403,139 +410,128 @@ static int args_typed(napi_env env, napi_value *argv, size_t from, size_t count,
   return 1;
 }
 
-// sheafMaps(rowStart, col, edge, p, bias, maps, threads): maps [edges] by edge id, p [rows, 2].
+// A JS array of `count` Float32Arrays (the caller's outputs or scratch), each of the length given in `want`.
+static int float_list(napi_env env, napi_value list, size_t count, const size_t *want, float **data, const char *what) {
+  uint32_t length;
+  if (napi_get_array_length(env, list, &length) != napi_ok || length != count) {
+    napi_throw_type_error(env, NULL, what);
+    return 0;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    size_t n;
+    if (napi_get_element(env, list, i, &item) != napi_ok || !get_typed(env, item, napi_float32_array, (void **)&data[i], &n)) return 0;
+    if (n != want[i]) { napi_throw_range_error(env, NULL, what); return 0; }
+  }
+  return 1;
+}
+
+// Rows and entries of the CSR arrays (rowStart, col, revEntry in argv[0..2]), or 0 after throwing.
+static int csr_shape(napi_env env, napi_value *argv, void **idx, int64_t *rows, size_t *entries, const char *what) {
+  size_t ni[3];
+  if (!args_typed(env, argv, 0, 3, napi_int32_array, idx, ni)) return 0;
+  *rows = (int64_t)ni[0] - 1;
+  *entries = ni[1];
+  if (*rows < 0 || ni[2] != ni[1] || (size_t)((int32_t *)idx[0])[*rows] != ni[1]) { napi_throw_range_error(env, NULL, what); return 0; }
+  return 1;
+}
+
+// sheafMaps(rowStart, col, revEntry, p, bias, maps, threads): maps [entries] written, p [rows, 2].
 static napi_value sheaf_maps(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 7) { napi_throw_type_error(env, NULL, "sheafMaps(rowStart, col, edge, p, bias, maps, threads)"); return NULL; }
-  void *idx[3], *p, *maps;
-  size_t ni[3], np, nm;
+  if (argc != 7) { napi_throw_type_error(env, NULL, "sheafMaps(rowStart, col, revEntry, p, bias, maps, threads)"); return NULL; }
+  void *idx[3], *fl[2];
+  size_t nf[2], entries;
+  int64_t rows, threads;
   double bias;
-  int64_t threads;
-  if (!args_typed(env, argv, 0, 3, napi_int32_array, idx, ni) || !get_typed(env, argv[3], napi_float32_array, &p, &np)
-      || !get_typed(env, argv[5], napi_float32_array, &maps, &nm)) return NULL;
+  if (!csr_shape(env, argv, idx, &rows, &entries, "sheafMaps: CSR arrays disagree") || !get_typed(env, argv[3], napi_float32_array, &fl[0], &nf[0])
+      || !get_typed(env, argv[5], napi_float32_array, &fl[1], &nf[1])) return NULL;
   napi_get_value_double(env, argv[4], &bias);
   napi_get_value_int64(env, argv[6], &threads);
-  const int64_t rows = (int64_t)ni[0] - 1;
-  if (rows < 0 || ni[1] != ni[2] || nm != ni[1] || np != (size_t)(2 * rows) || (size_t)((int32_t *)idx[0])[rows] != ni[1]) {
-    napi_throw_range_error(env, NULL, "sheafMaps: operand sizes disagree");
-    return NULL;
-  }
-  SheafTask t = { .row_start = idx[0], .col = idx[1], .edge = idx[2], .p = p, .maps_out = maps, .map_bias = (float)bias };
+  if (nf[0] != (size_t)(2 * rows) || nf[1] != entries) { napi_throw_range_error(env, NULL, "sheafMaps: p must be [rows, 2] and maps [entries]"); return NULL; }
+  SheafTask t = { .row_start = idx[0], .col = idx[1], .p = fl[0], .maps_out = fl[1], .map_bias = (float)bias };
   parallel_sheaf(t, rows, clamp_threads(threads), sheaf_maps_fwd);
   return NULL;
 }
 
-// sheafMapsBackward(rowStart, edge, revEdge, maps, dMaps, scale, dp, threads): dp [rows, 2] written.
+// sheafMapsBackward(rowStart, col, revEntry, maps, dMaps, scale, dp, threads): dp [rows, 2] written; dMaps becomes ∂logit.
 static napi_value sheaf_maps_backward(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 8) { napi_throw_type_error(env, NULL, "sheafMapsBackward(rowStart, edge, revEdge, maps, dMaps, scale, dp, threads)"); return NULL; }
-  void *idx[3], *fl[2], *dp;
-  size_t ni[3], nf[2], ndp;
+  if (argc != 8) { napi_throw_type_error(env, NULL, "sheafMapsBackward(rowStart, col, revEntry, maps, dMaps, scale, dp, threads)"); return NULL; }
+  void *idx[3], *fl[3];
+  size_t nf[3], entries;
+  int64_t rows, threads;
   double scale;
-  int64_t threads;
-  if (!args_typed(env, argv, 0, 3, napi_int32_array, idx, ni) || !args_typed(env, argv, 3, 2, napi_float32_array, fl, nf)
-      || !get_typed(env, argv[6], napi_float32_array, &dp, &ndp)) return NULL;
+  if (!csr_shape(env, argv, idx, &rows, &entries, "sheafMapsBackward: CSR arrays disagree") || !args_typed(env, argv, 3, 2, napi_float32_array, fl, nf)
+      || !get_typed(env, argv[6], napi_float32_array, &fl[2], &nf[2])) return NULL;
   napi_get_value_double(env, argv[5], &scale);
   napi_get_value_int64(env, argv[7], &threads);
-  const int64_t rows = (int64_t)ni[0] - 1;
-  if (rows < 0 || ni[1] != ni[2] || nf[0] != ni[1] || nf[1] != ni[1] || ndp != (size_t)(2 * rows) || (size_t)((int32_t *)idx[0])[rows] != ni[1]) {
-    napi_throw_range_error(env, NULL, "sheafMapsBackward: operand sizes disagree");
-    return NULL;
-  }
-  SheafTask t = { .row_start = idx[0], .edge = idx[1], .rev_edge = idx[2], .maps = fl[0], .dmaps_in = fl[1], .dp = dp, .grad_scale = (float)scale };
-  parallel_sheaf(t, rows, clamp_threads(threads), sheaf_maps_bwd);
+  if (nf[0] != entries || nf[1] != entries || nf[2] != (size_t)(2 * rows)) { napi_throw_range_error(env, NULL, "sheafMapsBackward: maps and dMaps must be [entries], dp [rows, 2]"); return NULL; }
+  SheafTask t = { .row_start = idx[0], .rev_entry = idx[2], .maps = fl[0], .dmaps = fl[1], .dp = fl[2], .grad_scale = (float)scale };
+  const int th = clamp_threads(threads);
+  parallel_sheaf(t, rows, th, sheaf_maps_bwd1);
+  parallel_sheaf(t, rows, th, sheaf_maps_bwd2);
   return NULL;
 }
 
-// sheafForward(rowStart, col, edge, revEdge, maps, y, dim, threads[, x, step]) -> [out, z, az, a, mapsCsr, diag, scale]
-// out = L·y, or x − step·L·y (the layer's output, one pass fewer) when x is given.
+// sheafForward(rowStart, col, revEntry, maps, y, dim, threads, [out, z, az, a, diag, scale][, x, step]):
+// out = L·y, or x − step·L·y (the layer's output, one pass fewer) when x is given; the six outputs are written.
 static napi_value sheaf_forward(napi_env env, napi_callback_info info) {
   size_t argc = 10;
   napi_value argv[10];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 8 && argc != 10) { napi_throw_type_error(env, NULL, "sheafForward(rowStart, col, edge, revEdge, maps, y, dim, threads[, x, step])"); return NULL; }
-  void *idx[4], *fl[3] = {NULL, NULL, NULL};
-  size_t ni[4], nf[3] = {0, 0, 0};
-  int64_t dim, threads;
+  if (argc != 8 && argc != 10) { napi_throw_type_error(env, NULL, "sheafForward(rowStart, col, revEntry, maps, y, dim, threads, outs[, x, step])"); return NULL; }
+  void *idx[3], *fl[3] = {NULL, NULL, NULL};
+  size_t nf[3] = {0, 0, 0}, entries;
+  int64_t rows, dim, threads;
   double step = 0;
-  if (!args_typed(env, argv, 0, 4, napi_int32_array, idx, ni) || !args_typed(env, argv, 4, 2, napi_float32_array, fl, nf)) return NULL;
-  napi_get_value_int64(env, argv[6], &dim);
-  napi_get_value_int64(env, argv[7], &threads);
+  if (!csr_shape(env, argv, idx, &rows, &entries, "sheafForward: CSR arrays disagree") || !args_typed(env, argv, 3, 2, napi_float32_array, fl, nf)) return NULL;
+  napi_get_value_int64(env, argv[5], &dim);
+  napi_get_value_int64(env, argv[6], &threads);
   if (argc == 10 && (!get_typed(env, argv[8], napi_float32_array, &fl[2], &nf[2]) || napi_get_value_double(env, argv[9], &step) != napi_ok)) return NULL;
-  const int64_t rows = (int64_t)ni[0] - 1;
-  if (rows < 0 || dim <= 0 || dim > 1024 || ni[1] != ni[2] || ni[1] != ni[3] || nf[0] != ni[1] || nf[1] != (size_t)(rows * dim) || (fl[2] && nf[2] != nf[1])
-      || (size_t)((int32_t *)idx[0])[rows] != ni[1]) {
-    napi_throw_range_error(env, NULL, "sheafForward: operand sizes disagree");
-    return NULL;
-  }
-  const size_t nd = (size_t)(rows * dim), e = ni[1];
-  SheafTask t = { .row_start = idx[0], .col = idx[1], .edge = idx[2], .rev_edge = idx[3], .maps = fl[0], .y = fl[1], .x_in = fl[2], .step = (float)step, .dim = dim };
-  napi_value outs[7];
-  outs[0] = new_float32(env, nd, &t.out);
-  outs[1] = new_float32(env, nd, &t.z);
-  outs[2] = new_float32(env, nd, &t.az);
-  outs[3] = new_float32(env, e, &t.a);
-  outs[4] = new_float32(env, e, &t.maps_csr);
-  outs[5] = new_float32(env, (size_t)rows, &t.diag);
-  outs[6] = new_float32(env, (size_t)rows, &t.scale);
+  const size_t nd = (size_t)(rows * dim);
+  if (dim <= 0 || dim > 1024 || nf[0] != entries || nf[1] != nd || (fl[2] && nf[2] != nd)) { napi_throw_range_error(env, NULL, "sheafForward: operand sizes disagree"); return NULL; }
+  float *outs[6];
+  const size_t want[6] = {nd, nd, nd, entries, (size_t)rows, (size_t)rows};
+  if (!float_list(env, argv[7], 6, want, outs, "sheafForward: outs must be [out, z, az, a, diag, scale] sized [N·dim ×3, entries, N ×2]")) return NULL;
+  SheafTask t = { .row_start = idx[0], .col = idx[1], .rev_entry = idx[2], .maps = fl[0], .y = fl[1], .x_in = fl[2], .step = (float)step, .dim = dim,
+                  .out = outs[0], .z = outs[1], .az = outs[2], .a = outs[3], .diag = outs[4], .scale = outs[5] };
   parallel_sheaf(t, rows, clamp_threads(threads), sheaf_fwd1);
   parallel_sheaf(t, rows, clamp_threads(threads), sheaf_fwd2);
-  napi_value result;
-  napi_create_array_with_length(env, 7, &result);
-  for (uint32_t i = 0; i < 7; i++) napi_set_element(env, result, i, outs[i]);
-  return result;
+  return NULL;
 }
 
-// sheafBackward(rowStart, col, edge, revEntry, y, z, az, a, mapsCsr, diag, scale, g, dim, threads) -> [dy, dMaps]
+// sheafBackward(rowStart, col, revEntry, [y, z, az, a, maps, diag, scale], g, dim, threads, [dy, dMaps], [h, da, dDiag]):
+// dy and dMaps (per entry) written; the last three are scratch.
 static napi_value sheaf_backward(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
+  size_t argc = 9;
+  napi_value argv[9];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 14) { napi_throw_type_error(env, NULL, "sheafBackward(rowStart, col, edge, revEntry, y, z, az, a, mapsCsr, diag, scale, g, dim, threads)"); return NULL; }
-  void *idx[4], *fl[8];
-  size_t ni[4], nf[8];
-  int64_t dim, threads;
-  if (!args_typed(env, argv, 0, 4, napi_int32_array, idx, ni) || !args_typed(env, argv, 4, 8, napi_float32_array, fl, nf)) return NULL;
-  napi_get_value_int64(env, argv[12], &dim);
-  napi_get_value_int64(env, argv[13], &threads);
-  const int64_t rows = (int64_t)ni[0] - 1;
-  const size_t nd = (size_t)(rows * dim), e = ni[1];
-  if (rows < 0 || dim <= 0 || dim > 1024 || ni[2] != e || ni[3] != e || nf[0] != nd || nf[1] != nd || nf[2] != nd || nf[3] != e || nf[4] != e
-      || nf[5] != (size_t)rows || nf[6] != (size_t)rows || nf[7] != nd || (size_t)((int32_t *)idx[0])[rows] != e) {
-    napi_throw_range_error(env, NULL, "sheafBackward: operand sizes disagree");
-    return NULL;
-  }
-  SheafTask t = { .row_start = idx[0], .col = idx[1], .edge = idx[2], .rev_entry = idx[3], .y = fl[0], .z = fl[1], .az = fl[2], .a = fl[3],
-                  .maps_csr = fl[4], .diag = fl[5], .scale = fl[6], .g = fl[7], .dim = dim };
-  float *da, *ddiag;
-  napi_value outs[2];
-  outs[0] = new_float32(env, nd, &t.dy);
-  outs[1] = new_float32(env, e, &t.dmaps);
-  // Scratch: h, ∂a per entry, ∂D per row.
-  t.h = malloc(sizeof(float) * nd);
-  da = malloc(sizeof(float) * e);
-  ddiag = malloc(sizeof(float) * (size_t)rows);
-  if (!t.h || !da || !ddiag) {
-    free(t.h); free(da); free(ddiag);
-    napi_throw_error(env, NULL, "sheafBackward: out of memory");
-    return NULL;
-  }
-  t.da = da;
-  t.ddiag = ddiag;
+  if (argc != 9) { napi_throw_type_error(env, NULL, "sheafBackward(rowStart, col, revEntry, forward, g, dim, threads, outs, scratch)"); return NULL; }
+  void *idx[3], *g;
+  size_t ng, entries;
+  int64_t rows, dim, threads;
+  if (!csr_shape(env, argv, idx, &rows, &entries, "sheafBackward: CSR arrays disagree") || !get_typed(env, argv[4], napi_float32_array, &g, &ng)) return NULL;
+  napi_get_value_int64(env, argv[5], &dim);
+  napi_get_value_int64(env, argv[6], &threads);
+  const size_t nd = (size_t)(rows * dim), n = (size_t)rows;
+  if (dim <= 0 || dim > 1024 || ng != nd) { napi_throw_range_error(env, NULL, "sheafBackward: g must be [rows, dim]"); return NULL; }
+  float *fwd[7], *outs[2], *scratch[3];
+  const size_t want_fwd[7] = {nd, nd, nd, entries, entries, n, n}, want_outs[2] = {nd, entries}, want_scratch[3] = {nd, entries, n};
+  if (!float_list(env, argv[3], 7, want_fwd, fwd, "sheafBackward: forward must be [y, z, az, a, maps, diag, scale] as sheafForward sized them")
+      || !float_list(env, argv[7], 2, want_outs, outs, "sheafBackward: outs must be [dy, dMaps] sized [N·dim, entries]")
+      || !float_list(env, argv[8], 3, want_scratch, scratch, "sheafBackward: scratch must be [h, da, dDiag] sized [N·dim, entries, N]")) return NULL;
+  SheafTask t = { .row_start = idx[0], .col = idx[1], .rev_entry = idx[2], .y = fwd[0], .z = fwd[1], .az = fwd[2], .a = fwd[3], .maps = fwd[4],
+                  .diag = fwd[5], .scale = fwd[6], .g = g, .dim = dim, .dy = outs[0], .dmaps = outs[1], .h = scratch[0], .da = scratch[1], .ddiag = scratch[2] };
   const int th = clamp_threads(threads);
   parallel_sheaf(t, rows, th, sheaf_bwd1);
   parallel_sheaf(t, rows, th, sheaf_bwd2);
   parallel_sheaf(t, rows, th, sheaf_bwd3);
-  free(t.h); free(da); free(ddiag);
-  napi_value result;
-  napi_create_array_with_length(env, 2, &result);
-  napi_set_element(env, result, 0, outs[0]);
-  napi_set_element(env, result, 1, outs[1]);
-  return result;
+  return NULL;
 }
 
 // dense and denseWeightGrad: per-row products with a small weight matrix (the sheaf's [64, 64] channel kernel stays in L1).

@@ -173,7 +173,7 @@ describe("the native sheaf step's kernels", () => {
     assert.throws(() => kernels().dense(shared, new Float32Array(4), new Float32Array(0), shared, 2, false, 1), /overlap/);
   });
 
-  it('sheafMaps is tanh of each edge logit (within 4e-7, tiny and clamped logits too), and sheafMapsBackward its gradient summed per node as the edge source and target', () => {
+  it('sheafMaps is tanh of each entry logit in CSR order (within 4e-7, tiny and clamped logits too), and sheafMapsBackward its gradient summed per node as the edge source and target', () => {
     const graph = randomGraph(6, 5, 20, 4);
     const m = graph.numEdges;
     const csr = edgeCsr(graph.src, graph.dst, graph.numNodes, (e) => (e < m ? e + m : e - m));
@@ -184,21 +184,24 @@ describe("the native sheaf step's kernels", () => {
     p[3] = 20; // …and one past its clamp
     const bias = -0.25;
     const maps = new Float32Array(2 * m);
-    kernels().sheafMaps(csr.rowStart, csr.col, csr.edge, p, bias, maps, 2);
-    for (let e = 0; e < 2 * m; e++) {
+    kernels().sheafMaps(csr.rowStart, csr.col, csr.reverseEntry, p, bias, maps, 2);
+    for (let k = 0; k < 2 * m; k++) {
+      const e = csr.edge[k]!;
       const want = Math.tanh(p[2 * graph.src[e]!]! + p[2 * graph.dst[e]! + 1]! + bias);
-      assert.ok(Math.abs(maps[e]! - want) < 4e-7, `edge ${e}: ${maps[e]} vs tanh ${want}`);
+      assert.ok(Math.abs(maps[k]! - want) < 4e-7, `entry ${k} (edge ${e}): ${maps[k]} vs tanh ${want}`);
     }
     const dMaps = Float32Array.from({ length: 2 * m }, () => rng.normal());
-    const dp = new Float32Array(2 * n).fill(7);
-    kernels().sheafMapsBackward(csr.rowStart, csr.edge, csr.reverseEdge, maps, dMaps, -0.5, dp, 2);
     const want = new Float32Array(2 * n);
-    for (let e = 0; e < 2 * m; e++) {
-      const dl = -0.5 * dMaps[e]! * (1 - maps[e]! * maps[e]!);
+    for (let k = 0; k < 2 * m; k++) {
+      const e = csr.edge[k]!;
+      const dl = -0.5 * dMaps[k]! * (1 - maps[k]! * maps[k]!);
       want[2 * graph.src[e]!]! += dl;
       want[2 * graph.dst[e]! + 1]! += dl;
     }
+    const dp = new Float32Array(2 * n).fill(7);
+    kernels().sheafMapsBackward(csr.rowStart, csr.col, csr.reverseEntry, maps, dMaps, -0.5, dp, 2);
     assertClose(dp, want, { atol: 1e-6, rtol: 1e-5 }, '∂p (written, not added)');
-    assert.throws(() => kernels().sheafMaps(csr.rowStart, csr.col, csr.edge, p.subarray(2), bias, maps, 1), /sizes disagree/);
+    assert.throws(() => kernels().sheafMaps(csr.rowStart, csr.col, csr.reverseEntry, p.subarray(2), bias, maps, 1), /p must be/);
+    assert.throws(() => kernels().sheafMaps(csr.rowStart, csr.col.subarray(1), csr.reverseEntry, p, bias, maps, 1), /CSR arrays disagree/);
   });
 });
