@@ -42,11 +42,17 @@ interface LayerBuffers {
 
 /**
  * Every array a step writes, allocated on the model's first step and reused:
- * fresh pages cost about as much as the arithmetic on them. On the
- * 1M-interaction graph (90k nodes, 2M entries, 64 channels, 3 layers) ~0.4 GB.
+ * fresh pages cost about as much as the arithmetic on them. Each layer's
+ * forward arrays are kept for its backward pass while they fit
+ * 2 GiB (3 layers on the 1M-interaction graph: 0.33 GB);
+ * beyond it (2M nodes: 6.7 GB) only the layers' outputs are kept and each
+ * layer's forward is run again, into one set of arrays, just before its
+ * backward pass: one forward more per step for about a third of the memory.
  */
 interface Workspace {
-  layers: LayerBuffers[];
+  /** Layer k's arrays: its own when all are kept, else `recompute` with `next` from `outputs`. */
+  layer(k: number): LayerBuffers;
+  recompute: boolean;
   p: Float32Array;
   dp: Float32Array;
   grad: Float32Array;
@@ -58,18 +64,36 @@ interface Workspace {
   ones: Float32Array;
 }
 
+/** Above this, the layers' forward arrays are recomputed in the backward pass instead of kept. */
+let keptLayersBytes = 2 ** 31;
+
+/** Sets the budget for kept forward arrays (for tests, and runs that must fit less memory) and returns the previous one; applies to models not yet stepped. */
+export function setSheafKeptLayersBytes(bytes: number): number {
+  const previous = keptLayersBytes;
+  keptLayersBytes = bytes;
+  return previous;
+}
 const EMPTY = new Float32Array(0);
 const workspaces = new WeakMap<ScalarSheafParts, Workspace>();
 
 function workspace(parts: ScalarSheafParts, dim: number): Workspace {
   let ws = workspaces.get(parts);
   if (!ws) {
-    const n = parts.csr.numNodes, nd = n * dim, entries = parts.csr.edge.length;
+    const n = parts.csr.numNodes, nd = n * dim, entries = parts.csr.edge.length, count = parts.weights.length;
     const f = (size: number) => new Float32Array(size);
-    ws = {
-      layers: parts.weights.map(() => ({ next: f(nd), y: f(nd), z: f(nd), az: f(nd), maps: f(entries), a: f(entries), diag: f(n), scale: f(n) })),
-      p: f(2 * n), dp: f(2 * n), grad: f(nd), dy: f(nd), dMaps: f(entries), h: f(nd), da: f(entries), dDiag: f(n), ones: f(n).fill(1),
-    };
+    const buffers = (): LayerBuffers => ({ next: f(nd), y: f(nd), z: f(nd), az: f(nd), maps: f(entries), a: f(entries), diag: f(n), scale: f(n) });
+    const recompute = 4 * count * (4 * nd + 2 * entries + 2 * n) > keptLayersBytes;
+    let layer: (k: number) => LayerBuffers;
+    if (recompute) {
+      // The last layer's output is read only for the batch's rows, right after it is made: it needs no array of its own.
+      const shared = buffers();
+      const outputs = Array.from({ length: count - 1 }, () => f(nd));
+      layer = (k) => (k < count - 1 ? { ...shared, next: outputs[k]! } : shared);
+    } else {
+      const kept = parts.weights.map(buffers);
+      layer = (k) => kept[k]!;
+    }
+    ws = { layer, recompute, p: f(2 * n), dp: f(2 * n), grad: f(nd), dy: f(nd), dMaps: f(entries), h: f(nd), da: f(entries), dDiag: f(n), ones: f(n).fill(1) };
     workspaces.set(parts, ws);
   }
   return ws;
@@ -87,7 +111,7 @@ export function scalarSheafRepresentations(parts: ScalarSheafParts, table: Float
   const acc = table.slice();
   let x = table;
   parts.weights.forEach((w, k) => {
-    x = layerForward(kernels, parts, ws, k, readLayer(w, dim), x, dim);
+    x = layerForward(kernels, parts, ws, ws.layer(k), readLayer(w, dim), x, dim);
     for (let i = 0; i < acc.length; i++) acc[i]! += x[i]!;
   });
   const scale = 1 / (parts.weights.length + 1);
@@ -95,11 +119,10 @@ export function scalarSheafRepresentations(parts: ScalarSheafParts, table: Float
   return acc;
 }
 
-/** Layer k: x_{k+1} = x − α·L(x)·(xW + b) with F = tanh(x_u·w_s + x_v·w_d + b_F), into the workspace's layer k. */
-function layerForward(kernels: WeightedSpmmKernels, parts: ScalarSheafParts, ws: Workspace, k: number, w: HostLayer, x: Float32Array, dim: number): Float32Array {
+/** x_{k+1} = x − α·L(x)·(xW + b) with F = tanh(x_u·w_s + x_v·w_d + b_F), into b (b.next is the result). */
+function layerForward(kernels: WeightedSpmmKernels, parts: ScalarSheafParts, ws: Workspace, b: LayerBuffers, w: HostLayer, x: Float32Array, dim: number): Float32Array {
   const threads = os.availableParallelism();
   const { csr, stepSize } = parts;
-  const b = ws.layers[k]!;
   kernels.dense(x, w.proj, EMPTY, ws.p, dim, false, threads);
   kernels.sheafMaps(csr.rowStart, csr.col, csr.reverseEntry, ws.p, w.mapBias, b.maps, threads);
   kernels.dense(x, w.kernel, w.bias, b.y, dim, false, threads);
@@ -187,7 +210,7 @@ export function sheafStep(model: GraphModel, optimizers: { embedding: Adam; laye
   let x = table;
   layers.forEach((w, k) => {
     inputs.push(x);
-    x = layerForward(kernels, parts, ws, k, w, x, dim);
+    x = layerForward(kernels, parts, ws, ws.layer(k), w, x, dim);
     addRows(rows, x, ids, dim);
   });
   for (let i = 0; i < rows.length; i++) rows[i]! *= scale;
@@ -200,7 +223,9 @@ export function sheafStep(model: GraphModel, optimizers: { embedding: Adam; laye
   scatterRows(grad, g, ids, dim);
   const layerGrads = layers.map(() => ({ proj: new Float32Array(2 * dim), mapBias: 0, kernel: new Float32Array(dim * dim), bias: new Float32Array(dim) }));
   for (let k = layers.length - 1; k >= 0; k--) {
-    const w = layers[k]!, b = ws.layers[k]!, xk = inputs[k]!, lg = layerGrads[k]!;
+    const w = layers[k]!, b = ws.layer(k), xk = inputs[k]!, lg = layerGrads[k]!;
+    // The shared arrays hold the last layer's forward; any other is made again.
+    if (ws.recompute && k < layers.length - 1) layerForward(kernels, parts, ws, b, w, xk, dim);
     kernels.sheafBackward(csr.rowStart, csr.col, csr.reverseEntry, [b.y, b.z, b.az, b.a, b.maps, b.diag, b.scale], grad, dim, threads, [dy, dMaps], [ws.h, ws.da, ws.dDiag]);
     // Both are L·y's gradients; the layer's output is x − α·L·y, so its are −α times them: the factor goes on the small operands.
     kernels.sheafMapsBackward(csr.rowStart, csr.col, csr.reverseEntry, b.maps, dMaps, -stepSize, dp, threads);

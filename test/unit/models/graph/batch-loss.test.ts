@@ -5,7 +5,7 @@ import { createGraphModel } from '../../../../models/graph/create-graph-model.js
 import type { GraphModelType } from '../../../../models/graph/graph-config.js';
 import { batchLoss, batchNodeIds, createOptimizers, mfBprGradient, trainStep } from '../../../../models/graph/train-graph.js';
 import { canStepLightGcnNatively } from '../../../../models/graph/lightgcn-step.js';
-import { canStepSheafNatively } from '../../../../models/graph/sheaf-step.js';
+import { canStepSheafNatively, setSheafKeptLayersBytes } from '../../../../models/graph/sheaf-step.js';
 import { assertClose } from '../../../helpers/assert-close.js';
 
 type Scalar = ReturnType<typeof tf.scalar>;
@@ -150,10 +150,16 @@ describe('graph training: the batch loss', () => {
     });
   }
 
-  for (const layerLearningRate of [undefined, 0.02]) {
-    it(`sheaf-scalar, ${layerLearningRate ? 'a second Adam for the layers' : 'one Adam'}: three native steps give the taped steps' losses, table and layer weights`, () => {
-      const config = { type: 'sheaf-scalar' as const, dim: 6, layers: 2, seed: 4, initStd: 0.5, mapBias: 0.5, stepSize: 0.7 };
+  const sheafCases = [
+    { layerLearningRate: undefined, layers: 2, recompute: false },
+    { layerLearningRate: 0.02, layers: 2, recompute: false },
+    { layerLearningRate: 0.02, layers: 3, recompute: true },
+  ];
+  for (const { layerLearningRate, layers, recompute } of sheafCases) {
+    it(`sheaf-scalar, ${layers} layers, ${layerLearningRate ? 'a second Adam for the layers' : 'one Adam'}${recompute ? ', forward recomputed in the backward pass' : ''}: three native steps give the taped steps' losses, table and layer weights`, () => {
+      const config = { type: 'sheaf-scalar' as const, dim: 6, layers, seed: 4, initStd: 0.5, mapBias: 0.5, stepSize: 0.7 };
       const [fast, taped] = [1, 2].map(() => createGraphModel(config, graph));
+      const budget = setSheafKeptLayersBytes(recompute ? 0 : 2 ** 31);
       assert.ok(canStepSheafNatively(fast!), 'the native kernels compiled: this test checks them');
       const [optFast, optTaped] = [createOptimizers(0.05, layerLearningRate), createOptimizers(0.05, layerLearningRate)];
       const before = taped!.variables.map((v) => v.dataSync().slice());
@@ -174,12 +180,13 @@ describe('graph training: the batch loss', () => {
       }
       const after = taped!.variables.map((v) => v.dataSync().slice());
       // learnSrc, learnDst, kernel, bias, learnBias of each layer, after the table: every one moved, so each gradient is checked.
-      assert.equal(after.length, 1 + 2 * 5);
+      assert.equal(after.length, 1 + layers * 5);
       after.forEach((values, k) => assert.ok(values.some((v, i) => Math.abs(v - before[k]![i]!) > 1e-4), `the taped steps moved variable ${k}`));
       fast!.variables.forEach((v, k) => assertClose(v.dataSync(), after[k]!, { atol: 2e-5, rtol: 1e-4 }, `variable ${k} after three steps`));
       const forward = tf.tidy(() => taped!.forward().dataSync());
       assertClose(tf.tidy(() => fast!.forward().dataSync()), forward, { atol: 2e-5, rtol: 1e-4 }, 'representations');
       assertClose(fast!.exportHost!().representations, tf.tidy(() => fast!.forward().dataSync()), { atol: 1e-6, rtol: 1e-5 }, 'exported representations');
+      setSheafKeptLayersBytes(budget);
       for (const m of [fast!, taped!]) m.dispose();
       for (const o of [optFast, optTaped]) { o.embedding.dispose(); o.layers?.dispose(); }
     });
