@@ -84,16 +84,20 @@ function workspace(parts: ScalarSheafParts, dim: number): Workspace {
     const buffers = (): LayerBuffers => ({ next: f(nd), y: f(nd), z: f(nd), az: f(nd), maps: f(entries), a: f(entries), diag: f(n), scale: f(n) });
     const recompute = 4 * count * (4 * nd + 2 * entries + 2 * n) > keptLayersBytes;
     let layer: (k: number) => LayerBuffers;
+    let h: Float32Array;
     if (recompute) {
-      // The last layer's output is read only for the batch's rows, right after it is made: it needs no array of its own.
+      // The last layer's output is read only for the batch's rows, right after it is made: it needs no array of
+      // its own, and its array is free for the backward pass's scratch.
       const shared = buffers();
       const outputs = Array.from({ length: count - 1 }, () => f(nd));
       layer = (k) => (k < count - 1 ? { ...shared, next: outputs[k]! } : shared);
+      h = shared.next;
     } else {
       const kept = parts.weights.map(buffers);
       layer = (k) => kept[k]!;
+      h = f(nd);
     }
-    ws = { layer, recompute, p: f(2 * n), dp: f(2 * n), grad: f(nd), dy: f(nd), dMaps: f(entries), h: f(nd), da: f(entries), dDiag: f(n), ones: f(n).fill(1) };
+    ws = { layer, recompute, p: f(2 * n), dp: f(2 * n), grad: f(nd), dy: f(nd), dMaps: f(entries), h, da: f(entries), dDiag: f(n), ones: f(n).fill(1) };
     workspaces.set(parts, ws);
   }
   return ws;
