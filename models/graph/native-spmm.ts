@@ -15,11 +15,11 @@ export interface WeightedSpmmKernels {
   adam(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, hyper: Float32Array, threads: number): void;
   /**
    * The scalar sheaf Laplacian (scalar-sheaf-laplacian.ts gives the formulas) on maps in the CSR's entry order:
-   * writes outs = [out, z, az, a, diag, scale]; out = L·y, or x − step·L·y when x is given.
+   * writes outs = [out, z, az, a, diag, scale]; out = L·y, or x − step·L·y when x is given; z may be y's array (z = S·y in place).
    */
   sheafForward(rowStart: Int32Array, col: Int32Array, reverseEntry: Int32Array, maps: Float32Array, y: Float32Array, dim: number, threads: number,
     outs: [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array], x?: Float32Array, step?: number): void;
-  /** Writes outs = [∂y, ∂maps] (entry order) from ∂out = g; forward = [y, z, az, a, maps, diag, scale]; scratch = [h, da, dDiag] ([N·dim], [entries], [N]). */
+  /** Writes outs = [∂y, ∂maps] (entry order) from ∂out = g; forward = [z, az, a, maps, diag, scale]; scratch = [h, da, dDiag] ([N·dim], [entries], [N]). */
   sheafBackward(rowStart: Int32Array, col: Int32Array, reverseEntry: Int32Array, forward: Float32Array[], g: Float32Array, dim: number, threads: number,
     outs: [Float32Array, Float32Array], scratch: [Float32Array, Float32Array, Float32Array]): void;
   /** maps[k] = tanh(p[u, 0] + p[col[k], 1] + bias) for each entry k of row u: the scalar sheaf's restriction maps in entry order. */

@@ -39,7 +39,7 @@ export function scalarSheafLaplacian(maps: Tensor, y: Tensor, csr: EdgeCsr, kern
       value: tf.tensor2d(out, [n, f]),
       gradFunc: (dy: Tensor) => {
         const dY = new Float32Array(nd), dMapsCsr = new Float32Array(entries);
-        kernels.sheafBackward(csr.rowStart, csr.col, csr.reverseEntry, [yHost, z, az, a, mapsCsr, diag, scale], dy.dataSync() as Float32Array, f, threads,
+        kernels.sheafBackward(csr.rowStart, csr.col, csr.reverseEntry, [z, az, a, mapsCsr, diag, scale], dy.dataSync() as Float32Array, f, threads,
           [dY, dMapsCsr], [new Float32Array(nd), new Float32Array(entries), new Float32Array(n)]);
         const dMaps = new Float32Array(entries);
         for (let k = 0; k < entries; k++) dMaps[csr.edge[k]!] = dMapsCsr[k]!;

@@ -27,10 +27,9 @@ interface HostLayer {
   bias: Float32Array;
 }
 
-/** One layer's forward arrays, kept for its backward pass: its output x_{k+1}, y = xW + b, and the Laplacian's own. */
+/** One layer's forward arrays, kept for its backward pass: its output x_{k+1} and the Laplacian's own (z = S·y is written over y = xW + b). */
 interface LayerBuffers {
   next: Float32Array;
-  y: Float32Array;
   z: Float32Array;
   az: Float32Array;
   /** Per CSR entry: the maps F and the weights a = F·F_rev. */
@@ -44,8 +43,8 @@ interface LayerBuffers {
  * Every array a step writes, allocated on the model's first step and reused:
  * fresh pages cost about as much as the arithmetic on them. Each layer's
  * forward arrays are kept for its backward pass while they fit
- * 2 GiB (3 layers on the 1M-interaction graph: 0.33 GB);
- * beyond it (2M nodes: 6.7 GB) only the layers' outputs are kept and each
+ * 2 GiB (3 layers on the 1M-interaction graph: 0.26 GB);
+ * beyond it (2M nodes: 5.1 GB) only the layers' outputs are kept and each
  * layer's forward is run again, into one set of arrays, just before its
  * backward pass: one forward more per step for about a third of the memory.
  */
@@ -81,8 +80,8 @@ function workspace(parts: ScalarSheafParts, dim: number): Workspace {
   if (!ws) {
     const n = parts.csr.numNodes, nd = n * dim, entries = parts.csr.edge.length, count = parts.weights.length;
     const f = (size: number) => new Float32Array(size);
-    const buffers = (): LayerBuffers => ({ next: f(nd), y: f(nd), z: f(nd), az: f(nd), maps: f(entries), a: f(entries), diag: f(n), scale: f(n) });
-    const recompute = 4 * count * (4 * nd + 2 * entries + 2 * n) > keptLayersBytes;
+    const buffers = (): LayerBuffers => ({ next: f(nd), z: f(nd), az: f(nd), maps: f(entries), a: f(entries), diag: f(n), scale: f(n) });
+    const recompute = 4 * count * (3 * nd + 2 * entries + 2 * n) > keptLayersBytes;
     let layer: (k: number) => LayerBuffers;
     let h: Float32Array;
     if (recompute) {
@@ -129,8 +128,8 @@ function layerForward(kernels: WeightedSpmmKernels, parts: ScalarSheafParts, ws:
   const { csr, stepSize } = parts;
   kernels.dense(x, w.proj, EMPTY, ws.p, dim, false, threads);
   kernels.sheafMaps(csr.rowStart, csr.col, csr.reverseEntry, ws.p, w.mapBias, b.maps, threads);
-  kernels.dense(x, w.kernel, w.bias, b.y, dim, false, threads);
-  kernels.sheafForward(csr.rowStart, csr.col, csr.reverseEntry, b.maps, b.y, dim, threads, [b.next, b.z, b.az, b.a, b.diag, b.scale], x, stepSize);
+  kernels.dense(x, w.kernel, w.bias, b.z, dim, false, threads);
+  kernels.sheafForward(csr.rowStart, csr.col, csr.reverseEntry, b.maps, b.z, dim, threads, [b.next, b.z, b.az, b.a, b.diag, b.scale], x, stepSize);
   return b.next;
 }
 
@@ -230,7 +229,7 @@ export function sheafStep(model: GraphModel, optimizers: { embedding: Adam; laye
     const w = layers[k]!, b = ws.layer(k), xk = inputs[k]!, lg = layerGrads[k]!;
     // The shared arrays hold the last layer's forward; any other is made again.
     if (ws.recompute && k < layers.length - 1) layerForward(kernels, parts, ws, b, w, xk, dim);
-    kernels.sheafBackward(csr.rowStart, csr.col, csr.reverseEntry, [b.y, b.z, b.az, b.a, b.maps, b.diag, b.scale], grad, dim, threads, [dy, dMaps], [ws.h, ws.da, ws.dDiag]);
+    kernels.sheafBackward(csr.rowStart, csr.col, csr.reverseEntry, [b.z, b.az, b.a, b.maps, b.diag, b.scale], grad, dim, threads, [dy, dMaps], [ws.h, ws.da, ws.dDiag]);
     // Both are L·y's gradients; the layer's output is x − α·L·y, so its are −α times them: the factor goes on the small operands.
     kernels.sheafMapsBackward(csr.rowStart, csr.col, csr.reverseEntry, b.maps, dMaps, -stepSize, dp, threads);
     for (let u = 0; u < n; u++) lg.mapBias += dp[2 * u]!;

@@ -364,16 +364,18 @@ INLINE void sheaf_bwd2_w(const SheafTask *t, const int64_t d) {
       t->da[k] = -acc;
     }
     const float s = t->scale[u], dg = t->diag[u];
-    const float *gu = t->g + u * d, *yu = t->y + u * d, *azu = t->az + u * d;
+    const float *gu = t->g + u * d, *azu = t->az + u * d;
     float *dyu = t->dy + u * d;
-    float gy = 0, gaz = 0, qy = 0;
-#pragma omp simd reduction(+:gy, gaz, qy)
+    float gz = 0, gaz = 0, qz = 0;
+#pragma omp simd reduction(+:gz, gaz, qz)
     for (int64_t c = 0; c < d; c++) {
       dyu[c] = s * s * dg * gu[c] - s * q[c];
-      gy += gu[c] * yu[c];
+      gz += gu[c] * zu[c];
       gaz += gu[c] * azu[c];
-      qy += q[c] * yu[c];
+      qz += q[c] * zu[c];
     }
+    // y_u = z_u / S_u: y itself is not kept (the step writes z over it).
+    const float inv_s = sqrtf(1.0f + dg), gy = gz * inv_s, qy = qz * inv_s;
     const float dscale = 2 * s * dg * gy - gaz - qy;
     t->ddiag[u] = s * s * gy - 0.5f * s * s * s * dscale;
   }
@@ -479,7 +481,8 @@ static napi_value sheaf_maps_backward(napi_env env, napi_callback_info info) {
 }
 
 // sheafForward(rowStart, col, revEntry, maps, y, dim, threads, [out, z, az, a, diag, scale][, x, step]):
-// out = L·y, or x − step·L·y (the layer's output, one pass fewer) when x is given; the six outputs are written.
+// out = L·y, or x − step·L·y (the layer's output, one pass fewer) when x is given; the six outputs are written, and z
+// (= S·y, written row by row over the row just read) may be y's own array.
 static napi_value sheaf_forward(napi_env env, napi_callback_info info) {
   size_t argc = 10;
   napi_value argv[10];
@@ -505,7 +508,7 @@ static napi_value sheaf_forward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// sheafBackward(rowStart, col, revEntry, [y, z, az, a, maps, diag, scale], g, dim, threads, [dy, dMaps], [h, da, dDiag]):
+// sheafBackward(rowStart, col, revEntry, [z, az, a, maps, diag, scale], g, dim, threads, [dy, dMaps], [h, da, dDiag]):
 // dy and dMaps (per entry) written; the last three are scratch.
 static napi_value sheaf_backward(napi_env env, napi_callback_info info) {
   size_t argc = 9;
@@ -520,13 +523,13 @@ static napi_value sheaf_backward(napi_env env, napi_callback_info info) {
   napi_get_value_int64(env, argv[6], &threads);
   const size_t nd = (size_t)(rows * dim), n = (size_t)rows;
   if (dim <= 0 || dim > 1024 || ng != nd) { napi_throw_range_error(env, NULL, "sheafBackward: g must be [rows, dim]"); return NULL; }
-  float *fwd[7], *outs[2], *scratch[3];
-  const size_t want_fwd[7] = {nd, nd, nd, entries, entries, n, n}, want_outs[2] = {nd, entries}, want_scratch[3] = {nd, entries, n};
-  if (!float_list(env, argv[3], 7, want_fwd, fwd, "sheafBackward: forward must be [y, z, az, a, maps, diag, scale] as sheafForward sized them")
+  float *fwd[6], *outs[2], *scratch[3];
+  const size_t want_fwd[6] = {nd, nd, entries, entries, n, n}, want_outs[2] = {nd, entries}, want_scratch[3] = {nd, entries, n};
+  if (!float_list(env, argv[3], 6, want_fwd, fwd, "sheafBackward: forward must be [z, az, a, maps, diag, scale] as sheafForward sized them")
       || !float_list(env, argv[7], 2, want_outs, outs, "sheafBackward: outs must be [dy, dMaps] sized [N·dim, entries]")
       || !float_list(env, argv[8], 3, want_scratch, scratch, "sheafBackward: scratch must be [h, da, dDiag] sized [N·dim, entries, N]")) return NULL;
-  SheafTask t = { .row_start = idx[0], .col = idx[1], .rev_entry = idx[2], .y = fwd[0], .z = fwd[1], .az = fwd[2], .a = fwd[3], .maps = fwd[4],
-                  .diag = fwd[5], .scale = fwd[6], .g = g, .dim = dim, .dy = outs[0], .dmaps = outs[1], .h = scratch[0], .da = scratch[1], .ddiag = scratch[2] };
+  SheafTask t = { .row_start = idx[0], .col = idx[1], .rev_entry = idx[2], .z = fwd[0], .az = fwd[1], .a = fwd[2], .maps = fwd[3],
+                  .diag = fwd[4], .scale = fwd[5], .g = g, .dim = dim, .dy = outs[0], .dmaps = outs[1], .h = scratch[0], .da = scratch[1], .ddiag = scratch[2] };
   const int th = clamp_threads(threads);
   parallel_sheaf(t, rows, th, sheaf_bwd1);
   parallel_sheaf(t, rows, th, sheaf_bwd2);
