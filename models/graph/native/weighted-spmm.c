@@ -137,12 +137,16 @@ static int check_csr(napi_env env, const int32_t *row_start, size_t starts, cons
 
 static int clamp_threads(int64_t t) { return t < 1 ? 1 : t > MAX_THREADS ? MAX_THREADS : (int)t; }
 
+// Reads exactly n arguments into argv, or throws the usage line and returns.
+#define TAKE_ARGS(n, usage) \
+  size_t argc = (n); \
+  napi_value argv[n]; \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL); \
+  if (argc != (n)) { napi_throw_type_error(env, NULL, usage); return NULL; }
+
 // propagate(rowStart, col, w, x, out, acc, dim, threads): checks the CSR arrays against x, and out (and a non-empty acc) sized like x, not aliasing it.
 static napi_value propagate(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 8) { napi_throw_type_error(env, NULL, "propagate(rowStart, col, w, x, out, acc, dim, threads)"); return NULL; }
+  TAKE_ARGS(8, "propagate(rowStart, col, w, x, out, acc, dim, threads)");
   void *rs, *col, *w, *x, *out, *acc;
   size_t nrs, ncol, nw, nx, nout, nacc;
   int64_t dim, threads;
@@ -189,10 +193,7 @@ static void *adam_range(void *arg) {
 }
 
 static napi_value adam(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 6) { napi_throw_type_error(env, NULL, "adam(param, grad, m, v, hyper, threads)"); return NULL; }
+  TAKE_ARGS(6, "adam(param, grad, m, v, hyper, threads)");
   void *a[5];
   size_t n[5];
   int64_t threads;
@@ -440,10 +441,7 @@ static int csr_shape(napi_env env, napi_value *argv, void **idx, int64_t *rows, 
 
 // sheafMaps(rowStart, col, revEntry, p, bias, maps, threads): maps [entries] written, p [rows, 2].
 static napi_value sheaf_maps(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 7) { napi_throw_type_error(env, NULL, "sheafMaps(rowStart, col, revEntry, p, bias, maps, threads)"); return NULL; }
+  TAKE_ARGS(7, "sheafMaps(rowStart, col, revEntry, p, bias, maps, threads)");
   void *idx[3], *fl[2];
   size_t nf[2], entries;
   int64_t rows, threads;
@@ -460,10 +458,7 @@ static napi_value sheaf_maps(napi_env env, napi_callback_info info) {
 
 // sheafMapsBackward(rowStart, col, revEntry, maps, dMaps, scale, dp, threads): dp [rows, 2] written; dMaps becomes ∂logit.
 static napi_value sheaf_maps_backward(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 8) { napi_throw_type_error(env, NULL, "sheafMapsBackward(rowStart, col, revEntry, maps, dMaps, scale, dp, threads)"); return NULL; }
+  TAKE_ARGS(8, "sheafMapsBackward(rowStart, col, revEntry, maps, dMaps, scale, dp, threads)");
   void *idx[3], *fl[3];
   size_t nf[3], entries;
   int64_t rows, threads;
@@ -511,10 +506,7 @@ static napi_value sheaf_forward(napi_env env, napi_callback_info info) {
 // sheafBackward(rowStart, col, revEntry, [z, az, a, maps, diag, scale], g, dim, threads, [dy, dMaps], [h, da, dDiag]):
 // dy and dMaps (per entry) written; the last three are scratch.
 static napi_value sheaf_backward(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 9) { napi_throw_type_error(env, NULL, "sheafBackward(rowStart, col, revEntry, forward, g, dim, threads, outs, scratch)"); return NULL; }
+  TAKE_ARGS(9, "sheafBackward(rowStart, col, revEntry, forward, g, dim, threads, outs, scratch)");
   void *idx[3], *g;
   size_t ng, entries;
   int64_t rows, dim, threads;
@@ -669,10 +661,7 @@ static void parallel_dense(DenseTask base, int64_t rows, int threads, void *(*fn
 
 // dense(x, w, bias, out, inDim, accumulate, threads): bias empty or [outDim]; out [rows, outDim], not overlapping x.
 static napi_value dense(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 7) { napi_throw_type_error(env, NULL, "dense(x, w, bias, out, inDim, accumulate, threads)"); return NULL; }
+  TAKE_ARGS(7, "dense(x, w, bias, out, inDim, accumulate, threads)");
   void *fl[4];
   size_t nf[4];
   int64_t in_dim, threads;
@@ -693,10 +682,7 @@ static napi_value dense(napi_env env, napi_callback_info info) {
 
 // denseWeightGrad(x, dy, out, inDim, threads): x [rows, inDim], dy [rows, outDim], out [inDim, outDim] added to.
 static napi_value dense_weight_grad(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 5) { napi_throw_type_error(env, NULL, "denseWeightGrad(x, dy, out, inDim, threads)"); return NULL; }
+  TAKE_ARGS(5, "denseWeightGrad(x, dy, out, inDim, threads)");
   void *fl[3];
   size_t nf[3];
   int64_t in_dim, threads;
