@@ -30,12 +30,14 @@
 
 #define MAX_THREADS 16
 
+// One range of CSR rows for any of the row kernels (propagate's and the sheaf's below), with the operands each reads.
 typedef struct {
-  const int32_t *row_start, *col;
-  const float *w, *x;
-  float *out, *acc;
+  const int32_t *row_start, *col, *rev_entry;
+  const float *w, *x, *maps, *y, *g, *p, *x_in;
+  float *out, *acc, *a, *diag, *scale, *z, *az, *h, *dy, *da, *ddiag, *dmaps, *maps_out, *dp;
+  float map_bias, grad_scale, step;
   int64_t dim, row_begin, row_end;
-} Task;
+} RowTask;
 
 // The row loops are written once with the width as an argument and instantiated for 64, the graph models'
 // width, where the compiler unrolls them into whole vector registers (fwd2 below went from 75 to ~40 ms on
@@ -43,7 +45,7 @@ typedef struct {
 #define INLINE static inline __attribute__((always_inline))
 #define BY_WIDTH(fn, t) do { if ((t)->dim == 64) fn(t, 64); else fn(t, (t)->dim); } while (0)
 
-INLINE void spmm_rows_w(const Task *t, const int64_t d) {
+INLINE void spmm_rows_w(const RowTask *t, const int64_t d) {
   for (int64_t r = t->row_begin; r < t->row_end; r++) {
     float *o = t->out + r * d;
     memset(o, 0, sizeof(float) * d);
@@ -61,9 +63,9 @@ INLINE void spmm_rows_w(const Task *t, const int64_t d) {
   }
 }
 
-static void spmm_rows(const Task *t) { BY_WIDTH(spmm_rows_w, t); }
+static void spmm_rows(const RowTask *t) { BY_WIDTH(spmm_rows_w, t); }
 
-static void *run_spmm(void *arg) { spmm_rows((const Task *)arg); return NULL; }
+static void *run_spmm(void *arg) { spmm_rows((const RowTask *)arg); return NULL; }
 
 // Runs fn on tasks 0..threads-1 (each task_size bytes): task 0 here, the others on threads of their own;
 // a thread that could not start runs here, so the result is complete either way.
@@ -91,8 +93,8 @@ static void split_rows(const int32_t *row_start, int64_t rows, int threads, int6
   }
 }
 
-static void parallel_rows(Task base, int64_t rows, int threads, void *(*fn)(void *)) {
-  Task tasks[MAX_THREADS];
+static void parallel_rows(RowTask base, int64_t rows, int threads, void *(*fn)(void *)) {
+  RowTask tasks[MAX_THREADS];
   int64_t bounds[MAX_THREADS + 1];
   split_rows(base.row_start, rows, threads, bounds);
   for (int i = 0; i < threads; i++) {
@@ -100,7 +102,7 @@ static void parallel_rows(Task base, int64_t rows, int threads, void *(*fn)(void
     tasks[i].row_begin = bounds[i];
     tasks[i].row_end = bounds[i + 1];
   }
-  run_tasks(fn, tasks, sizeof(Task), threads);
+  run_tasks(fn, tasks, sizeof(RowTask), threads);
 }
 
 static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
@@ -164,7 +166,7 @@ static napi_value propagate(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "propagate: x, out and acc must not overlap");
     return NULL;
   }
-  Task base = { .row_start = rs, .col = col, .w = w, .x = x, .out = out, .acc = nacc ? acc : NULL, .dim = dim };
+  RowTask base = { .row_start = rs, .col = col, .w = w, .x = x, .out = out, .acc = nacc ? acc : NULL, .dim = dim };
   parallel_rows(base, (int64_t)nrs - 1, clamp_threads(threads), run_spmm);
   return NULL;
 }
@@ -225,14 +227,6 @@ static napi_value adam(napi_env env, napi_callback_info info) {
 // reverses (the edges entering u), both from u's own row, so no thread writes another's. Outputs and scratch are
 // the caller's arrays, reused from step to step: fresh pages for them cost ~8 ms per [N, 64] array on the
 // 1M-interaction graph, a fifth of a propagation.
-typedef struct {
-  const int32_t *row_start, *col, *rev_entry;
-  const float *maps, *y, *g, *p, *x_in;
-  float *a, *diag, *scale, *z, *az, *out, *h, *dy, *da, *ddiag, *dmaps, *maps_out, *dp;
-  float map_bias, grad_scale, step;
-  int64_t dim, row_begin, row_end;
-} SheafTask;
-
 // tanh as TensorFlow's CPU kernel computes it (Eigen's generic_fast_tanh_float: a [13/6] rational function on
 // [-7.9, 7.9], x itself below 4e-4), so the step's maps match the taped ones and the loop vectorises (tanhf does not).
 #pragma omp declare simd
@@ -253,7 +247,7 @@ static inline float fast_tanh(float a) {
 }
 
 static void *sheaf_maps_fwd(void *arg) {
-  const SheafTask *t = arg;
+  const RowTask *t = arg;
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     const float pu = t->p[2 * u] + t->map_bias;
 #pragma omp simd
@@ -264,7 +258,7 @@ static void *sheaf_maps_fwd(void *arg) {
 
 // ∂logit in place of ∂F, and the sums over each row's own entries.
 static void *sheaf_maps_bwd1(void *arg) {
-  const SheafTask *t = arg;
+  const RowTask *t = arg;
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     float sum = 0;
 #pragma omp simd reduction(+:sum)
@@ -280,7 +274,7 @@ static void *sheaf_maps_bwd1(void *arg) {
 
 // The sums over the reverses of each row's entries, once every ∂logit is known.
 static void *sheaf_maps_bwd2(void *arg) {
-  const SheafTask *t = arg;
+  const RowTask *t = arg;
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     float sum = 0;
     for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) sum += t->dmaps[t->rev_entry[k]];
@@ -290,7 +284,7 @@ static void *sheaf_maps_bwd2(void *arg) {
 }
 
 static void *sheaf_fwd1(void *arg) {
-  const SheafTask *t = arg;
+  const RowTask *t = arg;
   const int64_t d = t->dim;
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     float sum = 0;
@@ -308,7 +302,7 @@ static void *sheaf_fwd1(void *arg) {
   return NULL;
 }
 
-INLINE void sheaf_fwd2_w(const SheafTask *t, const int64_t d) {
+INLINE void sheaf_fwd2_w(const RowTask *t, const int64_t d) {
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     float *az = t->az + u * d;
     memset(az, 0, sizeof(float) * d);
@@ -332,10 +326,10 @@ INLINE void sheaf_fwd2_w(const SheafTask *t, const int64_t d) {
   }
 }
 
-static void *sheaf_fwd2(void *arg) { BY_WIDTH(sheaf_fwd2_w, (const SheafTask *)arg); return NULL; }
+static void *sheaf_fwd2(void *arg) { BY_WIDTH(sheaf_fwd2_w, (const RowTask *)arg); return NULL; }
 
 static void *sheaf_bwd1(void *arg) {
-  const SheafTask *t = arg;
+  const RowTask *t = arg;
   const int64_t d = t->dim;
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     const float s = t->scale[u];
@@ -345,7 +339,7 @@ static void *sheaf_bwd1(void *arg) {
   return NULL;
 }
 
-INLINE void sheaf_bwd2_w(const SheafTask *t, const int64_t d) {
+INLINE void sheaf_bwd2_w(const RowTask *t, const int64_t d) {
   float q[1024];
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     const float *zu = t->z + u * d;
@@ -382,10 +376,10 @@ INLINE void sheaf_bwd2_w(const SheafTask *t, const int64_t d) {
   }
 }
 
-static void *sheaf_bwd2(void *arg) { BY_WIDTH(sheaf_bwd2_w, (const SheafTask *)arg); return NULL; }
+static void *sheaf_bwd2(void *arg) { BY_WIDTH(sheaf_bwd2_w, (const RowTask *)arg); return NULL; }
 
 static void *sheaf_bwd3(void *arg) {
-  const SheafTask *t = arg;
+  const RowTask *t = arg;
   for (int64_t u = t->row_begin; u < t->row_end; u++) {
     for (int32_t k = t->row_start[u]; k < t->row_start[u + 1]; k++) {
       const int32_t r = t->rev_entry[k];
@@ -393,18 +387,6 @@ static void *sheaf_bwd3(void *arg) {
     }
   }
   return NULL;
-}
-
-static void parallel_sheaf(SheafTask base, int64_t rows, int threads, void *(*fn)(void *)) {
-  SheafTask tasks[MAX_THREADS];
-  int64_t bounds[MAX_THREADS + 1];
-  split_rows(base.row_start, rows, threads, bounds);
-  for (int i = 0; i < threads; i++) {
-    tasks[i] = base;
-    tasks[i].row_begin = bounds[i];
-    tasks[i].row_end = bounds[i + 1];
-  }
-  run_tasks(fn, tasks, sizeof(SheafTask), threads);
 }
 
 // The sheaf calls check sizes only: the index arrays come from edgeCsr (native-spmm.ts), which checks every index once.
@@ -451,8 +433,8 @@ static napi_value sheaf_maps(napi_env env, napi_callback_info info) {
   napi_get_value_double(env, argv[4], &bias);
   napi_get_value_int64(env, argv[6], &threads);
   if (nf[0] != (size_t)(2 * rows) || nf[1] != entries) { napi_throw_range_error(env, NULL, "sheafMaps: p must be [rows, 2] and maps [entries]"); return NULL; }
-  SheafTask t = { .row_start = idx[0], .col = idx[1], .p = fl[0], .maps_out = fl[1], .map_bias = (float)bias };
-  parallel_sheaf(t, rows, clamp_threads(threads), sheaf_maps_fwd);
+  RowTask t = { .row_start = idx[0], .col = idx[1], .p = fl[0], .maps_out = fl[1], .map_bias = (float)bias };
+  parallel_rows(t, rows, clamp_threads(threads), sheaf_maps_fwd);
   return NULL;
 }
 
@@ -468,10 +450,10 @@ static napi_value sheaf_maps_backward(napi_env env, napi_callback_info info) {
   napi_get_value_double(env, argv[5], &scale);
   napi_get_value_int64(env, argv[7], &threads);
   if (nf[0] != entries || nf[1] != entries || nf[2] != (size_t)(2 * rows)) { napi_throw_range_error(env, NULL, "sheafMapsBackward: maps and dMaps must be [entries], dp [rows, 2]"); return NULL; }
-  SheafTask t = { .row_start = idx[0], .rev_entry = idx[2], .maps = fl[0], .dmaps = fl[1], .dp = fl[2], .grad_scale = (float)scale };
+  RowTask t = { .row_start = idx[0], .rev_entry = idx[2], .maps = fl[0], .dmaps = fl[1], .dp = fl[2], .grad_scale = (float)scale };
   const int th = clamp_threads(threads);
-  parallel_sheaf(t, rows, th, sheaf_maps_bwd1);
-  parallel_sheaf(t, rows, th, sheaf_maps_bwd2);
+  parallel_rows(t, rows, th, sheaf_maps_bwd1);
+  parallel_rows(t, rows, th, sheaf_maps_bwd2);
   return NULL;
 }
 
@@ -496,10 +478,10 @@ static napi_value sheaf_forward(napi_env env, napi_callback_info info) {
   float *outs[6];
   const size_t want[6] = {nd, nd, nd, entries, (size_t)rows, (size_t)rows};
   if (!float_list(env, argv[7], 6, want, outs, "sheafForward: outs must be [out, z, az, a, diag, scale] sized [N·dim ×3, entries, N ×2]")) return NULL;
-  SheafTask t = { .row_start = idx[0], .col = idx[1], .rev_entry = idx[2], .maps = fl[0], .y = fl[1], .x_in = fl[2], .step = (float)step, .dim = dim,
+  RowTask t = { .row_start = idx[0], .col = idx[1], .rev_entry = idx[2], .maps = fl[0], .y = fl[1], .x_in = fl[2], .step = (float)step, .dim = dim,
                   .out = outs[0], .z = outs[1], .az = outs[2], .a = outs[3], .diag = outs[4], .scale = outs[5] };
-  parallel_sheaf(t, rows, clamp_threads(threads), sheaf_fwd1);
-  parallel_sheaf(t, rows, clamp_threads(threads), sheaf_fwd2);
+  parallel_rows(t, rows, clamp_threads(threads), sheaf_fwd1);
+  parallel_rows(t, rows, clamp_threads(threads), sheaf_fwd2);
   return NULL;
 }
 
@@ -520,12 +502,12 @@ static napi_value sheaf_backward(napi_env env, napi_callback_info info) {
   if (!float_list(env, argv[3], 6, want_fwd, fwd, "sheafBackward: forward must be [z, az, a, maps, diag, scale] as sheafForward sized them")
       || !float_list(env, argv[7], 2, want_outs, outs, "sheafBackward: outs must be [dy, dMaps] sized [N·dim, entries]")
       || !float_list(env, argv[8], 3, want_scratch, scratch, "sheafBackward: scratch must be [h, da, dDiag] sized [N·dim, entries, N]")) return NULL;
-  SheafTask t = { .row_start = idx[0], .col = idx[1], .rev_entry = idx[2], .z = fwd[0], .az = fwd[1], .a = fwd[2], .maps = fwd[3],
+  RowTask t = { .row_start = idx[0], .col = idx[1], .rev_entry = idx[2], .z = fwd[0], .az = fwd[1], .a = fwd[2], .maps = fwd[3],
                   .diag = fwd[4], .scale = fwd[5], .g = g, .dim = dim, .dy = outs[0], .dmaps = outs[1], .h = scratch[0], .da = scratch[1], .ddiag = scratch[2] };
   const int th = clamp_threads(threads);
-  parallel_sheaf(t, rows, th, sheaf_bwd1);
-  parallel_sheaf(t, rows, th, sheaf_bwd2);
-  parallel_sheaf(t, rows, th, sheaf_bwd3);
+  parallel_rows(t, rows, th, sheaf_bwd1);
+  parallel_rows(t, rows, th, sheaf_bwd2);
+  parallel_rows(t, rows, th, sheaf_bwd3);
   return NULL;
 }
 
@@ -705,23 +687,14 @@ static napi_value dense_weight_grad(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value f;
-  napi_create_function(env, "propagate", NAPI_AUTO_LENGTH, propagate, NULL, &f);
-  napi_set_named_property(env, exports, "propagate", f);
-  napi_create_function(env, "adam", NAPI_AUTO_LENGTH, adam, NULL, &f);
-  napi_set_named_property(env, exports, "adam", f);
-  napi_create_function(env, "sheafForward", NAPI_AUTO_LENGTH, sheaf_forward, NULL, &f);
-  napi_set_named_property(env, exports, "sheafForward", f);
-  napi_create_function(env, "sheafBackward", NAPI_AUTO_LENGTH, sheaf_backward, NULL, &f);
-  napi_set_named_property(env, exports, "sheafBackward", f);
-
-  napi_create_function(env, "sheafMaps", NAPI_AUTO_LENGTH, sheaf_maps, NULL, &f);
-  napi_set_named_property(env, exports, "sheafMaps", f);
-  napi_create_function(env, "sheafMapsBackward", NAPI_AUTO_LENGTH, sheaf_maps_backward, NULL, &f);
-  napi_set_named_property(env, exports, "sheafMapsBackward", f);
-  napi_create_function(env, "dense", NAPI_AUTO_LENGTH, dense, NULL, &f);
-  napi_set_named_property(env, exports, "dense", f);
-  napi_create_function(env, "denseWeightGrad", NAPI_AUTO_LENGTH, dense_weight_grad, NULL, &f);
-  napi_set_named_property(env, exports, "denseWeightGrad", f);
+  static const struct { const char *name; napi_callback fn; } calls[] = {
+    {"propagate", propagate}, {"adam", adam}, {"sheafForward", sheaf_forward}, {"sheafBackward", sheaf_backward},
+    {"sheafMaps", sheaf_maps}, {"sheafMapsBackward", sheaf_maps_backward}, {"dense", dense}, {"denseWeightGrad", dense_weight_grad},
+  };
+  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+    napi_value f;
+    napi_create_function(env, calls[i].name, NAPI_AUTO_LENGTH, calls[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, calls[i].name, f);
+  }
   return exports;
 }
