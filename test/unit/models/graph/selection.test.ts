@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
-import { createRng } from '../../../../features/math/rng.js';
 import { buildBipartiteGraph } from '../../../../models/graph/bipartite-graph.js';
 import { createGraphModel } from '../../../../models/graph/create-graph-model.js';
 import { trainGraphModel, type GraphEpochResult } from '../../../../models/graph/train-graph.js';
-
-/** 40 users with 6 random items each of 40, the last one held out for validation. */
-function smallData() {
-  const rng = createRng(4);
-  const train: [number[], number[]] = [[], []], validation: [number[], number[]] = [[], []];
-  for (let u = 0; u < 40; u++) {
-    const items = new Set<number>();
-    while (items.size < 6) items.add(rng.int(40));
-    [...items].forEach((i, k) => { const part = k < 5 ? train : validation; part[0].push(u); part[1].push(i); });
-  }
-  const pack = ([users, items]: [number[], number[]]) => ({ users: Int32Array.from(users), items: Int32Array.from(items) });
-  return { train: pack(train), validation: pack(validation) };
-}
+import { smallCfData } from '../../../helpers/small-cf-data.js';
 
 describe('epoch selection: minEpochs', function () {
   this.timeout(30_000);
-  const data = smallData();
+  const data = smallCfData();
   const graph = buildBipartiteGraph(40, 40, data.train.users, data.train.items);
   const run = (options: { epochs: number; minEpochs?: number; patience: number }) => {
     const model = createGraphModel({ type: 'mf-bpr', dim: 8, seed: 2 }, graph);
