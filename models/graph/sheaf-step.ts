@@ -4,7 +4,7 @@ import type { Variable } from '../layers/params.js';
 import { mfBprGradient, type Scalar } from './bpr-loss.js';
 import type { GraphModel } from './graph-model.js';
 import { hostTable } from './host-table.js';
-import { addLayer0L2, addRows, positions, scatterRows } from './host-rows.js';
+import { addLayer0L2, addRows, BatchRows, scatterRows } from './host-rows.js';
 import { weightedSpmmKernels, type EdgeCsr, type WeightedSpmmKernels } from './native-spmm.js';
 import type { SheafLayerWeights } from './sheaf-layer.js';
 
@@ -61,6 +61,7 @@ interface Workspace {
   da: Float32Array;
   dDiag: Float32Array;
   ones: Float32Array;
+  batch: BatchRows;
 }
 
 /** Above this, the layers' forward arrays are recomputed in the backward pass instead of kept. */
@@ -96,7 +97,7 @@ function workspace(parts: ScalarSheafParts, dim: number): Workspace {
       layer = (k) => kept[k]!;
       h = f(nd);
     }
-    ws = { layer, recompute, p: f(2 * n), dp: f(2 * n), grad: f(nd), dy: f(nd), dMaps: f(entries), h, da: f(entries), dDiag: f(n), ones: f(n).fill(1) };
+    ws = { layer, recompute, p: f(2 * n), dp: f(2 * n), grad: f(nd), dy: f(nd), dMaps: f(entries), h, da: f(entries), dDiag: f(n), ones: f(n).fill(1), batch: new BatchRows() };
     workspaces.set(parts, ws);
   }
   return ws;
@@ -207,7 +208,7 @@ export function sheafStep(model: GraphModel, optimizers: { embedding: Adam; laye
   const scale = 1 / (layers.length + 1);
 
   // Forward into the workspace; the batch's rows of the mean of layers.
-  const rows = new Float32Array(ids.length * dim);
+  const { rows, grad: g, positions } = ws.batch.take(ids.length, dim);
   addRows(rows, table, ids, dim);
   const inputs: Float32Array[] = [];
   let x = table;
@@ -217,7 +218,7 @@ export function sheafStep(model: GraphModel, optimizers: { embedding: Adam; laye
     addRows(rows, x, ids, dim);
   });
   for (let i = 0; i < rows.length; i++) rows[i]! *= scale;
-  const { loss: bpr, grad: g } = mfBprGradient(rows, dim, positions(ids.length), batch, 0);
+  const { loss: bpr } = mfBprGradient(rows, dim, positions, batch, 0, g);
   for (let i = 0; i < g.length; i++) g[i]! *= scale;
 
   // Backward.
