@@ -6,7 +6,7 @@ import type { GraphModelConfig } from './graph-config.js';
 import { normalVariable, uniformVariable, type GraphModel } from './graph-model.js';
 import { HostBackedVariable, registerHostTable } from './host-table.js';
 import { sheafLayer, type SheafLayerWeights, type SheafStructure } from './sheaf-layer.js';
-import { registerScalarSheaf, scalarSheafRepresentations, type ScalarSheafParts } from './sheaf-step.js';
+import { registerScalarSheaf, releaseSheafWorkspace, scalarSheafRepresentations, type ScalarSheafParts } from './sheaf-step.js';
 import { edgeCsr, weightedSpmmKernels } from './native-spmm.js';
 
 /**
@@ -64,6 +64,7 @@ export function createSheafGnn(config: GraphModelConfig, graph: BipartiteGraph):
     ...(parts ? { exportHost: () => ({ representations: scalarSheafRepresentations(parts, table.table().values) }) } : {}),
     dispose: () => {
       table.dispose();
+      if (parts) releaseSheafWorkspace(parts);
       tf.dispose([...layerVariables, structure.src, structure.dst]);
     },
   };

@@ -272,6 +272,16 @@ export function sheafStep(model: GraphModel, optimizers: { embedding: Adam; laye
   return tf.scalar(bpr + l2) as Scalar;
 }
 
+/** Drops the optimizers' moments (the end of a training run: the table's are two [N, D] arrays). */
+export function forgetSheafState(...optimizers: (Adam | undefined)[]): void {
+  for (const optimizer of optimizers) if (optimizer) adamStates.delete(optimizer);
+}
+
+/** Frees the model's step workspace (its dispose: several [N, D] arrays). */
+export function releaseSheafWorkspace(parts: ScalarSheafParts): void {
+  workspaces.delete(parts);
+}
+
 function adamState(optimizer: Adam): AdamState {
   let st = adamStates.get(optimizer);
   if (!st) adamStates.set(optimizer, (st = { moments: new Map(), beta1Power: 1, beta2Power: 1 }));

@@ -11,7 +11,7 @@ import { exportEmbeddings, type GraphEmbeddings } from './graph-embeddings.js';
 import type { GraphModel } from './graph-model.js';
 import { dropHostTable, hostTable, isTableOnly, restoreTable, snapshotTable } from './host-table.js';
 import { canStepLightGcnNatively, forgetLightGcnState, lightGcnStep } from './lightgcn-step.js';
-import { canStepSheafNatively, sheafStep } from './sheaf-step.js';
+import { canStepSheafNatively, forgetSheafState, sheafStep } from './sheaf-step.js';
 import { evaluateFullRanking, type RankingSummary } from './full-ranking.js';
 import { sampleEpochTriples } from './negative-sampling.js';
 import { samplePopularityTriples } from './popularity-negatives.js';
@@ -99,6 +99,7 @@ export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, valida
     // The off-tape steps' Adam moments (two tables' worth) go before the final export.
     mfStates.delete(optimizer.embedding);
     forgetLightGcnState(optimizer.embedding);
+    forgetSheafState(optimizer.embedding, optimizer.layers);
     optimizer.embedding.dispose();
     optimizer.layers?.dispose();
   }
