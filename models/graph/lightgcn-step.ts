@@ -3,7 +3,7 @@ import { tf } from '../../infra/tf.js';
 import { mfBprGradient, type Scalar } from './bpr-loss.js';
 import type { GraphModel } from './graph-model.js';
 import { hostTable } from './host-table.js';
-import { addLayer0L2, addRows, positions, scatterRows } from './host-rows.js';
+import { addLayer0L2, addRows, BatchRows, scatterRows } from './host-rows.js';
 import { lightGcnCsr, lightGcnScratch } from './lightgcn.js';
 import { weightedSpmmKernels } from './native-spmm.js';
 
@@ -15,6 +15,7 @@ interface LightGcnState {
   v: Float32Array;
   beta1Power: number;
   beta2Power: number;
+  batch: BatchRows;
 }
 const states = new WeakMap<Adam, LightGcnState>();
 const EMPTY = new Float32Array(0);
@@ -52,7 +53,7 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
   const n = table.length;
   let st = states.get(optimizer);
   if (!st) {
-    st = { m: new Float32Array(n), v: new Float32Array(n), beta1Power: 1, beta2Power: 1 };
+    st = { m: new Float32Array(n), v: new Float32Array(n), beta1Power: 1, beta2Power: 1, batch: new BatchRows() };
     states.set(optimizer, st);
   } else if (st.m.length !== n) {
     throw new Error(`this optimizer's LightGCN state holds ${st.m.length / dim} rows, the model ${n / dim}: use one optimizer per model`);
@@ -63,7 +64,7 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
   const scale = 1 / (layers + 1);
 
   // Forward: the batch's rows of z = Σ_k Âᵏ E / (K+1).
-  const rows = new Float32Array(ids.length * dim);
+  const { rows, grad: g, positions } = st.batch.take(ids.length, dim);
   addRows(rows, table, ids, dim);
   let from = table;
   for (let k = 1; k <= layers; k++) {
@@ -75,7 +76,7 @@ export function lightGcnStep(model: GraphModel, optimizer: Adam, ids: Int32Array
   for (let i = 0; i < rows.length; i++) rows[i]! *= scale;
 
   // BPR on z's rows: g, the gradient of each of the batch's rows of z (rows are positions here, not nodes), over (K+1).
-  const { loss: bpr, grad: g } = mfBprGradient(rows, dim, positions(ids.length), batch, 0);
+  const { loss: bpr } = mfBprGradient(rows, dim, positions, batch, 0, g);
   for (let i = 0; i < g.length; i++) g[i]! *= scale;
 
   // Backward: ∂E = Σ_k Âᵏ g = g + Â(g + Â(… + Â g)); Â is symmetric, so its transpose is the same CSR walk.
