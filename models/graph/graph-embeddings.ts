@@ -14,12 +14,14 @@ export interface GraphEmbeddings {
 /**
  * The model's final representations; with `basis: false` without the fold-in
  * basis (what a validation check needs: for a 2M-node LightGCN the basis is
- * three [users, D] layers, 0.75 GB).
+ * three [users, D] layers, 0.75 GB); with `scratch: true` the rows may live
+ * in the model's training scratch, valid only until its next step
+ * (GraphModel.exportHost).
  */
-export function exportEmbeddings(model: GraphModel, { basis: withBasis = true }: { basis?: boolean } = {}): GraphEmbeddings {
+export function exportEmbeddings(model: GraphModel, { basis: withBasis = true, scratch = false }: { basis?: boolean; scratch?: boolean } = {}): GraphEmbeddings {
   const dim = model.config.dim;
   if (model.exportHost) {
-    const { representations, basis } = model.exportHost(withBasis);
+    const { representations, basis } = model.exportHost(withBasis, scratch);
     const cut = model.numUsers * dim;
     return { dim, users: representations.subarray(0, cut), items: representations.subarray(cut), ...(basis ? { basis } : {}) };
   }

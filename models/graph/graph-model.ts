@@ -24,9 +24,11 @@ export interface GraphModel {
    * forward()'s rows and foldInBasis() computed on the host, for models that
    * can (LightGCN with the native kernels): through TensorFlow, exporting a
    * 2M-node LightGCN held every layer as a tensor at once. `withBasis`
-   * false (default true): the representations only.
+   * false (default true): the representations only. `scratch`: they may be
+   * written into the model's training scratch, valid until its next step
+   * (what a validation check reads once: a fresh [N, D] array less).
    */
-  exportHost?(withBasis?: boolean): { representations: Float32Array; basis?: PropagationBasis };
+  exportHost?(withBasis?: boolean, scratch?: boolean): { representations: Float32Array; basis?: PropagationBasis };
   dispose(): void;
 }
 

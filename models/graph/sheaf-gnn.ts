@@ -6,6 +6,7 @@ import type { GraphModelConfig } from './graph-config.js';
 import { normalVariable, uniformVariable, type GraphModel } from './graph-model.js';
 import { HostBackedVariable, registerHostTable } from './host-table.js';
 import { sheafLayer, type SheafLayerWeights, type SheafStructure } from './sheaf-layer.js';
+import type { Tensor1D } from './edge-messages.js';
 import { registerScalarSheaf, releaseSheafWorkspace, scalarSheafRepresentations, type ScalarSheafParts } from './sheaf-step.js';
 import { edgeCsr, weightedSpmmKernels } from './native-spmm.js';
 
@@ -41,9 +42,13 @@ export function createSheafGnn(config: GraphModelConfig, graph: BipartiteGraph):
   }
   const kernels = d === 1 ? weightedSpmmKernels() : null;
   const m = graph.numEdges;
+  // TensorFlow's copy of the edge list (2 × 80 MB on 10M interactions), made when the taped path first reads it; kept,
+  // as the first read may come inside a caller's tidy.
+  let edges: { src: Tensor1D; dst: Tensor1D } | undefined;
+  const edgeTensors = () => (edges ??= { src: tf.keep(tf.tensor1d(graph.src, 'int32')), dst: tf.keep(tf.tensor1d(graph.dst, 'int32')) });
   const structure: SheafStructure = {
-    src: tf.tensor1d(graph.src, 'int32'),
-    dst: tf.tensor1d(graph.dst, 'int32'),
+    get src() { return edgeTensors().src; },
+    get dst() { return edgeTensors().dst; },
     numNodes: graph.numNodes,
     numEdges: m,
     stalkDim: d,
@@ -61,11 +66,12 @@ export function createSheafGnn(config: GraphModelConfig, graph: BipartiteGraph):
       for (const w of weights) layers.push((x = sheafLayer(x, w, structure, config.stepSize)));
       return layers.length === 1 ? x.clone() : tf.addN(layers).div(layers.length);
     }),
-    ...(parts ? { exportHost: () => ({ representations: scalarSheafRepresentations(parts, table.table().values) }) } : {}),
+    ...(parts ? { exportHost: (_basis?: boolean, scratch?: boolean) => ({ representations: scalarSheafRepresentations(parts, table.table().values, scratch) }) } : {}),
     dispose: () => {
       table.dispose();
       if (parts) releaseSheafWorkspace(parts);
-      tf.dispose([...layerVariables, structure.src, structure.dst]);
+      tf.dispose([...layerVariables, ...(edges ? [edges.src, edges.dst] : [])]);
+      edges = undefined;
     },
   };
   registerHostTable(model, table);

@@ -107,12 +107,15 @@ function workspace(parts: ScalarSheafParts, dim: number): Workspace {
  * The scalar sheaf's final representations (forward()'s rows) computed on the
  * host from the layer-0 table: what validation and the artifact read
  * (exportEmbeddings), without TensorFlow holding every layer at once.
+ * `scratch`: into the step's gradient array, valid until the next step.
  */
-export function scalarSheafRepresentations(parts: ScalarSheafParts, table: Float32Array): Float32Array {
+export function scalarSheafRepresentations(parts: ScalarSheafParts, table: Float32Array, scratch = false): Float32Array {
   const kernels = weightedSpmmKernels()!;
   const dim = table.length / parts.csr.numNodes;
   const ws = workspace(parts, dim);
-  const acc = table.slice();
+  // The step's gradient array is free between steps.
+  const acc = scratch ? ws.grad : new Float32Array(table.length);
+  acc.set(table);
   let x = table;
   parts.weights.forEach((w, k) => {
     x = layerForward(kernels, parts, ws, ws.layer(k), readLayer(w, dim), x, dim);

@@ -52,7 +52,7 @@ export interface GraphTrainOptions extends Partial<GraphTrainingConfig> {
  * fold-in basis, which validation does not need) is made once at the end
  * from that table, which the model then holds: on a 2M-node LightGCN a kept
  * export was 1.25 GB and each check's another, against 0.5 GB for the table.
- * Other models keep the best check's export.
+ * Other models keep a copy of the best check's export.
  */
 export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, validation: CfInteractions, options: GraphTrainOptions = {}): GraphTrainResult {
   const { epochs = 200, batchSize = 1024, learningRate = 1e-3, layerLearningRate, decay = 1e-4, patience = 5, evalEvery = 1, k = 20, minEpochs = 1, negativeExponent = 0, seed = 1, onEpoch } = options;
@@ -66,6 +66,7 @@ export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, valida
   let best: { epoch: number; metrics: RankingSummary; embeddings?: GraphEmbeddings; table?: Float32Array } | undefined;
   // Reused across improving checks: one copy of the table, not one per check.
   let bestTable: Float32Array | undefined;
+  let bestEmbeddings: GraphEmbeddings | undefined;
   const keepsTable = isTableOnly(model);
   let trainSeconds = 0;
   try {
@@ -84,11 +85,12 @@ export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, valida
       const result: GraphEpochResult = { epoch, trainLoss, seconds };
       const check = (epoch % evalEvery === 0 || epoch === epochs) && counts(epoch);
       if (check) {
-        const embeddings = exportEmbeddings(model, { basis: !keepsTable });
+        // Read once here: it may live in the model's training scratch (kept ones are copied below).
+        const embeddings = exportEmbeddings(model, { basis: !keepsTable, scratch: true });
         const metrics = hasValidation ? evaluateFullRanking(embeddings, validation, exclude, [k]) : { [`ndcg@${k}`]: -trainLoss };
         result.validation = metrics;
         if (!best || metrics[`ndcg@${k}`]! > best.metrics[`ndcg@${k}`]!) {
-          best = keepsTable ? { epoch, metrics, table: (bestTable = snapshotTable(model, bestTable)) } : { epoch, metrics, embeddings };
+          best = keepsTable ? { epoch, metrics, table: (bestTable = snapshotTable(model, bestTable)) } : { epoch, metrics, embeddings: (bestEmbeddings = keepEmbeddings(embeddings, bestEmbeddings)) };
         }
       }
       history.push(result);
@@ -106,6 +108,12 @@ export function trainGraphModel(model: GraphModel, graph: BipartiteGraph, valida
   if (best!.table) restoreTable(model, best!.table);
   const embeddings = best!.embeddings ?? exportEmbeddings(model);
   return { epochs: history, bestEpoch: best!.epoch, best: best!.metrics, embeddings, secondsPerEpoch: trainSeconds / history.length };
+}
+
+/** A copy of `e`'s rows, into `into`'s arrays when it has them (one kept copy however many checks improve); the basis is referenced. */
+function keepEmbeddings(e: GraphEmbeddings, into: GraphEmbeddings | undefined): GraphEmbeddings {
+  const copy = (from: Float32Array, to: Float32Array | undefined) => (to && to.length === from.length ? (to.set(from), to) : from.slice());
+  return { dim: e.dim, users: copy(e.users, into?.users), items: copy(e.items, into?.items), ...(e.basis ? { basis: e.basis } : {}) };
 }
 
 type Adam = ReturnType<typeof tf.train.adam>;
