@@ -54,15 +54,19 @@ export class BatchRows {
   private gradBuffer: Float32Array = new Float32Array(0);
   private positionsBuffer: Int32Array = new Int32Array(0);
 
-  /** Zeroed rows and gradients for `count` rows of `dim`, and the positions 0..count−1. */
-  take(count: number, dim: number): { rows: Float32Array; grad: Float32Array; positions: Int32Array } {
+  /**
+   * Zeroed rows and gradients for `count` rows of `dim`, and the positions
+   * 0..count−1. `lend`: an array of the caller's that is free while the rows
+   * are read (the sheaf's ∂y until its backward pass) holds them when it is
+   * large enough, instead of one of ours.
+   */
+  take(count: number, dim: number, lend?: Float32Array): { rows: Float32Array; grad: Float32Array; positions: Int32Array } {
     const size = count * dim;
-    if (this.rowsBuffer.length < size) {
-      this.rowsBuffer = new Float32Array(size);
-      this.gradBuffer = new Float32Array(size);
-    }
+    const borrowed = lend !== undefined && lend.length >= size;
+    if (!borrowed && this.rowsBuffer.length < size) this.rowsBuffer = new Float32Array(size);
+    if (this.gradBuffer.length < size) this.gradBuffer = new Float32Array(size);
     if (this.positionsBuffer.length < count) this.positionsBuffer = positions(count);
-    const rows = this.rowsBuffer.subarray(0, size).fill(0);
+    const rows = (borrowed ? lend : this.rowsBuffer).subarray(0, size).fill(0);
     const grad = this.gradBuffer.subarray(0, size).fill(0);
     return { rows, grad, positions: this.positionsBuffer.subarray(0, count) };
   }

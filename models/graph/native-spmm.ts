@@ -98,8 +98,6 @@ export interface EdgeCsr {
   col: Int32Array;
   /** Entry → edge id. */
   edge: Int32Array;
-  /** Entry → the edge id of its reverse. */
-  reverseEdge: Int32Array;
   /** Entry → the entry of its reverse. */
   reverseEntry: Int32Array;
   numNodes: number;
@@ -113,15 +111,14 @@ export function edgeCsr(src: Int32Array, dst: Int32Array, numNodes: number, reve
   }
   const { rowStart, edgeOf: edge } = groupEdgesByNode(src, numNodes);
   const col = Int32Array.from(edge, (e) => dst[e]!);
-  const reverseEdge = new Int32Array(src.length);
+  const entryOf = new Int32Array(src.length);
+  for (let k = 0; k < edge.length; k++) entryOf[edge[k]!] = k;
+  const reverseEntry = new Int32Array(src.length);
   for (let k = 0; k < edge.length; k++) {
     const e = edge[k]!;
     const r = reverseOf(e);
     if (src[r] !== dst[e] || dst[r] !== src[e]) throw new Error(`edge ${r} is not the reverse of edge ${e}`);
-    reverseEdge[k] = r;
+    reverseEntry[k] = entryOf[r]!;
   }
-  const entryOf = new Int32Array(src.length);
-  for (let k = 0; k < edge.length; k++) entryOf[edge[k]!] = k;
-  const reverseEntry = Int32Array.from(reverseEdge, (r) => entryOf[r]!);
-  return { rowStart, col, edge, reverseEdge, reverseEntry, numNodes };
+  return { rowStart, col, edge, reverseEntry, numNodes };
 }

@@ -211,7 +211,7 @@ export function sheafStep(model: GraphModel, optimizers: { embedding: Adam; laye
   const scale = 1 / (layers.length + 1);
 
   // Forward into the workspace; the batch's rows of the mean of layers.
-  const { rows, grad: g, positions } = ws.batch.take(ids.length, dim);
+  const { rows, grad: g, positions } = ws.batch.take(ids.length, dim, ws.dy);
   addRows(rows, table, ids, dim);
   const inputs: Float32Array[] = [];
   let x = table;
