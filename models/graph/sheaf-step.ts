@@ -42,14 +42,14 @@ interface LayerBuffers {
 /**
  * Every array a step writes, allocated on the model's first step and reused:
  * fresh pages cost about as much as the arithmetic on them. Each layer's
- * forward arrays are kept for its backward pass while they fit
- * 2 GiB (3 layers on the 1M-interaction graph: 0.26 GB);
- * beyond it (2M nodes: 5.1 GB) only the layers' outputs are kept and each
+ * forward arrays are kept for its backward pass while they fit 2 GiB (3
+ * layers on the 1M-interaction graph: 0.26 GB); beyond it (2M nodes: 5.1
+ * GB) only the layers' outputs are kept and each
  * layer's forward is run again, into one set of arrays, just before its
  * backward pass: one forward more per step for about a third of the memory.
  */
 interface Workspace {
-  /** Layer k's arrays: its own when all are kept, else `recompute` with `next` from `outputs`. */
+  /** Layer k's arrays: its own when all are kept; when recomputing, one shared set with layer k's own output array. */
   layer(k: number): LayerBuffers;
   recompute: boolean;
   p: Float32Array;
@@ -73,6 +73,7 @@ export function setSheafKeptLayersBytes(bytes: number): number {
   keptLayersBytes = bytes;
   return previous;
 }
+
 const EMPTY = new Float32Array(0);
 const workspaces = new WeakMap<ScalarSheafParts, Workspace>();
 
