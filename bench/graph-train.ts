@@ -180,6 +180,9 @@ function benchConfig(file: string, graph: string): ReturnType<typeof loadCfConfi
 async function worker(): Promise<WorkerResult> {
   const type = flags.model as GraphModelType;
   const config = benchConfig(flags.config!, flags.graph!);
+  const batch = flags.graph === 'ml100k' ? config.training.batchSize : Number(flags.batch);
+  // Before the timed steps' graph is read: learn() reads its own (with the held-out interactions), and a second copy would count in its peak RSS.
+  if (Number(flags['learn-epochs']) > 0 && flags.graph !== 'ml100k') return learn(type, config, batch);
   let graph: BipartiteGraph;
   if (flags.graph === 'ml100k') {
     const split = movieLensCf(await loadMovieLens());
@@ -187,8 +190,6 @@ async function worker(): Promise<WorkerResult> {
   } else {
     graph = readInteractions(flags['graph-file']!, Number(flags.users), Number(flags.items)).graph;
   }
-  const batch = flags.graph === 'ml100k' ? config.training.batchSize : Number(flags.batch);
-  if (Number(flags['learn-epochs']) > 0 && flags.graph !== 'ml100k') return learn(type, config, batch);
   const model = createGraphModel({ ...config.model, type }, graph);
   const optimizer = createOptimizers(config.training.learningRate, config.training.layerLearningRate);
   const triples = sampleEpochTriples(graph, createRng(1));

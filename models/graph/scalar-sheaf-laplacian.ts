@@ -23,7 +23,7 @@ import type { EdgeCsr, WeightedSpmmKernels } from './native-spmm.js';
  */
 export function scalarSheafLaplacian(maps: Tensor, y: Tensor, csr: EdgeCsr, kernels: WeightedSpmmKernels): Tensor {
   const [n, f] = y.shape as [number, number];
-  const entries = csr.edge.length;
+  const entries = csr.col.length;
   if (n !== csr.numNodes || maps.size !== entries) throw new Error(`scalarSheafLaplacian: y [${y.shape}] and maps [${maps.shape}] do not fit ${csr.numNodes} nodes × ${entries} edges`);
   const threads = os.availableParallelism();
   const nd = n * f;
@@ -42,7 +42,8 @@ export function scalarSheafLaplacian(maps: Tensor, y: Tensor, csr: EdgeCsr, kern
         kernels.sheafBackward(csr.rowStart, csr.col, csr.reverseEntry, [z, az, a, mapsCsr, diag, scale], dy.dataSync() as Float32Array, f, threads,
           [dY, dMapsCsr], [new Float32Array(nd), new Float32Array(entries), new Float32Array(n)]);
         const dMaps = new Float32Array(entries);
-        for (let k = 0; k < entries; k++) dMaps[csr.edge[k]!] = dMapsCsr[k]!;
+        const edge = csr.edge;
+        for (let k = 0; k < entries; k++) dMaps[edge[k]!] = dMapsCsr[k]!;
         return [tf.tensor(dMaps, maps.shape), tf.tensor2d(dY, [n, f])];
       },
     };

@@ -80,7 +80,7 @@ const workspaces = new WeakMap<ScalarSheafParts, Workspace>();
 function workspace(parts: ScalarSheafParts, dim: number): Workspace {
   let ws = workspaces.get(parts);
   if (!ws) {
-    const n = parts.csr.numNodes, nd = n * dim, entries = parts.csr.edge.length, count = parts.weights.length;
+    const n = parts.csr.numNodes, nd = n * dim, entries = parts.csr.col.length, count = parts.weights.length;
     const f = (size: number) => new Float32Array(size);
     const buffers = (): LayerBuffers => ({ next: f(nd), z: f(nd), az: f(nd), maps: f(entries), a: f(entries), diag: f(n), scale: f(n) });
     const recompute = 4 * count * (3 * nd + 2 * entries + 2 * n) > keptLayersBytes;
