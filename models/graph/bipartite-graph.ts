@@ -24,14 +24,23 @@ export interface BipartiteGraph {
 
 export function buildBipartiteGraph(numUsers: number, numItems: number, users: Int32Array, items: Int32Array): BipartiteGraph {
   if (users.length !== items.length) throw new ValidationError(`users and items differ in length (${users.length} vs ${items.length})`);
-  const perUser: Set<number>[] = Array.from({ length: numUsers }, () => new Set<number>());
   for (let k = 0; k < users.length; k++) {
     const u = users[k]!;
     const i = items[k]!;
     if (!(u >= 0 && u < numUsers) || !(i >= 0 && i < numItems)) throw new ValidationError(`interaction ${k} (${u}, ${i}) is outside ${numUsers} users × ${numItems} items`);
-    perUser[u]!.add(i);
   }
-  const userItems = perUser.map((s) => Int32Array.from(s).sort());
+  // Each user's items by a counting sort, then sorted and deduplicated in place, in one array: a Set and an array per
+  // user cost ~0.5 GB of short-lived heap at 1M users, which the process's peak RSS kept.
+  const { rowStart: start, edgeOf } = groupEdgesByNode(users, numUsers);
+  const flat = Int32Array.from(edgeOf, (k) => items[k]!);
+  const userItems: Int32Array[] = new Array(numUsers);
+  let kept = 0;
+  for (let u = 0; u < numUsers; u++) {
+    const from = kept;
+    const row = flat.subarray(start[u]!, start[u + 1]!).sort();
+    for (let k = 0; k < row.length; k++) if (k === 0 || row[k] !== row[k - 1]) flat[kept++] = row[k]!;
+    userItems[u] = flat.subarray(from, kept);
+  }
   const numEdges = userItems.reduce((n, list) => n + list.length, 0);
   const numNodes = numUsers + numItems;
   const src = new Int32Array(2 * numEdges);

@@ -18,6 +18,19 @@ describe('bipartite graph and sparse propagation', () => {
     assert.deepEqual(Array.from(graph.userItems[2]!), [0, 3]);
   });
 
+  it('keeps each user\'s distinct items sorted, edges in (user, item) order, from unsorted interactions with repeats and idle users', () => {
+    const rng = createRng(9);
+    const users = Int32Array.from({ length: 400 }, () => rng.int(30));
+    const items = Int32Array.from({ length: 400 }, () => rng.int(12));
+    const g = buildBipartiteGraph(32, 12, users, items);
+    const want = Array.from({ length: 32 }, (_, u) => [...new Set(Array.from(items).filter((_, k) => users[k] === u))].sort((a, b) => a - b));
+    assert.deepEqual(g.userItems.map((list) => Array.from(list)), want);
+    const pairs = want.flatMap((list, u) => list.map((i) => [u, 32 + i]));
+    assert.equal(g.numEdges, pairs.length);
+    assert.deepEqual(pairs.map((_, e) => [g.src[e], g.dst[e]]), pairs);
+    assert.throws(() => buildBipartiteGraph(2, 2, Int32Array.of(0, 2), Int32Array.of(0, 1)), /interaction 1 \(2, 1\) is outside 2 users × 2 items/);
+  });
+
   it('A·X equals the dense D^{-1/2} A D^{-1/2} X, and its custom gradient equals autodiff', () => {
     const n = graph.numNodes;
     const w = symmetricNormWeights(graph);
