@@ -8,6 +8,13 @@ export const positiveInt = (flag: string) => (value: string): number => {
   return n;
 };
 
+/** A count that may be 0. */
+export const nonNegativeInt = (flag: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new ValidationError(`--${flag} must be an integer >= 0, got ${JSON.stringify(value)}`);
+  return n;
+};
+
 /** A non-negative number flag. */
 export const nonNegative = (flag: string) => (value: string): number => {
   const n = Number(value);

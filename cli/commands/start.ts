@@ -3,9 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { defaultMovieLensDir, loadMovieLens } from '../../features/datasets/movielens.js';
 import { defaultRegistryDir } from '../../infra/config.js';
 import { logger } from '../../infra/logger.js';
+import { readArtifact } from '../../models/artifact/read-artifact.js';
+import { setTfThreads } from '../../infra/tf-threads.js';
 import { loadTrainConfig, type TrainConfig } from '../../pipelines/training/train-config.js';
 import { formatTable } from '../output/format-table.js';
-import { spawnCfTraining } from '../runs/cf-child.js';
+import { spawnRecsys } from '../runs/recsys-child.js';
 import { integer, nonNegative, positiveInt } from '../options.js';
 
 const log = logger('main-job');
@@ -28,12 +30,12 @@ interface StartFlags {
 /**
  * The main job on embedded defaults, no services needed: MovieLens-100K (or
  * the synthetic stream when it is absent and cannot be fetched) → DIN →
- * evaluation (float and int8 tables) → metrics table and artifact path; then,
- * on MovieLens, an OptEmbed-pruned Unified Embedding DIN (small search) beside
- * it, and the sheaf GNN's retrieval embeddings with Recall/NDCG (trained in a
- * child process from the start, overlapping the CTR steps). Then,
- * unless --no-serve, it serves the DIN (ranker) and the sheaf GNN (retrieval)
- * on a local port with no services until SIGINT/SIGTERM (cli/main-job-serve.ts).
+ * evaluation (float and int8 tables) → metrics table and artifact path; on
+ * MovieLens, an OptEmbed-pruned Unified Embedding DIN (small search) and the
+ * sheaf GNN's retrieval embeddings with Recall/NDCG train beside it, each in a
+ * child process from the start. Then, unless --no-serve, it serves the DIN
+ * (ranker) and the sheaf GNN (retrieval) on a local port with no services
+ * until SIGINT/SIGTERM (cli/runs/main-job-serve.ts).
  */
 export function registerStart(program: Command): void {
   program
@@ -51,55 +53,65 @@ export function registerStart(program: Command): void {
     .option('--port <port>', 'port to serve on (env RECSYS_SERVE_PORT, default 8080; 0 = any free port)', nonNegative('port'))
     .option('--decisions-file <file>', 'where decision records are appended (env RECSYS_DECISIONS_FILE)', process.env.RECSYS_DECISIONS_FILE || 'var/decisions.jsonl')
     .action(async (flags: StartFlags) => {
-      const started = performance.now();
+      const started = Date.now();
+      const now = () => (Date.now() - started) / 1000;
+      // A child's end is read from its artifact: this process's event loop is
+      // busy training while it runs, so its exit is noticed late.
+      const publishedAt = async (artifact: string) => (Date.parse((await readArtifact(artifact)).manifest.createdAt) - started) / 1000;
+      // Three training processes share the machine: one TensorFlow thread each
+      // (the children inherit it) beats two apiece fighting for two cores, and
+      // at DIN's batch of 256 a second thread buys a process only ~10%.
+      if (!process.env.TF_NUM_INTRAOP_THREADS) setTfThreads(1);
       const din = await chooseDataset(flags);
       const withEpochs = (c: TrainConfig): TrainConfig => (flags.epochs ? { ...c, training: { ...c.training, epochs: flags.epochs } } : c);
       const trainConfig = withEpochs(din);
-      // The sheaf GNN needs nothing the CTR steps make: it trains in a process
-      // of its own meanwhile (one training process leaves much of the second
-      // core idle), and its output is shown in its place below.
-      const sheafChild = din.source.kind === 'movielens' ? spawnCfTraining([
-        '--model', 'sheaf-scalar', '--registry', flags.registry, '--epochs', String(flags.cfEpochs),
-        ...(din.source.dir ? ['--data-dir', din.source.dir] : []), ...(flags.seed !== undefined ? ['--seed', String(flags.seed)] : []),
-      ]) : null;
-      const stopSheaf = () => sheafChild?.kill();
-      process.once('exit', stopSheaf);
-      if (sheafChild) console.log(`main job: the sheaf GNN (retrieval embeddings, at most ${flags.cfEpochs} epochs) trains in the background (pid ${sheafChild.pid})`);
+      // OptEmbed and the sheaf GNN need nothing the DIN step makes: each runs in
+      // a process of its own meanwhile (one training process keeps about one
+      // core busy), and its report is printed in its place below.
+      const side = din.source.kind === 'movielens' ? startSideSteps(flags, din.source.dir ?? flags.dataDir, now()) : null;
+      const stopSide = () => { side?.optembed.kill(); side?.sheaf.kill(); };
+      process.once('exit', stopSide);
+      if (side) {
+        console.log(`main job: OptEmbed on ml100k-din-unified (search: ${flags.population} candidates, ${flags.generations} generations) trains in the background (pid ${side.optembed.pid})`);
+        console.log(`main job: the sheaf GNN (retrieval embeddings, at most ${flags.cfEpochs} epochs) trains in the background (pid ${side.sheaf.pid})`);
+      }
       console.log(`main job: training ${trainConfig.name} on ${describeSource(trainConfig)}`);
+      const dinFrom = now();
       const { printTrainingResult, trainingSummary, trainWithProgress } = await import('../runs/training-run.js');
       const result = await trainWithProgress(trainConfig, flags.registry, flags.seed);
+      const steps: Record<string, StepSpan> = { din: { from: dinFrom, to: now() } };
       printTrainingResult(trainConfig.name, result);
       const summary: Record<string, unknown> = trainingSummary(trainConfig.name, result);
       let retrieval: { name: string; version: number } | null = null;
 
-      if (din.source.kind === 'movielens') {
-        const ue = withEpochs({ ...loadTrainConfig(config('ml100k-din-unified')), source: din.source });
-        console.log(`\nmain job: OptEmbed on ${ue.name} (search: ${flags.population} candidates, ${flags.generations} generations)`);
-        const { optembedWithProgress, printOptEmbedResult, optembedSummary } = await import('../runs/optembed-run.js');
-        const pruned = await optembedWithProgress(ue, flags.registry, flags.seed, {
-          search: { population: flags.population, generations: flags.generations, topK: Math.max(1, Math.ceil(flags.population / 2)), mutations: flags.population, crossovers: flags.population },
-        });
-        printOptEmbedResult(pruned);
+      if (side) {
+        console.log(`\nmain job: OptEmbed on ml100k-din-unified (search: ${flags.population} candidates, ${flags.generations} generations)`);
+        const pruned = await side.optembed.done;
+        for (const line of pruned.lines) console.log(line);
+        steps.optembed = { from: side.from, to: await publishedAt(pruned.summary.artifact) };
+        console.log(`(trained alongside DIN, published ${steps.optembed.to.toFixed(1)} s into the job)`);
+        const p = pruned.summary;
         console.log(formatTable(['model', 'embedding parameters', 'dense parameters', 'test AUC'], [
           [`${trainConfig.name} (per-field tables)`, result.parameters.embedding, result.parameters.dense, result.test.auc],
-          [`${ue.name} (Unified Embedding, unpruned)`, pruned.parameters.unpruned, '', ''],
-          [`${pruned.name} (pruned)`, pruned.parameters.pruned, pruned.parameters.dense, pruned.test.auc],
+          ['ml100k-din-unified (Unified Embedding, unpruned)', p.parameters.unpruned, '', ''],
+          [`${p.model} (pruned)`, p.parameters.pruned, p.parameters.dense, p.test.auc],
         ]));
-        summary.optembed = optembedSummary(pruned);
+        summary.optembed = p;
 
         console.log(`\nmain job: sheaf GNN retrieval embeddings (MovieLens-100K CF protocol, at most ${flags.cfEpochs} epochs)`);
-        const sheaf = await sheafChild!.done;
+        const sheaf = await side.sheaf.done;
         for (const line of sheaf.lines) console.log(line);
-        console.log(`(trained alongside the steps above in ${sheaf.seconds.toFixed(1)} s)`);
+        steps.sheaf = { from: side.from, to: await publishedAt(sheaf.summary.artifact) };
+        console.log(`(trained alongside the steps above, published ${steps.sheaf.to.toFixed(1)} s into the job)`);
         summary.sheaf = sheaf.summary;
         retrieval = { name: sheaf.summary.name, version: sheaf.summary.version };
       } else {
         console.log('OptEmbed and the sheaf GNN steps need MovieLens-100K: skipped on the synthetic stream');
       }
-      process.off('exit', stopSheaf);
-      const seconds = (performance.now() - started) / 1000;
+      process.off('exit', stopSide);
+      const seconds = now();
       console.log(`main job finished in ${seconds.toFixed(1)} s`);
-      console.log(JSON.stringify({ mainJob: { seconds, ...summary } }));
+      console.log(JSON.stringify({ mainJob: { startedAt: new Date(started).toISOString(), seconds, steps, ...summary } }));
       if (!flags.serve) return;
       const { serveMainJob } = await import('../runs/main-job-serve.js');
       await serveMainJob({
@@ -108,6 +120,42 @@ export function registerStart(program: Command): void {
         ...(flags.port !== undefined ? { port: flags.port } : {}),
       });
     });
+}
+
+/**
+ * DIN is the longest step and runs alone on one core at its end unless it
+ * leads: the side steps yield to it, and together use both cores once it is done.
+ */
+const SIDE_STEP_NICENESS = 5;
+
+/** When a step ran, in seconds from the job's start. */
+interface StepSpan { from: number; to: number }
+
+interface OptEmbedChildSummary {
+  model: string;
+  artifact: string;
+  version: number;
+  test: { auc: number };
+  parameters: { unpruned: number; pruned: number; dense: number };
+}
+
+/**
+ * The steps that need only MovieLens: OptEmbed on the Unified Embedding DIN
+ * (its search scaled to --population) and the sheaf GNN, each a `recsys`
+ * child reading the folder the DIN step read.
+ */
+function startSideSteps(flags: StartFlags, dataDir: string, from: number) {
+  const shared = [...(flags.seed !== undefined ? ['--seed', String(flags.seed)] : [])];
+  const optembed = spawnRecsys<OptEmbedChildSummary>('optembed', [
+    '--config', config('ml100k-din-unified'), '--registry', flags.registry, '--json',
+    '--population', String(flags.population), '--generations', String(flags.generations),
+    '--top-k', String(Math.max(1, Math.ceil(flags.population / 2))), '--mutations', String(flags.population), '--crossovers', String(flags.population),
+    ...(flags.epochs ? ['--epochs', String(flags.epochs)] : []), ...shared,
+  ], { env: { ML100K_DIR: dataDir }, priority: SIDE_STEP_NICENESS });
+  const sheaf = spawnRecsys<{ name: string; version: number; artifact: string }>('train-cf', [
+    '--model', 'sheaf-scalar', '--registry', flags.registry, '--epochs', String(flags.cfEpochs), '--data-dir', dataDir, '--no-progress', ...shared,
+  ], { priority: SIDE_STEP_NICENESS });
+  return { optembed, sheaf, from };
 }
 
 async function chooseDataset(flags: StartFlags): Promise<TrainConfig> {

@@ -18,7 +18,7 @@ describe('recsys start (the main job, MovieLens-100K, tiny settings)', function 
   before(async () => { registry = await mkdtemp(path.join(tmpdir(), 'recsys-start-')); });
   after(async () => { await rm(registry, { recursive: true, force: true }); });
 
-  it('trains the sheaf GNN alongside the CTR steps and reports every step', async () => {
+  it('trains OptEmbed and the sheaf GNN alongside DIN and reports every step', async () => {
     const run = () => new Promise<{ code: number; signal: string | null; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin/recsys.js'), 'start', '--no-serve', '--registry', registry, '--seed', '1',
         '--epochs', '1', '--cf-epochs', '2', '--population', '2', '--generations', '1'],
@@ -44,10 +44,14 @@ describe('recsys start (the main job, MovieLens-100K, tiny settings)', function 
     assert.ok(job.sheaf.version >= 1);
     assert.ok(job.sheaf.test['ndcg@20'] > 0, 'the sheaf GNN was tested');
     assert.match(stdout, /sheaf-scalar: \d+ positives/, 'the child\'s report is shown in its place');
-    // Overlap, not sequence: two epochs of the sheaf GNN end long before the
-    // OptEmbed search and retrain, which start only after DIN is trained.
-    const sheaf = await publishedAt(registry, job.sheaf.name);
-    const optembed = await publishedAt(registry, job.optembed.model);
-    assert.ok(sheaf < optembed, `sheaf published at ${new Date(sheaf).toISOString()}, OptEmbed at ${new Date(optembed).toISOString()}`);
+    assert.match(stdout, /ml100k-din-unified-optembed +\d+ +[\d.]+% of \d+/, 'the OptEmbed child\'s report is shown in its place');
+    // Overlap, not sequence: both side steps start before DIN does and are
+    // published (per their manifests) within the job.
+    const { din, optembed, sheaf } = job.steps as Record<string, { from: number; to: number }>;
+    for (const [name, step] of Object.entries({ optembed, sheaf })) {
+      assert.ok(step!.from <= din!.from, `${name} started at ${step!.from} s, DIN at ${din!.from} s`);
+      assert.ok(step!.to > step!.from && step!.to <= job.seconds, `${name} published at ${step!.to} s of ${job.seconds}`);
+    }
+    assert.equal(optembed!.to, (await publishedAt(registry, job.optembed.model) - Date.parse(job.startedAt)) / 1000);
   });
 });
