@@ -9,7 +9,7 @@ type Tensor2D = ReturnType<typeof tf.tensor2d>;
 
 export type AttentionNorm = 'none' | 'softmax' | 'length';
 
-/** Inside the op no tape is recording: TensorFlow's MatMul directly (see matMulUntaped). */
+/** Inside the op no tape is recording: TensorFlow's matmul without the tape's bookkeeping (see matMulUntaped). */
 const matMul = matMulUntaped;
 
 /**

@@ -101,9 +101,8 @@ export function applySheafLaplacian(maps: Tensor, y: Tensor, s: SheafStructure):
 }
 
 /**
- * x·w for 2-D operands with TensorFlow's MatMul for the product and both
- * gradients: tf.matMul runs BatchMatMulV2, which on the 1M-interaction graph
- * made the sheaf's [N, 64] products and their gradients ~15% of a step.
+ * x·w for 2-D operands, the product and both gradients by matMulUntaped
+ * (no tape bookkeeping inside the custom gradient).
  */
 function dense(x: Tensor, w: Tensor): Tensor {
   const op = tf.customGrad((xIn, wIn, save) => {

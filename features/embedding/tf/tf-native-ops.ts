@@ -73,11 +73,20 @@ export function gatherUntaped(x: Tensor, indices: Tensor): Tensor {
   }
 }
 
-/** 2-D matMul as TensorFlow's MatMul op (tf.matMul runs BatchMatMulV2 on a batch of one). Not on the tape. */
+/**
+ * 2-D matMul straight to TensorFlow's BatchMatMulV2 (what tf.matMul runs),
+ * without the tape's bookkeeping. Never TensorFlow's MatMul op: it runs
+ * oneDNN's JIT sgemm, which points the stack pointer into a heap workspace
+ * while it computes, so any signal delivered then (SIGCHLD from a child
+ * process, SIGPROF from --cpu-prof) writes its frame over the malloc heap and
+ * the process later aborts with "corrupted size vs. prev_size" (oneDNN issue
+ * 4845, fixed upstream in PR 4855, after the oneDNN in TensorFlow 2.21).
+ * BatchMatMulV2 runs oneDNN's brgemm matmul, which keeps to its stack.
+ */
 export function matMulUntaped(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   if (a.rank !== 2 || b.rank !== 2 || a.dtype !== 'float32' || b.dtype !== 'float32') {
     return tf.matMul(a as ReturnType<typeof tf.tensor2d>, b as ReturnType<typeof tf.tensor2d>, transposeA, transposeB);
   }
-  return runNativeOp('MatMul', (x) => [x.type('T', 'float32'), x.bool('transpose_a', transposeA), x.bool('transpose_b', transposeB)], [a, b])
+  return runNativeOp('BatchMatMulV2', (x) => [x.type('T', 'float32'), x.bool('adj_x', transposeA), x.bool('adj_y', transposeB)], [a, b])
     ?? tf.matMul(a as ReturnType<typeof tf.tensor2d>, b as ReturnType<typeof tf.tensor2d>, transposeA, transposeB);
 }

@@ -25,16 +25,7 @@ describe('recsys start (the main job, MovieLens-100K, tiny settings)', function 
       { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, maxBuffer: 32 * 1024 * 1024 },
       (error, out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, signal: error?.signal ?? null, stdout: out, stderr: err }));
     });
-    let { code, signal, stdout, stderr } = await run();
-    // A rare abort inside native TensorFlow (glibc's heap check, once in CI 2026-12-04, not in 10 runs since; the
-    // upstream report is tensorflow/tfjs#7719): run once more, saying so, rather than fail on a crash that is not
-    // this test's subject. Any other failure, or a second abort, fails.
-    if (signal === 'SIGABRT' && /corrupted|malloc|free\(\)/.test(stderr)) {
-      console.warn(`      recsys start aborted in native code (${stderr.trim().split('\n').at(-1)}): running it once more`);
-      await rm(registry, { recursive: true, force: true });
-      registry = await mkdtemp(path.join(tmpdir(), 'recsys-start-'));
-      ({ code, signal, stdout, stderr } = await run());
-    }
+    const { code, signal, stdout, stderr } = await run();
     assert.equal(code, 0, `${signal ? `killed by ${signal}\n` : ''}${stderr.slice(-3000)}`);
     const job = (JSON.parse(stdout.trim().split('\n').at(-1)!) as { mainJob: Record<string, any> }).mainJob; // eslint-disable-line @typescript-eslint/no-explicit-any
     assert.ok(job.seconds > 0);
