@@ -123,10 +123,11 @@ export function registerStart(program: Command): void {
 }
 
 /**
- * DIN is the longest step and runs alone on one core at its end unless it
- * leads: the side steps yield to it, and together use both cores once it is done.
+ * Niceness of the sheaf GNN's child: it needs a fifth of the CPU time DIN or
+ * OptEmbed need, so it yields to them and all three end together (a step left
+ * alone at the end runs on one of the two cores).
  */
-const SIDE_STEP_NICENESS = 5;
+const SHEAF_NICENESS = 5;
 
 /** When a step ran, in seconds from the job's start. */
 interface StepSpan { from: number; to: number }
@@ -151,10 +152,10 @@ function startSideSteps(flags: StartFlags, dataDir: string, from: number) {
     '--population', String(flags.population), '--generations', String(flags.generations),
     '--top-k', String(Math.max(1, Math.ceil(flags.population / 2))), '--mutations', String(flags.population), '--crossovers', String(flags.population),
     ...(flags.epochs ? ['--epochs', String(flags.epochs)] : []), ...shared,
-  ], { env: { ML100K_DIR: dataDir }, priority: SIDE_STEP_NICENESS });
+  ], { env: { ML100K_DIR: dataDir } });
   const sheaf = spawnRecsys<{ name: string; version: number; artifact: string }>('train-cf', [
     '--model', 'sheaf-scalar', '--registry', flags.registry, '--epochs', String(flags.cfEpochs), '--data-dir', dataDir, '--no-progress', ...shared,
-  ], { priority: SIDE_STEP_NICENESS });
+  ], { priority: SHEAF_NICENESS });
   return { optembed, sheaf, from };
 }
 
