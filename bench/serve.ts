@@ -18,7 +18,7 @@
 //  - HNSW recall@100 against exact search and build time on --ann-items × 64
 //    (low-rank vectors by default; --ann-data clustered for the hard case).
 //
-//   npm run bench -- serve [--seconds 15] [--warmup 10] [--score-rate 50%|N] [--recommend-rate 50%|N] [--connections 8]
+//   npm run bench -- serve [--seconds 15] [--warmup 10] [--score-rate 50%|N] [--recommend-rate 50%|N] [--connections 16]
 //                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka] [--tf-threads 1] [--heap-growing-percent 300] [--server-node-flags=--initial-old-space-size=400] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,7 +40,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '10' },
     'score-rate': { type: 'string', default: '50%' },
     'recommend-rate': { type: 'string', default: '50%' },
-    connections: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '16' },
     'ann-items': { type: 'string', default: '100000' },
     'ann-queries': { type: 'string', default: '200' },
     ef: { type: 'string', default: '400' },
