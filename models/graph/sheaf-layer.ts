@@ -1,5 +1,4 @@
 import { tf } from '../../infra/tf.js';
-import { matMulUntaped } from '../../features/embedding/index.js';
 import type { Tensor } from '../layers/params.js';
 import { edgeMessages, gatherEdges, type Tensor1D } from './edge-messages.js';
 import type { EdgeCsr, WeightedSpmmKernels } from './native-spmm.js';
@@ -100,19 +99,9 @@ export function applySheafLaplacian(maps: Tensor, y: Tensor, s: SheafStructure):
   });
 }
 
-/**
- * x·w for 2-D operands, the product and both gradients by matMulUntaped
- * (no tape bookkeeping inside the custom gradient).
- */
+/** x·w for 2-D operands (tf.matMul's gradient is the two products a custom one would compute). */
 function dense(x: Tensor, w: Tensor): Tensor {
-  const op = tf.customGrad((xIn, wIn, save) => {
-    (save as (tensors: Tensor[]) => void)([xIn as Tensor, wIn as Tensor]);
-    return {
-      value: matMulUntaped(xIn as Tensor, wIn as Tensor),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => [matMulUntaped(dy, saved[1]!, false, true), matMulUntaped(saved[0]!, dy, true, false)],
-    };
-  });
-  return op(x, w) as Tensor;
+  return tf.matMul(x as ReturnType<typeof tf.tensor2d>, w as ReturnType<typeof tf.tensor2d>);
 }
 
 /** x ← x − α·L(x)·(xW + b); x is [N, d·f], the result too. */

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flipFirstByte, publishFakes, tempRegistry } from '../../../helpers/registry-fixtures.js';
+import { runNode } from '../../../helpers/run-node.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const NO_TF = fileURLToPath(new URL('../fixtures/fail-if-tensorflow.ts', import.meta.url));
 
 /** Runs `recsys models ...` as a user would (bin/recsys.js), failing if TensorFlow gets loaded. */
-function recsys(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', '--import', NO_TF, path.join(ROOT, 'bin/recsys.js'), 'models', ...args],
-      { env: { ...process.env, LOG_LEVEL: 'error', RECSYS_ACTOR: 'cli-test' } },
-      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
+function recsys(args: string[]) {
+  return runNode(['--import', NO_TF, path.join(ROOT, 'bin/recsys.js'), 'models', ...args], { env: { LOG_LEVEL: 'error', RECSYS_ACTOR: 'cli-test' } });
 }
 
 describe('recsys models (CLI, no services, no TensorFlow)', function () {

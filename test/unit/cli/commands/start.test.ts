@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { runNode } from '../../../helpers/run-node.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../../..');
 
@@ -19,13 +19,8 @@ describe('recsys start (the main job, MovieLens-100K, tiny settings)', function 
   after(async () => { await rm(registry, { recursive: true, force: true }); });
 
   it('trains OptEmbed and the sheaf GNN alongside DIN and reports every step', async () => {
-    const run = () => new Promise<{ code: number; signal: string | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin/recsys.js'), 'start', '--no-serve', '--registry', registry, '--seed', '1',
-        '--epochs', '1', '--cf-epochs', '2', '--population', '2', '--generations', '1'],
-      { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, maxBuffer: 32 * 1024 * 1024 },
-      (error, out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, signal: error?.signal ?? null, stdout: out, stderr: err }));
-    });
-    const { code, signal, stdout, stderr } = await run();
+    const { code, signal, stdout, stderr } = await runNode([path.join(ROOT, 'bin/recsys.js'), 'start', '--no-serve', '--registry', registry, '--seed', '1',
+      '--epochs', '1', '--cf-epochs', '2', '--population', '2', '--generations', '1'], { cwd: ROOT });
     assert.equal(code, 0, `${signal ? `killed by ${signal}\n` : ''}${stderr.slice(-3000)}`);
     const job = (JSON.parse(stdout.trim().split('\n').at(-1)!) as { mainJob: Record<string, any> }).mainJob; // eslint-disable-line @typescript-eslint/no-explicit-any
     assert.ok(job.seconds > 0);

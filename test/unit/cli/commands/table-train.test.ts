@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRng } from '../../../../features/math/rng.js';
+import { runNode } from '../../../helpers/run-node.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../../..');
 
-function recsys(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin/recsys.js'), ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, maxBuffer: 32 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
-  });
+function recsys(args: string[]) {
+  return runNode([path.join(ROOT, 'bin/recsys.js'), ...args], { cwd: ROOT });
 }
 
 const lastJson = (stdout: string): Record<string, any> => JSON.parse(stdout.trim().split('\n').at(-1)!); // eslint-disable-line @typescript-eslint/no-explicit-any

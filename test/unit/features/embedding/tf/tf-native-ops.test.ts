@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { tf } from '../../../../../infra/tf.js';
 import { gatherUntaped, matMulUntaped } from '../../../../../features/embedding/tf/tf-native-ops.js';
+import { runNode } from '../../../../helpers/run-node.js';
 
 describe('native TF ops outside the tape', () => {
   it('gatherUntaped equals tf.gather and still refuses out-of-range indices', () => {
@@ -28,10 +28,7 @@ describe('native TF ops outside the tape', () => {
   it('matMulUntaped survives signals arriving mid-product (no heap corruption; the MatMul op aborted within a second)', async function () {
     this.timeout(60_000);
     const script = path.join(import.meta.dirname, 'fixtures/matmul-under-signals.ts');
-    const { code, signal, stdout, stderr } = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', script, '3'], { env: { ...process.env, LOG_LEVEL: 'warn' } }, (error, out, err) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, signal: error?.signal ?? null, stdout: out, stderr: err }));
-    });
+    const { code, signal, stdout, stderr } = await runNode([script, '3']);
     assert.equal(signal, null, `killed by ${signal}: ${stderr.trim().split('\n').at(-1)}`);
     assert.equal(code, 0, stderr.slice(-2000));
     const { products } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { products: number };
