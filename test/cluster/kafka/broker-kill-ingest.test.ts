@@ -51,11 +51,12 @@ describe('cluster: kill -9 of a Kafka broker while two ingest processes run', fu
    * third is produced.
    */
   async function scenario(produceThroughKill: boolean): Promise<void> {
-    // A broker may learn of the new topic a moment after another one: asked until one answers.
+    // A broker may learn of the new topic a moment after another one: metadata and configs asked until one answers.
     const meta = await waitFor(async () => (await env.admin.fetchTopicMetadata({ topics: [env.topic] }).catch(() => undefined))?.topics[0], { timeoutMs: 30_000, what: 'topic metadata' });
     assert.equal(meta.partitions.length, 6);
     assert.ok(meta.partitions.every((p) => p.replicas.length === 3), 'replication factor 3');
-    const configs = await env.admin.describeConfigs({ resources: [{ type: 2, name: env.topic, configNames: ['min.insync.replicas'] }], includeSynonyms: false });
+    const configs = await waitFor(() => env.admin.describeConfigs({ resources: [{ type: 2, name: env.topic, configNames: ['min.insync.replicas'] }], includeSynonyms: false })
+      .catch(() => undefined), { timeoutMs: 30_000, what: 'topic configs' });
     assert.equal(configs.resources[0]!.configEntries[0]!.configValue, '2');
 
     const producer = new EventProducer(env.services.kafka, env.topic, { batchSize: 500 });
