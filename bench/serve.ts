@@ -194,17 +194,14 @@ async function runWorker(): Promise<void> {
     process.env.REDIS_KEY_PREFIX = prefix;
     const { createRedis } = await import('../infra/redis/redis-client.js');
     const { RedisOnlineWriter } = await import('../pipelines/online-store/redis-online-store.js');
-    const { addEventOps, emptyOps } = await import('../pipelines/online-store/online-ops.js');
+    const { addEventOps, emptyOps, into } = await import('../pipelines/online-store/online-ops.js');
     const redis = createRedis(loadServicesConfig().redis);
     const writer = new RedisOnlineWriter(redis, prefix, S.history);
-    const chunks = [];
     for (let i = 0, expected = -1; i < events.length; i += 5000, expected += 1) {
       const ops = emptyOps();
-      for (const e of events.slice(i, i + 5000)) addEventOps(ops, storeSpec, e);
-      chunks.push({ expected, last: expected + 1, ops });
+      for (const e of events.slice(i, i + 5000)) addEventOps(into(ops), storeSpec, e);
+      if (!(await writer.applyOps('serve-bench', 0, expected, ops))) throw new Error(`the bench's Redis prefix ${prefix} was not empty`);
     }
-    const applied = await writer.applyChunks('serve-bench', 0, chunks);
-    if (applied !== chunks.length) throw new Error(`the bench's Redis prefix ${prefix} was not empty`);
     dropRedisKeys = async () => {
       for (let cursor = '0'; ;) {
         const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);

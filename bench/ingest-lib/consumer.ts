@@ -29,6 +29,7 @@ const consumer = await IngestConsumer.start({
   topics: [{ topic: settings.eventsTopic, kind: eventsKind(spec), partitions: settings.eventsPartitions }],
   deadLetterTopic: settings.deadLetterTopic,
   clickhouse, redis, redisPrefix: services.redis.keyPrefix, maxHistory: spec.behaviour.maxLength, dedupeWindow: settings.dedupeWindow, metrics,
+  ...(settings.onlineStoreBuckets === undefined ? {} : { onlineStoreBuckets: settings.onlineStoreBuckets }),
   pipeline: { maxFlushMessages: Number(process.env.MAX_FLUSH ?? 20_000), chunkSize: Number(process.env.CHUNK ?? 1000), maxFlushesInFlight: Number(process.env.IN_FLIGHT ?? 3) },
   onFlushed: (flush) => {
     flushed += flush.messages;

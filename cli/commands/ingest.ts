@@ -62,6 +62,7 @@ interface IngestFlags extends ServiceFlags {
   flushesInFlight: number;
   metricsPort?: number;
   dedupeWindow?: number;
+  onlineStoreBuckets?: number;
   fromBeginning: boolean;
   migrate: boolean;
   rebuildOnlineStore: boolean;
@@ -83,6 +84,7 @@ export function registerIngest(program: Command): void {
     .option('--flushes-in-flight <n>', 'flushes written at once (offsets still committed in order, each after both stores)', positiveInt('flushes-in-flight'), 3)
     .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics (env INGEST_METRICS_PORT; 0 = any free port)', nonNegative('metrics-port'))
     .option('--dedupe-window <offsets>', 'offsets per partition within which an event id seen again (a producer retry) counts once in the online store; 0 = off (env INGEST_DEDUPE_WINDOW, default 20000)', nonNegative('dedupe-window'))
+    .option('--online-store-buckets <n>', 'buckets of the online store, each under a hash tag of its own so a Redis Cluster spreads the store over its primaries; a store keeps the layout it was created with (env ONLINE_STORE_BUCKETS; default: the store\'s own, 1 for a new store; with --rebuild-online-store: the layout to rebuild in)', positiveInt('online-store-buckets'))
     .option('--no-from-beginning', 'a new consumer group starts at the end of the topic instead of its beginning')
     .option('--migrate', 'apply pending ClickHouse migrations before consuming', false)
     .option('--rebuild-online-store', 'instead of consuming: refill the online store (Redis) from ClickHouse, the source of truth, and set its watermarks, then exit (after ingest_online_store_behind reported a loss; run with ingestion stopped)', false)
@@ -96,7 +98,7 @@ export function registerIngest(program: Command): void {
       const services = servicesFromFlags(opts);
       const settings = loadIngestSettings(process.env, {
         groupId: opts.group, eventsTopic: opts.topic, eventsPartitions: opts.partitions, deadLetterTopic: opts.deadLetterTopic, deadLetterPartitions: opts.deadLetterPartitions,
-        featuresFile: opts.features, metricsPort: opts.metricsPort, dedupeWindow: opts.dedupeWindow,
+        featuresFile: opts.features, metricsPort: opts.metricsPort, dedupeWindow: opts.dedupeWindow, onlineStoreBuckets: opts.onlineStoreBuckets,
       });
       const spec = onlineSpecFrom(loadFeatureSpec(settings.featuresFile));
       const clickhouse = createClickHouse(services.clickhouse);
@@ -113,9 +115,10 @@ export function registerIngest(program: Command): void {
         await refuseWhileConsuming(kafka, settings.groupId);
         const result = await rebuildOnlineStore({
           clickhouse, redis, prefix: services.redis.keyPrefix, spec, topic: settings.eventsTopic, chunkSize: opts.chunkSize,
+          ...(settings.onlineStoreBuckets === undefined ? {} : { buckets: settings.onlineStoreBuckets }),
           ...(opts.from === undefined ? {} : { from: opts.from }),
         });
-        console.log(JSON.stringify({ rebuilt: { events: result.events, deletedKeys: result.deletedKeys, watermarks: Object.fromEntries(result.watermarks) } }));
+        console.log(JSON.stringify({ rebuilt: { events: result.events, deletedKeys: result.deletedKeys, buckets: result.buckets, watermarks: Object.fromEntries(result.watermarks) } }));
         return;
       }
 
@@ -143,6 +146,7 @@ export function registerIngest(program: Command): void {
           redisPrefix: services.redis.keyPrefix,
           maxHistory: spec.behaviour.maxLength,
           dedupeWindow: settings.dedupeWindow,
+          ...(settings.onlineStoreBuckets === undefined ? {} : { onlineStoreBuckets: settings.onlineStoreBuckets }),
           fromBeginning: opts.fromBeginning,
           pipeline: { maxFlushMessages: opts.maxBatch, maxFlushBytes: opts.maxBatchBytes, chunkSize: opts.chunkSize, lingerMs: opts.lingerMs, maxFlushesInFlight: opts.flushesInFlight },
           metrics,

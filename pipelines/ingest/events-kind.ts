@@ -16,7 +16,7 @@ export function eventsKind(spec: OnlineStoreSpec): IngestKind<Event> {
       const { table, row } = eventRow(event, source);
       pushRow(rows, table, row);
     },
-    addOnline: (ops, event) => addEventOps(ops, spec, event),
+    addOnline: (target, event) => addEventOps(target, spec, event),
     recordId: (event) => event.event_id,
     eventTime: (event) => event.ts,
   };

@@ -1,12 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseWith } from '../../infra/config.js';
+import { MAX_BUCKETS } from '../online-store/redis-keys.js';
 
 /**
  * Ingestion's own settings, from environment variables (CLI flags override):
  * KAFKA_EVENTS_TOPIC, KAFKA_EVENTS_PARTITIONS, KAFKA_DEAD_LETTER_TOPIC,
  * KAFKA_DEAD_LETTER_PARTITIONS, INGEST_GROUP, INGEST_FEATURES, INGEST_METRICS_PORT,
- * INGEST_DEDUPE_WINDOW.
+ * INGEST_DEDUPE_WINDOW, ONLINE_STORE_BUCKETS.
  */
 export const DEFAULT_FEATURES_FILE = fileURLToPath(new URL('../../configs/features/synthetic.json', import.meta.url));
 
@@ -29,6 +30,8 @@ export const IngestSettingsSchema = z.object({
   featuresFile: z.string().min(1),
   metricsPort: z.number().int().min(0).max(65535).optional(),
   dedupeWindow: z.number().int().min(0),
+  /** Buckets of the online store: each has a hash tag of its own, so on a Redis Cluster the store spreads over the primaries. Unset: the store's own (1 for a new store). */
+  onlineStoreBuckets: z.number().int().min(1).max(MAX_BUCKETS).optional(),
 });
 
 export type IngestSettings = z.infer<typeof IngestSettingsSchema>;
@@ -48,6 +51,7 @@ export function loadIngestSettings(env: NodeJS.ProcessEnv = process.env, overrid
       featuresFile: env.INGEST_FEATURES ?? DEFAULT_FEATURES_FILE,
       metricsPort: num(env.INGEST_METRICS_PORT),
       dedupeWindow: num(env.INGEST_DEDUPE_WINDOW) ?? DEFAULT_DEDUPE_WINDOW,
+      onlineStoreBuckets: num(env.ONLINE_STORE_BUCKETS),
       ...defined,
     },
     'invalid ingestion settings (check KAFKA_EVENTS_*, KAFKA_DEAD_LETTER_*, INGEST_* env vars and flags)',

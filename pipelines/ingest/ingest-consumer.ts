@@ -32,6 +32,8 @@ export interface IngestConsumerOptions {
   maxHistory: number;
   /** Offsets per partition within which a record id seen again is applied to the online store once (0: off). @default DEFAULT_DEDUPE_WINDOW */
   dedupeWindow?: number;
+  /** Buckets of the online store (ONLINE_STORE_BUCKETS): checked against the store's layout, or given to a new store. @default the store's own, 1 for a new store */
+  onlineStoreBuckets?: number;
   /** A new group starts at the beginning of the topics (nothing produced before the first start is skipped). @default true */
   fromBeginning?: boolean;
   /** Create missing topics (and the dead-letter topic) on start. @default true */
@@ -68,6 +70,12 @@ export class IngestConsumer {
     const kafka = createKafka(options.kafka);
     const byTopic = new Map(topics.map((t) => [t.topic, t]));
     if (byTopic.size !== topics.length) throw new NonRetriableError(`a topic is bound twice: ${topics.map((t) => t.topic).join(', ')}`);
+    // First: a layout refused leaves no connection open behind it.
+    const writer = await RedisOnlineWriter.open(options.redis, options.redisPrefix, options.maxHistory, {
+      dedupeWindow: options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW,
+      topics: topics.filter((t) => t.kind.addOnline).map((t) => t.topic),
+      ...(options.onlineStoreBuckets === undefined ? {} : { buckets: options.onlineStoreBuckets }),
+    });
     if (options.createTopics ?? true) {
       const admin = kafka.admin();
       await admin.connect();
@@ -93,7 +101,6 @@ export class IngestConsumer {
     });
     const producer = await RdKafkaProducer.connect({ brokers: options.kafka.brokers, clientId: options.kafka.clientId });
     const self = new IngestConsumer(consumer, producer, undefined);
-    const writer = new RedisOnlineWriter(options.redis, options.redisPrefix, options.maxHistory, options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW);
     const pipeline = new IngestPipeline(
       {
         clickhouse: options.clickhouse,

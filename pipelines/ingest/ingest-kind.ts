@@ -1,4 +1,4 @@
-import type { OnlineOps } from '../online-store/online-ops.js';
+import type { OpsTarget } from '../online-store/online-ops.js';
 import type { SourcePosition, TableRows } from './offline-rows.js';
 
 export type ParseOutcome<R> = { ok: true; record: R } | { ok: false; reason: string };
@@ -18,8 +18,8 @@ export interface IngestKind<R = unknown> {
   parse(value: Buffer): ParseOutcome<R>;
   /** Adds the record's rows to the offline store's batch. */
   addOffline(rows: TableRows, record: R, source: SourcePosition): void;
-  /** Adds the record's effect on the online store; omitted for kinds that only go offline. */
-  addOnline?(ops: OnlineOps, record: R): void;
+  /** Adds the record's effect on the online store to the ops `target` gives per entity; omitted for kinds that only go offline. */
+  addOnline?(target: OpsTarget, record: R): void;
   /** The record's own id, by which a record produced twice is applied to the online store once. */
   recordId?(record: R): string;
   /** Event time (epoch ms), for the freshness metric. */

@@ -9,6 +9,7 @@ import { deadLetterBatches, deadLetterMessage, deadLetterRow, type DeadLetter } 
 import type { IngestKind } from './ingest-kind.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 import { RecentIds } from './recent-ids.js';
+import { BucketRouter } from './bucket-router.js';
 import { pushRow, type TableRows } from './offline-rows.js';
 import { classifyWriteError, WriteFailedError } from './write-errors.js';
 
@@ -190,10 +191,10 @@ export class IngestPipeline {
   private wake: (() => void) | undefined;
   private spaceFreed: (() => void) | undefined;
   private readonly loop: Promise<void>;
-  /** Watermark per `topic\0partition` as this process last wrote it; re-read from Redis on a mismatch. */
-  private readonly watermarks = new Map<string, number>();
-  /** Per partition, the ids applied within the dedupe window (see recentIds). */
-  private readonly recent = new Map<string, RecentIds>();
+  /** Watermarks (one per bucket) per `topic\0partition` as this process last wrote them; re-read from Redis on a mismatch. */
+  private readonly watermarks = new Map<string, number[]>();
+  /** Per partition and bucket, the ids applied within the dedupe window (see recentIds). */
+  private readonly recent = new Map<string, RecentIds[]>();
   /** The options with their defaults, merged and checked once. */
   private readonly settings: PipelineSettings;
   /** Per `topic\0partition`: the Redis apply of the latest flush holding it (the next one waits for it). */
@@ -535,103 +536,104 @@ export class IngestPipeline {
     return new WriteFailedError(store, error.attempts, error.cause);
   }
 
-  /** Reads a partition's watermark from Redis and reports it if the store lost events this process expected there. */
-  private async readWatermark(topic: string, partition: number, expectedAtLeast: number): Promise<number> {
-    const watermark = (await this.attempt('redis', () => this.sinks.online.watermarks(topic, [partition]))).get(partition)!;
+  /** Reads a partition's watermarks (one per bucket) from Redis and reports it if the store lost events this process expected there. */
+  private async readWatermarks(topic: string, partition: number, expectedAtLeast: number): Promise<number[]> {
+    const watermarks = await this.attempt('redis', () => this.sinks.online.watermarks(topic, partition));
+    const low = Math.min(...watermarks);
     const id = `${topic}\u0000${partition}`;
-    if (watermark < expectedAtLeast && !this.behind.has(id)) {
+    if (low < expectedAtLeast && !this.behind.has(id)) {
       this.behind.add(id);
-      const detail = `watermark ${watermark} found behind offset ${expectedAtLeast} at ${new Date().toISOString()}`;
+      const detail = `watermark ${low} found behind offset ${expectedAtLeast} (bucket ${watermarks.indexOf(low)} of ${watermarks.length}) at ${new Date().toISOString()}`;
       this.options.metrics?.onlineStoreBehind.set({ topic, partition: String(partition) }, 1);
-      log.error({ topic, partition, watermark, expectedAtLeast },
+      log.error({ topic, partition, watermark: low, bucket: watermarks.indexOf(low), expectedAtLeast },
         'online store (Redis) is missing events: its watermark is behind what was applied or committed (Redis restarted without persistence, restored from an old snapshot, or failed over to a lagging replica); ingestion goes on, run `recsys ingest --rebuild-online-store` to refill it from ClickHouse');
       await this.attempt('redis', () => this.sinks.online.markBehind(topic, partition, detail));
     }
-    return watermark;
+    return watermarks;
   }
 
-  /** Applies one partition's batches (in offset order) to Redis, exactly once per offset. */
+  /**
+   * Applies one partition's batches (in offset order) to Redis, exactly once
+   * per offset and bucket: chunk by chunk, each bucket's share with the
+   * bucket's own watermark.
+   */
   private async applyPartition(batches: PartitionBatch[]): Promise<void> {
     const { topic, partition, kind } = batches[0]!;
     const lastOffset = batches[batches.length - 1]!.lastOffset;
     const records = batches.flatMap((b) => b.valid);
     const id = `${topic}\u0000${partition}`;
+    const { bucketOf } = this.sinks.online.keys;
     for (let attempt = 0; ; attempt++) {
       this.abort.signal.throwIfAborted();
       const cached = this.watermarks.get(id);
       // The first batch after an assignment starts at the committed offset: everything before it should be in Redis.
-      let watermark = cached;
-      if (watermark === undefined || attempt > 0) watermark = await this.readWatermark(topic, partition, cached ?? batches[0]!.firstOffset - 1);
-      if (watermark >= lastOffset) {
-        this.watermarks.set(id, watermark);
+      let watermarks = cached;
+      if (watermarks === undefined || attempt > 0) watermarks = await this.readWatermarks(topic, partition, cached ? Math.min(...cached) : batches[0]!.firstOffset - 1);
+      const low = Math.min(...watermarks);
+      if (low >= lastOffset) {
+        this.watermarks.set(id, watermarks);
         return;
       }
-      const pending = records.filter((r) => r.offset > watermark);
+      const pending = records.filter((r) => r.offset > low);
       const recent = await this.recentIds(topic, partition, kind, cached === undefined || attempt > 0);
       let duplicates = 0;
-      const chunks: PartitionChunk[] = [];
-      let expected = watermark;
-      for (let i = 0; i < pending.length || chunks.length === 0; i += this.settings.chunkSize) {
+      const chunks: PartitionChunk[][] = watermarks.map(() => []);
+      const expected = [...watermarks];
+      for (let i = 0, first = true; i < pending.length || first; i += this.settings.chunkSize, first = false) {
         const slice = pending.slice(i, i + this.settings.chunkSize);
         const last = i + this.settings.chunkSize >= pending.length ? lastOffset : slice[slice.length - 1]!.offset;
-        const ops = emptyOps();
-        const ids: string[] = [];
-        const fresh = new Set<string>();
+        const router = new BucketRouter(bucketOf, watermarks, recent);
         for (const r of slice) {
-          if (recent) {
-            const recordId = kind.recordId!(r.record);
-            if (recent.has(recordId) || fresh.has(recordId)) {
-              duplicates++;
-              continue;
-            }
-            fresh.add(recordId);
-            ids.push(recordId);
-          }
-          kind.addOnline!(ops, r.record);
+          router.next(r.offset, recent ? kind.recordId!(r.record) : undefined);
+          kind.addOnline!(router.target, r.record);
+          if (router.duplicate) duplicates++;
         }
-        // The window moves chunk by chunk, as the script moves it in Redis: a flush can span more than the
-        // window (one record batch of a fast producer can hold thousands), and an id further back counts again.
-        // Added before the chunk applies; a chunk that does not apply makes the next attempt reload the window.
-        recent?.add(last, ids);
-        chunks.push({ expected, last, ops, ids });
-        expected = last;
+        for (let b = 0; b < chunks.length; b++) {
+          if (watermarks[b]! >= last) continue;
+          // The window moves chunk by chunk, as the script moves it in Redis: a flush can span more than the
+          // window (one record batch of a fast producer can hold thousands), and an id further back counts again.
+          // Added before the chunk applies; a chunk that does not apply makes the next attempt reload the window.
+          recent?.[b]!.add(last, router.ids[b]!);
+          chunks[b]!.push({ expected: expected[b]!, last, ops: router.ops[b]!, ids: router.ids[b]! });
+          expected[b] = last;
+        }
       }
-      let applied: number;
+      let applied: number[];
       try {
         applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, chunks));
       } catch (error) {
-        // The window holds this flush's ids already: reloaded from Redis before the flush is tried again.
+        // The windows hold this flush's ids already: reloaded from Redis before the flush is tried again.
         this.recent.delete(id);
         throw error;
       }
-      if (applied === chunks.length) {
-        this.watermarks.set(id, lastOffset);
+      if (applied.every((n, b) => n === chunks[b]!.length)) {
+        this.watermarks.set(id, watermarks.map((w) => Math.max(w, lastOffset)));
         if (duplicates > 0) {
           this.options.metrics?.duplicates.inc({ topic }, duplicates);
           log.warn({ topic, partition, duplicates, offsets: [pending[0]!.offset, lastOffset] }, 'records produced twice (same id within the dedupe window): applied to the online store once');
         }
         return;
       }
-      // Another writer (this partition's owner after a rebalance) moved the
-      // watermark, or the store lost it: re-read it and apply only what is still missing.
-      log.info({ topic, partition, applied, chunks: chunks.length }, 'online store watermark moved; re-reading');
+      // Another writer (this partition's owner after a rebalance) moved a
+      // watermark, or the store lost it: re-read them and apply only what is still missing.
+      log.info({ topic, partition, applied, chunks: chunks.map((c) => c.length) }, 'online store watermark moved; re-reading');
     }
   }
 
   /**
-   * The ids the partition applied within its dedupe window: kept in memory
-   * between flushes, reloaded from Redis whenever the watermark is re-read
-   * (the window there moves only with the watermark, so while this process's
-   * compare-and-set chunks apply, its copy is Redis's). Undefined for kinds
-   * without ids or with the window off.
+   * The ids the partition applied within its dedupe window, per bucket: kept
+   * in memory between flushes, reloaded from Redis whenever the watermarks
+   * are re-read (a window there moves only with its bucket's watermark, so
+   * while this process's compare-and-set chunks apply, its copy is Redis's).
+   * Undefined for kinds without ids or with the window off.
    */
-  private async recentIds(topic: string, partition: number, kind: IngestKind, reload: boolean): Promise<RecentIds | undefined> {
+  private async recentIds(topic: string, partition: number, kind: IngestKind, reload: boolean): Promise<RecentIds[] | undefined> {
     const window = this.sinks.online.dedupeWindow;
     if (!kind.recordId || window === 0) return undefined;
     const id = `${topic}\u0000${partition}`;
     let recent = this.recent.get(id);
     if (!recent || reload) {
-      recent = RecentIds.from(window, await this.attempt('redis', () => this.sinks.online.seenWindow(topic, partition)));
+      recent = (await this.attempt('redis', () => this.sinks.online.seenWindows(topic, partition))).map((w) => RecentIds.from(window, w));
       this.recent.set(id, recent);
     }
     return recent;
@@ -639,44 +641,51 @@ export class IngestPipeline {
 
   /**
    * After an apply failed for good: the partition's records one by one, each
-   * with the watermark; one that Redis refuses is skipped by a chunk that
-   * only moves the watermark past it, and returned (to be dead-lettered).
+   * with the watermarks; one that Redis refuses is skipped by chunks that
+   * only move the watermarks past it, and returned (to be dead-lettered).
    */
   private async applyPartitionIsolating(batches: PartitionBatch[]): Promise<FlushRecord[]> {
     const { topic, partition, kind } = batches[0]!;
     const lastOffset = batches[batches.length - 1]!.lastOffset;
     const id = `${topic}\u0000${partition}`;
+    const { bucketOf } = this.sinks.online.keys;
     const refused: FlushRecord[] = [];
-    let watermark = await this.readWatermark(topic, partition, this.watermarks.get(id) ?? batches[0]!.firstOffset - 1);
+    const cached = this.watermarks.get(id);
+    let watermarks = await this.readWatermarks(topic, partition, cached ? Math.min(...cached) : batches[0]!.firstOffset - 1);
     const records = batches.flatMap((batch) => batch.valid.map((valid) => ({ batch, valid })));
     let recent = await this.recentIds(topic, partition, kind, true);
+    const skipTo = (offset: number) => watermarks.map((w) => (w >= offset ? [] : [{ expected: w, last: offset, ops: emptyOps() }]));
     for (const r of records) {
-      if (r.valid.offset <= watermark) continue;
-      const ops = emptyOps();
-      const ids: string[] = [];
-      const recordId = recent ? kind.recordId!(r.valid.record) : undefined;
-      if (recordId !== undefined && recent!.has(recordId)) this.options.metrics?.duplicates.inc({ topic });
-      else {
-        if (recordId !== undefined) ids.push(recordId);
-        kind.addOnline!(ops, r.valid.record);
-      }
-      let applied: number;
+      const offset = r.valid.offset;
+      if (offset <= Math.min(...watermarks)) continue;
+      const router = new BucketRouter(bucketOf, watermarks, recent);
+      router.next(offset, recent ? kind.recordId!(r.valid.record) : undefined);
+      kind.addOnline!(router.target, r.valid.record);
+      if (router.duplicate) this.options.metrics?.duplicates.inc({ topic });
+      let sent: PartitionChunk[][] = watermarks.map((w, b) => (w >= offset ? [] : [{ expected: w, last: offset, ops: router.ops[b]!, ids: router.ids[b]! }]));
+      let applied: number[];
       try {
-        applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: r.valid.offset, ops, ids }]), 0);
-        if (applied === 1) recent?.add(r.valid.offset, ids);
+        applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, sent), 0);
       } catch (error) {
         if (!(error instanceof WriteFailedError)) throw error;
         refused.push(r);
         if (refused.length > this.settings.maxUnwritablePerFlush || refused.length === records.length && records.length > 1) throw this.storeAtFault('redis', error, batches);
-        applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: r.valid.offset, ops: emptyOps() }]));
-      }
-      // 0: another writer moved the watermark; go on from where it is (and from its window).
-      if (applied !== 1) {
-        watermark = await this.readWatermark(topic, partition, watermark);
+        // Buckets that took the record before one refused it keep it; the others move past it empty.
+        watermarks = await this.attempt('redis', () => this.sinks.online.watermarks(topic, partition));
+        sent = skipTo(offset);
+        applied = await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, sent));
         recent = await this.recentIds(topic, partition, kind, true);
-      } else watermark = r.valid.offset;
+      }
+      if (applied.every((n, b) => n === sent[b]!.length)) {
+        sent.forEach((chunks, b) => { if (chunks.length > 0) recent?.[b]!.add(offset, chunks[0]!.ids ?? []); });
+        watermarks = watermarks.map((w) => Math.max(w, offset));
+      } else {
+        // Another writer moved a watermark: go on from where they are (and from their windows).
+        watermarks = await this.readWatermarks(topic, partition, Math.min(...watermarks));
+        recent = await this.recentIds(topic, partition, kind, true);
+      }
     }
-    if (watermark < lastOffset) await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, [{ expected: watermark, last: lastOffset, ops: emptyOps() }]));
+    if (Math.min(...watermarks) < lastOffset) await this.attempt('redis', () => this.sinks.online.applyChunks(topic, partition, skipTo(lastOffset)));
     this.watermarks.delete(id);
     this.recent.delete(id);
     return refused;

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { SqlClient } from '../../infra/clickhouse/sql-client.js';
 import { sqlString } from '../../infra/clickhouse/escape.js';
 import { logger } from '../../infra/logger.js';
-import type { Redis } from '../../infra/redis/redis-client.js';
+import { isCluster, type Redis } from '../../infra/redis/redis-client.js';
 import { scanKeys } from '../../infra/redis/scan-keys.js';
 import { addEventOps, emptyOps, type OnlineStoreSpec } from '../online-store/online-ops.js';
-import { RedisOnlineWriter } from '../online-store/redis-online-store.js';
+import { RedisOnlineWriter, storedBuckets } from '../online-store/redis-online-store.js';
+import { DEFAULT_CLUSTER_BUCKETS, redisKeys } from '../online-store/redis-keys.js';
 import { OFFLINE_TABLES } from './offline-rows.js';
 import { readEvents, storedPositions } from './offline-store.js';
 
@@ -21,6 +22,8 @@ export interface RebuildOnlineStoreOptions {
   topic: string;
   /** Only events from this time on (epoch ms) count; entities keep the attributes they had then. @default everything stored */
   from?: number;
+  /** Buckets of the rebuilt store (ONLINE_STORE_BUCKETS). @default the store's own (a new store's default if it has none) */
+  buckets?: number;
   /** Events per atomic Redis script call. @default 1000 */
   chunkSize?: number;
   /** Event time read from ClickHouse per query (bounds memory). @default 1 day */
@@ -30,6 +33,8 @@ export interface RebuildOnlineStoreOptions {
 export interface RebuildResult {
   events: number;
   deletedKeys: number;
+  /** Buckets of the rebuilt store (its layout). */
+  buckets: number;
   /** Partition → the watermark set (the last offset ClickHouse holds for it). */
   watermarks: Map<number, number>;
 }
@@ -37,25 +42,35 @@ export interface RebuildResult {
 /**
  * Refills the online store from ClickHouse, the source of truth, after it
  * was lost (Redis restarted without persistence, restored from an old
- * snapshot, failed over to a lagging replica). Removes the store's entity
- * keys, applies every stored event (from `from` on) with the same script
- * ingestion uses, then sets each partition's watermark to the last offset
- * ClickHouse holds for it, so ingestion resumes exactly after it: what
- * ClickHouse holds beyond the committed offset is skipped when replayed.
- * Run it while ingestion is stopped (the CLI checks the consumer group).
+ * snapshot, failed over to a lagging replica), or to give it another
+ * layout (`buckets`). Removes the store's entity keys, applies every stored
+ * event (from `from` on) with the same script ingestion uses, then sets each
+ * partition's watermark in every bucket to the last offset ClickHouse holds
+ * for it, so ingestion resumes exactly after it: what ClickHouse holds
+ * beyond the committed offset is skipped when replayed. Run it while
+ * ingestion is stopped (the CLI checks the consumer group).
  */
 export async function rebuildOnlineStore(options: RebuildOnlineStoreOptions): Promise<RebuildResult> {
   const { clickhouse, redis, prefix, spec, topic } = options;
   const chunkSize = options.chunkSize ?? 1000;
-  const writer = new RedisOnlineWriter(redis, prefix, spec.behaviour.maxLength);
+  const stored = await storedBuckets(redis, prefix);
+  const old = redisKeys(prefix, stored ?? 1);
+  const buckets = options.buckets ?? stored ?? (isCluster(redis) ? DEFAULT_CLUSTER_BUCKETS : 1);
   // Positions first: they cover at least every event read below.
   const positions = await partitionPositions(clickhouse, topic);
 
   let deletedKeys = 0;
-  for (const pattern of [`${prefix}u:*`, `${prefix}i:*`]) deletedKeys += await deleteMatching(redis, pattern);
-  await redis.del(writer.keys.watermark(topic), writer.keys.behind(topic));
+  const relayout = buckets !== old.buckets;
+  for (let b = 0; b < old.buckets; b++) {
+    const bp = old.bucketPrefix(b);
+    for (const pattern of [`${bp}u:*`, `${bp}i:*`, ...(relayout ? [`${bp}ingest:seen:*`] : [])]) deletedKeys += await deleteMatching(redis, pattern);
+    await redis.del(old.watermark(topic, b));
+  }
+  await redis.del(old.behind(topic));
+  await redis.set(old.layout(), String(buckets));
+  const writer = new RedisOnlineWriter(redis, prefix, spec.behaviour.maxLength, 0, buckets);
 
-  // The ingestion script, on a scratch watermark: each chunk applies atomically, in order.
+  // The ingestion script, on a scratch watermark: each chunk applies atomically (per bucket), in order.
   const scratch = `rebuild-${randomBytes(6).toString('hex')}`;
   let expected = -1;
   let events = 0;
@@ -63,24 +78,26 @@ export async function rebuildOnlineStore(options: RebuildOnlineStoreOptions): Pr
   let inChunk = 0;
   const flush = async () => {
     if (inChunk === 0) return;
-    await writer.applyChunks(scratch, 0, [{ expected, last: expected + 1, ops }]);
+    await writer.applyOps(scratch, 0, expected, ops);
     expected++;
     ops = emptyOps();
     inChunk = 0;
   };
   try {
+    const target = () => ops;
     for await (const event of readEvents(clickhouse, { ...(options.from === undefined ? {} : { from: options.from }), ...(options.windowMs ? { windowMs: options.windowMs } : {}) })) {
-      addEventOps(ops, spec, event);
+      addEventOps(target, spec, event);
       events++;
       if (++inChunk >= chunkSize) await flush();
     }
     await flush();
   } finally {
-    await redis.del(writer.keys.watermark(scratch));
+    for (let b = 0; b < buckets; b++) await redis.del(writer.keys.watermark(scratch, b));
   }
-  if (positions.size > 0) await redis.hset(writer.keys.watermark(topic), ...[...positions].flatMap(([p, o]) => [String(p), String(o)]));
-  log.info({ topic, events, deletedKeys, watermarks: Object.fromEntries(positions) }, 'online store rebuilt from ClickHouse');
-  return { events, deletedKeys, watermarks: positions };
+  const fields = [...positions].flatMap(([p, o]) => [String(p), String(o)]);
+  if (fields.length > 0) for (let b = 0; b < buckets; b++) await redis.hset(writer.keys.watermark(topic, b), ...fields);
+  log.info({ topic, events, deletedKeys, buckets, watermarks: Object.fromEntries(positions) }, 'online store rebuilt from ClickHouse');
+  return { events, deletedKeys, buckets, watermarks: positions };
 }
 
 /** The last offset per partition ClickHouse holds for `topic`: stored events and dead letters. */
@@ -95,7 +112,7 @@ async function partitionPositions(clickhouse: SqlClient, topic: string): Promise
 
 async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
   let deleted = 0;
-  // Keys under one hash-tagged prefix share a slot, so one UNLINK per batch is valid on a cluster too.
+  // The pattern is one bucket's: its keys share a slot, so one UNLINK per batch is valid on a cluster too.
   for await (const keys of scanKeys(redis, pattern)) deleted += await redis.unlink(...keys);
   return deleted;
 }

@@ -67,35 +67,60 @@ function bump(ops: OnlineOps, ref: string, field: string): void {
   fields.set(field, (fields.get(field) ?? 0) + 1);
 }
 
-/** Adds one event's effect to `ops`. */
-export function addEventOps(ops: OnlineOps, spec: OnlineStoreSpec, event: Event): void {
+/**
+ * Where an entity's share of an event's effect goes: the ops of the entity's
+ * bucket, or undefined where that bucket must not take the event (it holds
+ * it already). Called at most once per entity and event.
+ */
+export type OpsTarget = (kind: EntityKind, id: string) => OnlineOps | undefined;
+
+/** Every entity into one `ops`. */
+export const into = (ops: OnlineOps): OpsTarget => () => ops;
+
+/** Adds one event's effect to the ops `target` gives for each entity it touches. */
+export function addEventOps(target: OpsTarget, spec: OnlineStoreSpec, event: Event): void {
   if (event.type === 'item_update') {
-    ops.attributes.push({ kind: 'item', id: event.item_id, ts: event.ts, attributes: event.attributes });
+    target('item', event.item_id)?.attributes.push({ kind: 'item', id: event.item_id, ts: event.ts, attributes: event.attributes });
     return;
   }
   if (event.type === 'user_update') {
-    ops.attributes.push({ kind: 'user', id: event.user_id, ts: event.ts, attributes: event.attributes });
+    target('user', event.user_id)?.attributes.push({ kind: 'user', id: event.user_id, ts: event.ts, attributes: event.attributes });
     return;
   }
   const label = labelOf({ label: spec.label } as FeatureSpec, event);
-  const user = entityRef('user', event.user_id);
-  const item = entityRef('item', event.item_id);
-  for (const ref of [user, item]) {
-    bump(ops, ref, event.type);
-    if (label === 1) bump(ops, ref, `${event.type}:pos`);
-    if ((ops.lastTs.get(ref) ?? -Infinity) < event.ts) ops.lastTs.set(ref, event.ts);
-  }
+  const userOps = target('user', event.user_id);
+  const itemOps = target('item', event.item_id);
+  if (userOps) addInteraction(userOps, entityRef('user', event.user_id), event.type, label, event.ts);
+  if (itemOps) addInteraction(itemOps, entityRef('item', event.item_id), event.type, label, event.ts);
   const { types, positiveOnly } = spec.behaviour;
-  if (types.includes(event.type) && (!positiveOnly || label === 1)) {
-    let seq = ops.sequences.get(event.user_id);
-    if (!seq) ops.sequences.set(event.user_id, (seq = []));
+  if (userOps && types.includes(event.type) && (!positiveOnly || label === 1)) {
+    let seq = userOps.sequences.get(event.user_id);
+    if (!seq) userOps.sequences.set(event.user_id, (seq = []));
     seq.push({ item_id: event.item_id, ts: event.ts, event_id: event.event_id });
   }
 }
 
+function addInteraction(ops: OnlineOps, ref: string, type: string, label: number | undefined, ts: number): void {
+  bump(ops, ref, type);
+  if (label === 1) bump(ops, ref, `${type}:pos`);
+  if ((ops.lastTs.get(ref) ?? -Infinity) < ts) ops.lastTs.set(ref, ts);
+}
+
+/** `ops` split by the bucket of each entity (`bucketOf` of its id): one ops per bucket. */
+export function splitOps(ops: OnlineOps, buckets: number, bucketOf: (id: string) => number): OnlineOps[] {
+  if (buckets === 1) return [ops];
+  const out = Array.from({ length: buckets }, emptyOps);
+  for (const [ref, fields] of ops.counters) out[bucketOf(parseEntityRef(ref).id)]!.counters.set(ref, fields);
+  for (const [ref, ts] of ops.lastTs) out[bucketOf(parseEntityRef(ref).id)]!.lastTs.set(ref, ts);
+  for (const [userId, entries] of ops.sequences) out[bucketOf(userId)]!.sequences.set(userId, entries);
+  for (const update of ops.attributes) out[bucketOf(update.id)]!.attributes.push(update);
+  return out;
+}
+
 export function opsOf(spec: OnlineStoreSpec, events: Iterable<Event>): OnlineOps {
   const ops = emptyOps();
-  for (const e of events) addEventOps(ops, spec, e);
+  const target = into(ops);
+  for (const e of events) addEventOps(target, spec, e);
   return ops;
 }
 

@@ -1,36 +1,87 @@
 /**
  * Redis key layout of the online store, under a prefix (REDIS_KEY_PREFIX,
- * default `recsys:`):
- *   <p>u:<user>:h   sorted set, the behaviour sequence (score = event ts)
- *   <p>u:<user>:c   hash, counters (`<type>`, `<type>:pos`, `last_ts`)
- *   <p>u:<user>:a   hash, attributes (JSON values; `_ts` = time of the update applied last)
- *   <p>i:<item>:c   hash, counters
- *   <p>i:<item>:a   hash, attributes
- *   <p>ingest:wm:<topic>  hash, partition → last Kafka offset applied (the exactly-once guard)
+ * default `recsys:`), split into `buckets` (the store's layout, kept in
+ * Redis): every user and item lives in the bucket its id hashes to, and each
+ * bucket has a key prefix of its own (`bucketPrefix`), with a hash tag of its
+ * own when there is more than one bucket, so that on a Redis Cluster the
+ * buckets spread over the primaries while each Lua script (one bucket's
+ * share of a chunk, with the bucket's watermark) still touches one slot.
+ * With one bucket the bucket prefix is the prefix itself.
+ *   <b>u:<user>:h   sorted set, the behaviour sequence (score = event ts)
+ *   <b>u:<user>:c   hash, counters (`<type>`, `<type>:pos`, `last_ts`)
+ *   <b>u:<user>:a   hash, attributes (JSON values; `_ts` = time of the update applied last)
+ *   <b>i:<item>:c   hash, counters
+ *   <b>i:<item>:a   hash, attributes
+ *   <b>ingest:wm:<topic>  hash, partition → last Kafka offset applied to the bucket (the exactly-once guard)
+ *   <b>ingest:seen:<topic>:<partition>  hash, a chunk's last offset → the ids it applied to the bucket
+ *                         (JSON): the partition's dedupe window, so a record produced twice counts once
  *   <p>ingest:behind:<topic>  hash, partition → why the store is known to miss events (set when a
  *                         watermark was found behind the consumer's position; cleared by a rebuild)
- *   <p>ingest:seen:<topic>:<partition>  hash, a chunk's last offset → the ids it applied (JSON): the
- *                         partition's dedupe window, so a record produced twice (a producer's retry)
- *                         counts once
+ *   <p>online:buckets  the layout: how many buckets the store was written with
  */
 export interface RedisKeys {
+  readonly prefix: string;
+  readonly buckets: number;
+  /** The bucket an entity id belongs to (users and items alike). */
+  bucketOf(id: string): number;
+  bucketPrefix(bucket: number): string;
   history(userId: string): string;
   counters(kind: 'user' | 'item', id: string): string;
   attributes(kind: 'user' | 'item', id: string): string;
-  watermark(topic: string): string;
+  watermark(topic: string, bucket: number): string;
+  seen(topic: string, partition: number, bucket: number): string;
   behind(topic: string): string;
-  seen(topic: string, partition: number): string;
+  layout(): string;
 }
 
-export function redisKeys(prefix: string): RedisKeys {
+/**
+ * FNV-1a over the id's UTF-16 code units. The layout depends on it: a store
+ * written with one hash cannot be read with another, so it never changes.
+ */
+export function bucketOfId(id: string, buckets: number): number {
+  if (buckets === 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % buckets;
+}
+
+const TAG = /\{([^}]+)\}/;
+
+/**
+ * The prefix of one bucket's keys: the prefix's hash tag gains the bucket
+ * (`{recsys}:` → `{recsys.3}:`); a prefix without a tag gets one after it
+ * (`recsys:` → `recsys:{3}:`).
+ */
+export function bucketPrefix(prefix: string, bucket: number, buckets: number): string {
+  if (buckets === 1) return prefix;
+  return TAG.test(prefix) ? prefix.replace(TAG, (_, tag: string) => `{${tag}.${bucket}}`) : `${prefix}{${bucket}}:`;
+}
+
+export const MAX_BUCKETS = 4096;
+/**
+ * Buckets of a new store on a Redis Cluster: enough for a few primaries to
+ * share it roughly evenly (each bucket is one slot, placed where the slot
+ * map puts it), few enough that a chunk costs few script calls.
+ */
+export const DEFAULT_CLUSTER_BUCKETS = 16;
+
+export function redisKeys(prefix: string, buckets = 1): RedisKeys {
+  if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) throw new RangeError(`online store buckets must be an integer in [1, ${MAX_BUCKETS}], got ${buckets}`);
+  const prefixes = Array.from({ length: buckets }, (_, b) => bucketPrefix(prefix, b, buckets));
   const entity = (kind: 'user' | 'item') => (kind === 'user' ? 'u' : 'i');
+  const of = (id: string) => prefixes[bucketOfId(id, buckets)]!;
   return {
-    history: (userId) => `${prefix}u:${userId}:h`,
-    counters: (kind, id) => `${prefix}${entity(kind)}:${id}:c`,
-    attributes: (kind, id) => `${prefix}${entity(kind)}:${id}:a`,
-    watermark: (topic) => `${prefix}ingest:wm:${topic}`,
+    prefix,
+    buckets,
+    bucketOf: (id) => bucketOfId(id, buckets),
+    bucketPrefix: (b) => prefixes[b]!,
+    history: (userId) => `${of(userId)}u:${userId}:h`,
+    counters: (kind, id) => `${of(id)}${entity(kind)}:${id}:c`,
+    attributes: (kind, id) => `${of(id)}${entity(kind)}:${id}:a`,
+    watermark: (topic, b) => `${prefixes[b]!}ingest:wm:${topic}`,
+    seen: (topic, partition, b) => `${prefixes[b]!}ingest:seen:${topic}:${partition}`,
     behind: (topic) => `${prefix}ingest:behind:${topic}`,
-    seen: (topic, partition) => `${prefix}ingest:seen:${topic}:${partition}`,
+    layout: () => `${prefix}online:buckets`,
   };
 }
 

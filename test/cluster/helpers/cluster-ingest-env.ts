@@ -64,7 +64,8 @@ export async function createClusterIngestEnv({ partitions = 6 } = {}): Promise<C
       await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
       await admin.deleteGroups([groupId]).catch(() => {});
       await admin.disconnect();
-      await deleteKeys(redis, `${prefix}*`);
+      // The store's buckets have tags of their own (`{test_x.3}:`): the pattern covers them too.
+      await deleteKeys(redis, `${prefix.slice(0, prefix.indexOf('}'))}*`);
       redis.disconnect();
       const dropper = createClickHouse(services.clickhouse, { database: null });
       await dropper.command(`DROP DATABASE IF EXISTS ${sqlIdentifier(database)}`).catch(() => {});

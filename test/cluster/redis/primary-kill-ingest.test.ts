@@ -9,7 +9,8 @@ import { eventKey } from '../../../pipelines/ingest/events-kind.js';
 import { DEFAULT_FEATURES_FILE } from '../../../pipelines/ingest/ingest-config.js';
 import { MemoryOnlineStore } from '../../../pipelines/online-store/memory-online-store.js';
 import { onlineSpecFrom } from '../../../pipelines/online-store/online-ops.js';
-import { RedisOnlineStore, RedisOnlineWriter } from '../../../pipelines/online-store/redis-online-store.js';
+import { RedisOnlineStore, RedisOnlineWriter, storedBuckets } from '../../../pipelines/online-store/redis-online-store.js';
+import { DEFAULT_CLUSTER_BUCKETS, redisKeys } from '../../../pipelines/online-store/redis-keys.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { assertOnlineStoreMatches } from '../../helpers/conformance/online-store.js';
 import { spawnTs, type Child } from '../../integration/pipelines/ingest/child.js';
@@ -25,7 +26,22 @@ async function metricValue(port: number, name: string): Promise<number> {
   return text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
-describe('cluster: kill -9 of the Redis primary holding the online store during ingestion', function () {
+/** Per primary (host:port), how many of the store's keys it holds. */
+async function storeKeysPerPrimary(cluster: Cluster, prefix: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const node of cluster.nodes('master')) {
+    let n = 0;
+    for (let cursor = '0'; ;) {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix.slice(0, prefix.indexOf('}'))}*`, 'COUNT', 1000);
+      n += keys.length;
+      if ((cursor = next) === '0') break;
+    }
+    out.set(`${node.options.host}:${node.options.port}`, n);
+  }
+  return out;
+}
+
+describe('cluster: kill -9 of a Redis primary holding part of the online store during ingestion', function () {
   this.timeout(600_000);
   const spec = onlineSpecFrom(loadFeatureSpec(DEFAULT_FEATURES_FILE));
   const events: Event[] = [...syntheticEvents({ events: 30_000, users: 800, items: 1500, seed: 42 })];
@@ -50,7 +66,9 @@ describe('cluster: kill -9 of the Redis primary holding the online store during 
 
   it('fails over, ingestion resumes, the store is checked against the reference and rebuilt from ClickHouse', async () => {
     const cluster = env.redis as Cluster;
-    const slot = Number(await cluster.call('CLUSTER', 'KEYSLOT', `${env.prefix}x`));
+    // The store in DEFAULT_CLUSTER_BUCKETS buckets, each a slot of its own: the primary serving bucket 0 is killed.
+    const keys = redisKeys(env.prefix, DEFAULT_CLUSTER_BUCKETS);
+    const slot = Number(await cluster.call('CLUSTER', 'KEYSLOT', `${keys.bucketPrefix(0)}x`));
     await waitFor(() => cluster.slots[slot]?.[0], { timeoutMs: 10_000, what: 'the slot map' });
     const primary = cluster.slots[slot]![0]!;
     const port = Number(primary.split(':')[1]);
@@ -71,7 +89,7 @@ describe('cluster: kill -9 of the Redis primary holding the online store during 
     // Before the rebuild: what the failover kept, against a reference store fed every event.
     const reference = new MemoryOnlineStore(spec);
     reference.applyEvents(events);
-    const behind = await new RedisOnlineWriter(env.redis, env.prefix, spec.behaviour.maxLength).behind(env.topic);
+    const behind = await new RedisOnlineWriter(env.redis, env.prefix, spec.behaviour.maxLength, 0, DEFAULT_CLUSTER_BUCKETS).behind(env.topic);
     let matchedBeforeRebuild = true;
     try {
       await assertOnlineStoreMatches(new RedisOnlineStore(env.redis, env.prefix, spec.behaviour.maxLength), reference, events);
@@ -85,6 +103,12 @@ describe('cluster: kill -9 of the Redis primary holding the online store during 
     assert.equal(rebuildExit.code, 0, rebuild.stderr.slice(-5).join('\n'));
 
     const stored = await assertStoresHoldExactly(env, spec, events, 365 * 86_400_000);
+    assert.equal(await storedBuckets(env.redis, env.prefix), DEFAULT_CLUSTER_BUCKETS, 'a new store on a cluster is bucketed');
+    const spread = await storeKeysPerPrimary(cluster, env.prefix);
+    const total = [...spread.values()].reduce((a, b) => a + b, 0);
+    console.log(`      store keys per primary: ${[...spread].map(([node, n]) => `${node} ${n}`).join(', ')} (of ${total})`);
+    assert.equal(spread.size, 3);
+    for (const [node, n] of spread) assert.ok(n >= total / 10, `primary ${node} holds ${n} of ${total} keys: the store spreads over the primaries`);
     console.log(`      events in ${events.length}; primary ${primary} (pid ${killedPid}) killed, drained ${resumedSeconds.toFixed(1)} s later, ingest exit ${exit.code}; before the rebuild: store ${matchedBeforeRebuild ? 'matched' : 'did not match'} the reference, partitions marked behind ${JSON.stringify([...behind.keys()])}; out after the rebuild: ClickHouse ${stored.length} rows (${new Set(stored.map((e) => e.event_id)).size} distinct), Redis = reference`);
     assert.equal(exit.code, 0, ingest.stderr.slice(-5).join('\n'));
   });

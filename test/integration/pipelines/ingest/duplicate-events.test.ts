@@ -20,7 +20,7 @@ import { assertStoresHoldExactly } from './online-store-assert.js';
  */
 /** How many ids a partition's dedupe window holds in Redis. */
 async function idsInWindow(env: IngestEnv, partition: number): Promise<number> {
-  const chunks = await env.redis.hvals(redisKeys(env.prefix).seen(env.topic, partition));
+  const chunks = await env.redis.hvals(redisKeys(env.prefix).seen(env.topic, partition, 0));
   return chunks.reduce((n, ids) => n + (JSON.parse(ids) as string[]).length, 0);
 }
 

@@ -11,7 +11,7 @@ import { IngestMetrics } from '../../../../pipelines/ingest/ingest-metrics.js';
 import { rebuildOnlineStore } from '../../../../pipelines/ingest/rebuild-online-store.js';
 import { MemoryOnlineStore } from '../../../../pipelines/online-store/memory-online-store.js';
 import { onlineSpecFrom } from '../../../../pipelines/online-store/online-ops.js';
-import { RedisOnlineStore, RedisOnlineWriter } from '../../../../pipelines/online-store/redis-online-store.js';
+import { RedisOnlineStore, RedisOnlineWriter, storedBuckets } from '../../../../pipelines/online-store/redis-online-store.js';
 import { waitFor } from '../../../helpers/wait-for.js';
 import { spawnTs } from './child.js';
 import { createIngestEnv, waitForDrained, type IngestEnv } from './ingest-env.js';
@@ -123,5 +123,30 @@ describe('online store lost mid-run (private Redis, real Kafka and ClickHouse)',
     const reference = new MemoryOnlineStore(spec);
     reference.applyEvents(counted);
     await assertOnlineStoreMatches(new RedisOnlineStore(env.redis, env.prefix, spec.behaviour.maxLength), reference, events);
+  });
+
+  it('--rebuild-online-store --online-store-buckets N moves the store to N buckets; ingestion then keeps that layout and refuses another', async () => {
+    const rebuild = spawnTs(CLI, ['ingest', '--rebuild-online-store', '--online-store-buckets', '4'], env.env);
+    const line = await rebuild.waitForLine<{ rebuilt?: { events: number; buckets: number } }>((l) => l.rebuilt !== undefined, 120_000);
+    assert.equal((await rebuild.exited).code, 0, rebuild.stderr.join('\n'));
+    assert.deepEqual([line.rebuilt!.events, line.rebuilt!.buckets], [events.length, 4]);
+    assert.equal(await storedBuckets(env.redis, env.prefix), 4);
+    const oneBucketKeys = await env.redis.keys(`${env.prefix}u:*`);
+    assert.deepEqual(oneBucketKeys, [], 'no key of the old layout is left');
+    await assertStoresHoldExactly(env, spec, events, 31 * 86_400_000);
+
+    const refused = spawnTs(CLI, ['ingest', '--online-store-buckets', '2'], env.env);
+    assert.equal((await refused.exited).code, 2);
+    assert.match(refused.stderr.join('\n'), /the online store under '.*' has 4 bucket\(s\), 2 asked for .*--rebuild-online-store --online-store-buckets 2/);
+
+    // Without a bucket count a writer takes the store's: new events land in the 4 buckets, once each.
+    const more: Event[] = [...syntheticEvents({ events: 3000, users: 300, items: 600, seed: 6 })].map((e) => ({ ...e, event_id: `more-${e.event_id}` }));
+    await produce(more);
+    consumer = await start(new IngestMetrics());
+    await waitForDrained(env.admin, env.groupId, env.topic, 60_000);
+    await consumer.stop();
+    consumer = undefined;
+    assert.equal(await storedBuckets(env.redis, env.prefix), 4);
+    await assertStoresHoldExactly(env, spec, [...events, ...more], 366 * 86_400_000);
   });
 });

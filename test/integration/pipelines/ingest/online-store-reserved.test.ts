@@ -25,7 +25,7 @@ describe('online store: an entity whose update time field holds an attribute (sh
     await redis.hset(writer.keys.attributes('user', 'u1'), '_ts', JSON.stringify('x'), 'color', JSON.stringify('red'));
     const ops = emptyOps();
     ops.attributes.push({ kind: 'user', id: 'u1', ts: 1_704_067_200_000, attributes: { color: 'blue' } });
-    assert.equal(await writer.applyChunks('t', 0, [{ expected: -1, last: 0, ops }]), 1);
+    assert.equal(await writer.applyOps('t', 0, -1, ops), true);
     const state = await new RedisOnlineStore(redis, prefix, 10).user('u1');
     assert.deepEqual(state.attributes, { color: 'blue' });
   });

@@ -1,6 +1,7 @@
 import { loadServicesConfig } from '../../../../infra/config.js';
 import { createRedis, type Redis } from '../../../../infra/redis/redis-client.js';
 import { RedisOnlineStore, RedisOnlineWriter } from '../../../../pipelines/online-store/redis-online-store.js';
+import { redisKeys } from '../../../../pipelines/online-store/redis-keys.js';
 import { onlineStoreConformance } from '../../../helpers/conformance/online-store.js';
 import { randomName } from '../../../helpers/names.js';
 
@@ -14,25 +15,27 @@ describe('Redis online store against the shared server', () => {
     redis.disconnect();
   });
 
-  onlineStoreConformance('Redis', async (spec) => {
-    const prefix = `${randomName('test_conf_online')}:`;
-    const writer = new RedisOnlineWriter(redis, prefix, spec.behaviour.maxLength);
-    let watermark = -1;
-    return {
-      store: new RedisOnlineStore(redis, prefix, spec.behaviour.maxLength),
-      async apply(ops) {
-        const applied = await writer.applyChunks('conformance', 0, [{ expected: watermark, last: watermark + 1, ops }]);
-        if (applied !== 1) throw new Error(`the chunk after offset ${watermark} was not applied`);
-        watermark++;
-      },
-      async cleanup() {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys);
-        } while (cursor !== '0');
-      },
-    };
-  });
+  for (const buckets of [1, 4]) {
+    onlineStoreConformance(`Redis, ${buckets} bucket(s)`, async (spec) => {
+      const prefix = `${randomName('test_conf_online')}:`;
+      await redis.set(redisKeys(prefix).layout(), String(buckets));
+      const writer = new RedisOnlineWriter(redis, prefix, spec.behaviour.maxLength, 0, buckets);
+      let watermark = -1;
+      return {
+        store: new RedisOnlineStore(redis, prefix, spec.behaviour.maxLength),
+        async apply(ops) {
+          if (!(await writer.applyOps('conformance', 0, watermark, ops))) throw new Error(`the chunk after offset ${watermark} was not applied`);
+          watermark++;
+        },
+        async cleanup() {
+          let cursor = '0';
+          do {
+            const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+            cursor = next;
+            if (keys.length > 0) await redis.del(...keys);
+          } while (cursor !== '0');
+        },
+      };
+    });
+  }
 });

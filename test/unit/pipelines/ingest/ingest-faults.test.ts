@@ -112,8 +112,8 @@ describe('IngestPipeline under hostile input and faults', () => {
     const f = fakes();
     const apply = f.sinks.online.applyChunks.bind(f.sinks.online);
     // As a Redis script error reply on one entity's data: permanent, whatever the retry.
-    f.sinks.online.applyChunks = async (topic: string, partition: number, chunks: readonly PartitionChunk[]) => {
-      if (chunks.some((c) => c.ops.counters.has('user\u0000poison'))) throw new RecsysError('Redis apply failed: ERR user_script:12: attempt to compare nil with number', { retriable: false });
+    f.sinks.online.applyChunks = async (topic: string, partition: number, chunks: readonly (readonly PartitionChunk[])[]) => {
+      if (chunks.flat().some((c) => c.ops.counters.has('user\u0000poison'))) throw new RecsysError('Redis apply failed: ERR user_script:12: attempt to compare nil with number', { retriable: false });
       return apply(topic, partition, chunks);
     };
     const events = Array.from({ length: 10 }, (_, i) => event(i, i === 4 ? 'poison' : `u${i % 3}`));
@@ -179,7 +179,7 @@ describe('IngestPipeline under hostile input and faults', () => {
   it('on stop, finishes and commits every flush in flight (stops taking new ones)', async () => {
     const f = fakes();
     const apply = f.sinks.online.applyChunks.bind(f.sinks.online);
-    f.sinks.online.applyChunks = async (topic: string, partition: number, chunks: readonly PartitionChunk[]) => {
+    f.sinks.online.applyChunks = async (topic: string, partition: number, chunks: readonly (readonly PartitionChunk[])[]) => {
       await new Promise((r) => setTimeout(r, 80));
       return apply(topic, partition, chunks);
     };

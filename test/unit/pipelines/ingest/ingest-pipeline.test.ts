@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { RecsysError } from '../../../../infra/errors.js';
 import { IngestPipeline } from '../../../../pipelines/ingest/ingest-pipeline.js';
 import { MemoryOnlineStore } from '../../../../pipelines/online-store/memory-online-store.js';
+import type { PartitionChunk } from '../../../../pipelines/online-store/redis-online-store.js';
 import { waitFor } from '../../../helpers/wait-for.js';
 import { batch, event, fakes, spec } from './pipeline-fakes.js';
 
@@ -110,5 +111,55 @@ describe('IngestPipeline', () => {
     // event(n) is an impression of user u(n % 3): 1,100 applied (1,000 + the 100 far copies), 10 recognised.
     const impressions = (await Promise.all(['u0', 'u1', 'u2'].map((u) => f.memory.user(u)))).reduce((n, s) => n + (s.counters.counts.impression ?? 0), 0);
     assert.equal(impressions, 1100);
+  });
+
+  describe('with the online store in buckets', () => {
+    const events = Array.from({ length: 40 }, (_, i) => event(i, `u${i % 7}`));
+    const oneBatch = () => ({ ...batch(0, 0, 40), valid: events.map((e, offset) => ({ record: e, offset, kafkaTs: 0 })) });
+    const reference = new MemoryOnlineStore(spec);
+    reference.applyEvents(events);
+    const users = Array.from({ length: 7 }, (_, u) => `u${u}`);
+    const items = Array.from({ length: 5 }, (_, i) => `i${i}`);
+
+    it('applies every bucket\'s share with its own watermark', async () => {
+      const f = fakes({ buckets: 4 });
+      const flushed: number[] = [];
+      const pipeline = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: (x) => flushed.push(x.messages), chunkSize: 16 });
+      await pipeline.submit(oneBatch(), async () => {});
+      await waitFor(() => flushed.length === 1, { what: 'the flush', timeoutMs: 10_000, intervalMs: 5 });
+      await pipeline.stop();
+      assert.deepEqual(f.watermarks.of(0), [39, 39, 39, 39]);
+      for (const u of users) assert.deepEqual(await f.memory.user(u), await reference.user(u), u);
+      assert.deepEqual(await f.memory.items(items), await reference.items(items));
+    });
+
+    for (const dedupeWindow of [0, 20_000]) it(`after a writer died with the chunk in some buckets only, the next applies the rest once (dedupe window ${dedupeWindow}; a bucket's ids are its own)`, async () => {
+      const f = fakes({ buckets: 4, dedupeWindow });
+      const apply = f.sinks.online.applyChunks.bind(f.sinks.online);
+      // The first process: each bucket took a different number of the flush's chunks (16 offsets each), then it died.
+      const took = [1, 2, 0, 3];
+      f.sinks.online.applyChunks = async (topic: string, partition: number, chunks: readonly (readonly PartitionChunk[])[]) => {
+        await apply(topic, partition, chunks.map((c, b) => c.slice(0, took[b])));
+        throw new RangeError('the process died here');
+      };
+      let died: unknown;
+      const first = new IngestPipeline(f.sinks, { onFatal: (e) => { died = e; }, chunkSize: 16 });
+      await first.submit(oneBatch(), async () => {});
+      await waitFor(() => died !== undefined, { what: 'the first writer to die', timeoutMs: 10_000, intervalMs: 5 });
+      await first.stop();
+      assert.deepEqual(f.commits, []);
+      assert.deepEqual(f.watermarks.of(0), [15, 31, -1, 39], 'buckets left at different offsets');
+
+      f.sinks.online.applyChunks = apply;
+      const flushed: number[] = [];
+      // Chunks of another size: the buckets' watermarks fall inside them.
+      const second = new IngestPipeline(f.sinks, { onFatal: (e) => assert.fail(String(e)), onFlushed: (x) => flushed.push(x.messages), chunkSize: 7 });
+      await second.submit(oneBatch(), async () => {});
+      await waitFor(() => flushed.length === 1, { what: 'the replayed flush', timeoutMs: 10_000, intervalMs: 5 });
+      await second.stop();
+      assert.deepEqual(f.watermarks.of(0), [39, 39, 39, 39]);
+      for (const u of users) assert.deepEqual(await f.memory.user(u), await reference.user(u), u);
+      assert.deepEqual(await f.memory.items(items), await reference.items(items));
+    });
   });
 });

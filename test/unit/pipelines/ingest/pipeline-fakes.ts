@@ -6,6 +6,7 @@ import { eventsKind } from '../../../../pipelines/ingest/events-kind.js';
 import type { CommitOffset, PartitionBatch } from '../../../../pipelines/ingest/ingest-pipeline.js';
 import type { RedisOnlineWriter, PartitionChunk } from '../../../../pipelines/online-store/redis-online-store.js';
 import { MemoryOnlineStore } from '../../../../pipelines/online-store/memory-online-store.js';
+import { redisKeys } from '../../../../pipelines/online-store/redis-keys.js';
 import type { OnlineStoreSpec } from '../../../../pipelines/online-store/online-ops.js';
 
 /** The broker's default message.max.bytes. */
@@ -20,8 +21,11 @@ export const batch = (partition: number, from: number, n: number): PartitionBatc
   valid: Array.from({ length: n }, (_, k) => ({ record: event(from + k), offset: from + k, kafkaTs: 0 })),
 });
 
-/** Fakes with the real stores' semantics: a table of rows, an online store with per-partition watermarks and dedupe windows. */
-export function fakes({ failInserts = 0, dedupeWindow = 20_000 } = {}) {
+/**
+ * Fakes with the real stores' semantics: a table of rows, an online store
+ * with `buckets` buckets, each with per-partition watermarks and dedupe windows.
+ */
+export function fakes({ failInserts = 0, dedupeWindow = 20_000, buckets = 1 } = {}) {
   const log: string[] = [];
   const rows: Record<string, unknown>[] = [];
   let failures = failInserts;
@@ -36,29 +40,44 @@ export function fakes({ failInserts = 0, dedupeWindow = 20_000 } = {}) {
     close: async () => {},
   };
   const memory = new MemoryOnlineStore(spec);
-  const watermarks = new Map<number, number>();
+  const keys = redisKeys('fake:', buckets);
+  // `partition/bucket` → watermark; → chunk's last offset → its ids, as the Redis hash.
+  const marks = new Map<string, number>();
+  const seen = new Map<string, Map<number, string[]>>();
   const behind = new Map<number, string>();
-  // partition → chunk's last offset → its ids, as the Redis hash.
-  const seen = new Map<number, Map<number, string[]>>();
+  const bucketsOf = (partition: number) => Array.from({ length: buckets }, (_, b) => marks.get(`${partition}/${b}`) ?? -1);
+  const watermarks = {
+    /** The partition's watermark: the lowest of its buckets'. */
+    get: (partition: number) => Math.min(...bucketsOf(partition)),
+    of: bucketsOf,
+    /** Sets the partition's watermark in every bucket (as a restored snapshot would). */
+    set: (partition: number, value: number) => { for (let b = 0; b < buckets; b++) marks.set(`${partition}/${b}`, value); },
+    clear: () => marks.clear(),
+  };
   const online = {
     dedupeWindow,
-    seenWindow: async (_topic: string, partition: number) => new Map(seen.get(partition) ?? []),
-    watermarks: async (_topic: string, partitions: readonly number[]) => new Map(partitions.map((p) => [p, watermarks.get(p) ?? -1])),
-    applyChunks: async (_topic: string, partition: number, chunks: readonly PartitionChunk[]) => {
-      let applied = 0;
-      for (const c of chunks) {
-        if ((watermarks.get(partition) ?? -1) !== c.expected) break;
-        memory.apply(c.ops);
-        if (dedupeWindow > 0) {
-          const window = seen.get(partition) ?? new Map<number, string[]>();
-          if (c.ids?.length) window.set(c.last, [...c.ids]);
-          for (const last of window.keys()) if (last <= c.last - dedupeWindow) window.delete(last);
-          seen.set(partition, window);
+    keys,
+    seenWindows: async (_topic: string, partition: number) => Array.from({ length: buckets }, (_, b) => new Map(seen.get(`${partition}/${b}`) ?? [])),
+    watermarks: async (_topic: string, partition: number) => bucketsOf(partition),
+    applyChunks: async (_topic: string, partition: number, byBucket: readonly (readonly PartitionChunk[])[]) => {
+      const applied = byBucket.map((chunks, b) => {
+        const at = `${partition}/${b}`;
+        let n = 0;
+        for (const c of chunks) {
+          if ((marks.get(at) ?? -1) !== c.expected) break;
+          memory.apply(c.ops);
+          if (dedupeWindow > 0) {
+            const window = seen.get(at) ?? new Map<number, string[]>();
+            if (c.ids?.length) window.set(c.last, [...c.ids]);
+            for (const last of window.keys()) if (last <= c.last - dedupeWindow) window.delete(last);
+            seen.set(at, window);
+          }
+          marks.set(at, c.last);
+          n++;
         }
-        watermarks.set(partition, c.last);
-        applied++;
-      }
-      log.push(`redis ${applied}/${chunks.length}`);
+        return n;
+      });
+      log.push(`redis ${applied.join('+')}/${byBucket.map((c) => c.length).join('+')}`);
       return applied;
     },
     markBehind: async (_topic: string, partition: number, detail: string) => { behind.set(partition, detail); },
