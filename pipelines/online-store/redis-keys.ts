@@ -1,11 +1,13 @@
+import keySlot from 'cluster-key-slot';
+
 /**
  * Redis key layout of the online store, under a prefix (REDIS_KEY_PREFIX,
  * default `recsys:`), split into `buckets` (the store's layout, kept in
  * Redis): every user and item lives in the bucket its id hashes to, and each
  * bucket has a key prefix of its own (`bucketPrefix`), with a hash tag of its
  * own when there is more than one bucket, so that on a Redis Cluster the
- * buckets spread over the primaries while each Lua script (one bucket's
- * share of a chunk, with the bucket's watermark) still touches one slot.
+ * buckets spread evenly over the primaries while each Lua script (one
+ * bucket's share of a chunk, with the bucket's watermark) still touches one slot.
  * With one bucket the bucket prefix is the prefix itself.
  *   <b>u:<user>:h   sorted set, the behaviour sequence (score = event ts)
  *   <b>u:<user>:c   hash, counters (`<type>`, `<type>:pos`, `last_ts`)
@@ -46,18 +48,34 @@ export function bucketOfId(id: string, buckets: number): number {
 }
 
 const TAG = /\{([^}]+)\}/;
+const CLUSTER_SLOTS = 16_384;
 
 /**
- * The prefix of one bucket's keys: the prefix's hash tag gains the bucket
- * (`{recsys}:` → `{recsys.3}:`); a prefix without a tag gets one after it
- * (`recsys:` → `recsys:{3}:`).
+ * The hash tag of one bucket: the prefix's tag (or nothing) with the bucket
+ * and the first salt that puts the tag's slot in the bucket's own 1/buckets
+ * of the slot space. A cluster's primaries own contiguous slot ranges (even
+ * ones, as `redis-cli --cluster create` deals them), so each primary gets its
+ * share of buckets — left to chance, 16 buckets fell 8/5/3 on 3 primaries.
+ */
+function bucketTag(base: string, bucket: number, buckets: number): string {
+  for (let salt = 0; ; salt++) {
+    const tag = `${base}${bucket}.${salt}`;
+    if (Math.floor((keySlot(tag) * buckets) / CLUSTER_SLOTS) === bucket) return tag;
+  }
+}
+
+/**
+ * The prefix of one bucket's keys: the prefix's hash tag gains the bucket's
+ * (`{recsys}:` → `{recsys.3.17}:`); a prefix without a tag gets one after it
+ * (`recsys:` → `recsys:{3.5}:`).
  */
 export function bucketPrefix(prefix: string, bucket: number, buckets: number): string {
   if (buckets === 1) return prefix;
-  return TAG.test(prefix) ? prefix.replace(TAG, (_, tag: string) => `{${tag}.${bucket}}`) : `${prefix}{${bucket}}:`;
+  const tag = TAG.exec(prefix)?.[1];
+  return tag === undefined ? `${prefix}{${bucketTag('', bucket, buckets)}}:` : prefix.replace(TAG, `{${bucketTag(`${tag}.`, bucket, buckets)}}`);
 }
 
-export const MAX_BUCKETS = 4096;
+export const MAX_BUCKETS = 1024;
 /**
  * Buckets of a new store on a Redis Cluster: enough for a few primaries to
  * share it roughly evenly (each bucket is one slot, placed where the slot
@@ -65,9 +83,19 @@ export const MAX_BUCKETS = 4096;
  */
 export const DEFAULT_CLUSTER_BUCKETS = 16;
 
+const prefixCache = new Map<string, readonly string[]>();
+
+/** Every bucket's prefix, computed once per prefix and count (the salt search is ~buckets slot hashes per bucket). */
+function bucketPrefixes(prefix: string, buckets: number): readonly string[] {
+  const key = `${buckets}\u0000${prefix}`;
+  let prefixes = prefixCache.get(key);
+  if (!prefixes) prefixCache.set(key, (prefixes = Array.from({ length: buckets }, (_, b) => bucketPrefix(prefix, b, buckets))));
+  return prefixes;
+}
+
 export function redisKeys(prefix: string, buckets = 1): RedisKeys {
   if (!Number.isInteger(buckets) || buckets < 1 || buckets > MAX_BUCKETS) throw new RangeError(`online store buckets must be an integer in [1, ${MAX_BUCKETS}], got ${buckets}`);
-  const prefixes = Array.from({ length: buckets }, (_, b) => bucketPrefix(prefix, b, buckets));
+  const prefixes = bucketPrefixes(prefix, buckets);
   const entity = (kind: 'user' | 'item') => (kind === 'user' ? 'u' : 'i');
   const of = (id: string) => prefixes[bucketOfId(id, buckets)]!;
   return {

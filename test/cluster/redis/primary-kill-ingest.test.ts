@@ -108,7 +108,8 @@ describe('cluster: kill -9 of a Redis primary holding part of the online store d
     const total = [...spread.values()].reduce((a, b) => a + b, 0);
     console.log(`      store keys per primary: ${[...spread].map(([node, n]) => `${node} ${n}`).join(', ')} (of ${total})`);
     assert.equal(spread.size, 3);
-    for (const [node, n] of spread) assert.ok(n >= total / 10, `primary ${node} holds ${n} of ${total} keys: the store spreads over the primaries`);
+    // Each primary serves 4-7 of the 16 buckets (their tags are salted to spread the slots): at least a fifth of the keys.
+    for (const [node, n] of spread) assert.ok(n >= total / 5, `primary ${node} holds ${n} of ${total} keys: the store spreads over the primaries`);
     console.log(`      events in ${events.length}; primary ${primary} (pid ${killedPid}) killed, drained ${resumedSeconds.toFixed(1)} s later, ingest exit ${exit.code}; before the rebuild: store ${matchedBeforeRebuild ? 'matched' : 'did not match'} the reference, partitions marked behind ${JSON.stringify([...behind.keys()])}; out after the rebuild: ClickHouse ${stored.length} rows (${new Set(stored.map((e) => e.event_id)).size} distinct), Redis = reference`);
     assert.equal(exit.code, 0, ingest.stderr.slice(-5).join('\n'));
   });
