@@ -35,9 +35,7 @@ interface Variant { key: string; model: GraphModelType; file: string; seeds: num
 const seeds = flags.seeds.split(',').map(Number);
 const paperSeeds = flags['paper-seeds'].split(',').map(Number);
 const all: Variant[] = GRAPH_MODEL_TYPES.flatMap((model): Variant[] => {
-  // sheaf-matrix reuses the scalar sheaf's validation-tuned settings (not searched on its own).
-  const label = model === 'sheaf-matrix' ? 'settings of the tuned scalar sheaf' : 'tuned on validation';
-  const tuned: Variant = { key: model, model, file: cfConfigFile(model), seeds, label };
+  const tuned: Variant = { key: model, model, file: cfConfigFile(model), seeds, label: 'tuned on validation' };
   const paperFile = cfConfigFile(model, 'paper');
   return flags.paper && existsSync(paperFile) ? [tuned, { key: `${model}-paper`, model, file: paperFile, seeds: paperSeeds, label: 'paper' }] : [tuned];
 });
