@@ -4,11 +4,12 @@ import { waitFor } from '../../helpers/wait-for.js';
 
 /**
  * What a topic holds, read whole from its beginning: message count and how
- * often each event id appears. Read once every partition has its full ISR:
+ * often each id (`idField` of the JSON value, the event id by default)
+ * appears. Read once every partition has its full ISR:
  * a leader elected a moment ago may report a high watermark below the one
  * its predecessor had reached (it learns it from the followers' fetches).
  */
-export async function topicEventIds(kafka: Kafka, admin: Admin, topic: string, timeoutMs = 120_000): Promise<{ messages: number; ids: Map<string, number> }> {
+export async function topicEventIds(kafka: Kafka, admin: Admin, topic: string, timeoutMs = 120_000, idField = 'event_id'): Promise<{ messages: number; ids: Map<string, number> }> {
   await waitFor(async () => {
     const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
     return meta?.topics[0]?.partitions.every((p) => p.isr.length === p.replicas.length);
@@ -27,7 +28,7 @@ export async function topicEventIds(kafka: Kafka, admin: Admin, topic: string, t
       consumer.run({
         eachMessage: async ({ partition, message }) => {
           messages++;
-          const id = (JSON.parse(message.value!.toString()) as { event_id: string }).event_id;
+          const id = (JSON.parse(message.value!.toString()) as Record<string, string>)[idField]!;
           ids.set(id, (ids.get(id) ?? 0) + 1);
           if (Number(message.offset) + 1 >= ends.get(partition)!) remaining.delete(partition);
           if (remaining.size === 0) { clearTimeout(timer); resolve(); }
