@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runNode } from '../../../helpers/run-node.js';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { waitFor } from '../../../helpers/wait-for.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../../..');
 
@@ -16,11 +17,33 @@ describe('recsys start (the main job, MovieLens-100K, tiny settings)', function 
   this.timeout(900_000);
   let registry: string;
   before(async () => { registry = await mkdtemp(path.join(tmpdir(), 'recsys-start-')); });
-  after(async () => { await rm(registry, { recursive: true, force: true }); });
+  // Its own process group: whatever happens, nothing `npm start` started outlives the test.
+  let npm: ChildProcessWithoutNullStreams | undefined;
+  after(async () => {
+    try { process.kill(-npm!.pid!, 'SIGKILL'); } catch { /* gone */ }
+    await rm(registry, { recursive: true, force: true });
+  });
 
-  it('trains OptEmbed and the sheaf GNN alongside DIN and reports every step', async () => {
-    const { code, signal, stdout, stderr } = await runNode([path.join(ROOT, 'bin/recsys.js'), 'start', '--no-serve', '--registry', registry, '--seed', '1',
-      '--epochs', '1', '--cf-epochs', '2', '--population', '2', '--generations', '1'], { cwd: ROOT });
+  // Through npm, as the README starts it; SIGTERM to npm must stop the server (`sh -c` did not pass it on).
+  it('trains OptEmbed and the sheaf GNN alongside DIN, reports every step, serves, and stops on SIGTERM to `npm start`', async () => {
+    npm = spawn('npm', ['start', '--', '--registry', registry, '--seed', '1', '--port', '0',
+      '--epochs', '1', '--cf-epochs', '2', '--population', '2', '--generations', '1'], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' }, detached: true });
+    let stdout = '';
+    let stderr = '';
+    npm!.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    npm!.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => npm!.on('exit', (code, signal) => resolve({ code, signal })));
+    await waitFor(() => /serving on (http:\/\/\S+)/.test(stdout) || npm!.exitCode !== null, { timeoutMs: 800_000, intervalMs: 200, what: 'the job to train and serve' });
+    const url = /serving on (http:\/\/\S+)/.exec(stdout)?.[1];
+    assert.ok(url, `not serving:\n${stderr.slice(-3000)}`);
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    npm!.kill('SIGTERM');
+    const stopped = await Promise.race([exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 30_000))]);
+    assert.ok(stopped, 'npm start still running 30 s after SIGTERM');
+    await assert.rejects(fetch(`${url}/readyz`), 'the server is gone, not orphaned');
+    const code = stopped.code;
+    const signal = stopped.signal;
+    stdout = stdout.slice(0, stdout.indexOf('\nserving on'));
     assert.equal(code, 0, `${signal ? `killed by ${signal}\n` : ''}${stderr.slice(-3000)}`);
     const job = (JSON.parse(stdout.trim().split('\n').at(-1)!) as { mainJob: Record<string, any> }).mainJob; // eslint-disable-line @typescript-eslint/no-explicit-any
     assert.ok(job.seconds > 0);
