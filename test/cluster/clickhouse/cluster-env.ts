@@ -12,6 +12,7 @@ import { createRedis } from '../../../infra/redis/redis-client.js';
 import { randomName } from '../../helpers/names.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import type { IngestEnv } from '../../integration/pipelines/ingest/ingest-env.js';
+import { deleteKeys } from '../../helpers/delete-keys.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -106,12 +107,7 @@ export async function createClusterIngestEnv({ partitions = 4 }: { partitions?: 
       await kafkaAdmin.deleteTopics({ topics: [topic, deadLetterTopic] }).catch(() => {});
       await kafkaAdmin.deleteGroups([groupId]).catch(() => {});
       await kafkaAdmin.disconnect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeys(redis, `${prefix}*`);
       redis.disconnect();
       await db.close();
       // Said, not swallowed: a database left behind keeps its replicas' work on all four servers.

@@ -6,7 +6,7 @@ import { sqlIdentifier } from '../../../infra/clickhouse/escape.js';
 import type { SqlClient } from '../../../infra/clickhouse/sql-client.js';
 import { createKafka, ensureTopics } from '../../../infra/kafka/kafka-client.js';
 import { createRedis, type Redis } from '../../../infra/redis/redis-client.js';
-import { scanKeys } from '../../../infra/redis/scan-keys.js';
+import { deleteKeys } from '../../helpers/delete-keys.js';
 import { randomName } from '../../helpers/names.js';
 import { CLUSTER } from './topology.js';
 
@@ -72,10 +72,4 @@ export async function createClusterIngestEnv({ partitions = 6 } = {}): Promise<C
       await Promise.all([dropper.close(), db.close()]);
     },
   };
-}
-
-/** Deletes the keys matching `pattern` on every primary. */
-export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  // One key per DEL: on a cluster, keys of different slots cannot share a command.
-  for await (const keys of scanKeys(redis, pattern)) for (const key of keys) await redis.del(key);
 }

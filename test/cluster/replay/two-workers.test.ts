@@ -19,7 +19,7 @@ import { randomName } from '../../helpers/names.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { HOUR, replayRegistry, writeLoggedTraffic, type LoggedWindow } from '../../integration/pipelines/replay/replay-fixtures.js';
 import { CLUSTER as CH_CLUSTER, ENTRY, clusterConfig, requireCluster, dropClusterDatabase, migrateCluster, nodeUrl } from '../clickhouse/cluster-env.js';
-import { deleteKeys } from '../helpers/cluster-ingest-env.js';
+import { deleteKeys } from '../../helpers/delete-keys.js';
 import { CLUSTER, REPO_ROOT } from '../helpers/topology.js';
 
 const withoutJob = (rows: ReplayResultRow[]) => rows.map(({ job_id: _, ...r }) => r);

@@ -14,7 +14,7 @@ import { startServer, type RunningServer } from '../../../serving/server.js';
 import { randomName } from '../../helpers/names.js';
 import { publishRandomGraph, publishTinyDin } from '../../helpers/serving-fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
-import { deleteKeys } from '../helpers/cluster-ingest-env.js';
+import { deleteKeys } from '../../helpers/delete-keys.js';
 import { CLUSTER } from '../helpers/topology.js';
 
 /**

@@ -8,6 +8,7 @@ import { createKafka, ensureTopics } from '../../../../infra/kafka/kafka-client.
 import { createRedis, type Redis } from '../../../../infra/redis/redis-client.js';
 import { randomName } from '../../../helpers/names.js';
 import { waitFor } from '../../../helpers/wait-for.js';
+import { deleteKeys } from '../../../helpers/delete-keys.js';
 
 /**
  * A private corner of the shared services for one test: a fresh ClickHouse
@@ -69,12 +70,7 @@ export async function createIngestEnv({ partitions = 4, clickhouseUrl, redisUrl 
       await kafkaAdmin.deleteTopics({ topics: [topic, deadLetterTopic] }).catch(() => {});
       await kafkaAdmin.deleteGroups([groupId]).catch(() => {});
       await kafkaAdmin.disconnect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeys(redis, `${prefix}*`);
       redis.disconnect();
       const dropper = createClickHouse({ ...services.clickhouse }, { database: null });
       await dropper.command(`DROP DATABASE IF EXISTS ${sqlIdentifier(database)}`).catch(() => {});

@@ -4,6 +4,7 @@ import { RedisOnlineStore, RedisOnlineWriter } from '../../../../pipelines/onlin
 import { redisKeys } from '../../../../pipelines/online-store/redis-keys.js';
 import { onlineStoreConformance } from '../../../helpers/conformance/online-store.js';
 import { randomName } from '../../../helpers/names.js';
+import { deleteKeys } from '../../../helpers/delete-keys.js';
 
 /** Each store under a key prefix of its own on the shared Redis, its keys deleted afterwards (never a flush). */
 describe('Redis online store against the shared server', () => {
@@ -28,12 +29,7 @@ describe('Redis online store against the shared server', () => {
           watermark++;
         },
         async cleanup() {
-          let cursor = '0';
-          do {
-            const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-            cursor = next;
-            if (keys.length > 0) await redis.del(...keys);
-          } while (cursor !== '0');
+          await deleteKeys(redis, `${prefix}*`);
         },
       };
     });
