@@ -19,9 +19,9 @@ const matMul = matMulUntaped;
  * uses the weights as they are (no softmax) so the pooled vector's size keeps
  * the intensity of interest; softmax and length normalisation are options.
  *
- * When the unit's activations are stateless (PReLU, ReLU, sigmoid) and the
- * weights are not softmax-normalised — the paper's configuration — a fast
- * path computes the same function (within float rounding):
+ * When the unit's activations are stateless (PReLU, ReLU, sigmoid) — the
+ * paper's configuration — a fast path computes the same function (within
+ * float rounding):
  *  - the first layer [q, k, q − k, q⊙k]·[W1; W2; W3; W4] is computed as
  *    [q, k, q⊙k]·[W1 + W3; W2 − W3; W4]: a quarter fewer multiply-adds, and no
  *    tiled query or 4D-wide input (the parameters keep their names and shapes);
@@ -29,9 +29,11 @@ const matMul = matMulUntaped;
  *    batch statistics, influences nothing, so it is never gathered;
  *  - the whole unit is one tf.customGrad op with a hand-written backward pass
  *    (the tape's generic gradients cost several times more kernels).
- * Dice inside the unit (its statistics span padded positions too) and softmax
- * weights take the reference path: the paper's formulation on the tape, with
- * the MLP stack one hand-differentiated op (see Mlp).
+ *  - softmax weights are a softmax over each example's real behaviours (the
+ *    reference gives padding −10⁹ before its softmax: an exact 0 in float).
+ * Dice inside the unit (its statistics span padded positions too) takes the
+ * reference path: the paper's formulation on the tape, with the MLP stack one
+ * hand-differentiated op (see Mlp).
  *
  * Inference on the fast path needs no gradient machinery (pairsPool) and,
  * when runs of candidates share one history, as a serving request's do,
@@ -57,7 +59,7 @@ export class LocalActivationUnit {
   constructor(params: ParamStore, { name, dim, units, activation, norm }: LocalActivationUnitOptions) {
     this.norm = norm;
     this.mlp = new Mlp(params, name, 4 * dim, [...units, 1], activation);
-    this.fast = norm !== 'softmax' && this.mlp.dense.every((layer) => !layer.activation || (isDifferentiable(layer.activation) && !layer.activation.usesBatchStatistics));
+    this.fast = this.mlp.dense.every((layer) => !layer.activation || (isDifferentiable(layer.activation) && !layer.activation.usesBatchStatistics));
   }
 
   /**
@@ -168,7 +170,7 @@ export class LocalActivationUnit {
     const qb = gatherUntaped(query, exampleOf);
     const z = tf.add(tf.add(matMul(tf.mul(qb, behaviours), product), gatherUntaped(candidateTerm, exampleOf)), behaviourTerm);
     const h = this.upperLayers(z);
-    const weights = scales ? tf.mul(h, tf.tensor2d(scales, [example.length, 1])) : h;
+    const weights = this.norm === 'softmax' ? segmentSoftmax(h, example, exampleOf, query.shape[0]) : scales ? tf.mul(h, tf.tensor2d(scales, [example.length, 1])) : h;
     return tf.unsortedSegmentSum(tf.mul(weights, behaviours), exampleOf, query.shape[0]);
   }
 
@@ -192,6 +194,7 @@ export class LocalActivationUnit {
         tf.expandDims(tf.slice(behaviourTerm, [run.offset, 0], [run.count, units]), 0));
       let weights = tf.reshape(this.upperLayers(tf.reshape(z, [pairs, units])), [run.size, run.count]);
       if (this.norm === 'length') weights = tf.div(weights, run.count);
+      if (this.norm === 'softmax') weights = tf.softmax(weights);
       return matMul(weights, k);
     });
     return pooled.length === 1 ? pooled[0]! : tf.concat(pooled, 0);
@@ -247,7 +250,8 @@ export class LocalActivationUnit {
           h = z;
         }
       });
-      const weights = scale ? tf.mul(h, scale) : h; // [N, 1]
+      const softmax = this.norm === 'softmax';
+      const weights = softmax ? segmentSoftmax(h, example, exampleOf, B) : scale ? tf.mul(h, scale) : h; // [N, 1]
       const iWeights = keep(weights);
       save(kept);
 
@@ -262,6 +266,11 @@ export class LocalActivationUnit {
           const dKbPooling = tf.mul(get(iWeights), dyb);
           let dh = tf.sum(tf.mul(kbS, dyb), 1, true);
           if (iScale >= 0) dh = tf.mul(dh, get(iScale));
+          if (softmax) {
+            // w = softmax(s) within each example: ds_i = w_i·(dw_i − Σ_{j in its example} w_j·dw_j).
+            const w = get(iWeights);
+            dh = tf.mul(w, tf.sub(dh, gatherUntaped(tf.unsortedSegmentSum(tf.mul(w, dh), exampleS as ReturnType<typeof tf.tensor1d>, B), exampleS)));
+          }
           if (layers.length === 0) throw new Error('the attention MLP has no layers');
           const upper = backwardDense(layers, activations, (i) => iTraces[i]!.map(get), (i) => get(iInputs[i]!), dh, 1);
           const { dz, grads: own } = activationBackward(activations[0], upper.dh, iTraces[0]!.map(get));
@@ -279,4 +288,18 @@ export class LocalActivationUnit {
     });
     return op(query, behaviours, ...params);
   }
+}
+
+/**
+ * Softmax of scores [N, 1] within each example's behaviours (`example`, the
+ * example of each row, in order), shifted by each example's own maximum as
+ * tf.softmax shifts each row: TensorFlow.js has no segment maximum, so it is
+ * taken here from the scores' values.
+ */
+function segmentSoftmax(scores: Tensor, example: Int32Array, exampleOf: Tensor, examples: number): Tensor {
+  const s = scores.dataSync();
+  const max = new Float32Array(examples).fill(-Infinity);
+  for (let i = 0; i < example.length; i++) if (s[i]! > max[example[i]!]!) max[example[i]!] = s[i]!;
+  const e = tf.exp(tf.sub(scores, tf.tensor2d(Float32Array.from(example, (b) => max[b]!), [example.length, 1])));
+  return tf.div(e, gatherUntaped(tf.unsortedSegmentSum(e, exampleOf as ReturnType<typeof tf.tensor1d>, examples), exampleOf as ReturnType<typeof tf.tensor1d>));
 }

@@ -38,6 +38,10 @@ describe('local activation unit: fast path = reference', () => {
     { activation: 'prelu', norm: 'none', lengths: [6, 6, 6, 6, 6] },
     { activation: 'relu', norm: 'none', lengths: [3, 2, 1, 4, 6] },
     { activation: 'sigmoid', norm: 'length', lengths: [3, 2, 1, 4, 6] },
+    { activation: 'prelu', norm: 'softmax', lengths: [6, 2, 1, 4, 6] },
+    { activation: 'prelu', norm: 'softmax', lengths: [6, 6, 6, 6, 6] },
+    // An example without behaviours: the reference's uniform softmax over padding, masked, is 0, as no behaviour is.
+    { activation: 'relu', norm: 'softmax', lengths: [3, 0, 1, 4, 6] },
   ];
   for (const { activation, norm, lengths } of cases) {
     const full = lengths.every((n) => n === L);

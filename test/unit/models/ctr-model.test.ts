@@ -65,7 +65,7 @@ describe('CTR models on a small synthetic stream', function () {
     loaded.dispose();
   });
 
-  for (const attentionNorm of ['none', 'length'] as const) {
+  for (const attentionNorm of ['none', 'length', 'softmax'] as const) {
     it(`DIN (${attentionNorm} attention) scores a request's candidates, which share one history, as it scores each alone`, () => {
       const model = createCtrModel(splits.encoder, { type: 'din', seed: 4, attentionActivation: 'prelu', attentionNorm });
       trainCtr(model, train!, validation!, { epochs: 1, batchSize: 256, seed: 4 });
