@@ -34,8 +34,9 @@ export async function readWatermarks(redis: Redis, keys: RedisKeys, topic: strin
 }
 
 /**
- * The number of buckets a store under `prefix` was written with: what Redis
- * records, else 1 (the layout before buckets existed, and an empty store's).
+ * The number of buckets a store under `prefix` was written with, as Redis
+ * records it; undefined for a new store and for one written before layouts
+ * were recorded (which has one bucket).
  */
 export async function storedBuckets(redis: Redis, prefix: string): Promise<number | undefined> {
   const value = await redis.get(redisKeys(prefix).layout());
