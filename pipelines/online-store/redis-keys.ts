@@ -22,7 +22,6 @@ import keySlot from 'cluster-key-slot';
  *   <p>online:buckets  the layout: how many buckets the store was written with
  */
 export interface RedisKeys {
-  readonly prefix: string;
   readonly buckets: number;
   /** The bucket an entity id belongs to (users and items alike). */
   bucketOf(id: string): number;
@@ -99,7 +98,6 @@ export function redisKeys(prefix: string, buckets = 1): RedisKeys {
   const entity = (kind: 'user' | 'item') => (kind === 'user' ? 'u' : 'i');
   const of = (id: string) => prefixes[bucketOfId(id, buckets)]!;
   return {
-    prefix,
     buckets,
     bucketOf: (id) => bucketOfId(id, buckets),
     bucketPrefix: (b) => prefixes[b]!,

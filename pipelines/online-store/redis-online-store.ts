@@ -43,9 +43,6 @@ export async function storedBuckets(redis: Redis, prefix: string): Promise<numbe
   return value == null ? undefined : Number(value);
 }
 
-/** The store's layout conflicts with the one asked for: only a rebuild changes it. */
-export class OnlineStoreLayoutError extends ValidationError {}
-
 export interface OpenWriterOptions {
   /** Offsets per partition whose record ids are kept to recognise a record produced twice (0: none). */
   dedupeWindow?: number;
@@ -94,7 +91,7 @@ export class RedisOnlineWriter {
       stored = (await storedBuckets(redis, prefix))!;
     }
     if (options.buckets !== undefined && options.buckets !== stored) {
-      throw new OnlineStoreLayoutError(`the online store under '${prefix}' has ${stored} bucket(s), ${options.buckets} asked for (ONLINE_STORE_BUCKETS / --online-store-buckets): rebuild it in the new layout with \`recsys ingest --rebuild-online-store --online-store-buckets ${options.buckets}\` (ingestion stopped), or ask for ${stored}`);
+      throw new ValidationError(`the online store under '${prefix}' has ${stored} bucket(s), ${options.buckets} asked for (ONLINE_STORE_BUCKETS / --online-store-buckets): rebuild it in the new layout with \`recsys ingest --rebuild-online-store --online-store-buckets ${options.buckets}\` (ingestion stopped), or ask for ${stored}`);
     }
     return new RedisOnlineWriter(redis, prefix, maxHistory, options.dedupeWindow ?? 0, stored);
   }
