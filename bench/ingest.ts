@@ -33,6 +33,7 @@ import { migrate } from '../infra/clickhouse/migrate.js';
 import { sqlIdentifier } from '../infra/clickhouse/escape.js';
 import { createKafka, ensureTopics } from '../infra/kafka/kafka-client.js';
 import { createRedis } from '../infra/redis/redis-client.js';
+import { processCpu } from '../infra/process-cpu.js';
 import { EventProducer, RateLimiter } from '../pipelines/ingest/event-producer.js';
 import { eventKey } from '../pipelines/ingest/events-kind.js';
 import { loadIngestSettings } from '../pipelines/ingest/ingest-config.js';
@@ -131,10 +132,7 @@ let produced = 0;
 
 // 2. Drain with one consumer process.
 const pidOf = (name: string) => Number(readFileSync(path.join(ROOT, 'var/run', `${name}.pid`), 'utf8').trim());
-const cpuSeconds = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
+const cpuSeconds = (pid: number) => processCpu(pid)?.own ?? Number.NaN;
 const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const profDir = path.join(ROOT, 'var', 'bench-ingest-prof', run);
 if (flags['cpu-prof']) mkdirSync(profDir, { recursive: true });

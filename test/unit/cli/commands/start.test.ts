@@ -47,6 +47,9 @@ describe('recsys start (the main job, MovieLens-100K, tiny settings)', function 
     assert.equal(code, 0, `${signal ? `killed by ${signal}\n` : ''}${stderr.slice(-3000)}`);
     const job = (JSON.parse(stdout.trim().split('\n').at(-1)!) as { mainJob: Record<string, any> }).mainJob; // eslint-disable-line @typescript-eslint/no-explicit-any
     assert.ok(job.seconds > 0);
+    // Both children trained (more than a second of CPU each at the smallest settings), and their CPU is counted once they exit.
+    assert.ok(job.cpuSeconds.children > 2 && job.cpuSeconds.own > 1, `CPU seconds ${JSON.stringify(job.cpuSeconds)}`);
+    assert.ok(Math.abs(job.cpuSeconds.total - job.cpuSeconds.own - job.cpuSeconds.children) <= 0.11, 'total = own + children (each rounded to 0.1 s)');
     assert.ok(job.test.auc > 0.6, `DIN test AUC ${job.test.auc}`);
     assert.ok(job.optembed.test.auc > 0.6, `OptEmbed test AUC ${job.optembed?.test?.auc}`);
     assert.equal(job.sheaf.model, 'sheaf-scalar');
