@@ -29,12 +29,14 @@ const VARIANTS: Record<string, { label: string; model: CtrModelConfigInput; trai
   'din-prelu': { label: 'DIN, PReLU', ...fromFile('ml100k-din') },
   'din-softmax': { label: 'DIN, softmax-normalised attention', ...fromFile('ml100k-din') },
   'din-length': { label: 'DIN, length-normalised attention', ...fromFile('ml100k-din') },
+  'din-softmax-mean-init': { label: 'DIN, softmax attention started as the mean (output layer at 0)', ...fromFile('ml100k-din') },
 };
 // ml100k-din.json's default attention is the one chosen on validation (softmax); the paper's is unnormalised.
 VARIANTS.din!.model = { ...VARIANTS.din!.model, attentionNorm: 'none' };
 VARIANTS['din-prelu']!.model = { ...VARIANTS['din-prelu']!.model, activation: 'prelu', attentionNorm: 'none' };
 VARIANTS['din-softmax']!.model = { ...VARIANTS['din-softmax']!.model, attentionNorm: 'softmax' };
 VARIANTS['din-length']!.model = { ...VARIANTS['din-length']!.model, attentionNorm: 'length' };
+VARIANTS['din-softmax-mean-init']!.model = { ...VARIANTS['din-softmax-mean-init']!.model, attentionNorm: 'softmax', attentionOutputInit: 'zeros' };
 
 const { values: flags } = parseArgs({
   options: {

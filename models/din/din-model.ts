@@ -35,7 +35,7 @@ export class DinModel extends CtrModel {
     const itemDim = this.itemParts.reduce((sum, p) => sum + this.partDim(p.candidate), 0);
     const otherDim = this.otherParts.reduce((sum, n) => sum + this.partDim(n), 0);
     const c = this.config;
-    this.attention = new LocalActivationUnit(this.params, { name: 'attention', dim: itemDim, units: c.attentionUnits, activation: c.attentionActivation, norm: c.attentionNorm });
+    this.attention = new LocalActivationUnit(this.params, { name: 'attention', dim: itemDim, units: c.attentionUnits, activation: c.attentionActivation, norm: c.attentionNorm, outputInit: c.attentionOutputInit });
     this.mlp = new Mlp(this.params, 'mlp', otherDim + 2 * itemDim, [...c.mlpUnits, 1], c.activation);
   }
 

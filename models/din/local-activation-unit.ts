@@ -49,6 +49,12 @@ export interface LocalActivationUnitOptions {
   activation: ActivationKind;
   /** How scores become weights: the paper's raw scores, normalised by length, or softmax. */
   norm: AttentionNorm;
+  /**
+   * `zeros` starts the MLP's output layer at 0: every score is 0 at first, so
+   * softmax attention starts as the history's mean (a DNN's pooling) and
+   * departs from it only as far as training finds useful. @default 'glorot'
+   */
+  outputInit?: 'glorot' | 'zeros';
 }
 
 export class LocalActivationUnit {
@@ -56,9 +62,9 @@ export class LocalActivationUnit {
   private readonly fast: boolean;
   private readonly norm: AttentionNorm;
 
-  constructor(params: ParamStore, { name, dim, units, activation, norm }: LocalActivationUnitOptions) {
+  constructor(params: ParamStore, { name, dim, units, activation, norm, outputInit = 'glorot' }: LocalActivationUnitOptions) {
     this.norm = norm;
-    this.mlp = new Mlp(params, name, 4 * dim, [...units, 1], activation);
+    this.mlp = new Mlp(params, name, 4 * dim, [...units, 1], activation, { outputInit });
     this.fast = this.mlp.dense.every((layer) => !layer.activation || (isDifferentiable(layer.activation) && !layer.activation.usesBatchStatistics));
   }
 

@@ -25,12 +25,13 @@ export class Mlp {
   private readonly layers: DenseLayer[] = [];
   private readonly differentiable: boolean;
 
-  constructor(params: ParamStore, name: string, inputDim: number, units: readonly number[], activation: ActivationKind) {
+  /** `outputInit: 'zeros'` starts the last layer's kernel at 0 (the stack's output is then its bias, 0, for every input). */
+  constructor(params: ParamStore, name: string, inputDim: number, units: readonly number[], activation: ActivationKind, { outputInit = 'glorot' }: { outputInit?: 'glorot' | 'zeros' } = {}) {
     let fanIn = inputDim;
     units.forEach((out, i) => {
       const last = i === units.length - 1;
       this.layers.push({
-        kernel: params.glorot(`${name}/dense${i}/kernel`, fanIn, out),
+        kernel: last && outputInit === 'zeros' ? params.constant(`${name}/dense${i}/kernel`, [fanIn, out], 0) : params.glorot(`${name}/dense${i}/kernel`, fanIn, out),
         bias: params.constant(`${name}/dense${i}/bias`, [out], 0),
         ...(last ? {} : { activation: createActivation(activation, params, `${name}/act${i}`, out) }),
       });

@@ -81,6 +81,38 @@ describe('local activation unit: fast path = reference', () => {
   }
 });
 
+/** outputInit 'zeros': softmax attention starts as the history's mean (DNN's pooling) and can still learn. */
+describe('local activation unit: output layer started at 0', () => {
+  const B = 4;
+  const L = 5;
+  const D = 3;
+  const lengths = [5, 2, 1, 3];
+  it('pools the mean of each example\'s real behaviours, and the output kernel gets a gradient', () => {
+    const params = new ParamStore(createRng(31));
+    const unit = new LocalActivationUnit(params, { name: 'att', dim: D, units: [6, 4], activation: 'prelu', norm: 'softmax', outputInit: 'zeros' });
+    const keys = randoms(B * L * D, 32);
+    const mask = tf.tensor2d(lengths.flatMap((n) => Array.from({ length: L }, (_, i) => (i < n ? 1 : 0))), [B, L]);
+    const lengthT = tf.tensor2d(lengths, [B, 1]);
+    const q = tf.tensor2d(randoms(B * D, 33), [B, D]);
+    const k = tf.tensor3d(keys, [B, L, D]);
+    for (const training of [false, true]) {
+      const pooled = tf.tidy(() => unit.pool(q, k, mask, lengthT, training).dataSync() as Float32Array);
+      const mean = new Float32Array(B * D);
+      lengths.forEach((n, b) => {
+        for (let l = 0; l < n; l++) for (let d = 0; d < D; d++) mean[b * D + d]! += keys[(b * L + l) * D + d]! / n;
+      });
+      assertClose(`pooled (training ${training})`, pooled, mean);
+    }
+    const kernel = params.variables.get('att/dense2/kernel')!;
+    assert.ok(kernel.dataSync().every((x) => x === 0), 'the output kernel starts at 0');
+    const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.sum(tf.mul(unit.pool(q, k, mask, lengthT, true), q))) as ReturnType<typeof tf.scalar>, [kernel]);
+    const g = grads[kernel.name]!.dataSync() as Float32Array;
+    assert.ok(g.some((x) => Math.abs(x) > 1e-6), 'the output kernel learns');
+    tf.dispose([value, ...Object.values(grads), mask, lengthT, q, k]);
+    params.dispose();
+  });
+});
+
 /** The MLP's hand-differentiated training forward against the same stack on the tape. */
 describe('MLP: hand-written gradient = tape', () => {
   const B = 9;
