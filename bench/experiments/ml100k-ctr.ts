@@ -30,13 +30,17 @@ const VARIANTS: Record<string, { label: string; model: CtrModelConfigInput; trai
   'din-softmax': { label: 'DIN, softmax-normalised attention', ...fromFile('ml100k-din') },
   'din-length': { label: 'DIN, length-normalised attention', ...fromFile('ml100k-din') },
   'din-softmax-mean-init': { label: 'DIN, softmax attention started as the mean (output layer at 0)', ...fromFile('ml100k-din') },
+  'din-softmax-mean-init-40-20': { label: 'DIN, softmax attention started as the mean, attention MLP 40-20', ...fromFile('ml100k-din') },
 };
-// ml100k-din.json's default attention is the one chosen on validation (softmax); the paper's is unnormalised.
-VARIANTS.din!.model = { ...VARIANTS.din!.model, attentionNorm: 'none' };
-VARIANTS['din-prelu']!.model = { ...VARIANTS['din-prelu']!.model, activation: 'prelu', attentionNorm: 'none' };
-VARIANTS['din-softmax']!.model = { ...VARIANTS['din-softmax']!.model, attentionNorm: 'softmax' };
-VARIANTS['din-length']!.model = { ...VARIANTS['din-length']!.model, attentionNorm: 'length' };
+// ml100k-din.json's default attention is the one chosen on validation (softmax, started as the mean); the
+// paper's is unnormalised with a glorot start (absent from a config: the saved results' configs stay as they were).
+const glorotStart = ({ attentionOutputInit: _, ...model }: CtrModelConfigInput): CtrModelConfigInput => model;
+VARIANTS.din!.model = { ...glorotStart(VARIANTS.din!.model), attentionNorm: 'none' };
+VARIANTS['din-prelu']!.model = { ...glorotStart(VARIANTS['din-prelu']!.model), activation: 'prelu', attentionNorm: 'none' };
+VARIANTS['din-softmax']!.model = { ...glorotStart(VARIANTS['din-softmax']!.model), attentionNorm: 'softmax' };
+VARIANTS['din-length']!.model = { ...glorotStart(VARIANTS['din-length']!.model), attentionNorm: 'length' };
 VARIANTS['din-softmax-mean-init']!.model = { ...VARIANTS['din-softmax-mean-init']!.model, attentionNorm: 'softmax', attentionOutputInit: 'zeros' };
+VARIANTS['din-softmax-mean-init-40-20']!.model = { ...VARIANTS['din-softmax-mean-init-40-20']!.model, attentionNorm: 'softmax', attentionOutputInit: 'zeros', attentionUnits: [40, 20] };
 
 const { values: flags } = parseArgs({
   options: {

@@ -49,8 +49,12 @@ export const CtrModelConfigSchema = z.object({
   attentionActivation: z.enum(['dice', 'prelu', 'relu', 'sigmoid']).default('prelu'),
   /** `none` is the paper's (weights used as they are); `softmax` and `length` normalise them. */
   attentionNorm: z.enum(['none', 'softmax', 'length']).default('none'),
-  /** `zeros`: the attention MLP's output layer starts at 0, so softmax attention starts as the history's mean (DNN's pooling). */
-  attentionOutputInit: z.enum(['glorot', 'zeros']).default('glorot'),
+  /**
+   * `zeros`: the attention MLP's output layer starts at 0, so softmax attention
+   * starts as the history's mean (DNN's pooling). Absent means glorot (no
+   * default written in: configs that never set it parse as before).
+   */
+  attentionOutputInit: z.enum(['glorot', 'zeros']).optional(),
 });
 
 export type LayoutConfig = z.infer<typeof LayoutConfigSchema>;
