@@ -31,16 +31,20 @@ const VARIANTS: Record<string, { label: string; model: CtrModelConfigInput; trai
   'din-length': { label: 'DIN, length-normalised attention', ...fromFile('ml100k-din') },
   'din-softmax-mean-init': { label: 'DIN, softmax attention started as the mean (output layer at 0)', ...fromFile('ml100k-din') },
   'din-softmax-mean-init-40-20': { label: 'DIN, softmax attention started as the mean, attention MLP 40-20', ...fromFile('ml100k-din') },
+  'din-softmax-mean-init-sigmoid': { label: 'DIN, softmax attention started as the mean, sigmoid attention MLP (the original code\'s)', ...fromFile('ml100k-din') },
 };
-// ml100k-din.json's default attention is the one chosen on validation (softmax, started as the mean); the
-// paper's is unnormalised with a glorot start (absent from a config: the saved results' configs stay as they were).
-const glorotStart = ({ attentionOutputInit: _, ...model }: CtrModelConfigInput): CtrModelConfigInput => model;
-VARIANTS.din!.model = { ...glorotStart(VARIANTS.din!.model), attentionNorm: 'none' };
-VARIANTS['din-prelu']!.model = { ...glorotStart(VARIANTS['din-prelu']!.model), activation: 'prelu', attentionNorm: 'none' };
-VARIANTS['din-softmax']!.model = { ...glorotStart(VARIANTS['din-softmax']!.model), attentionNorm: 'softmax' };
-VARIANTS['din-length']!.model = { ...glorotStart(VARIANTS['din-length']!.model), attentionNorm: 'length' };
-VARIANTS['din-softmax-mean-init']!.model = { ...VARIANTS['din-softmax-mean-init']!.model, attentionNorm: 'softmax', attentionOutputInit: 'zeros' };
-VARIANTS['din-softmax-mean-init-40-20']!.model = { ...VARIANTS['din-softmax-mean-init-40-20']!.model, attentionNorm: 'softmax', attentionOutputInit: 'zeros', attentionUnits: [40, 20] };
+// ml100k-din.json holds the attention chosen on validation (softmax started as the mean, sigmoid MLP); every DIN
+// row states its attention over it. The earlier rows' unit (PReLU, glorot start) is restated so that their saved
+// results' configs stay as they were (a config without attentionOutputInit has the glorot start).
+const earlierUnit = ({ attentionOutputInit: _, ...model }: CtrModelConfigInput): CtrModelConfigInput => ({ ...model, attentionActivation: 'prelu' });
+const meanStart = { attentionNorm: 'softmax', attentionOutputInit: 'zeros' } as const;
+VARIANTS.din!.model = { ...earlierUnit(VARIANTS.din!.model), attentionNorm: 'none' };
+VARIANTS['din-prelu']!.model = { ...earlierUnit(VARIANTS['din-prelu']!.model), activation: 'prelu', attentionNorm: 'none' };
+VARIANTS['din-softmax']!.model = { ...earlierUnit(VARIANTS['din-softmax']!.model), attentionNorm: 'softmax' };
+VARIANTS['din-length']!.model = { ...earlierUnit(VARIANTS['din-length']!.model), attentionNorm: 'length' };
+VARIANTS['din-softmax-mean-init']!.model = { ...VARIANTS['din-softmax-mean-init']!.model, ...meanStart, attentionActivation: 'prelu' };
+VARIANTS['din-softmax-mean-init-40-20']!.model = { ...VARIANTS['din-softmax-mean-init-40-20']!.model, ...meanStart, attentionActivation: 'prelu', attentionUnits: [40, 20] };
+VARIANTS['din-softmax-mean-init-sigmoid']!.model = { ...VARIANTS['din-softmax-mean-init-sigmoid']!.model, ...meanStart, attentionActivation: 'sigmoid' };
 
 const { values: flags } = parseArgs({
   options: {
