@@ -6,7 +6,7 @@
 // config files configs/models/ml100k-<model>[-paper].json: the default
 // (tuned on validation NDCG@20 only) and, with --paper, the paper-faithful
 // ones. Resumable: each (variant, seed) is saved to results/ml100k-cf/ and
-// skipped when present.
+// skipped while its config's settings are unchanged.
 //
 //   npm run experiment -- ml100k-cf [--seeds 1,2,3] [--variants mf-bpr,lightgcn,...]
 //                                   [--paper] [--paper-seeds 1] [--max-epochs N] [--fresh]
@@ -15,7 +15,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { GRAPH_MODEL_TYPES, type GraphModelType } from '../../models/graph/graph-config.js';
 import { cfConfigFile, loadCfConfig } from '../../pipelines/training/cf-config.js';
-import { runCfTraining } from '../../pipelines/training/cf-training.js';
+import { resolveCfConfig, runCfTraining } from '../../pipelines/training/cf-training.js';
+import { resumable, type CfRunRecord } from '../lib/cf-records.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -44,29 +45,21 @@ const variants = wanted ? all.filter((v) => wanted.includes(v.key)) : all;
 if (flags.fresh) rmSync(flags.out, { recursive: true, force: true });
 mkdirSync(flags.out, { recursive: true });
 
-interface RunRecord {
-  variant: string; model: string; seed: number; config: unknown; bestEpoch: number; epochsRun: number;
-  secondsPerEpoch: number; validation: Record<string, number>; test: Record<string, number>; artifactDir: string;
-  /** The early-stopped model's test metrics (test is the model retrained on train ∪ validation); absent in records from before the retrain. */
-  earlyStoppedTest?: Record<string, number>;
-}
-
-const records = new Map<string, RunRecord[]>();
+const records = new Map<string, CfRunRecord[]>();
 for (const v of variants) {
   for (const seed of v.seeds) {
     const file = path.join(flags.out, `${v.key}-seed${seed}.json`);
-    let record: RunRecord;
-    const saved = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as RunRecord : undefined;
-    // A record from before the retrain holds the early-stopped model's test as `test`: run it again.
-    if (saved?.earlyStoppedTest) {
+    let record: CfRunRecord;
+    const saved = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as CfRunRecord : undefined;
+    const run = { model: v.model, seed, config: loadCfConfig(v.file), ...(flags['max-epochs'] ? { epochs: Number(flags['max-epochs']) } : {}) };
+    if (saved && resumable(saved, resolveCfConfig(run))) {
       record = saved;
       console.log(`${v.key} seed ${seed}: resumed from ${file}`);
     } else {
-      const config = loadCfConfig(v.file);
+      if (saved) console.log(`${v.key} seed ${seed}: ${file} was made ${saved.earlyStoppedTest ? 'with other settings' : 'before the retrain'}: running it again`);
       const started = performance.now();
       const result = await runCfTraining({
-        model: v.model, seed, registry: flags.registry, config,
-        ...(flags['max-epochs'] ? { epochs: Number(flags['max-epochs']) } : {}),
+        ...run, registry: flags.registry,
         onEpoch: (e, total) => {
           if (e.validation) console.error(`  ${v.key} seed ${seed} epoch ${e.epoch}/${total} loss ${e.trainLoss.toFixed(4)} val NDCG@20 ${e.validation['ndcg@20']!.toFixed(4)} (${e.seconds.toFixed(2)} s)`);
         },

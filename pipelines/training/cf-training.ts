@@ -63,16 +63,8 @@ export interface CfTrainingResult {
  * everything instead and has no test.
  */
 export async function runCfTraining(options: CfTrainingOptions): Promise<CfTrainingResult> {
-  const base = options.config ?? loadCfConfig(options.configFile ?? cfConfigFile(options.model));
-  let source = options.source ?? base.source;
-  if (options.dataDir && source.kind === 'movielens') source = { ...source, dir: options.dataDir };
-  const config: CfConfig = {
-    ...base,
-    name: options.name === undefined ? base.name : parseName(options.name),
-    source,
-    model: GraphModelConfigSchema.parse({ ...base.model, type: options.model, ...(options.seed !== undefined ? { seed: options.seed } : {}) }),
-    training: { ...streamTrainingDefaults(source), ...definedOnly(base.training), ...(options.epochs !== undefined ? { epochs: options.epochs } : {}) } as GraphTrainingConfig,
-  };
+  const config = resolveCfConfig(options);
+  const source = config.source;
   const data = await loadCfData(source);
   const known = { userIds: data.userIds, itemIds: data.itemIds };
   const split = cfSplit(data.positives, { ...known, ...(options.production ? { testFraction: 0 } : {}) });
@@ -130,6 +122,20 @@ export async function runCfTraining(options: CfTrainingOptions): Promise<CfTrain
     config, artifactDir: dir, version: manifest.version, bestEpoch: selected.bestEpoch, epochsRun: selected.epochs.length,
     secondsPerEpoch: selected.secondsPerEpoch, validation: selected.best, ...(test ? { test } : {}), ...(earlyStoppedTest ? { earlyStoppedTest } : {}),
     users: numUsers, items: numItems, positives: data.positives.length,
+  };
+}
+
+/** The config a run with these options trains: the file (or object) with the options' overrides and the source's training defaults. */
+export function resolveCfConfig(options: Pick<CfTrainingOptions, 'model' | 'seed' | 'epochs' | 'configFile' | 'config' | 'name' | 'source' | 'dataDir'>): CfConfig {
+  const base = options.config ?? loadCfConfig(options.configFile ?? cfConfigFile(options.model));
+  let source = options.source ?? base.source;
+  if (options.dataDir && source.kind === 'movielens') source = { ...source, dir: options.dataDir };
+  return {
+    ...base,
+    name: options.name === undefined ? base.name : parseName(options.name),
+    source,
+    model: GraphModelConfigSchema.parse({ ...base.model, type: options.model, ...(options.seed !== undefined ? { seed: options.seed } : {}) }),
+    training: { ...streamTrainingDefaults(source), ...definedOnly(base.training), ...(options.epochs !== undefined ? { epochs: options.epochs } : {}) } as GraphTrainingConfig,
   };
 }
 
