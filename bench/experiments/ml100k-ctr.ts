@@ -32,6 +32,8 @@ const VARIANTS: Record<string, { label: string; model: CtrModelConfigInput; trai
   'din-softmax-mean-init': { label: 'DIN, softmax attention started as the mean (output layer at 0)', ...fromFile('ml100k-din') },
   'din-softmax-mean-init-40-20': { label: 'DIN, softmax attention started as the mean, attention MLP 40-20', ...fromFile('ml100k-din') },
   'din-softmax-mean-init-sigmoid': { label: 'DIN, softmax attention started as the mean, sigmoid attention MLP (the original code\'s)', ...fromFile('ml100k-din') },
+  'din-mba-0.035': { label: 'DIN (ml100k-din.json), mini-batch aware λ 0.035', ...fromFile('ml100k-din') },
+  'din-mba-0.07': { label: 'DIN (ml100k-din.json), mini-batch aware λ 0.07', ...fromFile('ml100k-din') },
 };
 // ml100k-din.json holds the attention chosen on validation (softmax started as the mean, sigmoid MLP); every DIN
 // row states its attention over it. The earlier rows' unit (PReLU, glorot start) is restated so that their saved
@@ -45,6 +47,8 @@ VARIANTS['din-length']!.model = { ...earlierUnit(VARIANTS['din-length']!.model),
 VARIANTS['din-softmax-mean-init']!.model = { ...VARIANTS['din-softmax-mean-init']!.model, ...meanStart, attentionActivation: 'prelu' };
 VARIANTS['din-softmax-mean-init-40-20']!.model = { ...VARIANTS['din-softmax-mean-init-40-20']!.model, ...meanStart, attentionActivation: 'prelu', attentionUnits: [40, 20] };
 VARIANTS['din-softmax-mean-init-sigmoid']!.model = { ...VARIANTS['din-softmax-mean-init-sigmoid']!.model, ...meanStart, attentionActivation: 'sigmoid' };
+VARIANTS['din-mba-0.035']!.model = { ...VARIANTS['din-mba-0.035']!.model, mbaLambda: 0.035 };
+VARIANTS['din-mba-0.07']!.model = { ...VARIANTS['din-mba-0.07']!.model, mbaLambda: 0.07 };
 
 const { values: flags } = parseArgs({
   options: {
