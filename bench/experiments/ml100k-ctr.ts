@@ -22,33 +22,27 @@ const fromFile = (name: string) => {
   const c = loadTrainConfig(new URL(`../../configs/models/${name}.json`, import.meta.url).pathname);
   return { model: c.model as CtrModelConfigInput, training: c.training };
 };
-const VARIANTS: Record<string, { label: string; model: CtrModelConfigInput; training: { epochs: number; batchSize: number; patience: number } }> = {
-  lr: { label: 'LR', ...fromFile('ml100k-lr') },
-  dnn: { label: 'DNN (mean-pooled history, Dice)', ...fromFile('ml100k-dnn') },
-  din: { label: 'DIN (paper: Dice, unnormalised attention)', ...fromFile('ml100k-din') },
-  'din-prelu': { label: 'DIN, PReLU', ...fromFile('ml100k-din') },
-  'din-softmax': { label: 'DIN, softmax-normalised attention', ...fromFile('ml100k-din') },
-  'din-length': { label: 'DIN, length-normalised attention', ...fromFile('ml100k-din') },
-  'din-softmax-mean-init': { label: 'DIN, softmax attention started as the mean (output layer at 0)', ...fromFile('ml100k-din') },
-  'din-softmax-mean-init-40-20': { label: 'DIN, softmax attention started as the mean, attention MLP 40-20', ...fromFile('ml100k-din') },
-  'din-softmax-mean-init-sigmoid': { label: 'DIN, softmax attention started as the mean, sigmoid attention MLP (the original code\'s)', ...fromFile('ml100k-din') },
-  'din-mba-0.035': { label: 'DIN (ml100k-din.json), mini-batch aware λ 0.035', ...fromFile('ml100k-din') },
-  'din-mba-0.07': { label: 'DIN (ml100k-din.json), mini-batch aware λ 0.07', ...fromFile('ml100k-din') },
-};
+const din = fromFile('ml100k-din');
 // ml100k-din.json holds the attention chosen on validation (softmax started as the mean, sigmoid MLP); every DIN
 // row states its attention over it. The earlier rows' unit (PReLU, glorot start) is restated so that their saved
 // results' configs stay as they were (a config without attentionOutputInit has the glorot start).
-const earlierUnit = ({ attentionOutputInit: _, ...model }: CtrModelConfigInput): CtrModelConfigInput => ({ ...model, attentionActivation: 'prelu' });
+const { attentionOutputInit: _, ...withoutStart } = din.model;
+const earlierUnit: CtrModelConfigInput = { ...withoutStart, attentionActivation: 'prelu' };
 const meanStart = { attentionNorm: 'softmax', attentionOutputInit: 'zeros' } as const;
-VARIANTS.din!.model = { ...earlierUnit(VARIANTS.din!.model), attentionNorm: 'none' };
-VARIANTS['din-prelu']!.model = { ...earlierUnit(VARIANTS['din-prelu']!.model), activation: 'prelu', attentionNorm: 'none' };
-VARIANTS['din-softmax']!.model = { ...earlierUnit(VARIANTS['din-softmax']!.model), attentionNorm: 'softmax' };
-VARIANTS['din-length']!.model = { ...earlierUnit(VARIANTS['din-length']!.model), attentionNorm: 'length' };
-VARIANTS['din-softmax-mean-init']!.model = { ...VARIANTS['din-softmax-mean-init']!.model, ...meanStart, attentionActivation: 'prelu' };
-VARIANTS['din-softmax-mean-init-40-20']!.model = { ...VARIANTS['din-softmax-mean-init-40-20']!.model, ...meanStart, attentionActivation: 'prelu', attentionUnits: [40, 20] };
-VARIANTS['din-softmax-mean-init-sigmoid']!.model = { ...VARIANTS['din-softmax-mean-init-sigmoid']!.model, ...meanStart, attentionActivation: 'sigmoid' };
-VARIANTS['din-mba-0.035']!.model = { ...VARIANTS['din-mba-0.035']!.model, mbaLambda: 0.035 };
-VARIANTS['din-mba-0.07']!.model = { ...VARIANTS['din-mba-0.07']!.model, mbaLambda: 0.07 };
+const dinRow = (label: string, model: CtrModelConfigInput) => ({ label, model, training: din.training });
+const VARIANTS: Record<string, { label: string; model: CtrModelConfigInput; training: { epochs: number; batchSize: number; patience: number } }> = {
+  lr: { label: 'LR', ...fromFile('ml100k-lr') },
+  dnn: { label: 'DNN (mean-pooled history, Dice)', ...fromFile('ml100k-dnn') },
+  din: dinRow('DIN (paper: Dice, unnormalised attention)', { ...earlierUnit, attentionNorm: 'none' }),
+  'din-prelu': dinRow('DIN, PReLU', { ...earlierUnit, activation: 'prelu', attentionNorm: 'none' }),
+  'din-softmax': dinRow('DIN, softmax-normalised attention', { ...earlierUnit, attentionNorm: 'softmax' }),
+  'din-length': dinRow('DIN, length-normalised attention', { ...earlierUnit, attentionNorm: 'length' }),
+  'din-softmax-mean-init': dinRow('DIN, softmax attention started as the mean (output layer at 0)', { ...din.model, ...meanStart, attentionActivation: 'prelu' }),
+  'din-softmax-mean-init-40-20': dinRow('DIN, softmax attention started as the mean, attention MLP 40-20', { ...din.model, ...meanStart, attentionActivation: 'prelu', attentionUnits: [40, 20] }),
+  'din-softmax-mean-init-sigmoid': dinRow('DIN, softmax attention started as the mean, sigmoid attention MLP (the original code\'s)', { ...din.model, ...meanStart, attentionActivation: 'sigmoid' }),
+  'din-mba-0.035': dinRow('DIN (ml100k-din.json), mini-batch aware λ 0.035', { ...din.model, mbaLambda: 0.035 }),
+  'din-mba-0.07': dinRow('DIN (ml100k-din.json), mini-batch aware λ 0.07', { ...din.model, mbaLambda: 0.07 }),
+};
 
 const { values: flags } = parseArgs({
   options: {
