@@ -1,5 +1,5 @@
 import { tf } from '../../infra/tf.js';
-import { gatherUntaped, matMulUntaped } from '../../features/embedding/index.js';
+import { biasAddUntaped, gatherUntaped, matMulUntaped, segmentSumUntaped } from '../../features/embedding/index.js';
 import { isDifferentiable, type ActivationKind, type DifferentiableActivation } from '../layers/activations.js';
 import { activationBackward, backwardDense, Mlp } from '../layers/mlp.js';
 import type { ParamStore, Tensor } from '../layers/params.js';
@@ -163,21 +163,39 @@ export class LocalActivationUnit {
   private upperLayers(z: Tensor): Tensor {
     let h = z;
     this.mlp.dense.forEach((layer, i) => {
-      if (i > 0) h = tf.add(matMul(h, layer.kernel), layer.bias);
+      if (i > 0) h = biasAddUntaped(matMul(h, layer.kernel), layer.bias);
       if (layer.activation) h = layer.activation.apply(h, false);
     });
     return h;
   }
 
-  /** Inference on behaviours only (what fastPool computes, without its gradient machinery). */
+  /**
+   * The first layer over (candidate, behaviour) pairs as one matMul: the
+   * input [qb, kb, qb⊙kb, 1] [N, 3D + 1] and the kernel [W1 + W3; W2 − W3; W4; bias]
+   * ([W1; W2; W3; W4] on [q, k, q − k, q⊙k], the bias riding on the ones column).
+   */
+  private pairsFirstLayer(qb: Tensor, kb: Tensor): { x: Tensor; fused: Tensor } {
+    const first = this.mlp.dense[0]!;
+    const units = first.kernel.shape[1]!;
+    const [w1, w2, w3, w4] = tf.split(first.kernel, 4, 0);
+    return {
+      x: tf.concat([qb, kb, tf.mul(qb, kb), tf.ones([kb.shape[0]!, 1])], 1),
+      fused: tf.concat([tf.add(w1!, w3!), tf.sub(w2!, w3!), w4!, tf.reshape(first.bias, [1, units])], 0),
+    };
+  }
+
+  /**
+   * Inference on behaviours only (what fastPool computes, without its
+   * gradient machinery). Per pair, the fused first layer beats the split one
+   * (splitFirstLayer): gathering the candidate term and adding it, at the
+   * layer's width, cost more than widening the matMul's input.
+   */
   private pairsPool(query: Tensor2D, behaviours: Tensor2D, example: Int32Array, scales: Float32Array | null): Tensor {
     const exampleOf = tf.tensor1d(example, 'int32');
-    const { candidateTerm, behaviourTerm, product } = this.splitFirstLayer(query, behaviours);
-    const qb = gatherUntaped(query, exampleOf);
-    const z = tf.add(tf.add(matMul(tf.mul(qb, behaviours), product), gatherUntaped(candidateTerm, exampleOf)), behaviourTerm);
-    const h = this.upperLayers(z);
+    const { x, fused } = this.pairsFirstLayer(gatherUntaped(query, exampleOf), behaviours);
+    const h = this.upperLayers(matMul(x, fused));
     const weights = this.norm === 'softmax' ? segmentSoftmax(h, example, exampleOf, query.shape[0]) : scales ? tf.mul(h, tf.tensor2d(scales, [example.length, 1])) : h;
-    return tf.unsortedSegmentSum(tf.mul(weights, behaviours), exampleOf, query.shape[0]);
+    return segmentSumUntaped(tf.mul(weights, behaviours), exampleOf, query.shape[0]);
   }
 
   /**
@@ -233,10 +251,7 @@ export class LocalActivationUnit {
       const iScale = scale ? keep(scale) : -1;
 
       const qb = gatherUntaped(q, exampleOf); // [N, D]: each behaviour's candidate
-      const x = tf.concat([qb, kb, tf.mul(qb, kb), tf.ones([N, 1])], 1); // [N, 3D + 1]
-      // [W1; W2; W3; W4] on [q, k, q − k, q⊙k] = [W1 + W3; W2 − W3; W4] on [q, k, q⊙k]; the bias rides on the ones column.
-      const [w1, w2, w3, w4] = tf.split(layers[0]!.kernel, 4, 0);
-      const fused = tf.concat([tf.add(w1!, w3!), tf.sub(w2!, w3!), w4!, tf.reshape(layers[0]!.bias, [1, units])], 0);
+      const { x, fused } = this.pairsFirstLayer(qb, kb); // x [N, 3D + 1]
       const iQb = keep(qb);
       const iKb = keep(kb);
       const iFused = keep(fused);
@@ -245,7 +260,7 @@ export class LocalActivationUnit {
       let h = x;
       layers.forEach((layer, i) => {
         iInputs.push(keep(h));
-        const z = i === 0 ? matMul(x, fused) : tf.add(matMul(h, layer.kernel), layer.bias);
+        const z = i === 0 ? matMul(x, fused) : biasAddUntaped(matMul(h, layer.kernel), layer.bias);
         const activation = activations[i];
         if (activation) {
           const { y, saved } = activation.forwardSaving(z);
@@ -262,7 +277,7 @@ export class LocalActivationUnit {
       save(kept);
 
       return {
-        value: tf.unsortedSegmentSum(tf.mul(weights, kb), exampleOf, B),
+        value: segmentSumUntaped(tf.mul(weights, kb), exampleOf, B),
         gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
           const get = (i: number): Tensor => saved[i]!;
           const exampleS = get(iExample);
@@ -275,7 +290,7 @@ export class LocalActivationUnit {
           if (softmax) {
             // w = softmax(s) within each example: ds_i = w_i·(dw_i − Σ_{j in its example} w_j·dw_j).
             const w = get(iWeights);
-            dh = tf.mul(w, tf.sub(dh, gatherUntaped(tf.unsortedSegmentSum(tf.mul(w, dh), exampleS as ReturnType<typeof tf.tensor1d>, B), exampleS)));
+            dh = tf.mul(w, tf.sub(dh, gatherUntaped(segmentSumUntaped(tf.mul(w, dh), exampleS, B), exampleS)));
           }
           if (layers.length === 0) throw new Error('the attention MLP has no layers');
           const upper = backwardDense(layers, activations, (i) => iTraces[i]!.map(get), (i) => get(iInputs[i]!), dh, 1);
@@ -288,7 +303,7 @@ export class LocalActivationUnit {
           const dProduct = matMul(dz, fqk!, false, true);
           const dQb = tf.add(matMul(dz, fq!, false, true), tf.mul(dProduct, kbS));
           const dKb = tf.add(tf.add(matMul(dz, fk!, false, true), tf.mul(dProduct, get(iQb))), dKbPooling);
-          return [tf.unsortedSegmentSum(dQb, exampleS as ReturnType<typeof tf.tensor1d>, B), dKb, ...grads];
+          return [segmentSumUntaped(dQb, exampleS, B), dKb, ...grads];
         },
       };
     });
@@ -307,5 +322,5 @@ function segmentSoftmax(scores: Tensor, example: Int32Array, exampleOf: Tensor, 
   const max = new Float32Array(examples).fill(-Infinity);
   for (let i = 0; i < example.length; i++) if (s[i]! > max[example[i]!]!) max[example[i]!] = s[i]!;
   const e = tf.exp(tf.sub(scores, tf.tensor2d(Float32Array.from(example, (b) => max[b]!), [example.length, 1])));
-  return tf.div(e, gatherUntaped(tf.unsortedSegmentSum(e, exampleOf as ReturnType<typeof tf.tensor1d>, examples), exampleOf as ReturnType<typeof tf.tensor1d>));
+  return tf.div(e, gatherUntaped(segmentSumUntaped(e, exampleOf, examples), exampleOf));
 }

@@ -90,3 +90,34 @@ export function matMulUntaped(a: Tensor, b: Tensor, transposeA = false, transpos
   return runNativeOp('BatchMatMulV2', (x) => [x.type('T', 'float32'), x.bool('adj_x', transposeA), x.bool('adj_y', transposeB)], [a, b])
     ?? tf.matMul(a as ReturnType<typeof tf.tensor2d>, b as ReturnType<typeof tf.tensor2d>, transposeA, transposeB);
 }
+
+/**
+ * tf.unsortedSegmentSum(x, segmentIds, numSegments) for ids in ascending
+ * order, as TensorFlow's SegmentSum: ~12× faster than UnsortedSegmentSum at
+ * DIN's shapes (26k × 32 into 1,024 rows: 0.08 vs 1.0 ms on 2 threads).
+ * TensorFlow refuses ids that are not
+ * sorted (InvalidArgument). SegmentSum's output ends at the last id present,
+ * so trailing empty segments are appended as zeros. Not on the tape.
+ */
+export function segmentSumUntaped(x: Tensor, segmentIds: Tensor, numSegments: number): Tensor {
+  if (x.dtype !== 'float32' || segmentIds.dtype !== 'int32' || segmentIds.rank !== 1) {
+    return tf.unsortedSegmentSum(x, segmentIds as ReturnType<typeof tf.tensor1d>, numSegments);
+  }
+  const summed = runNativeOp('SegmentSum', (a) => [a.type('T', 'float32'), a.type('Tindices', 'int32')], [x, segmentIds]);
+  if (!summed) return tf.unsortedSegmentSum(x, segmentIds as ReturnType<typeof tf.tensor1d>, numSegments);
+  const rows = summed.shape[0]!;
+  if (rows > numSegments) {
+    summed.dispose();
+    throw new RangeError(`segment id ${rows - 1} is not below numSegments ${numSegments}`);
+  }
+  if (rows === numSegments) return summed;
+  const padded = tf.tidy(() => tf.concat([summed, tf.zeros([numSegments - rows, ...x.shape.slice(1)])], 0));
+  summed.dispose();
+  return padded;
+}
+
+/** x + bias over x's last axis as TensorFlow's BiasAdd (a third faster than a broadcasting Add at [26k, 40]). Not on the tape. */
+export function biasAddUntaped(x: Tensor, bias: Tensor): Tensor {
+  if (x.dtype !== 'float32' || bias.rank !== 1 || x.rank < 2) return tf.add(x, bias);
+  return runNativeOp('BiasAdd', (a) => [a.type('T', 'float32')], [x, bias]) ?? tf.add(x, bias);
+}

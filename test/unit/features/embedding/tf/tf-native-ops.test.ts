@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { tf } from '../../../../../infra/tf.js';
-import { gatherUntaped, matMulUntaped } from '../../../../../features/embedding/tf/tf-native-ops.js';
+import { biasAddUntaped, gatherUntaped, matMulUntaped, segmentSumUntaped } from '../../../../../features/embedding/tf/tf-native-ops.js';
 import { runNode } from '../../../../helpers/run-node.js';
 
 describe('native TF ops outside the tape', () => {
@@ -23,6 +23,29 @@ describe('native TF ops outside the tape', () => {
       const got = matMulUntaped(x, y, ta, tb).dataSync();
       got.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-5, `${ta}/${tb} [${i}]: ${v} vs ${expected[i]}`));
     }
+  });
+
+  it('segmentSumUntaped equals tf.unsortedSegmentSum for sorted ids, empty segments first, between and last included', () => {
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [5, 2]);
+    const ids = tf.tensor1d([1, 1, 3, 4, 4], 'int32');
+    for (const segments of [5, 7]) {
+      const got = segmentSumUntaped(x, ids, segments);
+      assert.deepEqual(got.shape, [segments, 2]);
+      assert.deepEqual([...got.dataSync()], [...tf.unsortedSegmentSum(x, ids, segments).dataSync()]);
+    }
+    assert.deepEqual([...segmentSumUntaped(tf.zeros([0, 2]), tf.tensor1d([], 'int32'), 2).dataSync()], [0, 0, 0, 0]);
+  });
+
+  it('segmentSumUntaped refuses ids out of order or not below the segment count', () => {
+    const x = tf.tensor2d([1, 2, 3], [3, 1]);
+    assert.throws(() => segmentSumUntaped(x, tf.tensor1d([0, 2, 1], 'int32'), 3), /increasing|sorted/i);
+    assert.throws(() => segmentSumUntaped(x, tf.tensor1d([0, 1, 3], 'int32'), 3), /segment id 3 is not below numSegments 3/);
+  });
+
+  it('biasAddUntaped equals tf.add with the bias broadcast over rows', () => {
+    const x = tf.randomNormal([4, 3], 0, 1, 'float32', 3);
+    const bias = tf.tensor1d([0.5, -1, 2]);
+    assert.deepEqual([...biasAddUntaped(x, bias).dataSync()], [...tf.add(x, bias).dataSync()]);
   });
 
   it('matMulUntaped survives signals arriving mid-product (no heap corruption; the MatMul op aborted within a second)', async function () {
