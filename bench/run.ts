@@ -3,6 +3,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { heapGrowingPercentFromEnv, setHeapGrowingPercent } from '../infra/v8-heap.js';
 
 export async function runNamed(kind: 'bench' | 'experiment', dir: string): Promise<void> {
   const available = readdirSync(dir)
@@ -16,6 +17,8 @@ export async function runNamed(kind: 'bench' | 'experiment', dir: string): Promi
     return;
   }
   process.argv.splice(2, 1);
+  // In-process benches and experiments train as recsys processes do (infra/v8-heap.ts).
+  setHeapGrowingPercent(heapGrowingPercentFromEnv());
   const file = path.join(dir, `${name}.ts`);
   if (process.argv.slice(2).some((a) => a === '--help' || a === '-h')) {
     console.log(headerComment(file));

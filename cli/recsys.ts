@@ -18,6 +18,7 @@ import { registerServe } from './commands/serve.js';
 import { registerReplay } from './commands/replay.js';
 import { registerSimulateUsers } from './commands/simulate-users.js';
 import { runMain } from './run-main.js';
+import { heapGrowingPercentFromEnv, setHeapGrowingPercent } from '../infra/v8-heap.js';
 
 const program = new Command('recsys')
   .description('Recommender / CTR feature-embedding platform: streaming features, embedding-heavy models, online serving')
@@ -45,4 +46,8 @@ registerServe(program);
 registerReplay(program);
 registerSimulateUsers(program);
 
-await runMain(() => program.parseAsync(process.argv));
+await runMain(() => {
+  // Every command, training and serving alike (see infra/v8-heap.ts); `serve --heap-growing-percent` may set it again.
+  setHeapGrowingPercent(heapGrowingPercentFromEnv());
+  return program.parseAsync(process.argv);
+});

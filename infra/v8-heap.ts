@@ -1,15 +1,34 @@
 import { setFlagsFromString } from 'node:v8';
+import { ValidationError } from './errors.js';
+
+/** What every recsys process runs with unless RECSYS_HEAP_GROWING_PERCENT (or `serve --heap-growing-percent`) says otherwise. */
+export const DEFAULT_HEAP_GROWING_PERCENT = 300;
 
 /**
  * After each full GC V8 sets the next old-generation limit at live size × a
- * factor it derives from GC and allocation speed, and starts marking once the
- * room left is below the young generation's size. For a server whose heap is
- * mostly long-lived model state that factor stays small, so a slow trickle of
- * promoted request objects brings a full GC every few seconds, and each one
- * shows in the latency tail. A fixed factor (1 + percent / 100) makes them
- * rare for some memory. V8 reads the flag whenever it sizes the heap, so
- * setting it at start-up works. 0 keeps V8's own heuristic.
+ * factor it derives from GC and allocation speed. Our processes keep a small
+ * heap of long-lived state and churn through large typed arrays (a DIN batch's
+ * ids, lookups and rows: ~2.9 MB per prediction of 1,024 examples), so the
+ * factor stays small and full GCs come every few batches: in the din-train
+ * bench one every ~4 training steps and every 8–12 predictions, each stalling
+ * its batch by several ms while concurrent marking takes a core from
+ * TensorFlow; in a server a slow trickle of promoted request objects brings
+ * one every few seconds, each in the latency tail. A fixed factor
+ * (1 + percent / 100) makes them rare for some memory. V8 reads the flag
+ * whenever it sizes the heap, so setting it at start-up works. 0 is V8's own
+ * heuristic.
  */
 export function setHeapGrowingPercent(percent: number): void {
-  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${Math.round(percent)}`);
+  setFlagsFromString(`--heap-growing-percent=${Math.round(percent)}`);
+}
+
+/** RECSYS_HEAP_GROWING_PERCENT, an integer in [0, 1000]; DEFAULT_HEAP_GROWING_PERCENT when unset. */
+export function heapGrowingPercentFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.RECSYS_HEAP_GROWING_PERCENT;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_HEAP_GROWING_PERCENT;
+  const percent = Number(raw);
+  if (!Number.isInteger(percent) || percent < 0 || percent > 1000) {
+    throw new ValidationError('RECSYS_HEAP_GROWING_PERCENT must be an integer from 0 to 1000', [`got '${raw}'`]);
+  }
+  return percent;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultRegistryDir, parseWith } from '../infra/config.js';
 import { ValidationError } from '../infra/errors.js';
+import { DEFAULT_HEAP_GROWING_PERCENT } from '../infra/v8-heap.js';
 import { EpsilonSchema, EXPLORATION_SCHEMES, TemperatureSchema } from '../pipelines/decisions/decision-record.js';
 
 const ADMIN_TOKEN_MIN = 32;
@@ -144,7 +145,7 @@ export function loadServeSettings(env: NodeJS.ProcessEnv = process.env, override
       itemCacheSeconds: num(env.RECSYS_ITEM_CACHE_SECONDS, 60),
       batchCandidates: num(env.RECSYS_SCORE_BATCH_CANDIDATES, 2000),
       tfThreads: num(env.RECSYS_TF_THREADS, 1),
-      heapGrowingPercent: num(env.RECSYS_HEAP_GROWING_PERCENT, 300),
+      heapGrowingPercent: num(env.RECSYS_HEAP_GROWING_PERCENT, DEFAULT_HEAP_GROWING_PERCENT),
       ...defined,
     },
     'invalid serving settings (check RECSYS_SERVE_*, RECSYS_* env vars and flags)',

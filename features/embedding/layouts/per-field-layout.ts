@@ -31,6 +31,11 @@ export function perFieldLayout(fields: readonly CategoricalField[], { dim, dims 
 
 function copyIndices(field: string): FieldPlan['rowsOf'] {
   return (values: FieldIds, _chunk, out, stride, offset) => {
+    // Int32Array ids (what the feature encoder hands over) are integers already: one block copy.
+    if (values instanceof Int32Array && stride === 1) {
+      out.set(values, offset);
+      return;
+    }
     for (let p = 0; p < values.length; p++) {
       const value = values[p]!;
       // The table checks the range; only non-integers would slip through the Int32Array.
