@@ -1,5 +1,5 @@
 import { tf } from '../../infra/tf.js';
-import { biasAddUntaped, gatherUntaped, matMulUntaped, segmentSumUntaped } from '../../features/embedding/index.js';
+import { gatherUntaped, matMulUntaped, segmentSumUntaped } from '../../features/embedding/index.js';
 import { isDifferentiable, type ActivationKind, type DifferentiableActivation } from '../layers/activations.js';
 import { activationBackward, backwardDense, Mlp } from '../layers/mlp.js';
 import type { ParamStore, Tensor } from '../layers/params.js';
@@ -163,7 +163,7 @@ export class LocalActivationUnit {
   private upperLayers(z: Tensor): Tensor {
     let h = z;
     this.mlp.dense.forEach((layer, i) => {
-      if (i > 0) h = biasAddUntaped(matMul(h, layer.kernel), layer.bias);
+      if (i > 0) h = tf.add(matMul(h, layer.kernel), layer.bias);
       if (layer.activation) h = layer.activation.apply(h, false);
     });
     return h;
@@ -260,7 +260,7 @@ export class LocalActivationUnit {
       let h = x;
       layers.forEach((layer, i) => {
         iInputs.push(keep(h));
-        const z = i === 0 ? matMul(x, fused) : biasAddUntaped(matMul(h, layer.kernel), layer.bias);
+        const z = i === 0 ? matMul(x, fused) : tf.add(matMul(h, layer.kernel), layer.bias);
         const activation = activations[i];
         if (activation) {
           const { y, saved } = activation.forwardSaving(z);

@@ -115,9 +115,3 @@ export function segmentSumUntaped(x: Tensor, segmentIds: Tensor, numSegments: nu
   summed.dispose();
   return padded;
 }
-
-/** x + bias over x's last axis as TensorFlow's BiasAdd (a third faster than a broadcasting Add at [26k, 40]). Not on the tape. */
-export function biasAddUntaped(x: Tensor, bias: Tensor): Tensor {
-  if (x.dtype !== 'float32' || bias.rank !== 1 || x.rank < 2) return tf.add(x, bias);
-  return runNativeOp('BiasAdd', (a) => [a.type('T', 'float32')], [x, bias]) ?? tf.add(x, bias);
-}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { tf } from '../../../../../infra/tf.js';
-import { biasAddUntaped, gatherUntaped, matMulUntaped, segmentSumUntaped } from '../../../../../features/embedding/tf/tf-native-ops.js';
+import { gatherUntaped, matMulUntaped, segmentSumUntaped } from '../../../../../features/embedding/tf/tf-native-ops.js';
 import { runNode } from '../../../../helpers/run-node.js';
 
 describe('native TF ops outside the tape', () => {
@@ -40,12 +40,6 @@ describe('native TF ops outside the tape', () => {
     const x = tf.tensor2d([1, 2, 3], [3, 1]);
     assert.throws(() => segmentSumUntaped(x, tf.tensor1d([0, 2, 1], 'int32'), 3), /increasing|sorted/i);
     assert.throws(() => segmentSumUntaped(x, tf.tensor1d([0, 1, 3], 'int32'), 3), /segment id 3 is not below numSegments 3/);
-  });
-
-  it('biasAddUntaped equals tf.add with the bias broadcast over rows', () => {
-    const x = tf.randomNormal([4, 3], 0, 1, 'float32', 3);
-    const bias = tf.tensor1d([0.5, -1, 2]);
-    assert.deepEqual([...biasAddUntaped(x, bias).dataSync()], [...tf.add(x, bias).dataSync()]);
   });
 
   it('matMulUntaped survives signals arriving mid-product (no heap corruption; the MatMul op aborted within a second)', async function () {
