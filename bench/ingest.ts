@@ -40,7 +40,7 @@ import { loadIngestSettings } from '../pipelines/ingest/ingest-config.js';
 import { countInteractions } from '../pipelines/ingest/offline-store.js';
 import { LoadSampler } from './lib/harness.js';
 import { summarizeProfile } from './ingest-lib/profile-summary.js';
-import { heapGrowingPercentFromEnv } from '../infra/v8-heap.js';
+import { heapGrowingNodeFlag } from '../infra/v8-heap.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -138,7 +138,7 @@ const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/pro
 const profDir = path.join(ROOT, 'var', 'bench-ingest-prof', run);
 if (flags['cpu-prof']) mkdirSync(profDir, { recursive: true });
 // The heap setting `recsys ingest` runs with (infra/v8-heap.ts), then the bench's own V8 flags.
-const nodeOptions = [`--heap-growing-percent=${heapGrowingPercentFromEnv()}`, ...flags['consumer-node-options'].split(/\s+/).filter(Boolean)];
+const nodeOptions = [heapGrowingNodeFlag(), ...flags['consumer-node-options'].split(/\s+/).filter(Boolean)];
 const child = spawn(process.execPath, [...nodeOptions, ...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', path.join(ROOT, 'bench/ingest-lib/consumer.ts')], {
   cwd: ROOT,
   stdio: ['ignore', 'pipe', 'inherit'],

@@ -32,3 +32,8 @@ export function heapGrowingPercentFromEnv(env: NodeJS.ProcessEnv = process.env):
   }
   return percent;
 }
+
+/** The same setting as a node command-line flag, for a child process that runs our code outside the recsys CLI (benchmark workers). */
+export function heapGrowingNodeFlag(env: NodeJS.ProcessEnv = process.env): string {
+  return `--heap-growing-percent=${heapGrowingPercentFromEnv(env)}`;
+}

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { homedir, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { heapGrowingPercentFromEnv } from '../../infra/v8-heap.js';
+import { heapGrowingNodeFlag } from '../../infra/v8-heap.js';
 
 /** What the benchmarks share: flag parsing, child runs that end in a JSON line, peers, percentiles and machine load. */
 
@@ -59,8 +59,7 @@ export function runJsonChild<T>(command: string, args: readonly string[], what: 
 /** Runs this bench file again as its worker (`--worker` plus args) under tsx. */
 export function spawnWorker<T>(benchUrl: string, args: readonly string[], what: string, env?: NodeJS.ProcessEnv): T | null {
   // Ours runs with the heap setting every recsys process has (infra/v8-heap.ts).
-  const heap = `--heap-growing-percent=${heapGrowingPercentFromEnv(env ?? process.env)}`;
-  return runJsonChild<T>(process.execPath, [heap, '--import', 'tsx', fileURLToPath(benchUrl), '--worker', ...args], what, env ? { env } : {});
+  return runJsonChild<T>(process.execPath, [heapGrowingNodeFlag(env), '--import', 'tsx', fileURLToPath(benchUrl), '--worker', ...args], what, env ? { env } : {});
 }
 
 /** The PyTorch peers' interpreter (bench/peers/install.sh makes it), or null when it is not installed. */
