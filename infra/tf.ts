@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type * as TfNode from '@tensorflow/tfjs-node';
 import { SetupError, errorMessage } from './errors.js';
+import { registerReduceGradients } from './tf-reduce-gradients.js';
 
 // TensorFlow's C++ core logs at INFO by default; keep warnings and errors.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
@@ -25,6 +26,7 @@ function loadNativeTf(): Tf {
   if (backend !== 'tensorflow') {
     throw new SetupError(`TensorFlow.js backend is '${backend}', expected the native 'tensorflow' backend; ${FIX}`);
   }
+  registerReduceGradients(tf);
   return tf;
 }
 
