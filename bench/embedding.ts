@@ -208,7 +208,7 @@ if (flags.worker) {
       console.log(`              lookup ${result.phases_ms.lookup} ms + TF forward/grad ${result.phases_ms.tf} ms + lazy Adam ${result.phases_ms.adam} ms; ${result.unique_rows_per_step.toFixed(0)} unique rows/step, ${result.minor_faults_per_step} page faults/step`);
     }
     const first = Object.values(ours)[0]!;
-    console.log(`  ours   ${first.bytes_per_row} B/row weights+Adam (${first.bytes_per_row_total} with the dedupe index), table init ${first.init_s} s`);
+    console.log(`  ours   ${first.bytes_per_row} B/row weights+Adam (${first.bytes_per_row_total} with the dedupe scratch), table init ${first.init_s} s`);
     const peer = python ? runPeer(python, rows) : null;
     const ratio = (pick: (r: { steps_per_s: number; ms_per_step_p50: number }) => number) =>
       Object.fromEntries(Object.entries(ours).map(([op, r]) => [op, peer ? Number((pick(r) / pick(peer)).toFixed(2)) : null]));

@@ -8,7 +8,8 @@ import { createOptimizerState, resetRowState } from '../optimizers/sparse-optimi
 import type { OptimizerConfig, OptimizerState, SparseOptimizer } from '../optimizers/sparse-optimizer.js';
 import { checkRowInit, initRow } from './row-init.js';
 import type { RowInit } from './row-init.js';
-import { copyRows, dedupeRows, toInt32Ids } from './table-lookup.js';
+import { RowDeduper } from './row-deduper.js';
+import { copyRows, toInt32Ids } from './table-lookup.js';
 import type { TableLookup } from './table-lookup.js';
 
 /** Ids are row indices in [0, rows): a dense vocabulary or already-hashed buckets. */
@@ -50,7 +51,7 @@ export interface TableMemory {
   weightBytes: number;
   optimizerBytes: number;
   idMapBytes: number;
-  /** The dedupe index: 4 bytes per row. */
+  /** The dedupe scratch: sized to the largest batch looked up (8 bytes × a power of two ≥ 2 × its ids), not to the table. */
   scratchBytes: number;
   totalBytes: number;
   bytesPerRow: number;
@@ -77,7 +78,7 @@ export class EmbeddingTable {
   private readonly updater: ParallelApply;
   private readonly now: () => number;
   private lookupCount: number;
-  private readonly mark: Int32Array;
+  private readonly deduper = new RowDeduper();
   private rowScratch = new Int32Array(0);
   private uniqueScratch = new Int32Array(0);
   private readonly issued = new WeakSet<Int32Array>();
@@ -112,7 +113,6 @@ export class EmbeddingTable {
     this.optimizerState = { slots: state.slots.map(place), step: state.step };
     this.updater = new ParallelApply(this.optimizer, threads, this.weights, this.optimizerState.slots, dim);
     this.lookupCount = restored?.lookups ?? 0;
-    this.mark = new Int32Array(rows).fill(-1);
     this.dynamic =
       this.idsConfig.kind === 'dynamic'
         ? new DynamicIds(this.idsConfig, rows, (row, id) => this.freshRow(row, id), restored?.dynamic, (row) => this.markRow(row))
@@ -197,7 +197,7 @@ export class EmbeddingTable {
     const weightBytes = this.weights.byteLength;
     const optimizerBytes = this.optimizerState.slots.reduce((sum, slot) => sum + slot.byteLength, 0);
     const idMapBytes = this.dynamic?.bytes ?? 0;
-    const scratchBytes = this.mark.byteLength;
+    const scratchBytes = this.deduper.bytes;
     const totalBytes = weightBytes + optimizerBytes + idMapBytes + scratchBytes;
     return { weightBytes, optimizerBytes, idMapBytes, scratchBytes, totalBytes, bytesPerRow: totalBytes / this.rows };
   }
@@ -220,7 +220,7 @@ export class EmbeddingTable {
       }
       const unique = new Int32Array(n);
       const inverse = new Int32Array(n);
-      const u = dedupeRows(rowOf, n, this.mark, unique, inverse);
+      const u = this.deduper.dedupe(rowOf, n, unique, inverse);
       const distinct = unique.slice(0, u);
       return { unique: distinct, inverse, rows: copyRows(this.weights, distinct, this.dim) };
     }
@@ -233,7 +233,7 @@ export class EmbeddingTable {
     }
     if (this.uniqueScratch.length < n) this.uniqueScratch = new Int32Array(n);
     const inverse = new Int32Array(n);
-    const u = dedupeRows(rowOf, n, this.mark, this.uniqueScratch, inverse);
+    const u = this.deduper.dedupe(rowOf, n, this.uniqueScratch, inverse);
     const unique = this.uniqueScratch.slice(0, u);
     // Dynamic tables may issue the zero row, which must still be filtered out.
     if (!this.dynamic) this.issued.add(unique);
@@ -259,7 +259,7 @@ export class EmbeddingTable {
     let merged = { unique, grad };
     if (!this.issued.has(unique)) {
       this.checkRows(unique, 'unique');
-      merged = mergeGradients(unique, grad, this.dim, this.mark, this.dynamic ? DEFAULT_ROW : -1);
+      merged = mergeGradients(unique, grad, this.dim, this.deduper, this.dynamic ? DEFAULT_ROW : -1);
     }
     const step = ++this.optimizerState.step;
     if (this.changed) for (let i = 0; i < merged.unique.length; i++) this.changed[merged.unique[i]!] = 1;

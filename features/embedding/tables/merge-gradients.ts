@@ -1,38 +1,35 @@
+import type { RowDeduper } from './row-deduper.js';
+
 /**
  * Sums the gradient rows of repeated entries in `unique` and drops `skipRow`
  * (the dynamic table's shared zero row, which is never trained). Adam and FTRL
  * are not linear in the gradient, so a row must be updated once with the sum,
  * never once per occurrence. Returns the inputs themselves when there is
- * nothing to merge, which is the usual case; `mark` is as in dedupeRows.
+ * nothing to merge, which is the usual case.
  */
 export function mergeGradients(
   unique: Int32Array,
   grad: Float32Array,
   dim: number,
-  mark: Int32Array,
+  deduper: RowDeduper,
   skipRow = -1,
 ): { unique: Int32Array; grad: Float32Array } {
-  let distinct = 0;
-  let clean = true;
-  for (let k = 0; k < unique.length; k++) {
-    const row = unique[k]!;
-    if (row === skipRow) clean = false;
-    else if (mark[row]! >= 0) clean = false;
-    else mark[row] = distinct++;
-  }
-  if (clean) {
-    for (let k = 0; k < unique.length; k++) mark[unique[k]!] = -1;
-    return { unique, grad };
-  }
-  const outUnique = new Int32Array(distinct);
-  const outGrad = new Float32Array(distinct * dim);
-  for (let k = 0; k < unique.length; k++) {
-    const row = unique[k]!;
-    if (row === skipRow) continue;
-    const slot = mark[row]!;
-    outUnique[slot] = row;
+  const n = unique.length;
+  const distinct = new Int32Array(n);
+  const inverse = new Int32Array(n);
+  const u = deduper.dedupe(unique, n, distinct, inverse);
+  const skipSlot = skipRow < 0 ? -1 : distinct.subarray(0, u).indexOf(skipRow);
+  if (u === n && skipSlot < 0) return { unique, grad };
+  // Slots after the skipped one move down by one, keeping first-appearance order.
+  const kept = skipSlot < 0 ? u : u - 1;
+  const outUnique = new Int32Array(kept);
+  for (let slot = 0, o = 0; slot < u; slot++) if (slot !== skipSlot) outUnique[o++] = distinct[slot]!;
+  const outGrad = new Float32Array(kept * dim);
+  for (let k = 0; k < n; k++) {
+    let slot = inverse[k]!;
+    if (slot === skipSlot) continue;
+    if (skipSlot >= 0 && slot > skipSlot) slot--;
     for (let j = 0, o = slot * dim, g = k * dim; j < dim; j++) outGrad[o + j]! += grad[g + j]!;
   }
-  for (let k = 0; k < distinct; k++) mark[outUnique[k]!] = -1;
   return { unique: outUnique, grad: outGrad };
 }

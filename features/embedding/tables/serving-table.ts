@@ -1,7 +1,8 @@
 import { ValidationError } from '../../../infra/errors.js';
 import { DEFAULT_ROW } from '../ids/dynamic-ids.js';
 import { IdHashMap } from '../ids/id-hash-map.js';
-import { copyRows, dedupeRows, toInt32Ids } from './table-lookup.js';
+import { RowDeduper } from './row-deduper.js';
+import { copyRows, toInt32Ids } from './table-lookup.js';
 import type { TableLookup } from './table-lookup.js';
 
 /**
@@ -11,7 +12,7 @@ import type { TableLookup } from './table-lookup.js';
  */
 export class ServingTable {
   private readonly map: IdHashMap | null;
-  private readonly mark: Int32Array;
+  private readonly deduper = new RowDeduper();
 
   constructor(
     readonly name: string,
@@ -21,7 +22,6 @@ export class ServingTable {
     /** For dynamic ids: which id each row holds and whether it holds one. */
     dynamic?: { rowIds: Int32Array; live: Uint8Array },
   ) {
-    this.mark = new Int32Array(rows).fill(-1);
     this.map = dynamic ? new IdHashMap(rows) : null;
     if (dynamic) for (let row = 0; row < rows; row++) if (dynamic.live[row]) this.map!.set(dynamic.rowIds[row]!, row);
   }
@@ -43,7 +43,7 @@ export class ServingTable {
     for (let i = 0; i < positions.length; i++) rowOf[i] = this.rowOf(positions[i]!);
     const unique = new Int32Array(positions.length);
     const inverse = new Int32Array(positions.length);
-    const u = dedupeRows(rowOf, positions.length, this.mark, unique, inverse);
+    const u = this.deduper.dedupe(rowOf, positions.length, unique, inverse);
     const distinct = unique.slice(0, u);
     return { unique: distinct, inverse, rows: copyRows(this.weights, distinct, this.dim) };
   }

@@ -15,33 +15,6 @@ export interface TableLookup {
   readonly rows: Float32Array;
 }
 
-/**
- * Dedupes `rowOf[0..count)` without a Map: `mark` (one int per table row,
- * all -1 between calls) holds each row's slot in `unique` during the call and
- * is reset afterwards, touching only the rows seen. Returns U.
- */
-export function dedupeRows(
-  rowOf: ArrayLike<number>,
-  count: number,
-  mark: Int32Array,
-  unique: Int32Array,
-  inverse: Int32Array,
-): number {
-  let u = 0;
-  for (let i = 0; i < count; i++) {
-    const row = rowOf[i]!;
-    let slot = mark[row]!;
-    if (slot < 0) {
-      slot = u++;
-      mark[row] = slot;
-      unique[slot] = row;
-    }
-    inverse[i] = slot;
-  }
-  for (let k = 0; k < u; k++) mark[unique[k]!] = -1;
-  return u;
-}
-
 /** Copies the rows `unique` out of `weights` into one U×dim array. */
 export function copyRows(weights: Float32Array, unique: Int32Array, dim: number): Float32Array {
   const out = new Float32Array(unique.length * dim);
