@@ -78,7 +78,7 @@ export class EmbeddingTable {
   private readonly updater: ParallelApply;
   private readonly now: () => number;
   private lookupCount: number;
-  private readonly deduper = new RowDeduper();
+  private readonly deduper: RowDeduper;
   private rowScratch = new Int32Array(0);
   private uniqueScratch = new Int32Array(0);
   private readonly issued = new WeakSet<Int32Array>();
@@ -113,6 +113,7 @@ export class EmbeddingTable {
     this.optimizerState = { slots: state.slots.map(place), step: state.step };
     this.updater = new ParallelApply(this.optimizer, threads, this.weights, this.optimizerState.slots, dim);
     this.lookupCount = restored?.lookups ?? 0;
+    this.deduper = new RowDeduper(rows);
     this.dynamic =
       this.idsConfig.kind === 'dynamic'
         ? new DynamicIds(this.idsConfig, rows, (row, id) => this.freshRow(row, id), restored?.dynamic, (row) => this.markRow(row))

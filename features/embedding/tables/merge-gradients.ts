@@ -1,5 +1,9 @@
 import type { RowDeduper } from './row-deduper.js';
 
+// Reused across calls (each call is synchronous): the common call has nothing to merge and should allocate nothing.
+let distinctScratch = new Int32Array(0);
+let inverseScratch = new Int32Array(0);
+
 /**
  * Sums the gradient rows of repeated entries in `unique` and drops `skipRow`
  * (the dynamic table's shared zero row, which is never trained). Adam and FTRL
@@ -15,8 +19,12 @@ export function mergeGradients(
   skipRow = -1,
 ): { unique: Int32Array; grad: Float32Array } {
   const n = unique.length;
-  const distinct = new Int32Array(n);
-  const inverse = new Int32Array(n);
+  if (distinctScratch.length < n) {
+    distinctScratch = new Int32Array(n);
+    inverseScratch = new Int32Array(n);
+  }
+  const distinct = distinctScratch;
+  const inverse = inverseScratch;
   const u = deduper.dedupe(unique, n, distinct, inverse);
   const skipSlot = skipRow < 0 ? -1 : distinct.subarray(0, u).indexOf(skipRow);
   if (u === n && skipSlot < 0) return { unique, grad };

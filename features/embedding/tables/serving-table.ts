@@ -12,7 +12,7 @@ import type { TableLookup } from './table-lookup.js';
  */
 export class ServingTable {
   private readonly map: IdHashMap | null;
-  private readonly deduper = new RowDeduper();
+  private readonly deduper: RowDeduper;
 
   constructor(
     readonly name: string,
@@ -22,6 +22,7 @@ export class ServingTable {
     /** For dynamic ids: which id each row holds and whether it holds one. */
     dynamic?: { rowIds: Int32Array; live: Uint8Array },
   ) {
+    this.deduper = new RowDeduper(rows);
     this.map = dynamic ? new IdHashMap(rows) : null;
     if (dynamic) for (let row = 0; row < rows; row++) if (dynamic.live[row]) this.map!.set(dynamic.rowIds[row]!, row);
   }
