@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type * as TfNode from '@tensorflow/tfjs-node';
 import { SetupError, errorMessage } from './errors.js';
 import { registerReduceGradients } from './tf-reduce-gradients.js';
@@ -37,3 +38,21 @@ export function nativeTfVersion(): string {
   const backend = tf.backend() as unknown as { binding?: { TF_Version?: string } };
   return backend.binding?.TF_Version ?? 'unknown';
 }
+
+const CUSTOM_OPS = fileURLToPath(new URL('../build/native/recsys_ops.node', import.meta.url));
+
+/**
+ * Our own TensorFlow kernels (models/layers/native, built by `npm run setup`
+ * into build/native): loading the module registers them with the
+ * libtensorflow loaded above. `loaded` is false, with the reason, when the
+ * module is missing or fails to load; the layers then compose TensorFlow's
+ * own ops, which compute the same values more slowly.
+ */
+export const customOps: { readonly loaded: boolean; readonly reason?: string } = (() => {
+  try {
+    createRequire(import.meta.url)(CUSTOM_OPS);
+    return { loaded: true };
+  } catch (error) {
+    return { loaded: false, reason: `${CUSTOM_OPS}: ${errorMessage(error)}; run \`bash infra/scripts/build-native-ops.sh\` (part of \`npm run setup\`)` };
+  }
+})();

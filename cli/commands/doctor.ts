@@ -6,13 +6,16 @@ import { errorMessage } from '../../infra/errors.js';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check the native addons (TensorFlow, librdkafka) and that Kafka, ClickHouse and Redis answer')
+    .description('check the native addons (TensorFlow, our TensorFlow kernels, librdkafka) and that Kafka, ClickHouse and Redis answer')
     .option('--no-services', 'check only the native addons')
     .action(async (opts: { services: boolean }) => {
       let ok = true;
       try {
-        const { tf, nativeTfVersion } = await import('../../infra/tf.js');
+        const { tf, nativeTfVersion, customOps } = await import('../../infra/tf.js');
         console.log(`ok    tensorflow  backend ${tf.getBackend()}, tfjs ${tf.version.tfjs}, libtensorflow ${nativeTfVersion()}`);
+        // Missing kernels cost speed, not results: the layers compose TensorFlow's own ops instead.
+        ok &&= customOps.loaded;
+        console.log(customOps.loaded ? 'ok    our ops     RecsysPRelu, RecsysPReluGrad (build/native/recsys_ops.node)' : `FAIL  our ops     ${customOps.reason}`);
       } catch (error) {
         ok = false;
         console.log(`FAIL  tensorflow  ${errorMessage(error)}`);

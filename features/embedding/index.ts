@@ -19,7 +19,7 @@ export { unifiedLayout } from './layouts/unified-layout.js';
 export { fieldOutputs, tableGradientsFromFieldOutputs } from './layouts/field-gradients.js';
 export { gatherFieldOutputs } from './layouts/tf-field-outputs.js';
 export { gatherRows } from './tf/tf-gather-rows.js';
-export { gatherUntaped, matMulUntaped, runNativeOp, segmentSumUntaped } from './tf/tf-native-ops.js';
+export { gatherUntaped, matMulUntaped, runNativeOp, runNativeOpOutputs, segmentSumUntaped } from './tf/tf-native-ops.js';
 export type { NativeAttr, NativeAttrs } from './tf/tf-native-ops.js';
 export type { Tensor2D } from './tf/tf-gather-rows.js';
 export { poolRows } from './tf/tf-pool-rows.js';

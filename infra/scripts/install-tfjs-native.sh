@@ -25,12 +25,14 @@ addon_loads() {
   (cd "$ROOT" && node -e "require('@tensorflow/tfjs-node')" >/dev/null 2>&1)
 }
 
-if [ -f "$ADDON" ] && addon_loads; then
+# The headers of TensorFlow's C kernel API are wanted too (build-native-ops.sh).
+if [ -f "$ADDON" ] && addon_loads && [ -f "$EXTRACTED/include/tsl/platform/platform.h" ]; then
   log "native addon already built and loads: nothing to do"
   exit 0
 fi
 
-if [ ! -f "$EXTRACTED/lib/libtensorflow_cc.so.2" ]; then
+# A cache extracted before the custom-op headers were wanted lacks platform.h: extract again.
+if [ ! -f "$EXTRACTED/lib/libtensorflow_cc.so.2" ] || [ ! -f "$EXTRACTED/include/tsl/platform/platform.h" ]; then
   mkdir -p "$WHEELS"
   wheel="$(ls "$WHEELS"/tensorflow_cpu-"$TF_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
   if [ -z "$wheel" ]; then
@@ -54,6 +56,9 @@ include_prefixes = (
     "tensorflow/include/tensorflow/core/platform/ctstring",
     "tensorflow/include/tsl/platform/ctstring",
     "tensorflow/include/xla/tsl/c/",
+    # What the C kernel API (tensorflow/c/kernels.h) includes besides: our own ops build against it.
+    "tensorflow/include/tsl/platform/platform.h",
+    "tensorflow/include/tensorflow/core/common_runtime/next_pluggable_device/c/",
 )
 with zipfile.ZipFile(wheel) as z:
     for name in z.namelist():

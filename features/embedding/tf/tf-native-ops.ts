@@ -5,6 +5,7 @@ type Tensor = ReturnType<typeof tf.tensor>;
 /** The parts of tfjs-node's backend that run a TensorFlow op directly. */
 interface NativeBackend {
   executeSingleOutput(name: string, attrs: NativeAttr[], inputs: Tensor[]): Tensor;
+  executeMultipleOutputs(name: string, attrs: NativeAttr[], inputs: Tensor[], numOutputs: number): Tensor[];
   binding: { TF_ATTR_INT: number; TF_ATTR_BOOL: number; TF_ATTR_TYPE: number; TF_FLOAT: number; TF_INT32: number; TF_BOOL: number };
 }
 
@@ -54,6 +55,12 @@ function native(): { backend: NativeBackend; attrs: NativeAttrs } | null {
 export function runNativeOp(name: string, attrs: (a: NativeAttrs) => NativeAttr[], inputs: Tensor[]): Tensor | null {
   const n = native();
   return n ? n.backend.executeSingleOutput(name, attrs(n.attrs), inputs) : null;
+}
+
+/** `runNativeOp` for an op with several outputs. */
+export function runNativeOpOutputs(name: string, attrs: (a: NativeAttrs) => NativeAttr[], inputs: Tensor[], outputs: number): Tensor[] | null {
+  const n = native();
+  return n ? n.backend.executeMultipleOutputs(name, attrs(n.attrs), inputs, outputs) : null;
 }
 
 /**

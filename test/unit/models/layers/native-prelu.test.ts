@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { runNativeOp, runNativeOpOutputs } from '../../../../features/embedding/index.js';
+import { mulberry32 } from '../../../../features/math/mulberry32.js';
+import { customOps, tf } from '../../../../infra/tf.js';
+import { runNode } from '../../../helpers/run-node.js';
+
+type Tensor = ReturnType<typeof tf.tensor>;
+
+/** Random values with exact zeros and both signs; α spans negative, (0, 1) and > 1. */
+function inputs(rows: number, units: number, seed: number): { z: Float32Array; dy: Float32Array; alpha: Float32Array } {
+  const random = mulberry32(seed);
+  const z = Float32Array.from({ length: rows * units }, (_, i) => (i % 11 === 0 ? 0 : (random() - 0.5) * 4));
+  const dy = Float32Array.from({ length: rows * units }, () => random() - 0.5);
+  const alpha = Float32Array.from({ length: units }, (_, j) => [-0.3, 0.25, 0.7, 1.6][j % 4]!);
+  return { z, dy, alpha };
+}
+
+describe('our PReLU kernels (models/layers/native, RecsysPRelu / RecsysPReluGrad)', () => {
+  it('are built and loaded (npm run setup builds them)', () => {
+    assert.equal(customOps.loaded, true, customOps.reason);
+  });
+
+  for (const [rows, units, shape] of [[300, 80, [300, 80]], [33, 7, [33, 7]], [4, 40, [2, 2, 40]], [1, 3, [3]]] as const) {
+    it(`${shape.join('×')}: y and dz equal z·slope and dy·slope exactly; dα equals Σ dy·min(z, 0) in double`, () => {
+      const { z, dy, alpha } = inputs(rows, units, rows + units);
+      const [y, dz, dalpha] = tf.tidy(() => {
+        const zt = tf.tensor(z, [...shape]);
+        const at = tf.tensor1d(alpha);
+        const forward = runNativeOp('RecsysPRelu', () => [], [zt, at])!;
+        const [g, ga] = runNativeOpOutputs('RecsysPReluGrad', () => [], [tf.tensor(dy, [...shape]), zt, at], 2)!;
+        return [forward, g!, ga!] as Tensor[];
+      });
+      assert.deepEqual(y!.shape, [...shape]);
+      assert.deepEqual(dz!.shape, [...shape]);
+      assert.deepEqual(dalpha!.shape, [units]);
+      const ys = y!.dataSync();
+      const dzs = dz!.dataSync();
+      const expectedAlpha = new Float64Array(units);
+      for (let i = 0; i < z.length; i++) {
+        const j = i % units;
+        const slope = z[i]! > 0 ? 1 : alpha[j]!;
+        // === and not Object.is: at z = 0 the kernel may give +0 where z·α is -0.
+        assert.ok(ys[i] === Math.fround(z[i]! * slope), `y[${i}] ${ys[i]} vs ${z[i]! * slope}`);
+        assert.ok(dzs[i] === Math.fround(dy[i]! * slope), `dz[${i}] ${dzs[i]} vs ${dy[i]! * slope}`);
+        if (z[i]! <= 0) expectedAlpha[j]! += Math.fround(dy[i]! * z[i]!);
+      }
+      const got = dalpha!.dataSync();
+      for (let j = 0; j < units; j++) assert.ok(Math.abs(got[j]! - expectedAlpha[j]!) <= 1e-5 * (1 + Math.abs(expectedAlpha[j]!)), `dα[${j}] ${got[j]} vs ${expectedAlpha[j]}`);
+      tf.dispose([y!, dz!, dalpha!]);
+    });
+  }
+
+  it('refuse mismatched shapes and dtypes with TensorFlow InvalidArgument and a message', () => {
+    tf.tidy(() => {
+      const z = tf.zeros([4, 8]);
+      assert.throws(() => runNativeOp('RecsysPRelu', () => [], [z, tf.zeros([7])]), /alpha must be 1-D with z's last dimension/);
+      assert.throws(() => runNativeOp('RecsysPRelu', () => [], [z, tf.zeros([2, 4])]), /alpha must be 1-D/);
+      assert.throws(() => runNativeOpOutputs('RecsysPReluGrad', () => [], [tf.zeros([3, 8]), z, tf.zeros([8])], 2), /dy must be float32 and the same size as z/);
+    });
+  });
+});
+
+describe('PReLU without our kernels', () => {
+  const fixture = path.join(import.meta.dirname, 'fixtures/prelu-both-ways.ts');
+  interface Run { loaded: boolean; y: number[]; inference: number[]; dz: number[]; dalpha: number[] }
+
+  it('composes TensorFlow ops to the same values as the kernels', async function () {
+    this.timeout(60_000);
+    const [withOps, without] = await Promise.all([runNode([fixture]), runNode([fixture], { env: { HIDE_RECSYS_OPS: '1' } })]);
+    assert.equal(withOps.code, 0, withOps.stderr);
+    assert.equal(without.code, 0, without.stderr);
+    const a = JSON.parse(withOps.stdout) as Run;
+    const b = JSON.parse(without.stdout) as Run;
+    assert.equal(a.loaded, true);
+    assert.equal(b.loaded, false);
+    assert.deepEqual(a.y, b.y);
+    assert.deepEqual(a.inference, b.inference);
+    assert.deepEqual(a.dz, b.dz);
+    a.dalpha.forEach((v, j) => assert.ok(Math.abs(v - b.dalpha[j]!) <= 1e-5 * (1 + Math.abs(v)), `dα[${j}] ${v} vs ${b.dalpha[j]}`));
+  });
+
+  it('recsys doctor reports them missing with the fix, and exits 1', async function () {
+    this.timeout(60_000);
+    const run = await runNode(['-e', `
+      const Module = require('node:module');
+      const load = Module._load;
+      Module._load = function (request, ...rest) {
+        if (request.endsWith('recsys_ops.node')) throw new Error('simulated missing kernels');
+        return load.call(this, request, ...rest);
+      };
+      process.argv = [process.argv[0], 'recsys', 'doctor', '--no-services'];
+      import('./cli/recsys.ts');
+    `]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stdout, /FAIL\s+our ops\s+.*simulated missing kernels.*build-native-ops\.sh/);
+    assert.match(run.stdout, /ok\s+tensorflow/);
+  });
+});
