@@ -24,7 +24,7 @@ loads() {
   (cd "$ROOT" && node -e "require('@tensorflow/tfjs-node'); require('$OUT')" >/dev/null 2>&1)
 }
 
-if [ -f "$OUT" ] && [ -z "$(find "${SOURCES[@]}" "${BASH_SOURCE[0]}" -newer "$OUT")" ] && loads; then
+if [ -f "$OUT" ] && [ -z "$(find "$ROOT"/models/layers/native "${BASH_SOURCE[0]}" -newer "$OUT")" ] && loads; then
   log "up to date: $OUT"
   exit 0
 fi

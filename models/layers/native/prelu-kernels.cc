@@ -5,61 +5,22 @@
  * reduction; DIN's attention unit runs it on [batch × history, 80] and
  * [batch × history, 40] every step, where each pass is memory traffic only.
  *
- * Built into a Node-API module (infra/scripts/build-native-ops.sh) whose
- * loading registers the ops and kernels with the libtensorflow that
- * tfjs-node has loaded; tfjs-node then runs them by name like any TF op.
- * Node-API is used only for its entry point, so no Node headers are needed.
+ * Registered by module.cc when the module loads.
  *
  *   RecsysPRelu(z: float [.., u], alpha: float [u]) -> y
  *       y = z where z > 0, else alpha * z
  *   RecsysPReluGrad(dy, z: float [.., u], alpha: float [u]) -> (dz, dalpha)
  *       dz = dy where z > 0, else alpha * dy;  dalpha = sum over rows of dy * min(z, 0)
  */
-#include <cstdint>
 #include <emmintrin.h>
-#include <vector>
 
-#include "tensorflow/c/kernels.h"
-#include "tensorflow/c/ops.h"
-#include "tensorflow/c/tf_status.h"
-#include "tensorflow/c/tf_tensor.h"
+#include "kernel-util.h"
 
-static void fail(TF_OpKernelContext *ctx, const char *message) {
-  TF_Status *status = TF_NewStatus();
-  TF_SetStatus(status, TF_INVALID_ARGUMENT, message);
-  TF_OpKernelContext_Failure(ctx, status);
-  TF_DeleteStatus(status);
-}
-
-/* Reads input i; on failure reports it and returns NULL. */
-static TF_Tensor *input(TF_OpKernelContext *ctx, int i) {
-  TF_Status *status = TF_NewStatus();
-  TF_Tensor *t = nullptr;
-  TF_GetInput(ctx, i, &t, status);
-  if (TF_GetCode(status) != TF_OK) {
-    TF_OpKernelContext_Failure(ctx, status);
-    t = nullptr;
-  }
-  TF_DeleteStatus(status);
-  return t;
-}
-
-static TF_Tensor *output_like(TF_OpKernelContext *ctx, int i, const TF_Tensor *like) {
-  int rank = TF_NumDims(like);
-  int64_t dims[16];
-  for (int d = 0; d < rank; d++) dims[d] = TF_Dim(like, d);
-  TF_Status *status = TF_NewStatus();
-  TF_Tensor *t = TF_AllocateOutput(ctx, i, TF_FLOAT, dims, rank, TF_TensorByteSize(like), status);
-  if (TF_GetCode(status) != TF_OK) {
-    TF_OpKernelContext_Failure(ctx, status);
-    t = nullptr;
-  }
-  TF_DeleteStatus(status);
-  return t;
-}
+namespace recsys {
+namespace {
 
 /* z's last dimension must be alpha's length; returns the unit count or -1 after failing the op. */
-static int64_t units_of(TF_OpKernelContext *ctx, const TF_Tensor *z, const TF_Tensor *alpha) {
+int64_t units_of(TF_OpKernelContext *ctx, const TF_Tensor *z, const TF_Tensor *alpha) {
   int rank = TF_NumDims(z);
   if (rank < 1 || rank > 16 || TF_NumDims(alpha) != 1 || TF_Dim(z, rank - 1) != TF_Dim(alpha, 0)) {
     fail(ctx, "RecsysPRelu: z must have rank 1 to 16 and alpha must be 1-D with z's last dimension");
@@ -72,19 +33,7 @@ static int64_t units_of(TF_OpKernelContext *ctx, const TF_Tensor *z, const TF_Te
   return TF_Dim(alpha, 0);
 }
 
-/* Deletes the tensors TF_GetInput and TF_AllocateOutput handed out, however the kernel returns. */
-struct Owned {
-  std::vector<TF_Tensor *> tensors;
-  TF_Tensor *keep(TF_Tensor *t) {
-    tensors.push_back(t);
-    return t;
-  }
-  ~Owned() {
-    for (TF_Tensor *t : tensors) TF_DeleteTensor(t);
-  }
-};
-
-static void prelu_compute(void *, TF_OpKernelContext *ctx) {
+void prelu_compute(void *, TF_OpKernelContext *ctx) {
   Owned owned;
   TF_Tensor *z = owned.keep(input(ctx, 0)), *alpha = owned.keep(input(ctx, 1));
   if (!z || !alpha) return;
@@ -115,7 +64,7 @@ static void prelu_compute(void *, TF_OpKernelContext *ctx) {
   }
 }
 
-static void prelu_grad_compute(void *, TF_OpKernelContext *ctx) {
+void prelu_grad_compute(void *, TF_OpKernelContext *ctx) {
   Owned owned;
   TF_Tensor *dy = owned.keep(input(ctx, 0)), *z = owned.keep(input(ctx, 1)), *alpha = owned.keep(input(ctx, 2));
   if (!dy || !z || !alpha) return;
@@ -169,26 +118,16 @@ static void prelu_grad_compute(void *, TF_OpKernelContext *ctx) {
   for (int64_t j = 0; j < u; j++) das[j] = static_cast<float>(sums[j]);
 }
 
-static void *create(TF_OpKernelConstruction *) { return nullptr; }
+void prelu_shape(TF_ShapeInferenceContext *ctx, TF_Status *status) { same_shape_as_input(ctx, 0, 0, status); }
 
-static void destroy(void *) {}
-
-static void same_shape_as_input(TF_ShapeInferenceContext *ctx, int in, int out, TF_Status *status) {
-  TF_ShapeHandle *shape = TF_NewShapeHandle();
-  TF_ShapeInferenceContextGetInput(ctx, in, shape, status);
-  if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(ctx, out, shape, status);
-  TF_DeleteShapeHandle(shape);
-}
-
-static void prelu_shape(TF_ShapeInferenceContext *ctx, TF_Status *status) { same_shape_as_input(ctx, 0, 0, status); }
-
-static void prelu_grad_shape(TF_ShapeInferenceContext *ctx, TF_Status *status) {
+void prelu_grad_shape(TF_ShapeInferenceContext *ctx, TF_Status *status) {
   same_shape_as_input(ctx, 1, 0, status);
   if (TF_GetCode(status) == TF_OK) same_shape_as_input(ctx, 2, 1, status);
 }
 
-/* 0 when registered; otherwise a TF status code. */
-static int register_all(void) {
+}  // namespace
+
+int register_prelu_ops() {
   TF_Status *status = TF_NewStatus();
   TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder("RecsysPRelu");
   TF_OpDefinitionBuilderAddInput(op, "z: float");
@@ -206,31 +145,11 @@ static int register_all(void) {
     TF_OpDefinitionBuilderSetShapeInferenceFunction(op, prelu_grad_shape);
     TF_RegisterOpDefinition(op, status);
   }
-  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysPRelu", TF_NewKernelBuilder("RecsysPRelu", "CPU", create, prelu_compute, destroy), status);
-  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysPReluGrad", TF_NewKernelBuilder("RecsysPReluGrad", "CPU", create, prelu_grad_compute, destroy), status);
+  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysPRelu", TF_NewKernelBuilder("RecsysPRelu", "CPU", create_kernel, prelu_compute, delete_kernel), status);
+  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysPReluGrad", TF_NewKernelBuilder("RecsysPReluGrad", "CPU", create_kernel, prelu_grad_compute, delete_kernel), status);
   int code = (int)TF_GetCode(status);
   TF_DeleteStatus(status);
   return code;
 }
 
-/* Node-API's well-known entry points, declared here so no Node headers are needed. */
-extern "C" {
-typedef struct napi_env__ *napi_env;
-typedef struct napi_value__ *napi_value;
-typedef int napi_status;
-napi_status napi_throw_error(napi_env env, const char *code, const char *msg);
-
-int32_t node_api_module_get_api_version_v1(void) { return 8; }
-
-napi_value napi_register_module_v1(napi_env env, napi_value exports) {
-  static int registered = 0;
-  if (!registered) {
-    if (register_all() != 0) {
-      napi_throw_error(env, nullptr, "could not register the RecsysPRelu ops with TensorFlow");
-      return nullptr;
-    }
-    registered = 1;
-  }
-  return exports;
-}
-}
+}  // namespace recsys

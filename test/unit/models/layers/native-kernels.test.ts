@@ -61,11 +61,11 @@ describe('our PReLU kernels (models/layers/native, RecsysPRelu / RecsysPReluGrad
   });
 });
 
-describe('PReLU without our kernels', () => {
-  const fixture = path.join(import.meta.dirname, 'fixtures/prelu-both-ways.ts');
-  interface Run { loaded: boolean; y: number[]; inference: number[]; dz: number[]; dalpha: number[] }
+describe('without our kernels (PReLU, the attention unit\'s pair input)', () => {
+  const fixture = path.join(import.meta.dirname, 'fixtures/kernels-both-ways.ts');
+  interface Run { loaded: boolean; y: number[]; inference: number[]; dz: number[]; dalpha: number[]; pairs: number[]; dq: number[]; dk: number[] }
 
-  it('composes TensorFlow ops to the same values as the kernels', async function () {
+  it('TensorFlow\'s ops compose the same values as the kernels', async function () {
     this.timeout(60_000);
     const [withOps, without] = await Promise.all([runNode([fixture]), runNode([fixture], { env: { HIDE_RECSYS_OPS: '1' } })]);
     assert.equal(withOps.code, 0, withOps.stderr);
@@ -78,6 +78,10 @@ describe('PReLU without our kernels', () => {
     assert.deepEqual(a.inference, b.inference);
     assert.deepEqual(a.dz, b.dz);
     a.dalpha.forEach((v, j) => assert.ok(Math.abs(v - b.dalpha[j]!) <= 1e-5 * (1 + Math.abs(v)), `dα[${j}] ${v} vs ${b.dalpha[j]}`));
+    assert.equal(a.pairs.length, 50 * 12);
+    assert.deepEqual(a.pairs, b.pairs);
+    assert.deepEqual(a.dq, b.dq);
+    assert.deepEqual(a.dk, b.dk);
   });
 
   it('recsys doctor reports them missing with the fix, and exits 1', async function () {
@@ -95,5 +99,47 @@ describe('PReLU without our kernels', () => {
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /FAIL\s+our ops\s+.*simulated missing kernels.*build-native-ops\.sh/);
     assert.match(run.stdout, /ok\s+tensorflow/);
+  });
+});
+
+describe('our pair-input kernels (RecsysPairsInput / RecsysPairsInputGrad)', () => {
+  it('build [q, k, q⊙k] and its gradient exactly as the formulas, element by element', () => {
+    const random = mulberry32(5);
+    const [n, d] = [37, 5];
+    const values = (count: number) => Float32Array.from({ length: count }, () => (random() - 0.5) * 3);
+    const q = values(n * d);
+    const k = values(n * d);
+    const dx = values(n * 3 * d);
+    const extra = values(n * d);
+    const [x, dq, dk] = tf.tidy(() => {
+      const qt = tf.tensor2d(q, [n, d]);
+      const kt = tf.tensor2d(k, [n, d]);
+      const forward = runNativeOp('RecsysPairsInput', () => [], [qt, kt])!;
+      const [a, b] = runNativeOpOutputs('RecsysPairsInputGrad', () => [], [tf.tensor2d(dx, [n, 3 * d]), qt, kt, tf.tensor2d(extra, [n, d])], 2)!;
+      return [forward, a!, b!];
+    });
+    assert.deepEqual(x.shape, [n, 3 * d]);
+    const xs = x.dataSync();
+    const dqs = dq.dataSync();
+    const dks = dk.dataSync();
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) {
+        const o = i * d + j;
+        const g = i * 3 * d;
+        assert.equal(xs[g + j], q[o]);
+        assert.equal(xs[g + d + j], k[o]);
+        assert.equal(xs[g + 2 * d + j], Math.fround(q[o]! * k[o]!));
+        assert.equal(dqs[o], Math.fround(dx[g + j]! + Math.fround(dx[g + 2 * d + j]! * k[o]!)));
+        assert.equal(dks[o], Math.fround(Math.fround(dx[g + d + j]! + Math.fround(dx[g + 2 * d + j]! * q[o]!)) + extra[o]!));
+      }
+    }
+    tf.dispose([x, dq, dk]);
+  });
+
+  it('refuse mismatched shapes with a message', () => {
+    tf.tidy(() => {
+      assert.throws(() => runNativeOp('RecsysPairsInput', () => [], [tf.zeros([4, 3]), tf.zeros([4, 2])]), /q and k must be float32 matrices of one shape/);
+      assert.throws(() => runNativeOpOutputs('RecsysPairsInputGrad', () => [], [tf.zeros([4, 8]), tf.zeros([4, 3]), tf.zeros([4, 3]), tf.zeros([4, 3])], 2), /dx must be float32 \[N, 3D\]/);
+    });
   });
 });

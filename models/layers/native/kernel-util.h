@@ -1,0 +1,90 @@
+// Helpers shared by our TensorFlow kernels (the C kernel API of libtensorflow).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "tensorflow/c/kernels.h"
+#include "tensorflow/c/ops.h"
+#include "tensorflow/c/tf_status.h"
+#include "tensorflow/c/tf_tensor.h"
+
+namespace recsys {
+
+inline void fail(TF_OpKernelContext *ctx, const char *message) {
+  TF_Status *status = TF_NewStatus();
+  TF_SetStatus(status, TF_INVALID_ARGUMENT, message);
+  TF_OpKernelContext_Failure(ctx, status);
+  TF_DeleteStatus(status);
+}
+
+/* Reads input i; on failure reports it and returns NULL. */
+inline TF_Tensor *input(TF_OpKernelContext *ctx, int i) {
+  TF_Status *status = TF_NewStatus();
+  TF_Tensor *t = nullptr;
+  TF_GetInput(ctx, i, &t, status);
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+    t = nullptr;
+  }
+  TF_DeleteStatus(status);
+  return t;
+}
+
+inline TF_Tensor *output_like(TF_OpKernelContext *ctx, int i, const TF_Tensor *like) {
+  int rank = TF_NumDims(like);
+  int64_t dims[16];
+  for (int d = 0; d < rank; d++) dims[d] = TF_Dim(like, d);
+  TF_Status *status = TF_NewStatus();
+  TF_Tensor *t = TF_AllocateOutput(ctx, i, TF_FLOAT, dims, rank, TF_TensorByteSize(like), status);
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+    t = nullptr;
+  }
+  TF_DeleteStatus(status);
+  return t;
+}
+
+/* Deletes the tensors TF_GetInput and TF_AllocateOutput handed out, however the kernel returns. */
+struct Owned {
+  std::vector<TF_Tensor *> tensors;
+  TF_Tensor *keep(TF_Tensor *t) {
+    tensors.push_back(t);
+    return t;
+  }
+  ~Owned() {
+    for (TF_Tensor *t : tensors) TF_DeleteTensor(t);
+  }
+};
+
+inline void *create_kernel(TF_OpKernelConstruction *) { return nullptr; }
+inline void delete_kernel(void *) {}
+
+inline TF_Tensor *output_with(TF_OpKernelContext *ctx, int i, const int64_t *dims, int rank) {
+  int64_t count = 1;
+  for (int d = 0; d < rank; d++) count *= dims[d];
+  TF_Status *status = TF_NewStatus();
+  TF_Tensor *t = TF_AllocateOutput(ctx, i, TF_FLOAT, dims, rank, static_cast<size_t>(count) * sizeof(float), status);
+  if (TF_GetCode(status) != TF_OK) {
+    TF_OpKernelContext_Failure(ctx, status);
+    t = nullptr;
+  }
+  TF_DeleteStatus(status);
+  return t;
+}
+
+inline void same_shape_as_input(TF_ShapeInferenceContext *ctx, int in, int out, TF_Status *status) {
+  TF_ShapeHandle *shape = TF_NewShapeHandle();
+  TF_ShapeInferenceContextGetInput(ctx, in, shape, status);
+  if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(ctx, out, shape, status);
+  TF_DeleteShapeHandle(shape);
+}
+
+inline const float *floats(const TF_Tensor *t) { return static_cast<const float *>(TF_TensorData(t)); }
+inline float *floats(TF_Tensor *t) { return static_cast<float *>(TF_TensorData(t)); }
+
+// Each returns TF_OK or the status code of the registration that failed.
+int register_prelu_ops();
+int register_pairs_ops();
+
+}  // namespace recsys
