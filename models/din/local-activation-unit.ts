@@ -230,7 +230,7 @@ export class LocalActivationUnit {
    * query, behaviours and the unit's parameters.
    */
   private fastPool(query: Tensor, behaviours: Tensor, example: Int32Array, scales: Float32Array | null): Tensor {
-    const [B, D] = query.shape as [number, number];
+    const B = query.shape[0]!;
     const N = example.length;
     const layers = this.mlp.dense;
     const activations = layers.map((layer) => layer.activation as DifferentiableActivation | undefined);
