@@ -86,5 +86,6 @@ inline float *floats(TF_Tensor *t) { return static_cast<float *>(TF_TensorData(t
 // Each returns TF_OK or the status code of the registration that failed.
 int register_prelu_ops();
 int register_pairs_ops();
+int register_dice_ops();
 
 }  // namespace recsys

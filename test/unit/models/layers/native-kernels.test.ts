@@ -61,9 +61,18 @@ describe('our PReLU kernels (models/layers/native, RecsysPRelu / RecsysPReluGrad
   });
 });
 
-describe('without our kernels (PReLU, the attention unit\'s pair input)', () => {
+describe('without our kernels (PReLU, Dice, the attention unit\'s pair input)', () => {
   const fixture = path.join(import.meta.dirname, 'fixtures/kernels-both-ways.ts');
-  interface Run { loaded: boolean; y: number[]; inference: number[]; dz: number[]; dalpha: number[]; pairs: number[]; dq: number[]; dk: number[] }
+  interface Run {
+    loaded: boolean; y: number[]; inference: number[]; dz: number[]; dalpha: number[]; pairs: number[]; dq: number[]; dk: number[];
+    diceY: number[]; diceDz: number[]; diceDalpha: number[]; diceMean: number[]; diceVariance: number[];
+  }
+  /** Within `rel` of each other, relative to the larger magnitude in the array (sums taken in another order). */
+  const close = (a: number[], b: number[], rel: number, what: string) => {
+    assert.equal(a.length, b.length, what);
+    const scale = Math.max(...a.map(Math.abs), 1e-30);
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= rel * scale, `${what}[${i}] ${v} vs ${b[i]}`));
+  };
 
   it('TensorFlow\'s ops compose the same values as the kernels', async function () {
     this.timeout(60_000);
@@ -82,6 +91,12 @@ describe('without our kernels (PReLU, the attention unit\'s pair input)', () => 
     assert.deepEqual(a.pairs, b.pairs);
     assert.deepEqual(a.dq, b.dq);
     assert.deepEqual(a.dk, b.dk);
+    // Dice's kernels sum in double and take exp four lanes at a time: close, not equal.
+    close(a.diceY, b.diceY, 1e-5, 'Dice y');
+    close(a.diceDz, b.diceDz, 1e-4, 'Dice dz');
+    close(a.diceDalpha, b.diceDalpha, 1e-4, 'Dice dα');
+    close(a.diceMean, b.diceMean, 1e-5, 'Dice moving mean');
+    close(a.diceVariance, b.diceVariance, 1e-5, 'Dice moving variance');
   });
 
   it('recsys doctor reports them missing with the fix, and exits 1', async function () {
