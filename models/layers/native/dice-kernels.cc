@@ -1,6 +1,6 @@
 /*
- * Dice (Zhou et al., KDD 2018, eq. 9) in training mode, forward and
- * backward, as two TensorFlow CPU kernels. Composed from TF.js ops a Dice
+ * Dice (Zhou et al., KDD 2018, eq. 9) as TensorFlow CPU kernels: training
+ * mode forward and backward, and inference. Composed from TF.js ops a Dice
  * layer of DIN's final MLP took ~2 ms forward and ~1.9 ms backward at
  * 1024 × 200 (some forty kernels, each a pass plus the engine's bookkeeping);
  * these make a few passes each.
@@ -8,6 +8,8 @@
  *   RecsysDice(z: [n, u], alpha: [u], epsilon: []) -> (y: [n, u], p: [n, u], mean: [u], variance: [u])
  *       mean, variance over the rows (the population variance, as tf.moments);
  *       p = sigmoid((z - mean) / sqrt(variance + epsilon)); y = p z + (1 - p) alpha z
+ *   RecsysDiceInference(z: [n, u], mean, variance, alpha: [u], epsilon: []) -> y
+ *       the same y with given statistics (the moving averages)
  *   RecsysDiceGrad(dy, z, p: [n, u], mean, variance, alpha: [u], epsilon: []) -> (dz: [n, u], dalpha: [u])
  *       with s = (z - mean) / std, g = dy z (1 - alpha) p (1 - p):
  *       dz = dy (alpha + p (1 - alpha)) + (g - mean(g) - s mean(g s)) / std;  dalpha = sum dy z (1 - p)
@@ -74,6 +76,50 @@ bool rows_of(TF_OpKernelContext *ctx, const TF_Tensor *z, int64_t *n, int64_t *u
 
 float scalar_of(const TF_Tensor *t) { return TF_TensorElementCount(t) == 1 ? floats(t)[0] : NAN; }
 
+/* p = sigmoid((z − mean) / std) and y = p z + (1 − p) α z, row by row; p may be null (inference). */
+void dice_rows(const float *__restrict zs, const float *__restrict means, const float *__restrict sd, const float *__restrict as,
+               int64_t n, int64_t u, float *__restrict ps, float *__restrict ys) {
+  const __m128 one = _mm_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t o = i * u;
+    int64_t j = 0;
+    for (; j + 4 <= u; j += 4) {
+      const __m128 v = _mm_loadu_ps(zs + o + j);
+      const __m128 s = _mm_div_ps(_mm_sub_ps(v, _mm_loadu_ps(means + j)), _mm_loadu_ps(sd + j));
+      const __m128 pv = _mm_div_ps(one, _mm_add_ps(one, exp4(_mm_sub_ps(_mm_setzero_ps(), s))));
+      if (ps) _mm_storeu_ps(ps + o + j, pv);
+      const __m128 negative = _mm_mul_ps(_mm_mul_ps(_mm_sub_ps(one, pv), _mm_loadu_ps(as + j)), v);
+      _mm_storeu_ps(ys + o + j, _mm_add_ps(_mm_mul_ps(pv, v), negative));
+    }
+    for (; j < u; j++) {
+      const float v = zs[o + j];
+      const float pv = sigmoid1((v - means[j]) / sd[j]);
+      if (ps) ps[o + j] = pv;
+      ys[o + j] = pv * v + ((1.0f - pv) * as[j]) * v;
+    }
+  }
+}
+
+void dice_inference_compute(void *, TF_OpKernelContext *ctx) {
+  Owned owned;
+  TF_Tensor *z = owned.keep(input(ctx, 0)), *mean = owned.keep(input(ctx, 1)), *variance = owned.keep(input(ctx, 2));
+  TF_Tensor *alpha = owned.keep(input(ctx, 3)), *eps = owned.keep(input(ctx, 4));
+  if (!z || !mean || !variance || !alpha || !eps) return;
+  int64_t n, u;
+  if (!rows_of(ctx, z, &n, &u, "RecsysDiceInference: z must be float32 [n, units]")) return;
+  if (!is_vector(mean, u) || !is_vector(variance, u) || !is_vector(alpha, u) || TF_TensorElementCount(eps) != 1) {
+    fail(ctx, "RecsysDiceInference: mean, variance and alpha must be float32 [units] and epsilon a scalar");
+    return;
+  }
+  TF_Tensor *y = owned.keep(output_like(ctx, 0, z));
+  if (!y) return;
+  const float *vars = floats(variance);
+  const float epsilon = scalar_of(eps);
+  std::vector<float> stdev(u);
+  for (int64_t j = 0; j < u; j++) stdev[j] = std::sqrt(vars[j] + epsilon);
+  dice_rows(floats(z), floats(mean), stdev.data(), floats(alpha), n, u, nullptr, floats(y));
+}
+
 void dice_compute(void *, TF_OpKernelContext *ctx) {
   Owned owned;
   TF_Tensor *z = owned.keep(input(ctx, 0)), *alpha = owned.keep(input(ctx, 1)), *eps = owned.keep(input(ctx, 2));
@@ -112,26 +158,7 @@ void dice_compute(void *, TF_OpKernelContext *ctx) {
     vars[j] = n > 0 ? static_cast<float>(squares[j] / n) : 0.0f;
     stdev[j] = std::sqrt(vars[j] + epsilon);
   }
-  const float *__restrict sd = stdev.data();
-  const __m128 one = _mm_set1_ps(1.0f);
-  for (int64_t i = 0; i < n; i++) {
-    const int64_t o = i * u;
-    int64_t j = 0;
-    for (; j + 4 <= u; j += 4) {
-      const __m128 v = _mm_loadu_ps(zs + o + j);
-      const __m128 s = _mm_div_ps(_mm_sub_ps(v, _mm_loadu_ps(means + j)), _mm_loadu_ps(sd + j));
-      const __m128 pv = _mm_div_ps(one, _mm_add_ps(one, exp4(_mm_sub_ps(_mm_setzero_ps(), s))));
-      _mm_storeu_ps(ps + o + j, pv);
-      const __m128 negative = _mm_mul_ps(_mm_mul_ps(_mm_sub_ps(one, pv), _mm_loadu_ps(as + j)), v);
-      _mm_storeu_ps(ys + o + j, _mm_add_ps(_mm_mul_ps(pv, v), negative));
-    }
-    for (; j < u; j++) {
-      const float v = zs[o + j];
-      const float pv = sigmoid1((v - means[j]) / sd[j]);
-      ps[o + j] = pv;
-      ys[o + j] = pv * v + ((1.0f - pv) * as[j]) * v;
-    }
-  }
+  dice_rows(zs, means, stdev.data(), as, n, u, ps, ys);
 }
 
 void dice_grad_compute(void *, TF_OpKernelContext *ctx) {
@@ -214,6 +241,13 @@ int register_dice_ops() {
     TF_OpDefinitionBuilderAddOutput(op, "dalpha: float");
     TF_RegisterOpDefinition(op, status);
   }
+  if (TF_GetCode(status) == TF_OK) {
+    op = TF_NewOpDefinitionBuilder("RecsysDiceInference");
+    for (const char *in : {"z: float", "mean: float", "variance: float", "alpha: float", "epsilon: float"}) TF_OpDefinitionBuilderAddInput(op, in);
+    TF_OpDefinitionBuilderAddOutput(op, "y: float");
+    TF_RegisterOpDefinition(op, status);
+  }
+  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysDiceInference", TF_NewKernelBuilder("RecsysDiceInference", "CPU", create_kernel, dice_inference_compute, delete_kernel), status);
   if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysDice", TF_NewKernelBuilder("RecsysDice", "CPU", create_kernel, dice_compute, delete_kernel), status);
   if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysDiceGrad", TF_NewKernelBuilder("RecsysDiceGrad", "CPU", create_kernel, dice_grad_compute, delete_kernel), status);
   const int code = static_cast<int>(TF_GetCode(status));

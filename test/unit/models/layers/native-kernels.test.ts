@@ -65,7 +65,7 @@ describe('without our kernels (PReLU, Dice, the attention unit\'s pair input)', 
   const fixture = path.join(import.meta.dirname, 'fixtures/kernels-both-ways.ts');
   interface Run {
     loaded: boolean; y: number[]; inference: number[]; dz: number[]; dalpha: number[]; pairs: number[]; dq: number[]; dk: number[];
-    diceY: number[]; diceDz: number[]; diceDalpha: number[]; diceMean: number[]; diceVariance: number[];
+    diceY: number[]; diceDz: number[]; diceDalpha: number[]; diceMean: number[]; diceVariance: number[]; diceInference: number[]; diceInference3d: number[];
   }
   /** Within `rel` of each other, relative to the larger magnitude in the array (sums taken in another order). */
   const close = (a: number[], b: number[], rel: number, what: string) => {
@@ -97,6 +97,8 @@ describe('without our kernels (PReLU, Dice, the attention unit\'s pair input)', 
     close(a.diceDalpha, b.diceDalpha, 1e-4, 'Dice dα');
     close(a.diceMean, b.diceMean, 1e-5, 'Dice moving mean');
     close(a.diceVariance, b.diceVariance, 1e-5, 'Dice moving variance');
+    close(a.diceInference, b.diceInference, 1e-5, 'Dice inference');
+    assert.deepEqual(a.diceInference3d, a.diceInference);
   });
 
   it('recsys doctor reports them missing with the fix, and exits 1', async function () {
