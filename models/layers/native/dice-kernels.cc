@@ -224,35 +224,11 @@ void dice_grad_compute(void *, TF_OpKernelContext *ctx) {
 }  // namespace
 
 int register_dice_ops() {
-  TF_Status *status = TF_NewStatus();
-  TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder("RecsysDice");
-  TF_OpDefinitionBuilderAddInput(op, "z: float");
-  TF_OpDefinitionBuilderAddInput(op, "alpha: float");
-  TF_OpDefinitionBuilderAddInput(op, "epsilon: float");
-  TF_OpDefinitionBuilderAddOutput(op, "y: float");
-  TF_OpDefinitionBuilderAddOutput(op, "p: float");
-  TF_OpDefinitionBuilderAddOutput(op, "mean: float");
-  TF_OpDefinitionBuilderAddOutput(op, "variance: float");
-  TF_RegisterOpDefinition(op, status);
-  if (TF_GetCode(status) == TF_OK) {
-    op = TF_NewOpDefinitionBuilder("RecsysDiceGrad");
-    for (const char *in : {"dy: float", "z: float", "p: float", "mean: float", "variance: float", "alpha: float", "epsilon: float"}) TF_OpDefinitionBuilderAddInput(op, in);
-    TF_OpDefinitionBuilderAddOutput(op, "dz: float");
-    TF_OpDefinitionBuilderAddOutput(op, "dalpha: float");
-    TF_RegisterOpDefinition(op, status);
-  }
-  if (TF_GetCode(status) == TF_OK) {
-    op = TF_NewOpDefinitionBuilder("RecsysDiceInference");
-    for (const char *in : {"z: float", "mean: float", "variance: float", "alpha: float", "epsilon: float"}) TF_OpDefinitionBuilderAddInput(op, in);
-    TF_OpDefinitionBuilderAddOutput(op, "y: float");
-    TF_RegisterOpDefinition(op, status);
-  }
-  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysDiceInference", TF_NewKernelBuilder("RecsysDiceInference", "CPU", create_kernel, dice_inference_compute, delete_kernel), status);
-  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysDice", TF_NewKernelBuilder("RecsysDice", "CPU", create_kernel, dice_compute, delete_kernel), status);
-  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysDiceGrad", TF_NewKernelBuilder("RecsysDiceGrad", "CPU", create_kernel, dice_grad_compute, delete_kernel), status);
-  const int code = static_cast<int>(TF_GetCode(status));
-  TF_DeleteStatus(status);
-  return code;
+  return register_ops({
+      {"RecsysDice", {"z: float", "alpha: float", "epsilon: float"}, {"y: float", "p: float", "mean: float", "variance: float"}, dice_compute},
+      {"RecsysDiceInference", {"z: float", "mean: float", "variance: float", "alpha: float", "epsilon: float"}, {"y: float"}, dice_inference_compute},
+      {"RecsysDiceGrad", {"dy: float", "z: float", "p: float", "mean: float", "variance: float", "alpha: float", "epsilon: float"}, {"dz: float", "dalpha: float"}, dice_grad_compute},
+  });
 }
 
 }  // namespace recsys

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "tensorflow/c/kernels.h"
@@ -82,6 +83,34 @@ inline void same_shape_as_input(TF_ShapeInferenceContext *ctx, int in, int out, 
 
 inline const float *floats(const TF_Tensor *t) { return static_cast<const float *>(TF_TensorData(t)); }
 inline float *floats(TF_Tensor *t) { return static_cast<float *>(TF_TensorData(t)); }
+
+/* One op and its CPU kernel: the op's signature in TensorFlow's "name: type" form. */
+struct OpSpec {
+  const char *name;
+  std::initializer_list<const char *> inputs;
+  std::initializer_list<const char *> outputs;
+  void (*compute)(void *, TF_OpKernelContext *);
+  // None: TensorFlow infers an unknown shape, which eager execution never consults.
+  void (*shape)(TF_ShapeInferenceContext *, TF_Status *) = nullptr;
+};
+
+/* Registers each op and its kernel; TF_OK or the code of the first that failed. */
+inline int register_ops(std::initializer_list<OpSpec> ops) {
+  TF_Status *status = TF_NewStatus();
+  for (const OpSpec &spec : ops) {
+    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(spec.name);
+    for (const char *in : spec.inputs) TF_OpDefinitionBuilderAddInput(op, in);
+    for (const char *out : spec.outputs) TF_OpDefinitionBuilderAddOutput(op, out);
+    if (spec.shape) TF_OpDefinitionBuilderSetShapeInferenceFunction(op, spec.shape);
+    TF_RegisterOpDefinition(op, status);
+    if (TF_GetCode(status) != TF_OK) break;
+    TF_RegisterKernelBuilder(spec.name, TF_NewKernelBuilder(spec.name, "CPU", create_kernel, spec.compute, delete_kernel), status);
+    if (TF_GetCode(status) != TF_OK) break;
+  }
+  const int code = static_cast<int>(TF_GetCode(status));
+  TF_DeleteStatus(status);
+  return code;
+}
 
 // Each returns TF_OK or the status code of the registration that failed.
 int register_prelu_ops();

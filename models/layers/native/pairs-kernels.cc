@@ -87,29 +87,10 @@ void pairs_input_grad_shape(TF_ShapeInferenceContext *ctx, TF_Status *status) {
 }  // namespace
 
 int register_pairs_ops() {
-  TF_Status *status = TF_NewStatus();
-  TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder("RecsysPairsInput");
-  TF_OpDefinitionBuilderAddInput(op, "q: float");
-  TF_OpDefinitionBuilderAddInput(op, "k: float");
-  TF_OpDefinitionBuilderAddOutput(op, "x: float");
-  // No shape function: TensorFlow then infers an unknown shape, which eager execution never consults.
-  TF_RegisterOpDefinition(op, status);
-  if (TF_GetCode(status) == TF_OK) {
-    op = TF_NewOpDefinitionBuilder("RecsysPairsInputGrad");
-    TF_OpDefinitionBuilderAddInput(op, "dx: float");
-    TF_OpDefinitionBuilderAddInput(op, "q: float");
-    TF_OpDefinitionBuilderAddInput(op, "k: float");
-    TF_OpDefinitionBuilderAddInput(op, "dk_extra: float");
-    TF_OpDefinitionBuilderAddOutput(op, "dq: float");
-    TF_OpDefinitionBuilderAddOutput(op, "dk: float");
-    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, pairs_input_grad_shape);
-    TF_RegisterOpDefinition(op, status);
-  }
-  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysPairsInput", TF_NewKernelBuilder("RecsysPairsInput", "CPU", create_kernel, pairs_input_compute, delete_kernel), status);
-  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysPairsInputGrad", TF_NewKernelBuilder("RecsysPairsInputGrad", "CPU", create_kernel, pairs_input_grad_compute, delete_kernel), status);
-  const int code = static_cast<int>(TF_GetCode(status));
-  TF_DeleteStatus(status);
-  return code;
+  return register_ops({
+      {"RecsysPairsInput", {"q: float", "k: float"}, {"x: float"}, pairs_input_compute},
+      {"RecsysPairsInputGrad", {"dx: float", "q: float", "k: float", "dk_extra: float"}, {"dq: float", "dk: float"}, pairs_input_grad_compute, pairs_input_grad_shape},
+  });
 }
 
 }  // namespace recsys

@@ -128,28 +128,10 @@ void prelu_grad_shape(TF_ShapeInferenceContext *ctx, TF_Status *status) {
 }  // namespace
 
 int register_prelu_ops() {
-  TF_Status *status = TF_NewStatus();
-  TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder("RecsysPRelu");
-  TF_OpDefinitionBuilderAddInput(op, "z: float");
-  TF_OpDefinitionBuilderAddInput(op, "alpha: float");
-  TF_OpDefinitionBuilderAddOutput(op, "y: float");
-  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, prelu_shape);
-  TF_RegisterOpDefinition(op, status);
-  if (TF_GetCode(status) == TF_OK) {
-    op = TF_NewOpDefinitionBuilder("RecsysPReluGrad");
-    TF_OpDefinitionBuilderAddInput(op, "dy: float");
-    TF_OpDefinitionBuilderAddInput(op, "z: float");
-    TF_OpDefinitionBuilderAddInput(op, "alpha: float");
-    TF_OpDefinitionBuilderAddOutput(op, "dz: float");
-    TF_OpDefinitionBuilderAddOutput(op, "dalpha: float");
-    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, prelu_grad_shape);
-    TF_RegisterOpDefinition(op, status);
-  }
-  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysPRelu", TF_NewKernelBuilder("RecsysPRelu", "CPU", create_kernel, prelu_compute, delete_kernel), status);
-  if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder("RecsysPReluGrad", TF_NewKernelBuilder("RecsysPReluGrad", "CPU", create_kernel, prelu_grad_compute, delete_kernel), status);
-  int code = (int)TF_GetCode(status);
-  TF_DeleteStatus(status);
-  return code;
+  return register_ops({
+      {"RecsysPRelu", {"z: float", "alpha: float"}, {"y: float"}, prelu_compute, prelu_shape},
+      {"RecsysPReluGrad", {"dy: float", "z: float", "alpha: float"}, {"dz: float", "dalpha: float"}, prelu_grad_compute, prelu_grad_shape},
+  });
 }
 
 }  // namespace recsys
