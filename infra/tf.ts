@@ -42,7 +42,7 @@ export function nativeTfVersion(): string {
 const CUSTOM_OPS = fileURLToPath(new URL('../build/native/recsys_ops.node', import.meta.url));
 
 /**
- * Our own TensorFlow kernels (models/layers/native, built by `npm run setup`
+ * Our own TensorFlow kernels (native, built by `npm run setup`
  * into build/native): loading the module registers them with the
  * libtensorflow loaded above. `loaded` is false, with the reason, when the
  * module is missing or fails to load; the layers then compose TensorFlow's

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds our own TensorFlow kernels (models/layers/native/*.cc) into one
+# Builds our own TensorFlow kernels (native/*.cc) into one
 # Node-API module, build/native/recsys_ops.node. Loading it (infra/tf.ts does)
 # registers the ops with the libtensorflow that tfjs-node has loaded, which then
 # runs them by name like any TensorFlow op. Needs install-tfjs-native.sh first:
@@ -12,7 +12,7 @@ CACHE="${RECSYS_CACHE:-$HOME/.cache/recsys}"
 INCLUDE="$CACHE/libtensorflow-$TF_VERSION/include"
 LIB="$ROOT/node_modules/@tensorflow/tfjs-node/deps/lib"
 OUT="$ROOT/build/native/recsys_ops.node"
-SOURCES=("$ROOT"/models/layers/native/*.cc)
+SOURCES=("$ROOT"/native/*.cc)
 
 log() { printf '[build-native-ops] %s\n' "$*" >&2; }
 
@@ -24,7 +24,7 @@ loads() {
   (cd "$ROOT" && node -e "require('@tensorflow/tfjs-node'); require('$OUT')" >/dev/null 2>&1)
 }
 
-if [ -f "$OUT" ] && [ -z "$(find "$ROOT"/models/layers/native "${BASH_SOURCE[0]}" -newer "$OUT")" ] && loads; then
+if [ -f "$OUT" ] && [ -z "$(find "$ROOT"/native "${BASH_SOURCE[0]}" -newer "$OUT")" ] && loads; then
   log "up to date: $OUT"
   exit 0
 fi

@@ -32,7 +32,7 @@ fi
 log "native TensorFlow for @tensorflow/tfjs-node"
 bash infra/scripts/install-tfjs-native.sh
 
-log "our TensorFlow kernels (models/layers/native) against that library"
+log "our TensorFlow kernels (native) against that library"
 bash infra/scripts/build-native-ops.sh
 
 log "service binaries (Kafka 3.9 jars, clickhouse-server, redis-server)"

@@ -156,7 +156,7 @@ export class Dice implements DifferentiableActivation {
 
 /**
  * PReLU: max(0, s) + α·min(0, s), α learned per unit (initialised at 0.25 as
- * in He et al.). With our kernels loaded (models/layers/native, `customOps`)
+ * in He et al.). With our kernels loaded (native, `customOps`)
  * each direction is one pass: RecsysPRelu and RecsysPReluGrad, 0.47 and
  * 1.1 ms for 26,624 × 80 against 2.6 and 1.8 ms for TensorFlow's ops composed
  * (Minimum, Greater, SelectV2, Mul; Mul, Mul, Sum). The same values: y and dz

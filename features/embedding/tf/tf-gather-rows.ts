@@ -1,6 +1,6 @@
-import { tf } from '../../../infra/tf.js';
+import { customOps, tf } from '../../../infra/tf.js';
 import { scatterRowGradient } from './row-kernels.js';
-import { gatherUntaped } from './tf-native-ops.js';
+import { gatherUntaped, runNativeOp } from './tf-native-ops.js';
 
 type Tensor = ReturnType<typeof tf.tensor>;
 export type Tensor2D = ReturnType<typeof tf.tensor2d>;
@@ -11,13 +11,18 @@ export type Tensor2D = ReturnType<typeof tf.tensor2d>;
  * N×dim output gradient into U×dim), but TF's CPU UnsortedSegmentSum kernel
  * costs ~4 ms for 51k×16 on the 2-core machine, where one pass over typed
  * arrays costs ~1 ms: that kernel was the largest part of a training step.
+ * With our kernels loaded (native/scatter-rows-kernels.cc) the same loop runs
+ * inside TensorFlow (RecsysScatterRows), without reading the N×dim gradient
+ * back into JavaScript and uploading the sum: the same floats in the same order.
  */
 export function gatherRows(rows: Tensor2D, inverse: Int32Array): Tensor2D {
   const [count, dim] = rows.shape;
   const gather = tf.customGrad((...inputs) => ({
     value: gatherUntaped(inputs[0] as Tensor, tf.tensor1d(inverse, 'int32')),
     gradFunc: (dy: Tensor | Tensor[]) => {
-      const upstream = (Array.isArray(dy) ? dy[0]! : dy).dataSync() as Float32Array;
+      const g = Array.isArray(dy) ? dy[0]! : dy;
+      if (customOps.loaded) return runNativeOp('RecsysScatterRows', () => [], [g, tf.tensor1d(inverse, 'int32'), tf.scalar(count, 'int32')])!;
+      const upstream = g.dataSync() as Float32Array;
       const grad = new Float32Array(count * dim);
       scatterRowGradient(upstream, inverse, dim, grad);
       return tf.tensor2d(grad, [count, dim]);

@@ -116,5 +116,6 @@ inline int register_ops(std::initializer_list<OpSpec> ops) {
 int register_prelu_ops();
 int register_pairs_ops();
 int register_dice_ops();
+int register_scatter_ops();
 
 }  // namespace recsys

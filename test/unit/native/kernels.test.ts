@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { runNativeOp, runNativeOpOutputs } from '../../../../features/embedding/index.js';
-import { mulberry32 } from '../../../../features/math/mulberry32.js';
-import { customOps, tf } from '../../../../infra/tf.js';
-import { runNode } from '../../../helpers/run-node.js';
+import { runNativeOp, runNativeOpOutputs } from '../../../features/embedding/index.js';
+import { mulberry32 } from '../../../features/math/mulberry32.js';
+import { scatterRowGradient } from '../../../features/embedding/tf/row-kernels.js';
+import { customOps, tf } from '../../../infra/tf.js';
+import { runNode } from '../../helpers/run-node.js';
 
 type Tensor = ReturnType<typeof tf.tensor>;
 
@@ -16,7 +17,7 @@ function inputs(rows: number, units: number, seed: number): { z: Float32Array; d
   return { z, dy, alpha };
 }
 
-describe('our PReLU kernels (models/layers/native, RecsysPRelu / RecsysPReluGrad)', () => {
+describe('our PReLU kernels (native, RecsysPRelu / RecsysPReluGrad)', () => {
   it('are built and loaded (npm run setup builds them)', () => {
     assert.equal(customOps.loaded, true, customOps.reason);
   });
@@ -61,11 +62,11 @@ describe('our PReLU kernels (models/layers/native, RecsysPRelu / RecsysPReluGrad
   });
 });
 
-describe('without our kernels (PReLU, Dice, the attention unit\'s pair input)', () => {
+describe('without our kernels (PReLU, Dice, the attention unit\'s pair input, the gather gradient)', () => {
   const fixture = path.join(import.meta.dirname, 'fixtures/kernels-both-ways.ts');
   interface Run {
     loaded: boolean; y: number[]; inference: number[]; dz: number[]; dalpha: number[]; pairs: number[]; dq: number[]; dk: number[];
-    diceY: number[]; diceDz: number[]; diceDalpha: number[]; diceMean: number[]; diceVariance: number[]; diceInference: number[]; diceInference3d: number[];
+    diceY: number[]; diceDz: number[]; diceDalpha: number[]; diceMean: number[]; diceVariance: number[]; diceInference: number[]; diceInference3d: number[]; gatherGrad: number[];
   }
   /** Within `rel` of each other, relative to the larger magnitude in the array (sums taken in another order). */
   const close = (a: number[], b: number[], rel: number, what: string) => {
@@ -91,6 +92,8 @@ describe('without our kernels (PReLU, Dice, the attention unit\'s pair input)', 
     assert.deepEqual(a.pairs, b.pairs);
     assert.deepEqual(a.dq, b.dq);
     assert.deepEqual(a.dk, b.dk);
+    assert.equal(a.gatherGrad.length, 9 * 4);
+    assert.deepEqual(a.gatherGrad, b.gatherGrad);
     // Dice's kernels sum in double and take exp four lanes at a time: close, not equal.
     close(a.diceY, b.diceY, 1e-5, 'Dice y');
     close(a.diceDz, b.diceDz, 1e-4, 'Dice dz');
@@ -157,6 +160,30 @@ describe('our pair-input kernels (RecsysPairsInput / RecsysPairsInputGrad)', () 
     tf.tidy(() => {
       assert.throws(() => runNativeOp('RecsysPairsInput', () => [], [tf.zeros([4, 3]), tf.zeros([4, 2])]), /q and k must be float32 matrices of one shape/);
       assert.throws(() => runNativeOpOutputs('RecsysPairsInputGrad', () => [], [tf.zeros([4, 8]), tf.zeros([4, 3]), tf.zeros([4, 3]), tf.zeros([4, 3])], 2), /dx must be float32 \[N, 3D\]/);
+    });
+  });
+});
+
+describe('our row-scatter kernel (RecsysScatterRows)', () => {
+  it('sums each position\'s row into its distinct row, as the JavaScript loop does, bit for bit', () => {
+    const random = mulberry32(9);
+    const [n, d, u] = [500, 6, 37];
+    const values = Float32Array.from({ length: n * d }, () => random() - 0.5);
+    const index = Int32Array.from({ length: n }, () => Math.floor(random() * u));
+    const expected = new Float32Array(u * d);
+    scatterRowGradient(values, index, d, expected);
+    const out = tf.tidy(() => runNativeOp('RecsysScatterRows', () => [], [tf.tensor2d(values, [n, d]), tf.tensor1d(index, 'int32'), tf.scalar(u, 'int32')])!);
+    assert.deepEqual(out.shape, [u, d]);
+    assert.deepEqual(out.dataSync(), expected);
+    out.dispose();
+  });
+
+  it('refuses an index outside [0, rows) and mismatched shapes', () => {
+    tf.tidy(() => {
+      const values = tf.zeros([3, 2]);
+      assert.throws(() => runNativeOp('RecsysScatterRows', () => [], [values, tf.tensor1d([0, 4, 1], 'int32'), tf.scalar(4, 'int32')]), /an index is outside \[0, rows\)/);
+      assert.throws(() => runNativeOp('RecsysScatterRows', () => [], [values, tf.tensor1d([0, -1, 1], 'int32'), tf.scalar(4, 'int32')]), /an index is outside/);
+      assert.throws(() => runNativeOp('RecsysScatterRows', () => [], [values, tf.tensor1d([0, 1], 'int32'), tf.scalar(4, 'int32')]), /values must be float32 \[N, D\], index int32 \[N\]/);
     });
   });
 });
