@@ -32,20 +32,6 @@ inline TF_Tensor *input(TF_OpKernelContext *ctx, int i) {
   return t;
 }
 
-inline TF_Tensor *output_like(TF_OpKernelContext *ctx, int i, const TF_Tensor *like) {
-  int rank = TF_NumDims(like);
-  int64_t dims[16];
-  for (int d = 0; d < rank; d++) dims[d] = TF_Dim(like, d);
-  TF_Status *status = TF_NewStatus();
-  TF_Tensor *t = TF_AllocateOutput(ctx, i, TF_FLOAT, dims, rank, TF_TensorByteSize(like), status);
-  if (TF_GetCode(status) != TF_OK) {
-    TF_OpKernelContext_Failure(ctx, status);
-    t = nullptr;
-  }
-  TF_DeleteStatus(status);
-  return t;
-}
-
 /* Deletes the tensors TF_GetInput and TF_AllocateOutput handed out, however the kernel returns. */
 struct Owned {
   std::vector<TF_Tensor *> tensors;
@@ -72,6 +58,18 @@ inline TF_Tensor *output_with(TF_OpKernelContext *ctx, int i, const int64_t *dim
   }
   TF_DeleteStatus(status);
   return t;
+}
+
+/* A float output of `like`'s shape (rank ≤ 16). */
+inline TF_Tensor *output_like(TF_OpKernelContext *ctx, int i, const TF_Tensor *like) {
+  const int rank = TF_NumDims(like);
+  if (rank > 16) {
+    fail(ctx, "Recsys ops: tensors of rank above 16 are not supported");
+    return nullptr;
+  }
+  int64_t dims[16];
+  for (int d = 0; d < rank; d++) dims[d] = TF_Dim(like, d);
+  return output_with(ctx, i, dims, rank);
 }
 
 inline void same_shape_as_input(TF_ShapeInferenceContext *ctx, int in, int out, TF_Status *status) {

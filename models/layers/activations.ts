@@ -70,7 +70,7 @@ export class Dice implements DifferentiableActivation {
       this.pending = [tf.keep(mean.clone()), tf.keep(variance.clone())];
     }
     if (!training && customOps.loaded && !taping()) {
-      // One pass (RecsysDiceInference): 1024 × 200 in ~0.15 ms against ~0.8 composed.
+      // One pass (RecsysDiceInference): 1024 × 200 in 0.5 ms against 0.8 composed (apply as a whole).
       const flat = x.rank === 2 ? x : tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
       const y = runNativeOp('RecsysDiceInference', () => [], [flat, mean, variance, this.alpha, tf.scalar(this.epsilon)])!;
       return x.rank === 2 ? y : tf.reshape(y, x.shape);
@@ -91,7 +91,7 @@ export class Dice implements DifferentiableActivation {
 
   /**
    * Training mode on rows z [n, units], as `apply`: the batch's statistics,
-   * recorded for `commit`. With our kernels (RecsysDice) one op: 0.15 vs
+   * recorded for `commit`. With our kernels (RecsysDice) one op: 0.6 vs
    * 2.0 ms at 1024 × 200 composed; it saves z, p and the statistics.
    */
   forwardSaving(z: Tensor): { y: Tensor; saved: Tensor[] } {

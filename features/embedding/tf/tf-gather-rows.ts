@@ -17,16 +17,22 @@ export type Tensor2D = ReturnType<typeof tf.tensor2d>;
  */
 export function gatherRows(rows: Tensor2D, inverse: Int32Array): Tensor2D {
   const [count, dim] = rows.shape;
-  const gather = tf.customGrad((...inputs) => ({
-    value: gatherUntaped(inputs[0] as Tensor, tf.tensor1d(inverse, 'int32')),
-    gradFunc: (dy: Tensor | Tensor[]) => {
-      const g = Array.isArray(dy) ? dy[0]! : dy;
-      if (customOps.loaded) return runNativeOp('RecsysScatterRows', () => [], [g, tf.tensor1d(inverse, 'int32'), tf.scalar(count, 'int32')])!;
-      const upstream = g.dataSync() as Float32Array;
-      const grad = new Float32Array(count * dim);
-      scatterRowGradient(upstream, inverse, dim, grad);
-      return tf.tensor2d(grad, [count, dim]);
-    },
-  }));
+  const gather = tf.customGrad((...inputs) => {
+    const save = inputs.pop() as unknown as (tensors: Tensor[]) => void;
+    const index = tf.tensor1d(inverse, 'int32');
+    // Kept for the gradient (the forward's other tensors are gone by then), so the ids are uploaded once.
+    save([index]);
+    return {
+      value: gatherUntaped(inputs[0] as Tensor, index),
+      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+        const g = Array.isArray(dy) ? dy[0]! : dy;
+        if (customOps.loaded) return runNativeOp('RecsysScatterRows', () => [], [g, saved[0]!, tf.scalar(count, 'int32')])!;
+        const upstream = g.dataSync() as Float32Array;
+        const grad = new Float32Array(count * dim);
+        scatterRowGradient(upstream, inverse, dim, grad);
+        return tf.tensor2d(grad, [count, dim]);
+      },
+    };
+  });
   return gather(rows) as Tensor2D;
 }
