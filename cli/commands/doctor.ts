@@ -6,7 +6,7 @@ import { errorMessage } from '../../infra/errors.js';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check the native addons (TensorFlow, our TensorFlow kernels, librdkafka) and that Kafka, ClickHouse and Redis answer')
+    .description('check the native addons (TensorFlow, our TensorFlow and table kernels, librdkafka) and that Kafka, ClickHouse and Redis answer')
     .option('--no-services', 'check only the native addons')
     .action(async (opts: { services: boolean }) => {
       let ok = true;
@@ -20,6 +20,10 @@ export function registerDoctor(program: Command): void {
         ok = false;
         console.log(`FAIL  tensorflow  ${errorMessage(error)}`);
       }
+      // Like our ops: without them the tables run their JavaScript loops (same values, slower).
+      const { nativeTables } = await import('../../infra/native-tables.js');
+      ok &&= nativeTables.kernels !== null;
+      console.log(nativeTables.kernels ? 'ok    our tables  copyRows, sparseAdam, huge pages for large tables (build/native/recsys_tables.node)' : `FAIL  our tables  ${nativeTables.reason}`);
       try {
         const { librdkafkaVersion } = await import('../../infra/kafka/rdkafka-producer.js');
         console.log(`ok    librdkafka  ${librdkafkaVersion()} (node-rdkafka: the producers)`);

@@ -20,20 +20,12 @@ interface Helper {
   job: number;
 }
 
-/** A Float32Array with the same contents on shared memory, so worker threads can write it. */
-export function shared(array: Float32Array): Float32Array {
-  if (array.buffer instanceof SharedArrayBuffer) return array;
-  const copy = new Float32Array(new SharedArrayBuffer(array.byteLength));
-  copy.set(array);
-  return copy;
-}
-
 /**
  * Runs a sparse optimizer's update on `threads` threads: the rows are split
  * into contiguous ranges, the calling thread takes the first and worker
  * threads the rest. Rows are distinct, so ranges never write the same memory,
  * and each row's arithmetic is the same as on one thread: results are
- * bit-identical. Weights and slots must live on SharedArrayBuffers (`shared`).
+ * bit-identical. Weights and slots must live on SharedArrayBuffers (`onSharedMemory`).
  * Why: the update is the largest single-threaded part of a training step,
  * while the machine's other core idles between TF ops.
  */

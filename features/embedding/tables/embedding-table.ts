@@ -3,12 +3,13 @@ import { DEFAULT_ROW, DynamicIds, resolveDynamicIds } from '../ids/dynamic-ids.j
 import type { DynamicIdsConfig, DynamicIdsOptions, DynamicIdsState, DynamicIdsStats } from '../ids/dynamic-ids.js';
 import { mergeGradients } from './merge-gradients.js';
 import { createOptimizer } from '../optimizers/create-optimizer.js';
-import { ParallelApply, shared } from '../optimizers/parallel-apply.js';
+import { ParallelApply } from '../optimizers/parallel-apply.js';
 import { createOptimizerState, resetRowState } from '../optimizers/sparse-optimizer.js';
 import type { OptimizerConfig, OptimizerState, SparseOptimizer } from '../optimizers/sparse-optimizer.js';
 import { checkRowInit, initRow } from './row-init.js';
 import type { RowInit } from './row-init.js';
 import { RowDeduper } from './row-deduper.js';
+import { allocateTableArray, onSharedMemory } from './table-arrays.js';
 import { copyRows, toInt32Ids } from './table-lookup.js';
 import type { TableLookup } from './table-lookup.js';
 
@@ -105,9 +106,8 @@ export class EmbeddingTable {
     this.init = checkRowInit(options.init ?? { kind: 'uniform', scale: 1 / Math.sqrt(dim) });
     this.optimizer = createOptimizer(options.optimizer);
     this.idsConfig = ids.kind === 'dynamic' ? resolveDynamicIds(ids, rows) : { kind: 'range' };
-    // Worker threads can only write memory they share with this one.
-    const place = threads > 1 ? shared : (array: Float32Array) => array;
-    const allocate = (n: number): Float32Array => (threads > 1 ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n));
+    const place = threads > 1 ? onSharedMemory : (array: Float32Array) => array;
+    const allocate = (n: number): Float32Array => allocateTableArray(n, threads > 1);
     this.weights = place(restored?.weights ?? allocate(rows * dim));
     const state = restored?.optimizer ?? createOptimizerState(this.optimizer, rows, dim, allocate);
     this.optimizerState = { slots: state.slots.map(place), step: state.step };

@@ -1,4 +1,5 @@
 import { ValidationError } from '../../../infra/errors.js';
+import { nativeTables } from '../../../infra/native-tables.js';
 import { BLOCK_ROWS, warmRows } from './row-blocks.js';
 
 /**
@@ -18,6 +19,10 @@ export interface TableLookup {
 /** Copies the rows `unique` out of `weights` into one U×dim array. */
 export function copyRows(weights: Float32Array, unique: Int32Array, dim: number): Float32Array {
   const out = new Float32Array(unique.length * dim);
+  if (nativeTables.kernels) {
+    nativeTables.kernels.copyRows(weights, unique, dim, out);
+    return out;
+  }
   // An element loop beats .set(subarray(...)), which allocates a view per row.
   for (let first = 0, o = 0; first < unique.length; first += BLOCK_ROWS) {
     const last = Math.min(unique.length, first + BLOCK_ROWS);
