@@ -8,6 +8,8 @@ export interface TableKernels {
   adviseHugePages(array: Float32Array): number;
   /** out[k·dim + j] = weights[unique[k]·dim + j]; throws on a row outside the table. */
   copyRows(weights: Float32Array, unique: Int32Array, dim: number, out: Float32Array): void;
+  /** Distinct rows of rowOf[0..count) in order of first appearance, by open addressing in keys/slots (power-of-two length ≥ 2·count, all -1, left all -1); returns the count. */
+  dedupeRows(rowOf: Int32Array, count: number, keys: Int32Array, slots: Int32Array, unique: Int32Array, inverse: Int32Array): number;
   /** Lazy Adam on rows `unique` (distinct), as features/embedding/optimizers/adam.ts computes it; throws on a row outside the table. */
   sparseAdam(
     weights: Float32Array,

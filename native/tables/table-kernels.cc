@@ -182,6 +182,62 @@ napi_value sparse_adam(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/*
+ * dedupeRows(rowOf: Int32Array, count, keys: Int32Array, slots: Int32Array,
+ *            unique: Int32Array, inverse: Int32Array): number. The distinct
+ * values of rowOf[0..count) in order of first appearance, by open addressing
+ * in keys/slots (a power of two ≥ 2·count entries, keys all -1, left all -1
+ * again): features/embedding/tables/row-deduper.ts's hash path. Returns how
+ * many are distinct. Rows must not be -1 (the caller checks the range).
+ */
+napi_value dedupe_rows(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  size_t rn = 0, kn = 0, sn = 0, un = 0, in = 0;
+  const int32_t *row_of = args.array<int32_t>(0, napi_int32_array, &rn, "dedupeRows: rowOf must be an Int32Array");
+  double count_arg = args.number(1, "dedupeRows: count must be a number");
+  int32_t *keys = args.array<int32_t>(2, napi_int32_array, &kn, "dedupeRows: keys must be an Int32Array");
+  int32_t *slots = args.array<int32_t>(3, napi_int32_array, &sn, "dedupeRows: slots must be an Int32Array");
+  int32_t *unique = args.array<int32_t>(4, napi_int32_array, &un, "dedupeRows: unique must be an Int32Array");
+  int32_t *inverse = args.array<int32_t>(5, napi_int32_array, &in, "dedupeRows: inverse must be an Int32Array");
+  if (!args.ok) return nullptr;
+  size_t count = size_t(count_arg);
+  if (count_arg < 0 || count > rn || count > un || count > in) return args.fail("dedupeRows: count must be ≤ the lengths of rowOf, unique and inverse"), nullptr;
+  if (kn != sn || kn < 2 * count || kn < 2 || (kn & (kn - 1)) != 0) return args.fail("dedupeRows: keys and slots must be one power-of-two length ≥ 2·count"), nullptr;
+  int bits = 0;
+  while ((size_t{1} << bits) < kn) bits++;
+  const int shift = 32 - bits;
+  const size_t mask = kn - 1;
+  int32_t u = 0;
+  for (size_t i = 0; i < count; i++) {
+    const int32_t row = row_of[i];
+    // Fibonacci hashing: the high bits of row × 2^32/φ spread runs of ids.
+    size_t h = size_t((uint32_t(row) * 0x9e3779b1u) >> shift);
+    for (;;) {
+      const int32_t key = keys[h];
+      if (key == row) {
+        inverse[i] = slots[h];
+        break;
+      }
+      if (key == -1) {
+        keys[h] = row;
+        slots[h] = u;
+        unique[u] = row;
+        inverse[i] = u++;
+        break;
+      }
+      h = (h + 1) & mask;
+    }
+  }
+  for (int32_t k = 0; k < u; k++) {
+    size_t h = size_t((uint32_t(unique[k]) * 0x9e3779b1u) >> shift);
+    while (keys[h] != unique[k]) h = (h + 1) & mask;
+    keys[h] = -1;
+  }
+  napi_value result;
+  napi_create_double(env, double(u), &result);
+  return result;
+}
+
 bool define(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   return napi_create_function(env, name, size_t(-1), cb, nullptr, &fn) == 0 && napi_set_named_property(env, exports, name, fn) == 0;
@@ -191,7 +247,7 @@ bool define(napi_env env, napi_value exports, const char *name, napi_callback cb
 
 extern "C" napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   if (!define(env, exports, "adviseHugePages", advise_huge_pages) || !define(env, exports, "copyRows", copy_rows) ||
-      !define(env, exports, "sparseAdam", sparse_adam))
+      !define(env, exports, "sparseAdam", sparse_adam) || !define(env, exports, "dedupeRows", dedupe_rows))
     return nullptr;
   return exports;
 }

@@ -1,3 +1,5 @@
+import { nativeTables } from '../../../infra/native-tables.js';
+
 const EMPTY = -1;
 const MIN_BITS = 6;
 /** Tables up to this many rows keep a mark array (≤ 1 MB, which stays in L2); larger ones hash. */
@@ -14,6 +16,9 @@ export const MARK_MAX_ROWS = 2 ** 18;
  * 1M rows, 2.1–2.5 → 0.7 ms at 10M. Below MARK_MAX_ROWS the mark array is
  * in cache anyway and costs no hashing (DIN's 60k-item table: 3–6% faster
  * inference than the hash). Rows must lie in [0, rows); the caller checks.
+ * The hash runs as native code when the table kernels are built (the same
+ * output; 0.77 → 0.49 ms for 51,200 Zipf ids of a 1M-row table, 22k distinct,
+ * the cache flushed between batches: a one-off script).
  */
 export class RowDeduper {
   private readonly mark: Int32Array | null;
@@ -45,6 +50,8 @@ export class RowDeduper {
       this.keys = new Int32Array(size).fill(EMPTY);
       this.slots = new Int32Array(size);
     }
+    const kernels = nativeTables.kernels;
+    if (kernels && rowOf instanceof Int32Array) return kernels.dedupeRows(rowOf, count, this.keys.subarray(0, size), this.slots.subarray(0, size), unique, inverse);
     const keys = this.keys;
     const slots = this.slots;
     const shift = 32 - bits;

@@ -55,6 +55,24 @@ describe('our table kernels (native/tables, build/native/recsys_tables.node)', (
     assert.deepEqual(Array.from(out), [117.5, 118.5, 119.5, 0.5, 1.5, 2.5, 21.5, 22.5, 23.5, 117.5, 118.5, 119.5]);
   });
 
+  it('dedupeRows lists distinct rows in order of first appearance and leaves its hash empty', () => {
+    const random = mulberry32(4);
+    const rowOf = Int32Array.from({ length: 5_000 }, () => Math.floor(random() ** 4 * 1e7));
+    const keys = new Int32Array(16_384).fill(-1);
+    const slots = new Int32Array(16_384);
+    const unique = new Int32Array(5_000);
+    const inverse = new Int32Array(5_000);
+    const count = kernels().dedupeRows(rowOf, 4_000, keys, slots, unique, inverse);
+    const firstSeen = [...new Set(rowOf.subarray(0, 4_000))];
+    assert.ok(count > 100 && count < 4_000, `${count} distinct`);
+    assert.deepEqual(Array.from(unique.subarray(0, count)), firstSeen);
+    rowOf.subarray(0, 4_000).forEach((row, i) => assert.equal(unique[inverse[i]!], row, `position ${i}`));
+    assert.equal(inverse[4_000], 0, 'nothing past count written');
+    assert.deepEqual(keys, new Int32Array(16_384).fill(-1));
+    assert.throws(() => kernels().dedupeRows(rowOf, 4_000, keys.subarray(0, 4_096), slots.subarray(0, 4_096), unique, inverse), /power-of-two length ≥ 2·count/);
+    assert.throws(() => kernels().dedupeRows(rowOf, 6_000, keys, slots, unique, inverse), /count must be ≤/);
+  });
+
   it('refuse a row outside the table, wrong array types and short outputs, writing nothing', () => {
     const weights = new Float32Array(10 * 2).fill(1);
     const m = new Float32Array(20);
