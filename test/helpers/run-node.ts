@@ -21,3 +21,17 @@ export function runNode(args: readonly string[], { cwd, env = {} }: { cwd?: stri
     });
   });
 }
+
+/** `recsys doctor --no-services` in a process where requiring a module whose path ends with `moduleSuffix` throws `message`. */
+export function doctorWithout(moduleSuffix: string, message: string): Promise<NodeRun> {
+  return runNode(['-e', `
+    const Module = require('node:module');
+    const load = Module._load;
+    Module._load = function (request, ...rest) {
+      if (request.endsWith(${JSON.stringify(moduleSuffix)})) throw new Error(${JSON.stringify(message)});
+      return load.call(this, request, ...rest);
+    };
+    process.argv = [process.argv[0], 'recsys', 'doctor', '--no-services'];
+    import('./cli/recsys.ts');
+  `]);
+}

@@ -4,7 +4,7 @@ import { runNativeOp, runNativeOpOutputs } from '../../../features/embedding/ind
 import { mulberry32 } from '../../../features/math/mulberry32.js';
 import { scatterRowGradient } from '../../../features/embedding/tf/row-kernels.js';
 import { customOps, tf } from '../../../infra/tf.js';
-import { runNode } from '../../helpers/run-node.js';
+import { doctorWithout, runNode } from '../../helpers/run-node.js';
 
 type Tensor = ReturnType<typeof tf.tensor>;
 
@@ -106,16 +106,7 @@ describe('without our kernels (PReLU, Dice, the attention unit\'s pair input, th
 
   it('recsys doctor reports them missing with the fix, and exits 1', async function () {
     this.timeout(60_000);
-    const run = await runNode(['-e', `
-      const Module = require('node:module');
-      const load = Module._load;
-      Module._load = function (request, ...rest) {
-        if (request.endsWith('recsys_ops.node')) throw new Error('simulated missing kernels');
-        return load.call(this, request, ...rest);
-      };
-      process.argv = [process.argv[0], 'recsys', 'doctor', '--no-services'];
-      import('./cli/recsys.ts');
-    `]);
+    const run = await doctorWithout('recsys_ops.node', 'simulated missing kernels');
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /FAIL\s+our ops\s+.*simulated missing kernels.*build-native-ops\.sh/);
     assert.match(run.stdout, /ok\s+tensorflow/);

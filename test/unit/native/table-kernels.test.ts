@@ -3,7 +3,7 @@ import path from 'node:path';
 import { mulberry32 } from '../../../features/math/mulberry32.js';
 import { nativeTables } from '../../../infra/native-tables.js';
 import type { TableKernels } from '../../../infra/native-tables.js';
-import { runNode } from '../../helpers/run-node.js';
+import { doctorWithout, runNode } from '../../helpers/run-node.js';
 
 const HUGE_PAGE = 2 ** 21;
 
@@ -117,16 +117,7 @@ describe('without our table kernels', () => {
 
   it('recsys doctor reports them missing with the fix, and exits 1', async function () {
     this.timeout(60_000);
-    const run = await runNode(['-e', `
-      const Module = require('node:module');
-      const load = Module._load;
-      Module._load = function (request, ...rest) {
-        if (request.endsWith('recsys_tables.node')) throw new Error('simulated missing table kernels');
-        return load.call(this, request, ...rest);
-      };
-      process.argv = [process.argv[0], 'recsys', 'doctor', '--no-services'];
-      import('./cli/recsys.ts');
-    `]);
+    const run = await doctorWithout('recsys_tables.node', 'simulated missing table kernels');
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stdout, /FAIL\s+our tables\s+.*simulated missing table kernels.*build-native-ops\.sh/);
     assert.match(run.stdout, /ok\s+our ops/);
