@@ -82,6 +82,8 @@ export const ServeSettingsSchema = z.object({
   heapGrowingPercent: z.number().int().min(0).max(1000),
   /** RECSYS_ITEM_CACHE_SECONDS: how long item attributes are cached @default 60 */
   itemCacheSeconds: z.number().min(0),
+  /** RECSYS_SERVE_PRETENURING: keep V8's allocation-site pretenuring, which a server turns off (infra/v8-heap.ts) @default false */
+  pretenuring: z.boolean(),
 });
 export type ServeSettings = z.infer<typeof ServeSettingsSchema>;
 
@@ -146,6 +148,7 @@ export function loadServeSettings(env: NodeJS.ProcessEnv = process.env, override
       batchCandidates: num(env.RECSYS_SCORE_BATCH_CANDIDATES, 2000),
       tfThreads: num(env.RECSYS_TF_THREADS, 1),
       heapGrowingPercent: num(env.RECSYS_HEAP_GROWING_PERCENT, DEFAULT_HEAP_GROWING_PERCENT),
+      pretenuring: bool('RECSYS_SERVE_PRETENURING', env.RECSYS_SERVE_PRETENURING),
       ...defined,
     },
     'invalid serving settings (check RECSYS_SERVE_*, RECSYS_* env vars and flags)',

@@ -4,6 +4,7 @@ import { syntheticEvents } from '../../features/datasets/synthetic.js';
 import type { Event } from '../../features/events/event-schema.js';
 import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
 import { onShutdown } from '../../infra/shutdown.js';
+import { disableAllocationSitePretenuring } from '../../infra/v8-heap.js';
 import type { SourceConfig } from '../../pipelines/training/train-config.js';
 import { startEmbeddedServer } from '../../serving/embedded-server.js';
 import { ServingMetrics } from '../../serving/serving-metrics.js';
@@ -46,6 +47,8 @@ export async function serveMainJob(options: MainJobServeOptions): Promise<void> 
     metrics: new ServingMetrics().withProcessMetrics(),
   });
   const { running, online } = server;
+  // Training is over: from here on this process is a server.
+  if (!server.settings.pretenuring) disableAllocationSitePretenuring();
   const stopped = new Promise<void>((resolve) => {
     onShutdown('main-job-serve', async () => {
       await running.close();

@@ -18,6 +18,14 @@ describe('serving settings', () => {
         error instanceof ValidationError && error.message.includes('heapGrowingPercent'));
     }
   });
+
+  it('turn V8\'s allocation-site pretenuring off unless RECSYS_SERVE_PRETENURING says to keep it', () => {
+    assert.equal(loadServeSettings({}).pretenuring, false);
+    assert.equal(loadServeSettings({ RECSYS_SERVE_PRETENURING: '1' }).pretenuring, true);
+    assert.equal(loadServeSettings({ RECSYS_SERVE_PRETENURING: 'false' }).pretenuring, false);
+    assert.throws(() => loadServeSettings({ RECSYS_SERVE_PRETENURING: 'sometimes' }), (error: unknown) =>
+      error instanceof ValidationError && error.message.includes('RECSYS_SERVE_PRETENURING'));
+  });
 });
 
 describe('serving settings: admin token, unaliased models, drain', () => {
