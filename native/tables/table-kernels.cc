@@ -82,6 +82,16 @@ struct Args {
     if (i >= argc || napi_get_value_double(env, argv[i], &value) != 0) fail(message);
     return value;
   }
+
+  /* A whole number in [1, 2^24] (a row width), read before any size is computed from it. */
+  size_t width(size_t i, const char *message) {
+    double value = number(i, message);
+    if (!(value >= 1 && value <= double(1 << 24) && value == double(size_t(value)))) {
+      fail(message);
+      return 1;
+    }
+    return size_t(value);
+  }
 };
 
 inline void prefetch_row(const float *row, size_t dim) {
@@ -122,10 +132,10 @@ napi_value copy_rows(napi_env env, napi_callback_info info) {
   size_t wn = 0, un = 0, on = 0;
   const float *weights = args.array<float>(0, napi_float32_array, &wn, "copyRows: weights must be a Float32Array");
   const int32_t *unique = args.array<int32_t>(1, napi_int32_array, &un, "copyRows: unique must be an Int32Array");
-  size_t dim = size_t(args.number(2, "copyRows: dim must be a number"));
+  size_t dim = args.width(2, "copyRows: dim must be a whole number from 1 to 2^24");
   float *out = args.array<float>(3, napi_float32_array, &on, "copyRows: out must be a Float32Array");
   if (!args.ok) return nullptr;
-  if (dim == 0 || on < un * dim) return args.fail("copyRows: out must hold unique.length × dim floats"), nullptr;
+  if (on < un * dim) return args.fail("copyRows: out must hold unique.length × dim floats"), nullptr;
   if (!args.rows_in_range(unique, un, wn / dim, "copyRows: a row of unique is outside the table")) return nullptr;
   for (size_t k = 0; k < un; k++) {
     if (k + AHEAD < un) prefetch_row(weights + size_t(unique[k + AHEAD]) * dim, dim);
@@ -150,14 +160,14 @@ napi_value sparse_adam(napi_env env, napi_callback_info info) {
   float *v = args.array<float>(2, napi_float32_array, &vn, "sparseAdam: v must be a Float32Array");
   const int32_t *unique = args.array<int32_t>(3, napi_int32_array, &un, "sparseAdam: unique must be an Int32Array");
   const float *grad = args.array<float>(4, napi_float32_array, &gn, "sparseAdam: grad must be a Float32Array");
-  size_t dim = size_t(args.number(5, "sparseAdam: dim must be a number"));
+  size_t dim = args.width(5, "sparseAdam: dim must be a whole number from 1 to 2^24");
   double step_size = args.number(6, "sparseAdam: stepSize must be a number");
   double mix1 = args.number(7, "sparseAdam: mix1 must be a number");
   double mix2 = args.number(8, "sparseAdam: mix2 must be a number");
   double epsilon = args.number(9, "sparseAdam: epsilon must be a number");
   double decay = args.number(10, "sparseAdam: decay must be a number");
   if (!args.ok) return nullptr;
-  if (dim == 0 || gn < un * dim || mn != wn || vn != wn) return args.fail("sparseAdam: grad must hold unique.length × dim floats; m and v the weights' length"), nullptr;
+  if (gn < un * dim || mn != wn || vn != wn) return args.fail("sparseAdam: grad must hold unique.length × dim floats; m and v the weights' length"), nullptr;
   if (!args.rows_in_range(unique, un, wn / dim, "sparseAdam: a row of unique is outside the table")) return nullptr;
   for (size_t k = 0; k < un; k++) {
     if (k + AHEAD < un) {
@@ -200,9 +210,11 @@ napi_value dedupe_rows(napi_env env, napi_callback_info info) {
   int32_t *unique = args.array<int32_t>(4, napi_int32_array, &un, "dedupeRows: unique must be an Int32Array");
   int32_t *inverse = args.array<int32_t>(5, napi_int32_array, &in, "dedupeRows: inverse must be an Int32Array");
   if (!args.ok) return nullptr;
+  const double shortest = double(rn < un ? (rn < in ? rn : in) : (un < in ? un : in));
+  if (!(count_arg >= 0 && count_arg <= shortest && count_arg == double(size_t(count_arg))))
+    return args.fail("dedupeRows: count must be a whole number ≤ the lengths of rowOf, unique and inverse"), nullptr;
   size_t count = size_t(count_arg);
-  if (count_arg < 0 || count > rn || count > un || count > in) return args.fail("dedupeRows: count must be ≤ the lengths of rowOf, unique and inverse"), nullptr;
-  if (kn != sn || kn < 2 * count || kn < 2 || (kn & (kn - 1)) != 0) return args.fail("dedupeRows: keys and slots must be one power-of-two length ≥ 2·count"), nullptr;
+  if (kn != sn || kn < 2 * count || kn < 2 || kn > (size_t{1} << 31) || (kn & (kn - 1)) != 0) return args.fail("dedupeRows: keys and slots must be one power-of-two length ≥ 2·count"), nullptr;
   int bits = 0;
   while ((size_t{1} << bits) < kn) bits++;
   const int shift = 32 - bits;

@@ -70,7 +70,7 @@ describe('our table kernels (native/tables, build/native/recsys_tables.node)', (
     assert.equal(inverse[4_000], 0, 'nothing past count written');
     assert.deepEqual(keys, new Int32Array(16_384).fill(-1));
     assert.throws(() => kernels().dedupeRows(rowOf, 4_000, keys.subarray(0, 4_096), slots.subarray(0, 4_096), unique, inverse), /power-of-two length ≥ 2·count/);
-    assert.throws(() => kernels().dedupeRows(rowOf, 6_000, keys, slots, unique, inverse), /count must be ≤/);
+    assert.throws(() => kernels().dedupeRows(rowOf, 6_000, keys, slots, unique, inverse), /count must be a whole number ≤/);
   });
 
   it('refuse a row outside the table, wrong array types and short outputs, writing nothing', () => {
@@ -88,6 +88,13 @@ describe('our table kernels (native/tables, build/native/recsys_tables.node)', (
     assert.throws(() => kernels().sparseAdam(weights, m, v, Int32Array.from([1, 2]), new Float32Array(3), 2, 0.1, 0.1, 0.001, 1e-8, 0), /grad must hold/);
     assert.throws(() => kernels().copyRows(weights, Float32Array.from([1]) as unknown as Int32Array, 2, new Float32Array(2)), /unique must be an Int32Array/);
     assert.throws(() => kernels().adviseHugePages(new Int32Array(4) as unknown as Float32Array), /array must be a Float32Array/);
+    for (const dim of [0, -2, 1.5, Number.NaN]) {
+      assert.throws(() => kernels().copyRows(weights, Int32Array.from([1]), dim, new Float32Array(4)), /dim must be a whole number/, String(dim));
+      assert.throws(() => kernels().sparseAdam(weights, m, v, Int32Array.from([1]), grad, dim, 0.1, 0.1, 0.001, 1e-8, 0), /dim must be a whole number/, String(dim));
+    }
+    for (const count of [-1, 2.5, Number.NaN]) {
+      assert.throws(() => kernels().dedupeRows(Int32Array.from([1, 2, 3]), count, new Int32Array(8).fill(-1), new Int32Array(8), new Int32Array(3), new Int32Array(3)), /count must be a whole number/, String(count));
+    }
   });
 
   it('adviseHugePages advises the whole 2 MB pages inside the array (none in a small one)', () => {
