@@ -176,9 +176,9 @@ async function runWorker(): Promise<void> {
     onlineStore: flags.online === 'redis' ? 'redis' : 'memory', decisions: flags.decisions === 'kafka' ? 'kafka' : 'memory',
   });
   setTfThreads(settings.tfThreads);
-  const { disableAllocationSitePretenuring, setHeapGrowingPercent } = await import('../infra/v8-heap.js');
+  const { setAllocationSitePretenuring, setHeapGrowingPercent } = await import('../infra/v8-heap.js');
   setHeapGrowingPercent(settings.heapGrowingPercent);
-  if (!settings.pretenuring) disableAllocationSitePretenuring();
+  setAllocationSitePretenuring(settings.pretenuring);
   const { MemoryOnlineStore } = await import('../pipelines/online-store/memory-online-store.js');
   const { startServer } = await import('../serving/server.js');
   const storeSpec = { label: { from: 'label' as const }, behaviour: { types: ['click'], positiveOnly: false, maxLength: S.history } };

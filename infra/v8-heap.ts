@@ -23,18 +23,18 @@ export function setHeapGrowingPercent(percent: number): void {
 }
 
 /**
- * Turns off V8's allocation-site pretenuring in a server. When most objects
- * from an allocation site survive a scavenge, V8 starts allocating that
- * site's objects straight in the old generation; a burst of load (many
- * requests in flight at once, each living tens of ms) makes the
+ * V8's allocation-site pretenuring, which servers turn off (`enabled` false).
+ * When most objects from an allocation site survive a scavenge, V8 starts
+ * allocating that site's objects straight in the old generation; a burst of
+ * load (many requests in flight at once, each living tens of ms) makes the
  * request-scoped sites look long-lived, and from then on their objects fill
  * the old generation even at low load, where they die within milliseconds.
  * `npm run bench -- serve` with `--trace-gc`: the old generation grew ~17 MB/s
  * in the open-loop windows (a full GC every ~20 s, each in the latency tail)
  * and ~4 MB/s without pretenuring.
  */
-export function disableAllocationSitePretenuring(): void {
-  setFlagsFromString('--no-allocation-site-pretenuring');
+export function setAllocationSitePretenuring(enabled: boolean): void {
+  setFlagsFromString(enabled ? '--allocation-site-pretenuring' : '--no-allocation-site-pretenuring');
 }
 
 /** RECSYS_HEAP_GROWING_PERCENT, an integer in [0, 1000]; DEFAULT_HEAP_GROWING_PERCENT when unset. */

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { ValidationError, errorMessage } from '../../infra/errors.js';
 import { logger } from '../../infra/logger.js';
 import { setTfThreads } from '../../infra/tf-threads.js';
-import { disableAllocationSitePretenuring, setHeapGrowingPercent } from '../../infra/v8-heap.js';
+import { setAllocationSitePretenuring, setHeapGrowingPercent } from '../../infra/v8-heap.js';
 import { onShutdown } from '../../infra/shutdown.js';
 import { EXPLORATION_SCHEMES } from '../../pipelines/decisions/decision-record.js';
 import { ModelRegistry } from '../../pipelines/registry/model-registry.js';
@@ -84,7 +84,7 @@ export function registerServe(program: Command): void {
       const registry = new ModelRegistry(settings.registry, notifier ? { notifier } : {});
       setTfThreads(settings.tfThreads);
       setHeapGrowingPercent(settings.heapGrowingPercent);
-      if (!settings.pretenuring) disableAllocationSitePretenuring();
+      setAllocationSitePretenuring(settings.pretenuring);
       // Loaded on use: TensorFlow loads only for commands that need it, so `doctor` and `models` work without it.
       const { startServer } = await import('../../serving/server.js');
       const running = await startServer({ settings, services, registry, metrics: new ServingMetrics().withProcessMetrics() });

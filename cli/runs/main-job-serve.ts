@@ -4,7 +4,7 @@ import { syntheticEvents } from '../../features/datasets/synthetic.js';
 import type { Event } from '../../features/events/event-schema.js';
 import { loadFeatureSpec } from '../../features/spec/feature-spec.js';
 import { onShutdown } from '../../infra/shutdown.js';
-import { disableAllocationSitePretenuring } from '../../infra/v8-heap.js';
+import { setAllocationSitePretenuring } from '../../infra/v8-heap.js';
 import type { SourceConfig } from '../../pipelines/training/train-config.js';
 import { startEmbeddedServer } from '../../serving/embedded-server.js';
 import { ServingMetrics } from '../../serving/serving-metrics.js';
@@ -48,7 +48,7 @@ export async function serveMainJob(options: MainJobServeOptions): Promise<void> 
   });
   const { running, online } = server;
   // Training is over: from here on this process is a server.
-  if (!server.settings.pretenuring) disableAllocationSitePretenuring();
+  setAllocationSitePretenuring(server.settings.pretenuring);
   const stopped = new Promise<void>((resolve) => {
     onShutdown('main-job-serve', async () => {
       await running.close();

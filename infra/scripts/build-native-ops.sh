@@ -30,7 +30,7 @@ loads() {
 }
 
 if [ -f "$OUT" ] && [ -f "$TABLES_OUT" ] && [ -z "$(find "$ROOT"/native "${BASH_SOURCE[0]}" -newer "$OUT" -o -newer "$TABLES_OUT")" ] && loads; then
-  log "up to date: $OUT"
+  log "up to date: $OUT, $TABLES_OUT"
   exit 0
 fi
 
