@@ -167,41 +167,36 @@ export class RedisOnlineWriter {
 
   private args(partition: number, chunk: PartitionChunk): (string | number)[] {
     const { ops } = chunk;
-    const args: (string | number)[] = [partition, chunk.expected, chunk.last, this.maxHistory];
     const increments: (string | number)[] = [];
-    let nIncr = 0;
     for (const [ref, fields] of ops.counters) {
       const { kind, id } = parseEntityRef(ref);
       const key = this.keys.counters(kind, id);
-      for (const [field, delta] of fields) {
-        increments.push(key, field, delta);
-        nIncr++;
-      }
+      for (const [field, delta] of fields) increments.push(key, field, delta);
     }
-    args.push(nIncr, ...increments);
-    args.push(ops.lastTs.size);
+    const lastTs: string[] = [];
     for (const [ref, ts] of ops.lastTs) {
       const { kind, id } = parseEntityRef(ref);
-      args.push(this.keys.counters(kind, id), ts);
+      lastTs.push(this.keys.counters(kind, id), String(ts));
     }
-    args.push(ops.sequences.size);
+    const histories: (string | string[])[] = [];
     for (const [userId, entries] of ops.sequences) {
       // Only the newest maxHistory entries of a chunk can survive the trim.
       let members = entries.map((e) => ({ ts: e.ts, member: sequenceMember(e) }));
       if (members.length > this.maxHistory) members = members.sort(compareNewestFirst).slice(0, this.maxHistory);
-      args.push(this.keys.history(userId), members.length);
-      for (const m of members) args.push(m.ts, m.member);
+      const scored: string[] = [];
+      for (const m of members) scored.push(String(m.ts), m.member);
+      histories.push(this.keys.history(userId), scored);
     }
-    args.push(ops.attributes.length);
+    const attributes: (string | string[])[] = [];
     for (const update of ops.attributes) {
-      const fields = Object.entries(update.attributes);
-      args.push(this.keys.attributes(update.kind, update.id), update.ts, fields.length);
-      for (const [field, value] of fields) args.push(field, JSON.stringify(value));
+      const fields: string[] = [];
+      for (const [field, value] of Object.entries(update.attributes)) fields.push(field, JSON.stringify(value));
+      attributes.push(this.keys.attributes(update.kind, update.id), String(update.ts), fields);
     }
     const ids = this.dedupeWindow > 0 ? chunk.ids ?? [] : [];
     // One field per chunk, its ids as one JSON string: Redis stores a string per chunk, not an entry per event.
-    args.push(this.dedupeWindow, ids.length > 0 ? JSON.stringify(ids) : '');
-    return args;
+    return [partition, chunk.expected, chunk.last, this.maxHistory, this.dedupeWindow, ids.length > 0 ? JSON.stringify(ids) : '',
+      JSON.stringify([increments, lastTs, histories, attributes])];
   }
 }
 
