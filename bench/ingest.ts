@@ -3,15 +3,16 @@
 //   npm run bench -- ingest [--events 15000000] [--partitions 4] [--max-drain-seconds 1800]
 //                           [--freshness-rate 10000] [--freshness-seconds 60] [--max-batch 20000]
 //                           [--chunk-size 1000] [--in-flight 3] [--consumer-node-options=--max-semi-space-size=128]
-//                           [--users 100000] [--items 50000] [--prefill-workers 2] [--cpu-prof] [--keep] [--no-progress]
+//                           [--users 100000] [--items 50000] [--prefill-workers 2] [--consumers 1] [--cpu-prof] [--keep] [--no-progress]
 //
 // 1. pre-fills a fresh topic with --events synthetic interactions (plus one
 //    attribute update per user and item; mean size reported), generated and
 //    produced by --prefill-workers processes;
-// 2. drains it with one consumer process (bench/ingest-lib/consumer.ts, the
-//    library form of `recsys ingest`), the producer not running: events/s
-//    committed (both stores written), CPU seconds of each process (consumer,
-//    Kafka, ClickHouse, Redis), the consumer's peak RSS;
+// 2. drains it with --consumers processes in one consumer group
+//    (bench/ingest-lib/consumer.ts, the library form of `recsys ingest`; the
+//    way to use more than one core for it), the producer not running:
+//    events/s committed (both stores written), CPU seconds of each process
+//    (the consumers summed, Kafka, ClickHouse, Redis), the consumers' peak RSS;
 // 3. with the consumer caught up, produces live-stamped events at
 //    --freshness-rate for --freshness-seconds: freshness p50/p99 (event time →
 //    visible in Redis);
@@ -53,6 +54,7 @@ const { values: flags } = parseArgs({
     'chunk-size': { type: 'string', default: '1000' },
     'in-flight': { type: 'string', default: '3' },
     'prefill-workers': { type: 'string', default: '2' },
+    consumers: { type: 'string', default: '1' },
     'no-progress': { type: 'boolean', default: false },
     users: { type: 'string', default: '100000' },
     items: { type: 'string', default: '50000' },
@@ -131,7 +133,7 @@ let produced = 0;
   log(`pre-filled ${produced} events in ${workers} processes, mean ${(bytes / produced).toFixed(1)} bytes, in ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
 
-// 2. Drain with one consumer process.
+// 2. Drain with --consumers processes in one group.
 const pidOf = (name: string) => Number(readFileSync(path.join(ROOT, 'var/run', `${name}.pid`), 'utf8').trim());
 const cpuSeconds = (pid: number) => processCpu(pid)?.own ?? Number.NaN;
 const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
@@ -139,20 +141,40 @@ const profDir = path.join(ROOT, 'var', 'bench-ingest-prof', run);
 if (flags['cpu-prof']) mkdirSync(profDir, { recursive: true });
 // The heap setting `recsys ingest` runs with (infra/v8-heap.ts), then the bench's own V8 flags.
 const nodeOptions = [heapGrowingNodeFlag(), ...flags['consumer-node-options'].split(/\s+/).filter(Boolean)];
-const child = spawn(process.execPath, [...nodeOptions, ...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', path.join(ROOT, 'bench/ingest-lib/consumer.ts')], {
-  cwd: ROOT,
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: {
-    ...process.env, CLICKHOUSE_DATABASE: run, REDIS_KEY_PREFIX: `${run}:`, KAFKA_EVENTS_TOPIC: topic, KAFKA_EVENTS_PARTITIONS: String(partitions),
-    KAFKA_DEAD_LETTER_TOPIC: `${topic}.dlq`, INGEST_GROUP: groupId, MAX_FLUSH: flags['max-batch'], CHUNK: flags['chunk-size'],
-    IN_FLIGHT: flags['in-flight'], LOG_LEVEL: 'warn',
-  },
-});
 interface Report { t: number; flushed: number; rss: number; fresh: { n: number; p50: number | null; p99: number | null; max: number | null }; stages: Record<string, number> }
-let report: Report | undefined;
-createInterface({ input: child.stdout! }).on('line', (line) => { try { report = JSON.parse(line) as Report; } catch { /* not a report */ } });
-const pids = { consumer: child.pid!, kafka: pidOf('kafka'), clickhouse: pidOf('clickhouse'), redis: pidOf('redis') };
-const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
+const consumerCount = Math.max(1, Number(flags.consumers));
+const consumers = Array.from({ length: consumerCount }, () => {
+  const child = spawn(process.execPath, [...nodeOptions, ...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', path.join(ROOT, 'bench/ingest-lib/consumer.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env, CLICKHOUSE_DATABASE: run, REDIS_KEY_PREFIX: `${run}:`, KAFKA_EVENTS_TOPIC: topic, KAFKA_EVENTS_PARTITIONS: String(partitions),
+      KAFKA_DEAD_LETTER_TOPIC: `${topic}.dlq`, INGEST_GROUP: groupId, MAX_FLUSH: flags['max-batch'], CHUNK: flags['chunk-size'],
+      IN_FLIGHT: flags['in-flight'], LOG_LEVEL: 'warn',
+    },
+  });
+  const state: { child: typeof child; report?: Report; freshness?: number[] } = { child };
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      const parsed = JSON.parse(line) as Report | { freshness: number[] };
+      if ('freshness' in parsed) state.freshness = parsed.freshness;
+      else state.report = parsed;
+    } catch { /* not a report */ }
+  });
+  return state;
+});
+const reportSum = () => consumers.reduce((n, c) => n + (c.report?.flushed ?? 0), 0);
+const reportRss = () => consumers.reduce((n, c) => n + (c.report?.rss ?? 0), 0);
+/** Each stage's mean over the consumers' means. */
+const stageMeans = () => {
+  const out: Record<string, number> = {};
+  const reported = consumers.filter((c) => c.report?.stages);
+  for (const c of reported) for (const [k, v] of Object.entries(c.report!.stages)) out[k] = (out[k] ?? 0) + v / reported.length;
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Number(v.toFixed(4))]));
+};
+const pids = { consumer: 0, kafka: pidOf('kafka'), clickhouse: pidOf('clickhouse'), redis: pidOf('redis') };
+const cpuOf = (name: keyof typeof pids) => (name === 'consumer' ? consumers.reduce((s, c) => s + cpuSeconds(c.child.pid!), 0) : cpuSeconds(pids[name]));
+const cpu0 = Object.fromEntries(Object.keys(pids).map((k) => [k, cpuOf(k as keyof typeof pids)]));
 const drainStart = performance.now();
 let firstFlushAt: number | undefined;
 // Progress is the group's committed offsets, not the consumer's flush count:
@@ -173,22 +195,22 @@ while (performance.now() - drainStart < maxDrain) {
   samples.push({ s: (performance.now() - drainStart) / 1000, flushed });
   const recent = samples.at(-11);
   const rate = recent ? Math.round((flushed - recent.flushed) / (samples.at(-1)!.s - recent.s)) : 0;
-  drainBar?.update(flushed, { rate, rss: Math.round((report?.rss ?? 0) / 2 ** 20), load: loadavg()[0]!.toFixed(1) });
-  if (samples.length % 60 === 0) log(`drain ${flushed}/${produced} after ${Math.round(samples.at(-1)!.s)} s, stage means ${JSON.stringify(report?.stages)}`);
+  drainBar?.update(flushed, { rate, rss: Math.round(reportRss() / 2 ** 20), load: loadavg()[0]!.toFixed(1) });
+  if (samples.length % 60 === 0) log(`drain ${flushed}/${produced} after ${Math.round(samples.at(-1)!.s)} s, stage means ${JSON.stringify(stageMeans())}`);
   if (flushed >= produced) break;
 }
 drainBar?.stop();
 const drainSeconds = (performance.now() - drainStart) / 1000;
 const drained = samples.at(-1)?.flushed ?? 0;
-const flushedMessages = report?.flushed ?? 0;
-const cpu = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, Number((cpuSeconds(p) - cpu0[k]!).toFixed(1))]));
+const flushedMessages = reportSum();
+const cpu = Object.fromEntries(Object.keys(pids).map((k) => [k, Number((cpuOf(k as keyof typeof pids) - cpu0[k]!).toFixed(1))]));
 const steady = (() => {
   // Rate between 10% and 90% of the drain: excludes the group join and the tail.
   const a = samples.find((s) => s.flushed >= 0.1 * drained);
   const b = [...samples].reverse().find((s) => s.flushed <= 0.9 * drained);
   return a && b && b.s > a.s ? Math.round((b.flushed - a.flushed) / (b.s - a.s)) : undefined;
 })();
-const consumerPeakRss = peakRss(child.pid!);
+const consumerPeakRss = Math.max(...consumers.map((c) => peakRss(c.child.pid!)));
 const drainLoad = loads.take();
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const serviceRss = Object.fromEntries((['kafka', 'clickhouse', 'redis'] as const).map((k) => [k, Math.round(rssOf(pids[k]) / 2 ** 20)]));
@@ -218,23 +240,26 @@ let freshProduced = 0;
   log(`produced ${n} live events at ${Math.round(n / freshSeconds)} events/s`);
   await new Promise((r) => setTimeout(r, 3000));
 }
-const fresh = report?.fresh;
 const freshLoad = loads.take();
 loads.stop();
-const stages = report?.stages;
+const stages = stageMeans();
 
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
+await Promise.all(consumers.map(({ child }) => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); })));
+// Every consumer's samples, merged: quantiles of quantiles would not be the run's.
+const freshSamples = consumers.flatMap((c) => c.freshness ?? []).sort((a, b) => a - b);
+const quantile = (q: number) => freshSamples[Math.min(freshSamples.length - 1, Math.floor(q * freshSamples.length))] ?? null;
+const fresh = freshSamples.length > 0 ? { n: freshSamples.length, p50: quantile(0.5), p99: quantile(0.99), max: freshSamples.at(-1)! } : undefined;
 const redisMemory = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
 const stored = await countInteractions(db);
 let profile: ReturnType<typeof summarizeProfile> | undefined;
 if (flags['cpu-prof']) {
-  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  // The main thread of the first consumer (--cpu-prof writes one file per thread; the main thread's comes first).
+  const file = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort()[0];
   if (file) profile = summarizeProfile(path.join(profDir, file));
 }
 
 const result = {
-  bench: 'ingest', events: produced, mean_event_bytes: Number((bytes / produced).toFixed(1)), partitions,
+  bench: 'ingest', events: produced, mean_event_bytes: Number((bytes / produced).toFixed(1)), partitions, consumers: consumerCount,
   dedupe_window: loadIngestSettings().dedupeWindow,
   drain_seconds: Number(drainSeconds.toFixed(1)), drained, replayed_by_consumer: Math.max(0, flushedMessages - drained), events_per_s: Math.round(drained / drainSeconds), steady_events_per_s: steady,
   cpu_seconds: cpu,

@@ -1,7 +1,8 @@
-// The consumer process of bench/ingest.ts: `recsys ingest` in library form,
-// reporting once a second on stdout (JSON lines): messages flushed, RSS, and
-// the freshness (event time → visible in Redis) of live events, i.e. those
-// stamped after this process started.
+// A consumer process of bench/ingest.ts (one of --consumers, in one group):
+// `recsys ingest` in library form, reporting once a second on stdout (JSON
+// lines): messages flushed, RSS, and the freshness (event time → visible in
+// Redis) of live events, i.e. those stamped after this process started; on
+// SIGTERM, once stopped, every freshness sample (the bench merges them across consumers).
 import { loadServicesConfig } from '../../infra/config.js';
 import { createClickHouse } from '../../infra/clickhouse/clickhouse-client.js';
 import { createRedis } from '../../infra/redis/redis-client.js';
@@ -20,8 +21,7 @@ const redis = createRedis(services.redis, { maxRetriesPerRequest: 3 });
 const startedAt = Date.now();
 let flushed = 0;
 let flushes = 0;
-let fresh: number[] = [];
-let lastFresh: number[] = [];
+const fresh: number[] = [];
 const metrics = new IngestMetrics();
 const consumer = await IngestConsumer.start({
   kafka: services.kafka,
@@ -39,8 +39,7 @@ const consumer = await IngestConsumer.start({
 });
 const quantile = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const timer = setInterval(() => {
-  if (process.env.RESET_FRESHNESS === 'each-report') { lastFresh = fresh; fresh = []; } else lastFresh = fresh;
-  const sorted = [...lastFresh].sort((a, b) => a - b);
+  const sorted = [...fresh].sort((a, b) => a - b);
   const stages = Object.fromEntries(
     (metrics.stageSeconds as unknown as { hashMap: Record<string, { labels: { stage: string }; sum: number; count: number }> }).hashMap
       ? Object.values((metrics.stageSeconds as unknown as { hashMap: Record<string, { labels: { stage: string }; sum: number; count: number }> }).hashMap).map((v) => [v.labels.stage, Number((v.sum / Math.max(1, v.count)).toFixed(4))])
@@ -57,6 +56,7 @@ process.once('SIGTERM', () => {
   void consumer.stop().then(async () => {
     await clickhouse.close();
     redis.disconnect();
+    console.log(JSON.stringify({ freshness: fresh }));
     process.exit(0);
   });
 });
