@@ -56,8 +56,8 @@ process.once('SIGTERM', () => {
   void consumer.stop().then(async () => {
     await clickhouse.close();
     redis.disconnect();
-    console.log(JSON.stringify({ freshness: fresh }));
-    process.exit(0);
+    // A pipe is written asynchronously: exit once the samples are out.
+    process.stdout.write(`${JSON.stringify({ freshness: fresh })}\n`, () => process.exit(0));
   });
 });
 await consumer.done;
