@@ -14,7 +14,7 @@
  *
  * The chunk's writes come as one JSON argument, decoded by Redis's cjson (C):
  * as separate arguments a chunk of 1,000 events was ~20,000 of them, each
- * encoded by the client and parsed by Redis (a fifth of the consumer's CPU).
+ * encoded by the client and parsed by Redis (docs/benchmarks/ingest.md has the A/B).
  * Times and values travel as the strings JavaScript wrote before, so Redis
  * stores the same bytes.
  *
