@@ -39,7 +39,7 @@ import { EventProducer, RateLimiter } from '../pipelines/ingest/event-producer.j
 import { eventKey } from '../pipelines/ingest/events-kind.js';
 import { loadIngestSettings } from '../pipelines/ingest/ingest-config.js';
 import { countInteractions } from '../pipelines/ingest/offline-store.js';
-import { LoadSampler } from './lib/harness.js';
+import { LoadSampler, quantile } from './lib/harness.js';
 import { summarizeProfile } from './ingest-lib/profile-summary.js';
 import { heapGrowingNodeFlag } from '../infra/v8-heap.js';
 
@@ -172,9 +172,13 @@ const stageMeans = () => {
   for (const c of reported) for (const [k, v] of Object.entries(c.report!.stages)) out[k] = (out[k] ?? 0) + v / reported.length;
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Number(v.toFixed(4))]));
 };
-const pids = { consumer: 0, kafka: pidOf('kafka'), clickhouse: pidOf('clickhouse'), redis: pidOf('redis') };
-const cpuOf = (name: keyof typeof pids) => (name === 'consumer' ? consumers.reduce((s, c) => s + cpuSeconds(c.child.pid!), 0) : cpuSeconds(pids[name]));
-const cpu0 = Object.fromEntries(Object.keys(pids).map((k) => [k, cpuOf(k as keyof typeof pids)]));
+const servicePids = { kafka: pidOf('kafka'), clickhouse: pidOf('clickhouse'), redis: pidOf('redis') };
+/** CPU seconds so far: the consumers summed, then each service. */
+const cpuNow = (): Record<string, number> => ({
+  consumer: consumers.reduce((s, c) => s + cpuSeconds(c.child.pid!), 0),
+  ...Object.fromEntries(Object.entries(servicePids).map(([k, p]) => [k, cpuSeconds(p)])),
+});
+const cpu0 = cpuNow();
 const drainStart = performance.now();
 let firstFlushAt: number | undefined;
 // Progress is the group's committed offsets, not the consumer's flush count:
@@ -203,7 +207,7 @@ drainBar?.stop();
 const drainSeconds = (performance.now() - drainStart) / 1000;
 const drained = samples.at(-1)?.flushed ?? 0;
 const flushedMessages = reportSum();
-const cpu = Object.fromEntries(Object.keys(pids).map((k) => [k, Number((cpuOf(k as keyof typeof pids) - cpu0[k]!).toFixed(1))]));
+const cpu = Object.fromEntries(Object.entries(cpuNow()).map(([k, v]) => [k, Number((v - cpu0[k]!).toFixed(1))]));
 const steady = (() => {
   // Rate between 10% and 90% of the drain: excludes the group join and the tail.
   const a = samples.find((s) => s.flushed >= 0.1 * drained);
@@ -213,7 +217,7 @@ const steady = (() => {
 const consumerPeakRss = Math.max(...consumers.map((c) => peakRss(c.child.pid!)));
 const drainLoad = loads.take();
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-const serviceRss = Object.fromEntries((['kafka', 'clickhouse', 'redis'] as const).map((k) => [k, Math.round(rssOf(pids[k]) / 2 ** 20)]));
+const serviceRss = Object.fromEntries((['kafka', 'clickhouse', 'redis'] as const).map((k) => [k, Math.round(rssOf(servicePids[k]) / 2 ** 20)]));
 log(`drained ${drained} in ${drainSeconds.toFixed(1)} s: ${Math.round(drained / drainSeconds)} events/s overall, ${steady} events/s steady; CPU s ${JSON.stringify(cpu)}`);
 if (flushedMessages > drained) log(`the consumer flushed ${flushedMessages - drained} messages twice (a rebalance replayed them)`);
 
@@ -247,8 +251,7 @@ const stages = stageMeans();
 await Promise.all(consumers.map(({ child }) => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); })));
 // Every consumer's samples, merged: quantiles of quantiles would not be the run's.
 const freshSamples = consumers.flatMap((c) => c.freshness ?? []).sort((a, b) => a - b);
-const quantile = (q: number) => freshSamples[Math.min(freshSamples.length - 1, Math.floor(q * freshSamples.length))] ?? null;
-const fresh = freshSamples.length > 0 ? { n: freshSamples.length, p50: quantile(0.5), p99: quantile(0.99), max: freshSamples.at(-1)! } : undefined;
+const fresh = freshSamples.length > 0 ? { n: freshSamples.length, p50: quantile(freshSamples, 0.5), p99: quantile(freshSamples, 0.99), max: freshSamples.at(-1)! } : undefined;
 const redisMemory = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
 const stored = await countInteractions(db);
 let profile: ReturnType<typeof summarizeProfile> | undefined;
