@@ -19,7 +19,7 @@
 //    (low-rank vectors by default; --ann-data clustered for the hard case).
 //
 //   npm run bench -- serve [--seconds 15] [--warmup 10] [--score-rate 50%|N] [--recommend-rate 50%|N] [--connections 16]
-//                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka] [--tf-threads 1] [--heap-growing-percent 300] [--server-node-flags=--initial-old-space-size=400] [--cpu-prof DIR]
+//                          [--ann-items 100000] [--ann-queries 200] [--m 32] [--ef 400] [--ann-data low-rank|clustered] [--online memory|redis] [--decisions discard|kafka] [--tf-threads 1] [--ranker-thread true|false] [--heap-growing-percent 300] [--server-node-flags=--initial-old-space-size=400] [--cpu-prof DIR]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -52,6 +52,7 @@ const { values: flags } = parseArgs({
     registry: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'tf-threads': { type: 'string', default: '1' },
+    'ranker-thread': { type: 'string', default: 'true' },
     'heap-growing-percent': { type: 'string', default: '300' },
     'server-node-flags': { type: 'string', default: '' },
   },
@@ -172,7 +173,7 @@ async function runWorker(): Promise<void> {
   const { setTfThreads } = await import('../infra/tf-threads.js');
   const settings = loadServeSettings(process.env, {
     registry: flags.registry!, ranker: 'bench-din', retrieval: 'bench-graph', itemIdPrefix: 'v', userIdPrefix: 'u', port: 0,
-    modelsChannel: '', pollSeconds: 0, allowLatest: true, annEf: Number(flags.ef), annM: Number(flags.m), numCandidates: 200, tfThreads: Number(flags['tf-threads']), heapGrowingPercent: Number(flags['heap-growing-percent']),
+    modelsChannel: '', pollSeconds: 0, allowLatest: true, annEf: Number(flags.ef), annM: Number(flags.m), numCandidates: 200, tfThreads: Number(flags['tf-threads']), rankerThread: flags['ranker-thread'] !== 'false', heapGrowingPercent: Number(flags['heap-growing-percent']),
     onlineStore: flags.online === 'redis' ? 'redis' : 'memory', decisions: flags.decisions === 'kafka' ? 'kafka' : 'memory',
   });
   setTfThreads(settings.tfThreads);
@@ -323,7 +324,7 @@ async function main(): Promise<void> {
   try {
     console.error('[serve] building the registry (DIN 60k/50k/1k × 16, graph 50k × 64)…');
     await buildRegistry(registry);
-    const child = spawn(process.execPath, [...flags['server-node-flags']!.split(' ').filter(Boolean), ...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '--registry', registry, '--ef', flags.ef!, '--m', flags.m!, '--online', flags.online!, '--decisions', flags.decisions!, '--tf-threads', flags['tf-threads']!, '--heap-growing-percent', flags['heap-growing-percent']!], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...flags['server-node-flags']!.split(' ').filter(Boolean), ...(flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', '--registry', registry, '--ef', flags.ef!, '--m', flags.m!, '--online', flags.online!, '--decisions', flags.decisions!, '--tf-threads', flags['tf-threads']!, '--ranker-thread', flags['ranker-thread']!, '--heap-growing-percent', flags['heap-growing-percent']!], { stdio: ['ignore', 'pipe', 'inherit'] });
     process.once('exit', () => child.kill('SIGTERM'));
     const ready = await new Promise<{ url: string; statsUrl: string; annBuildSeconds: number; annRecall: number; annIndex: string; raw: RawInference }>((resolve, reject) => {
       let out = '';
@@ -388,7 +389,7 @@ async function main(): Promise<void> {
     console.error(`[serve] HNSW recall on ${flags['ann-items']} × ${S.graphDim}…`);
     const ann = await annRecall();
     console.error(`[serve] build ${ann.build_seconds} s, recall@100 ${ann.recall_at_100} at ef ${ann.ef}; ${ann.hnsw_ms_per_query} ms/query vs exact ${ann.exact_ms_per_query} ms`);
-    console.log(JSON.stringify({ bench: 'serve', tf_threads: Number(flags['tf-threads']), heap_growing_percent: Number(flags['heap-growing-percent']), server_node_flags: flags['server-node-flags'], online: flags.online, decisions: flags.decisions, seconds: Number(flags.seconds), connections: Number(flags.connections), serve_ann_build_seconds: round(ready.annBuildSeconds), serve_ann_index: ready.annIndex, serve_ann_recall_at_100: round(ready.annRecall, 4), serving, runs, ann, loadavg_1m: round(loadavg()[0]!, 1) }));
+    console.log(JSON.stringify({ bench: 'serve', tf_threads: Number(flags['tf-threads']), ranker_thread: flags['ranker-thread'] !== 'false', heap_growing_percent: Number(flags['heap-growing-percent']), server_node_flags: flags['server-node-flags'], online: flags.online, decisions: flags.decisions, seconds: Number(flags.seconds), connections: Number(flags.connections), serve_ann_build_seconds: round(ready.annBuildSeconds), serve_ann_index: ready.annIndex, serve_ann_recall_at_100: round(ready.annRecall, 4), serving, runs, ann, loadavg_1m: round(loadavg()[0]!, 1) }));
   } finally {
     rmSync(registry, { recursive: true, force: true });
   }

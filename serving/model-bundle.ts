@@ -4,6 +4,9 @@ import { loadCtrModel } from '../models/ctr-artifact/model-artifact.js';
 import { loadGraphEmbeddings, type LoadedGraphEmbeddings } from '../models/graph/graph-artifact.js';
 import { ExactIndex, type AnnIndex } from './ann-index.js';
 import { buildHnswInWorker } from './hnsw-worker-build.js';
+import { RankerThread } from './ranker-thread.js';
+import { errorMessage } from '../infra/errors.js';
+import type { EncodedBatch } from '../features/spec/feature-encoder.js';
 
 /** A registry version as serving resolved it. */
 export interface ServedVersion {
@@ -14,24 +17,62 @@ export interface ServedVersion {
   via: 'serving' | 'latest';
 }
 
+export interface RankerLoadOptions {
+  precision: Precision;
+  /** Predict in a worker thread (ranker-thread.ts) instead of on the event loop. @default false */
+  thread?: boolean;
+  /** Called if the thread dies while serving; predictions go on in-process. */
+  onThreadFailure?: (error: Error) => void;
+}
+
 /**
  * A loaded CTR model. Reference-counted: requests hold it while they use it,
  * so after a swap the old model is disposed only when its last request ends.
+ * With a ranker thread, predictions run there and the in-process copy serves
+ * encoding, embedding lookups and, should the thread die, the predictions.
  */
 export class RankerHandle {
   private refs = 0;
   private retired = false;
   private disposed = false;
 
-  constructor(readonly served: ServedVersion, readonly scorer: CtrScorer) {}
+  /** `threadProblem`: why a requested thread is not running (it failed to start); in-process prediction serves instead. */
+  constructor(readonly served: ServedVersion, readonly scorer: CtrScorer, private readonly thread?: RankerThread, readonly threadProblem?: string) {}
 
   get model(): CtrModel {
     return this.scorer.model;
   }
 
-  static async load(served: ServedVersion, precision: Precision): Promise<RankerHandle> {
-    const { model } = await loadCtrModel(served.dir);
-    return new RankerHandle(served, CtrScorer.fromModel(model, precision));
+  /** Whether predictions run in a live ranker thread. */
+  get threaded(): boolean {
+    return this.thread !== undefined && this.thread.failure === undefined;
+  }
+
+  static async load(served: ServedVersion, { precision, thread = false, onThreadFailure }: RankerLoadOptions): Promise<RankerHandle> {
+    const started = thread ? RankerThread.start({ dir: served.dir, precision }, onThreadFailure).then((t) => ({ thread: t }), (error: unknown) => ({ problem: errorMessage(error) })) : undefined;
+    let model: CtrModel;
+    try {
+      ({ model } = await loadCtrModel(served.dir));
+    } catch (error) {
+      const outcome = await started;
+      if (outcome && 'thread' in outcome) await outcome.thread.close();
+      throw error;
+    }
+    const outcome = await started;
+    return new RankerHandle(served, CtrScorer.fromModel(model, precision), outcome && 'thread' in outcome ? outcome.thread : undefined, outcome && 'problem' in outcome ? outcome.problem : undefined);
+  }
+
+  /** Click probabilities for an encoded batch: in the ranker thread while it lives, else in-process. */
+  async predict(batch: EncodedBatch): Promise<Float32Array> {
+    if (this.threaded) {
+      try {
+        return await this.thread!.predict(batch);
+      } catch (error) {
+        // A batch the thread could not score is an error; one it died holding is scored here.
+        if (this.thread!.failure === undefined) throw error;
+      }
+    }
+    return this.scorer.model.predict(batch);
   }
 
   acquire(): void {
@@ -56,6 +97,7 @@ export class RankerHandle {
   private maybeDispose(): void {
     if (this.retired && this.refs <= 0 && !this.disposed) {
       this.disposed = true;
+      void this.thread?.close();
       this.scorer.model.dispose();
     }
   }

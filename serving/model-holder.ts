@@ -17,6 +17,8 @@ export interface ModelHolderOptions {
   /** The graph model's registry name, or null for no retrieval. */
   retrieval: string | null;
   precision: Precision;
+  /** Run the ranker's predictions in a worker thread (ranker-thread.ts). @default false */
+  rankerThread?: boolean;
   retrievalOptions: RetrievalOptions;
   /**
    * Serve a model's newest version when it has no serving alias. Off, such a
@@ -125,6 +127,8 @@ export class ModelHolder {
     clearInterval(this.timer);
     if (this.subscriber) this.subscriber.disconnect();
     await this.running?.catch(() => {});
+    // Requests have finished (the server drains first): the ranker's thread and tensors go.
+    this.bundle?.ranker.retire();
   }
 
   /** `name@serving`, or with allowLatest `name@latest` (logged) when the model has no serving alias yet. */
@@ -162,10 +166,18 @@ export class ModelHolder {
       }
       const started = performance.now();
       const [newRanker, newRetrieval] = await Promise.all([
-        rankerSame ? undefined : RankerHandle.load(rankerVersion, this.options.precision),
+        rankerSame ? undefined : RankerHandle.load(rankerVersion, {
+          precision: this.options.precision,
+          thread: this.options.rankerThread ?? false,
+          onThreadFailure: (error) => {
+            metrics?.rankerThreadFailures.inc();
+            log.error({ model: rankerVersion.model, version: rankerVersion.version, err: error.message }, 'the ranker thread died: predictions run on the event loop until the next version loads');
+          },
+        }),
         retrievalSame || !retrievalVersion ? undefined : Retrieval.load(retrievalVersion, this.options.retrievalOptions),
       ]);
       ranker = newRanker;
+      if (newRanker?.threadProblem) log.warn({ model: rankerVersion.model, version: rankerVersion.version, err: newRanker.threadProblem }, 'the ranker thread did not start: predictions run on the event loop');
       const next: ModelBundle = { ranker: newRanker ?? old!.ranker, retrieval: retrievalVersion ? newRetrieval ?? old!.retrieval : null, loadedAt: Date.now() };
       const mismatch = checkItemOverlap(next, this.options.allowItemMismatch ?? false);
       if (mismatch) log.warn({ ranker: next.ranker.served, retrieval: next.retrieval?.served }, mismatch);

@@ -76,6 +76,8 @@ export const ServeSettingsSchema = z.object({
   userIdPrefix: z.string(),
   /** RECSYS_SCORE_BATCH_CANDIDATES: concurrent requests are scored in one model call up to this many candidates; 0 = no micro-batching @default 2000 */
   batchCandidates: z.number().int().min(0).max(100_000),
+  /** RECSYS_SERVE_RANKER_THREAD: run the ranker's predictions in a worker thread, beside the event loop @default true */
+  rankerThread: z.boolean(),
   /** RECSYS_TF_THREADS: TensorFlow's threads per op; 0 = one per core @default 1 (see the README's serving benchmark) */
   tfThreads: z.number().int().min(0).max(256),
   /** RECSYS_HEAP_GROWING_PERCENT: V8 lets the heap grow to live × (1 + p/100) before a full GC; 0 = V8's heuristic @default 300 (see the README's serving benchmark) */
@@ -146,6 +148,7 @@ export function loadServeSettings(env: NodeJS.ProcessEnv = process.env, override
       userIdPrefix: env.RECSYS_USER_ID_PREFIX ?? '',
       itemCacheSeconds: num(env.RECSYS_ITEM_CACHE_SECONDS, 60),
       batchCandidates: num(env.RECSYS_SCORE_BATCH_CANDIDATES, 2000),
+      rankerThread: bool('RECSYS_SERVE_RANKER_THREAD', env.RECSYS_SERVE_RANKER_THREAD || 'true'),
       tfThreads: num(env.RECSYS_TF_THREADS, 1),
       heapGrowingPercent: num(env.RECSYS_HEAP_GROWING_PERCENT, DEFAULT_HEAP_GROWING_PERCENT),
       pretenuring: bool('RECSYS_SERVE_PRETENURING', env.RECSYS_SERVE_PRETENURING),

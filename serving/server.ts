@@ -96,6 +96,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ranker: settings.ranker,
       retrieval: settings.retrieval === '' ? null : settings.retrieval,
       precision: settings.precision,
+      rankerThread: settings.rankerThread,
       allowLatest: settings.allowLatest,
       allowItemMismatch: settings.allowItemMismatch,
       retrievalOptions: { ann: settings.ann, ef: settings.annEf, m: settings.annM, minRecall: settings.annMinRecall, itemIdPrefix: settings.itemIdPrefix, userIdPrefix: settings.userIdPrefix },
@@ -150,7 +151,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const service = new ServingService({
       models, online, decisions: sink, log, metrics,
       items: new ItemAttributeCache(online, settings.itemCacheSeconds * 1000, metrics),
-      batcher: new ScoreBatcher(settings.batchCandidates, metrics),
+      batcher: new ScoreBatcher({ maxCandidates: settings.batchCandidates, metrics }),
       defaultExploration: explorationFrom(settings),
       numCandidates: settings.numCandidates,
       historyLength: settings.historyLength,

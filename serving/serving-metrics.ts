@@ -64,6 +64,11 @@ export class ServingMetrics {
     help: 'Requests scored by the ranking model (÷ serving_model_calls_total = mean micro-batch size)',
     registers: [this.registry],
   });
+  readonly rankerThreadFailures = new Counter({
+    name: 'serving_ranker_thread_failures_total',
+    help: 'Ranker threads that died while serving (predictions then run on the event loop until the next version loads)',
+    registers: [this.registry],
+  });
   readonly annBuildSeconds = new Gauge({
     name: 'serving_ann_build_seconds',
     help: 'Time to build the retrieval index of the serving version',

@@ -94,7 +94,7 @@ export class ServingService {
       throw new ServiceUnavailableError('the online store is not reachable', { cause: error });
     }
     return this.o.batcher.score(
-      bundle.ranker.scorer,
+      bundle.ranker,
       { userId, user, history, candidates, ...(context ? { context } : {}) },
       (id) => attributes.get(id) ?? {},
     );

@@ -54,6 +54,7 @@ export function registerServe(program: Command): void {
     .option('--no-fold-in', 'serve the retrieval model\'s trained items only (no fold-in of new items)')
     .option('--max-body <bytes>', 'largest request body; larger ones get 413 (env RECSYS_SERVE_MAX_BODY, default 524288)', positiveInt('max-body'))
     .option('--batch-candidates <n>', 'micro-batching: concurrent requests share one model call up to this many candidates; 0 = off (env RECSYS_SCORE_BATCH_CANDIDATES, default 2000)', nonNegative('batch-candidates'))
+    .option('--no-ranker-thread', 'predict on the event loop instead of in a worker thread beside it (env RECSYS_SERVE_RANKER_THREAD=false; default: a thread, so HTTP work and predictions overlap)')
     .option('--tf-threads <n>', 'TensorFlow threads per op; 0 = one per core (env RECSYS_TF_THREADS, default 1: requests already run side by side)', nonNegative('tf-threads'))
     .option('--heap-growing-percent <p>', 'V8 lets the heap grow to live × (1 + p/100) before a full GC, so full GCs (and their latency spikes) are rare; 0 = V8\'s own heuristic (env RECSYS_HEAP_GROWING_PERCENT, default 300)', nonNegative('heap-growing-percent'))
     .option('--history-length <n>', 'behaviours read per user from the online store (env RECSYS_HISTORY_LENGTH, default 50)', positiveInt('history-length'))
@@ -72,6 +73,7 @@ export function registerServe(program: Command): void {
         exploration: opts.exploration, epsilon: opts.epsilon, temperature: opts.temperature, numCandidates: opts.numCandidates,
         ann: opts.ann, annEf: opts.annEf, annM: opts.annM, annMinRecall: opts.annMinRecall, pollSeconds: opts.pollSeconds, maxBodyBytes: opts.maxBody,
         historyLength: opts.historyLength, tfThreads: opts.tfThreads, heapGrowingPercent: opts.heapGrowingPercent, batchCandidates: opts.batchCandidates, itemIdPrefix: opts.itemIdPrefix, userIdPrefix: opts.userIdPrefix,
+        ...(opts.rankerThread === false ? { rankerThread: false } : {}),
         modelsChannel: opts.subscribe ? opts.modelsChannel : '',
         foldInChannel: opts.foldIn ? opts.foldInChannel : '',
       });

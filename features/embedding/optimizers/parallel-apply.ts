@@ -1,9 +1,6 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import type { MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { NonRetriableError } from '../../../infra/errors.js';
+import { startModuleWorker } from '../../../infra/module-worker.js';
 import { CONTROL, CONTROL_INTS, FAILED_TO_START } from './apply-worker-protocol.js';
 import type { WorkerSetup } from './apply-worker-protocol.js';
 import type { OptimizerConfig, SparseOptimizer, SparseUpdate } from './sparse-optimizer.js';
@@ -11,7 +8,6 @@ import type { OptimizerConfig, SparseOptimizer, SparseUpdate } from './sparse-op
 /** Below this many floats an update is faster alone than handed out (a handoff costs tens of µs). */
 const MIN_PARALLEL_FLOATS = 1 << 15;
 const WAIT_MS = 60_000;
-const requireHere = createRequire(import.meta.url);
 
 interface Helper {
   worker: Worker;
@@ -110,22 +106,11 @@ function subarray(values: ArrayLike<number>, from: number, to: number): ArrayLik
 function startHelper(setup: Omit<WorkerSetup, 'control' | 'port'>): Helper {
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
   const { port1, port2 } = new MessageChannel();
-  const entry = new URL(`./apply-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
-  // Under tsx the worker registers tsx itself before importing the TypeScript
-  // entry: Node 20 does not give workers the parent's --import loaders. A
-  // failure to start is reported like a failed job, never left to a timeout.
-  const tsx = entry.endsWith('.ts') ? pathToFileURL(path.join(path.dirname(requireHere.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href : null;
-  const source = `
-    const { workerData } = require('node:worker_threads');
-    (${tsx ? `import(${JSON.stringify(tsx)}).then((api) => api.register())` : 'Promise.resolve()'})
-      .then(() => import(${JSON.stringify(entry)}))
-      .catch((error) => {
-        workerData.port.postMessage({ error: String((error && error.stack) || error) });
-        Atomics.store(workerData.control, ${CONTROL.failed}, ${FAILED_TO_START});
-        Atomics.notify(workerData.control, ${CONTROL.done});
-      });`;
   const workerData: WorkerSetup = { ...setup, control, port: port2 };
-  const worker = new Worker(source, { eval: true, workerData, transferList: [port2] });
+  const worker = startModuleWorker(import.meta.url, 'apply-worker', `
+    workerData.port.postMessage({ error: String((error && error.stack) || error) });
+    Atomics.store(workerData.control, ${CONTROL.failed}, ${FAILED_TO_START});
+    Atomics.notify(workerData.control, ${CONTROL.done});`, { workerData, transferList: [port2] });
   // A helper never keeps the process alive; it only ever waits for work.
   worker.unref();
   return { worker, port: port1, control, job: 0 };

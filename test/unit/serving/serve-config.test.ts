@@ -28,6 +28,17 @@ describe('serving settings', () => {
   });
 });
 
+describe('serving settings: the ranker thread', () => {
+  it('predict in a worker thread unless RECSYS_SERVE_RANKER_THREAD or the flag says not to', () => {
+    assert.equal(loadServeSettings({}).rankerThread, true);
+    assert.equal(loadServeSettings({ RECSYS_SERVE_RANKER_THREAD: '' }).rankerThread, true);
+    assert.equal(loadServeSettings({ RECSYS_SERVE_RANKER_THREAD: 'false' }).rankerThread, false);
+    assert.equal(loadServeSettings({ RECSYS_SERVE_RANKER_THREAD: '1' }, { rankerThread: false }).rankerThread, false);
+    assert.throws(() => loadServeSettings({ RECSYS_SERVE_RANKER_THREAD: 'maybe' }), (error: unknown) =>
+      error instanceof ValidationError && error.message.includes('RECSYS_SERVE_RANKER_THREAD'));
+  });
+});
+
 describe('serving settings: admin token, unaliased models, drain', () => {
   const long = 'x'.repeat(32);
 

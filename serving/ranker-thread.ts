@@ -1,0 +1,125 @@
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../infra/module-worker.js';
+import type { EncodedBatch } from '../features/spec/feature-encoder.js';
+import type { Precision } from '../models/ctr/ctr-scorer.js';
+
+export interface RankerThreadSetup {
+  /** The model's artifact folder (a registry version's). */
+  dir: string;
+  precision: Precision;
+}
+
+export type ToRankerThread = { type: 'predict'; id: number; batch: EncodedBatch } | { type: 'close' };
+export type FromRankerThread =
+  | { type: 'ready' }
+  | { type: 'failed'; error: string }
+  | { type: 'scores'; id: number; scores: Float32Array }
+  | { type: 'error'; id: number; error: string };
+
+const CLOSE_MS = 5_000;
+
+interface Pending {
+  resolve: (scores: Float32Array) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The served CTR model loaded a second time in a worker thread, which runs
+ * its predictions. TF.js runs an op synchronously on the calling thread, so
+ * on the event loop every prediction (most of a score request's CPU) stops
+ * HTTP parsing, online-store replies and encoding; here they overlap with
+ * it on the machine's other core. The same artifact and precision give the
+ * same tables and weights, so the scores are the in-process model's.
+ *
+ * Batches are copied, not transferred: if the thread dies the caller still
+ * holds the batch and can score it in-process (`failure` is then set).
+ */
+export class RankerThread {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private failed: Error | undefined;
+  private closing = false;
+
+  private constructor(private readonly worker: Worker, private readonly onFailure: (error: Error) => void) {
+    worker.on('message', (message: FromRankerThread) => this.receive(message));
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', (code) => this.fail(new Error(`the ranker thread exited (code ${code})`)));
+    // An idle thread never keeps the process alive; one holding predictions does.
+    worker.unref();
+  }
+
+  /** Starts the thread and resolves once it has loaded and warmed the model; rejects with the reason it could not. */
+  static start(setup: RankerThreadSetup, onFailure: (error: Error) => void = () => {}): Promise<RankerThread> {
+    const worker = startModuleWorker(import.meta.url, 'ranker-thread-entry', `
+      parentPort.postMessage({ type: 'failed', error: String((error && error.message) || error) });
+      parentPort.close();`, { workerData: setup });
+    return new Promise((resolve, reject) => {
+      const early = (error: Error): void => {
+        worker.off('message', ready);
+        reject(error);
+      };
+      const ready = (message: FromRankerThread): void => {
+        if (message.type === 'ready') {
+          worker.off('error', early).off('exit', exited).off('message', ready);
+          resolve(new RankerThread(worker, onFailure));
+        } else if (message.type === 'failed') {
+          worker.off('error', early).off('exit', exited).off('message', ready);
+          void worker.terminate();
+          reject(new Error(`the ranker thread could not load ${setup.dir}: ${message.error}`));
+        }
+      };
+      const exited = (code: number): void => early(new Error(`the ranker thread exited (code ${code}) before it was ready`));
+      worker.on('message', ready).once('error', early).once('exit', exited);
+    });
+  }
+
+  /** Set once the thread has died; predictions then reject and the caller scores in-process. */
+  get failure(): Error | undefined {
+    return this.failed;
+  }
+
+  predict(batch: EncodedBatch): Promise<Float32Array> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'predict', id, batch } satisfies ToRankerThread);
+    });
+  }
+
+  /** Stops the thread after the predictions already sent; in-flight ones still answer. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.failed) return;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ type: 'close' } satisfies ToRankerThread);
+    const timer = setTimeout(() => void this.worker.terminate(), CLOSE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Stops the thread at once, as a crash would: predictions in flight reject with `failure` set. */
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private receive(message: FromRankerThread): void {
+    if (message.type !== 'scores' && message.type !== 'error') return;
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    this.pending.delete(message.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (message.type === 'scores') pending.resolve(message.scores);
+    else pending.reject(new Error(message.error));
+  }
+
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = error;
+    for (const { reject } of this.pending.values()) reject(error);
+    this.pending.clear();
+    if (!this.closing) this.onFailure(error);
+  }
+}
