@@ -165,17 +165,26 @@ export class ModelHolder {
         if (v?.via === 'latest') log.warn({ model: v.model, version: v.version }, `model ${v.model} has no serving alias: serving its latest version v${v.version} (promote one: recsys models promote ${v.model}@<version>)`);
       }
       const started = performance.now();
-      const [newRanker, newRetrieval] = await Promise.all([
-        rankerSame ? undefined : RankerHandle.load(rankerVersion, {
-          precision: this.options.precision,
-          thread: this.options.rankerThread ?? false,
-          onThreadFailure: (error) => {
-            metrics?.rankerThreadFailures.inc();
-            log.error({ model: rankerVersion.model, version: rankerVersion.version, err: error.message }, 'the ranker thread died: predictions run on the event loop until the next version loads');
-          },
-        }),
-        retrievalSame || !retrievalVersion ? undefined : Retrieval.load(retrievalVersion, this.options.retrievalOptions),
-      ]);
+      const rankerLoad = rankerSame ? undefined : RankerHandle.load(rankerVersion, {
+        precision: this.options.precision,
+        thread: this.options.rankerThread ?? false,
+        onThreadFailure: (error) => {
+          metrics?.rankerThreadFailures.inc();
+          log.error({ model: rankerVersion.model, version: rankerVersion.version, err: error.message }, 'the ranker thread died: predictions run on the event loop until the next version loads');
+        },
+      });
+      let newRanker: RankerHandle | undefined;
+      let newRetrieval: Retrieval | undefined;
+      try {
+        [newRanker, newRetrieval] = await Promise.all([
+          rankerLoad,
+          retrievalSame || !retrievalVersion ? undefined : Retrieval.load(retrievalVersion, this.options.retrievalOptions),
+        ]);
+      } catch (error) {
+        // A ranker that loaded beside a retrieval version that failed is let go below (tensors and thread), not leaked.
+        ranker = await rankerLoad?.catch(() => undefined);
+        throw error;
+      }
       ranker = newRanker;
       if (newRanker?.threadProblem) log.warn({ model: rankerVersion.model, version: rankerVersion.version, err: newRanker.threadProblem }, 'the ranker thread did not start: predictions run on the event loop');
       const next: ModelBundle = { ranker: newRanker ?? old!.ranker, retrieval: retrievalVersion ? newRetrieval ?? old!.retrieval : null, loadedAt: Date.now() };

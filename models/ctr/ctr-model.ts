@@ -128,7 +128,8 @@ export abstract class CtrModel {
       if (n !== size) throw new ValidationError(`saved ${name} has ${n} values, the model needs ${size}`);
       return data.subarray(e.offset, e.offset + n);
     };
-    for (const [name, v] of this.params.variables) v.assign(tf.tensor(take(name, v.size), v.shape));
+    // The tidy releases the tensor read from the file; the variable keeps its own reference.
+    for (const [name, v] of this.params.variables) tf.tidy(() => v.assign(tf.tensor(take(name, v.size), v.shape)));
     this.dices().forEach((dice, i) => {
       const units = dice.statistics().mean.length;
       dice.setStatistics(take(`dice${i}/moving_mean`, units).slice(), take(`dice${i}/moving_variance`, units).slice());

@@ -56,6 +56,10 @@ export class Dice implements DifferentiableActivation {
     this.alpha = params.constant(`${name}/alpha`, [units], 0);
     this.movingMean = tf.keep(tf.zeros([units]));
     this.movingVar = tf.keep(tf.ones([units]));
+    params.onDispose(() => {
+      tf.dispose([this.movingMean, this.movingVar, ...(this.pending ?? [])]);
+      this.pending = undefined;
+    });
   }
 
   private pending: [Tensor, Tensor] | undefined;

@@ -10,6 +10,8 @@ export type Variable = ReturnType<typeof tf.variable>;
  */
 export class ParamStore {
   readonly variables = new Map<string, Variable>();
+  /** Layers' non-trainable state (Dice's moving statistics), released with the variables. */
+  private readonly releases: (() => void)[] = [];
   private static instances = 0;
   private readonly scope = `m${ParamStore.instances++}`;
 
@@ -42,8 +44,14 @@ export class ParamStore {
     return n;
   }
 
+  /** Registers a layer's release of tensors it keeps outside the variables; run by dispose(). */
+  onDispose(release: () => void): void {
+    this.releases.push(release);
+  }
+
   dispose(): void {
     for (const v of this.variables.values()) v.dispose();
     this.variables.clear();
+    for (const release of this.releases.splice(0)) release();
   }
 }

@@ -9,6 +9,7 @@ import { addMbaGradient } from '../../../models/ctr/mba-regularizer.js';
 import { loadCtrModel, saveCtrModel } from '../../../models/ctr-artifact/model-artifact.js';
 import { CtrScorer, requestExamples } from '../../../models/ctr/ctr-scorer.js';
 import { trainCtr } from '../../../models/train/train-ctr.js';
+import { tf } from '../../../infra/tf.js';
 
 const SPEC = path.resolve('configs/features/synthetic.json');
 
@@ -63,6 +64,20 @@ describe('CTR models on a small synthetic stream', function () {
     await assert.rejects(loadCtrModel(dir), /dense\.bin fails its sha256 check/);
     model.dispose();
     loaded.dispose();
+  });
+
+  it('a loaded model, once used and disposed, leaves no tensor behind (a server reloads versions for days)', async () => {
+    const model = createCtrModel(splits.encoder, { type: 'din', seed: 2 });
+    trainCtr(model, train!, validation!, { epochs: 1, batchSize: 256, seed: 2 });
+    const { dir } = await saveCtrModel(model, { registry: mkdtempSync(path.join(tmpdir(), 'registry-')), name: 'din-leak' });
+    model.dispose();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 2; i++) {
+      const { model: loaded } = await loadCtrModel(dir);
+      loaded.predict(test!);
+      loaded.dispose();
+      assert.equal(tf.memory().numTensors, before, `load ${i + 1}: ${tf.memory().numTensors - before} tensors left`);
+    }
   });
 
   for (const attentionNorm of ['none', 'length', 'softmax'] as const) {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { logger } from '../../../infra/logger.js';
+import { tf } from '../../../infra/tf.js';
 import type { Redis } from '../../../infra/redis/redis-client.js';
 import type { CtrModel } from '../../../models/ctr/ctr-model.js';
 import { CtrScorer } from '../../../models/ctr/ctr-scorer.js';
@@ -95,6 +96,21 @@ describe('hot reload (ModelHolder)', function () {
     flipFirstByte(g2);
     assert.equal((await holder.refresh('graph')).outcome, 'failed');
     assert.equal(holder.current!.retrieval!.served.version, 1);
+  });
+
+  it('a new ranker loaded beside a retrieval version that failed is disposed, not leaked', async () => {
+    await publish();
+    await publishRandomGraph(root, 'graph');
+    await holder.start();
+    const tensors = tf.memory().numTensors;
+    await publish();
+    await publishRandomGraph(root, 'graph');
+    flipFirstByte(path.join(root, 'graph', 'v000002', 'item-embeddings.f32'));
+    const outcome = await holder.refresh('both');
+    assert.equal(outcome.outcome, 'failed');
+    assert.deepEqual([holder.current!.ranker.served.version, holder.current!.retrieval!.served.version], [1, 1]);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // ample for the tiny ranker's load to end, had it been left running
+    assert.equal(tf.memory().numTensors, tensors, 'the ranker v2 that loaded was disposed');
   });
 
   it('concurrent requests during a reload all succeed; triggers during a reload coalesce into one more', async () => {
