@@ -7,27 +7,31 @@ import { logger } from '../../../infra/logger.js';
 import { tf } from '../../../infra/tf.js';
 import type { Redis } from '../../../infra/redis/redis-client.js';
 import type { CtrModel } from '../../../models/ctr/ctr-model.js';
-import { CtrScorer } from '../../../models/ctr/ctr-scorer.js';
+import { CtrScorer, requestExamples, type ScoreRequest } from '../../../models/ctr/ctr-scorer.js';
 import { saveCtrDelta } from '../../../models/ctr-artifact/delta-artifact.js';
 import { saveCtrModel } from '../../../models/ctr-artifact/model-artifact.js';
 import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
+import type { RankerHandle } from '../../../serving/model-bundle.js';
 import { ModelHolder } from '../../../serving/model-holder.js';
 import { ServingMetrics } from '../../../serving/serving-metrics.js';
 import { flipFirstByte } from '../../helpers/registry-fixtures.js';
 import { publishRandomGraph, tinySplits, trainTinyCtr } from '../../helpers/serving-fixtures.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
-describe('hot reload (ModelHolder)', function () {
+for (const rankerThread of [false, true]) describe(`hot reload (ModelHolder${rankerThread ? ', ranker thread' : ''})`, function () {
   this.timeout(120_000);
   let root: string;
   let model: CtrModel;
   let holder: ModelHolder;
   let metrics: ServingMetrics;
   const publish = async () => (await saveCtrModel(model, { registry: root, name: 'din' })).dir;
-  const score = () => {
+  const REQUEST: ScoreRequest = { userId: 'u1', history: [{ item_id: 'i1', ts: 1 }], candidates: ['i1', 'i2'] };
+  /** Scores as a request does: through the handle, so in its thread when it has one. */
+  const predictWith = (ranker: RankerHandle, request: ScoreRequest) => ranker.predict(ranker.scorer.model.encoder.encode(requestExamples(request, () => ({}))));
+  const score = async (request: ScoreRequest = REQUEST) => {
     const bundle = holder.acquire();
     try {
-      return bundle.ranker.scorer.score({ userId: 'u1', history: [{ item_id: 'i1', ts: 1 }], candidates: ['i1', 'i2'] });
+      return await predictWith(bundle.ranker, request);
     } finally {
       holder.release(bundle);
     }
@@ -42,7 +46,7 @@ describe('hot reload (ModelHolder)', function () {
     root = mkdtempSync(path.join(tmpdir(), 'hot-reload-'));
     metrics = new ServingMetrics();
     holder = new ModelHolder({
-      registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', log: logger('test'), metrics, allowLatest: true,
+      registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', rankerThread, log: logger('test'), metrics, allowLatest: true,
       retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
     });
   });
@@ -57,7 +61,8 @@ describe('hot reload (ModelHolder)', function () {
     const started = await holder.start();
     assert.deepEqual([started.outcome, started.ranker], ['swapped', { model: 'din', version: 1 }]);
     assert.equal(holder.current!.ranker.served.via, 'latest');
-    const expected = score();
+    const expected = await score();
+    assert.equal(holder.current!.ranker.threaded, rankerThread);
 
     await publish();
     await new ModelRegistry(root).promote('din', 2);
@@ -70,10 +75,10 @@ describe('hot reload (ModelHolder)', function () {
     // The old model still answers for the request that holds it, and is disposed once it lets go.
     assert.equal(inFlight.ranker.served.version, 1);
     assert.equal(inFlight.ranker.isDisposed, false);
-    assert.deepEqual([...inFlight.ranker.scorer.score({ userId: 'u1', history: [{ item_id: 'i1', ts: 1 }], candidates: ['i1', 'i2'] })], [...expected]);
+    assert.deepEqual([...await predictWith(inFlight.ranker, REQUEST)], [...expected]);
     holder.release(inFlight);
     assert.equal(inFlight.ranker.isDisposed, true);
-    assert.deepEqual([...score()], [...expected], 'same weights, same scores');
+    assert.deepEqual([...await score()], [...expected], 'same weights, same scores');
     assert.equal((await holder.refresh('again')).outcome, 'unchanged');
   });
 
@@ -88,7 +93,7 @@ describe('hot reload (ModelHolder)', function () {
     assert.equal(outcome.outcome, 'failed');
     assert.match(outcome.error!, /sha256/);
     assert.equal(holder.current!.ranker.served.version, 1);
-    assert.equal(score().length, 2);
+    assert.equal((await score()).length, 2);
     assert.match(await metrics.registry.getSingleMetricAsString('serving_model_reloads_total'), /outcome="failed"\} 1/);
     // A promoted graph version that fails likewise keeps the old pair.
     await publishRandomGraph(root, 'graph');
@@ -166,20 +171,11 @@ describe('hot reload (ModelHolder)', function () {
       assert.equal(holder.current!.ranker.served.version, 2, 'the latest version is the delta');
       const request = { userId: 'u1', history: [{ item_id: 'i1', ts: 1 }], candidates: ['i1', 'i2', 'i3'] };
       const expected = CtrScorer.fromModel(live).score(request);
-      const served = score3(request);
+      const served = await score(request);
       served.forEach((p, i) => assert.ok(Math.abs(p - expected[i]!) < 1e-6, `${p} vs ${expected[i]}`));
     } finally {
       live.dispose();
     }
   });
-
-  const score3 = (request: Parameters<CtrScorer['score']>[0]) => {
-    const bundle = holder.acquire();
-    try {
-      return bundle.ranker.scorer.score(request);
-    } finally {
-      holder.release(bundle);
-    }
-  };
 });
 
