@@ -49,17 +49,22 @@ export class RankerHandle {
   }
 
   static async load(served: ServedVersion, { precision, thread = false, onThreadFailure }: RankerLoadOptions): Promise<RankerHandle> {
-    const started = thread ? RankerThread.start({ dir: served.dir, precision }, onThreadFailure).then((t) => ({ thread: t }), (error: unknown) => ({ problem: errorMessage(error) })) : undefined;
-    let model: CtrModel;
+    const started = thread
+      ? RankerThread.start({ dir: served.dir, precision }, onThreadFailure ? { onFailure: onThreadFailure } : {}).then((t) => ({ thread: t }), (error: unknown) => ({ problem: errorMessage(error) }))
+      : undefined;
+    let model: CtrModel | undefined;
     try {
       ({ model } = await loadCtrModel(served.dir));
+      const scorer = CtrScorer.fromModel(model, precision);
+      const outcome = await started;
+      return new RankerHandle(served, scorer, outcome && 'thread' in outcome ? outcome.thread : undefined, outcome && 'problem' in outcome ? outcome.problem : undefined);
     } catch (error) {
+      // Nothing half-loaded stays behind: a registry poll retries the same version.
+      model?.dispose();
       const outcome = await started;
       if (outcome && 'thread' in outcome) await outcome.thread.close();
       throw error;
     }
-    const outcome = await started;
-    return new RankerHandle(served, CtrScorer.fromModel(model, precision), outcome && 'thread' in outcome ? outcome.thread : undefined, outcome && 'problem' in outcome ? outcome.problem : undefined);
   }
 
   /** Click probabilities for an encoded batch: in the ranker thread while it lives, else in-process. */

@@ -55,6 +55,7 @@ export class ModelHolder {
   private again: Promise<RefreshOutcome> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private subscriber: Redis | undefined;
+  private closed = false;
 
   constructor(private readonly options: ModelHolderOptions) {}
 
@@ -76,6 +77,7 @@ export class ModelHolder {
   /** The bundle for one request; call release() when the request is done with it. */
   acquire(): ModelBundle {
     const bundle = this.bundle;
+    if (this.closed) throw new ServiceUnavailableError('the server is shutting down');
     if (!bundle) throw new ServiceUnavailableError('models are not loaded yet');
     bundle.ranker.acquire();
     return bundle;
@@ -86,6 +88,7 @@ export class ModelHolder {
   }
 
   refresh(reason: string): Promise<RefreshOutcome> {
+    if (this.closed) return Promise.resolve({ outcome: 'unchanged', reason: `${reason} (closed)`, ...(this.bundle ? this.versions(this.bundle) : { ranker: null, retrieval: null }) });
     if (!this.running) {
       this.running = this.load(reason).finally(() => { this.running = undefined; });
       return this.running;
@@ -126,8 +129,10 @@ export class ModelHolder {
   async close(): Promise<void> {
     clearInterval(this.timer);
     if (this.subscriber) this.subscriber.disconnect();
+    this.closed = true;
+    await this.again?.catch(() => {});
     await this.running?.catch(() => {});
-    // Requests have finished (the server drains first): the ranker's thread and tensors go.
+    // No request takes the models from now on; those still holding them keep them until they release (reference count).
     this.bundle?.ranker.retire();
   }
 
@@ -186,6 +191,7 @@ export class ModelHolder {
         throw error;
       }
       ranker = newRanker;
+      if (newRanker?.threadProblem) metrics?.rankerThreadFailures.inc({ when: 'start' });
       if (newRanker?.threadProblem) log.warn({ model: rankerVersion.model, version: rankerVersion.version, err: newRanker.threadProblem }, 'the ranker thread did not start: predictions run on the event loop');
       const next: ModelBundle = { ranker: newRanker ?? old!.ranker, retrieval: retrievalVersion ? newRetrieval ?? old!.retrieval : null, loadedAt: Date.now() };
       const mismatch = checkItemOverlap(next, this.options.allowItemMismatch ?? false);
@@ -193,10 +199,10 @@ export class ModelHolder {
       if (newRetrieval) await this.loadFoldIns(newRetrieval);
       warm(next);
       this.bundle = next; // the swap: one assignment; requests already running keep the bundle they took
+      ranker = undefined; // served now: a later error must not retire it
       // Vectors announced while this version loaded were ignored (not yet served): read them again.
       if (newRetrieval) await this.loadFoldIns(newRetrieval);
       if (old && newRanker) old.ranker.retire();
-      ranker = undefined;
       this.publishVersions(next, old);
       metrics?.reloads.inc({ outcome: 'swapped' });
       if (newRetrieval) {

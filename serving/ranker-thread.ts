@@ -17,10 +17,25 @@ export type FromRankerThread =
   | { type: 'error'; id: number; error: string };
 
 const CLOSE_MS = 5_000;
+/**
+ * A prediction takes milliseconds (~30 ms for 2,000 candidates); one that
+ * has not answered in this long means a thread that is alive but stuck, which
+ * would hold every later request behind it: it is then stopped, and the
+ * handle scores in-process.
+ */
+const DEADLINE_MS = 10_000;
 
 interface Pending {
   resolve: (scores: Float32Array) => void;
   reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface RankerThreadOptions {
+  /** Called if the thread dies (or is stopped for missing a deadline) while serving. */
+  onFailure?: (error: Error) => void;
+  /** @default 10000 */
+  deadlineMs?: number;
 }
 
 /**
@@ -40,16 +55,17 @@ export class RankerThread {
   private failed: Error | undefined;
   private closing = false;
 
-  private constructor(private readonly worker: Worker, private readonly onFailure: (error: Error) => void) {
+  private constructor(private readonly worker: Worker, private readonly onFailure: (error: Error) => void, private readonly deadlineMs: number) {
     worker.on('message', (message: FromRankerThread) => this.receive(message));
     worker.on('error', (error) => this.fail(error));
+    worker.on('messageerror', (error) => this.stop(new Error(`a reply of the ranker thread could not be read: ${error.message}`)));
     worker.on('exit', (code) => this.fail(new Error(`the ranker thread exited (code ${code})`)));
     // An idle thread never keeps the process alive; one holding predictions does.
     worker.unref();
   }
 
   /** Starts the thread and resolves once it has loaded and warmed the model; rejects with the reason it could not. */
-  static start(setup: RankerThreadSetup, onFailure: (error: Error) => void = () => {}): Promise<RankerThread> {
+  static async start(setup: RankerThreadSetup, { onFailure = () => {}, deadlineMs = DEADLINE_MS }: RankerThreadOptions = {}): Promise<RankerThread> {
     const worker = startModuleWorker(import.meta.url, 'ranker-thread-entry', `
       parentPort.postMessage({ type: 'failed', error: String((error && error.message) || error) });
       parentPort.close();`, { workerData: setup });
@@ -61,7 +77,7 @@ export class RankerThread {
       const ready = (message: FromRankerThread): void => {
         if (message.type === 'ready') {
           worker.off('error', early).off('exit', exited).off('message', ready);
-          resolve(new RankerThread(worker, onFailure));
+          resolve(new RankerThread(worker, onFailure, deadlineMs));
         } else if (message.type === 'failed') {
           worker.off('error', early).off('exit', exited).off('message', ready);
           void worker.terminate();
@@ -73,7 +89,7 @@ export class RankerThread {
     });
   }
 
-  /** Set once the thread has died; predictions then reject and the caller scores in-process. */
+  /** Set once the thread has died or been closed; predictions then reject and the caller scores in-process. */
   get failure(): Error | undefined {
     return this.failed;
   }
@@ -82,10 +98,17 @@ export class RankerThread {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.stop(new Error(`the ranker thread did not answer a prediction within ${this.deadlineMs} ms: stopped`)), this.deadlineMs);
+      timer.unref();
       if (this.pending.size === 0) this.worker.ref();
-      this.pending.set(id, { resolve, reject });
-      // Prediction reads the encoded fields only; the ids' strings would cost a copy each way and garbage in both heaps.
-      this.worker.postMessage({ type: 'predict', id, batch: { ...batch, userIds: [], itemIds: [] } } satisfies ToRankerThread);
+      this.pending.set(id, { resolve, reject, timer });
+      try {
+        // Prediction reads the encoded fields only; the ids' strings would cost a copy each way and garbage in both heaps.
+        this.worker.postMessage({ type: 'predict', id, batch: { ...batch, userIds: [], itemIds: [] } } satisfies ToRankerThread);
+      } catch (error) {
+        this.settle(id);
+        reject(error as Error);
+      }
     });
   }
 
@@ -106,12 +129,25 @@ export class RankerThread {
     await this.worker.terminate();
   }
 
+  private settle(id: number): Pending | undefined {
+    const pending = this.pending.get(id);
+    if (!pending) return undefined;
+    clearTimeout(pending.timer);
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.worker.unref();
+    return pending;
+  }
+
+  /** Marks the thread failed first, so predictions in flight reject with the reason, then stops it. */
+  private stop(error: Error): void {
+    this.fail(error);
+    void this.worker.terminate();
+  }
+
   private receive(message: FromRankerThread): void {
     if (message.type !== 'scores' && message.type !== 'error') return;
-    const pending = this.pending.get(message.id);
+    const pending = this.settle(message.id);
     if (!pending) return;
-    this.pending.delete(message.id);
-    if (this.pending.size === 0) this.worker.unref();
     if (message.type === 'scores') pending.resolve(message.scores);
     else pending.reject(new Error(message.error));
   }
@@ -119,8 +155,7 @@ export class RankerThread {
   private fail(error: Error): void {
     if (this.failed) return;
     this.failed = error;
-    for (const { reject } of this.pending.values()) reject(error);
-    this.pending.clear();
+    for (const id of [...this.pending.keys()]) this.settle(id)!.reject(error);
     if (!this.closing) this.onFailure(error);
   }
 }

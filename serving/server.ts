@@ -151,7 +151,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const service = new ServingService({
       models, online, decisions: sink, log, metrics,
       items: new ItemAttributeCache(online, settings.itemCacheSeconds * 1000, metrics),
-      batcher: new ScoreBatcher({ maxCandidates: settings.batchCandidates, metrics }),
+      batcher: new ScoreBatcher({ maxCandidates: settings.batchCandidates, metrics, ...(settings.rankerThread ? {} : { maxInFlight: Infinity }) }),
       defaultExploration: explorationFrom(settings),
       numCandidates: settings.numCandidates,
       historyLength: settings.historyLength,

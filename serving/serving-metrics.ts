@@ -66,7 +66,8 @@ export class ServingMetrics {
   });
   readonly rankerThreadFailures = new Counter({
     name: 'serving_ranker_thread_failures_total',
-    help: 'Ranker threads that died while serving (predictions then run on the event loop until the next version loads)',
+    help: 'Ranker threads that did not start or died while serving (when: start, serving); predictions then run on the event loop until the next version loads',
+    labelNames: ['when'] as const,
     registers: [this.registry],
   });
   readonly annBuildSeconds = new Gauge({

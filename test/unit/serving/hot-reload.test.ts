@@ -82,6 +82,19 @@ for (const rankerThread of [false, true]) describe(`hot reload (ModelHolder${ran
     assert.equal((await holder.refresh('again')).outcome, 'unchanged');
   });
 
+  it('once closed, it hands out no model and lets the served ranker go (its thread too)', async () => {
+    await publish();
+    await publishRandomGraph(root, 'graph');
+    await holder.start();
+    const { ranker } = holder.current!;
+    assert.equal(ranker.threaded, rankerThread);
+    await holder.close();
+    assert.throws(() => holder.acquire(), /shutting down/);
+    assert.equal((await holder.refresh('after close')).outcome, 'unchanged');
+    assert.equal(ranker.isDisposed, true);
+    await waitFor(() => !ranker.threaded, { what: 'the ranker thread to exit' });
+  });
+
   it('a version that fails to load leaves the old one serving', async () => {
     await publish();
     await publishRandomGraph(root, 'graph');

@@ -62,6 +62,21 @@ describe('the ranker thread', function () {
     }
   });
 
+  it('a thread that misses a prediction\'s deadline is stopped: the prediction rejects and the failure is reported', async () => {
+    const failures: Error[] = [];
+    const thread = await RankerThread.start({ dir: served.dir, precision: 'float' }, { onFailure: (error) => failures.push(error), deadlineMs: 1 });
+    const handle = await RankerHandle.load(served, { precision: 'float' });
+    try {
+      await assert.rejects(thread.predict(batchFor(handle)), /did not answer a prediction within 1 ms/);
+      assert.match(thread.failure!.message, /did not answer/);
+      assert.equal(failures.length, 1);
+      await assert.rejects(thread.predict(batchFor(handle)), /did not answer/);
+    } finally {
+      handle.retire();
+      await thread.terminate();
+    }
+  });
+
   it('a model the thread cannot load is refused with the reason', async () => {
     await assert.rejects(RankerThread.start({ dir: path.join(registry, 'no-such-model'), precision: 'float' }), /the ranker thread could not load .*no-such-model/);
   });

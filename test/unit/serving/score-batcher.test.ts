@@ -34,6 +34,35 @@ describe('micro-batching of score requests', function () {
     }
   });
 
+  it('a model call that fails rejects its requests only, and frees its slot for the next', async () => {
+    const model = trainTinyCtr();
+    try {
+      const scorer = CtrScorer.fromModel(model);
+      const e = tinySplits().test[0]!;
+      let failNext = true;
+      const flaky: Ranker = {
+        scorer,
+        predict: async (batch) => {
+          if (failNext) {
+            failNext = false;
+            throw new Error('model call failed');
+          }
+          return scorer.model.predict(batch);
+        },
+      };
+      const batcher = new ScoreBatcher({ maxCandidates: 2000, maxInFlight: 1 });
+      const request = { userId: e.event.user_id, history: e.history, ts: 1, candidates: [e.event.item_id] };
+      const [first, second] = await Promise.allSettled([batcher.score(flaky, request, () => ({})), batcher.score(flaky, request, () => ({}))]);
+      assert.equal(first.status, 'rejected');
+      assert.equal(second.status, 'rejected', 'requests of one call share its outcome');
+      const after = await batcher.score(flaky, request, () => ({}));
+      assert.equal(after.length, 1);
+      assert.equal(batcher.calls, 2);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('runs at most maxInFlight model calls; requests that arrive meanwhile go together in the next call', async () => {
     const model = trainTinyCtr();
     try {
