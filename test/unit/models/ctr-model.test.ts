@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { syntheticCtrSplits } from '../../../features/datasets/ctr-sources.js';
@@ -64,19 +64,25 @@ describe('CTR models on a small synthetic stream', function () {
     await assert.rejects(loadCtrModel(dir), /dense\.bin fails its sha256 check/);
     model.dispose();
     loaded.dispose();
+    rmSync(registry, { recursive: true, force: true });
   });
 
   it('a loaded model, once used and disposed, leaves no tensor behind (a server reloads versions for days)', async () => {
     const model = createCtrModel(splits.encoder, { type: 'din', seed: 2 });
     trainCtr(model, train!, validation!, { epochs: 1, batchSize: 256, seed: 2 });
-    const { dir } = await saveCtrModel(model, { registry: mkdtempSync(path.join(tmpdir(), 'registry-')), name: 'din-leak' });
-    model.dispose();
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 2; i++) {
-      const { model: loaded } = await loadCtrModel(dir);
-      loaded.predict(test!);
-      loaded.dispose();
-      assert.equal(tf.memory().numTensors, before, `load ${i + 1}: ${tf.memory().numTensors - before} tensors left`);
+    const registry = mkdtempSync(path.join(tmpdir(), 'registry-'));
+    try {
+      const { dir } = await saveCtrModel(model, { registry, name: 'din-leak' });
+      model.dispose();
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 2; i++) {
+        const { model: loaded } = await loadCtrModel(dir);
+        loaded.predict(test!);
+        loaded.dispose();
+        assert.equal(tf.memory().numTensors, before, `load ${i + 1}: ${tf.memory().numTensors - before} tensors left`);
+      }
+    } finally {
+      rmSync(registry, { recursive: true, force: true });
     }
   });
 
