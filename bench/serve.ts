@@ -58,6 +58,9 @@ const { values: flags } = parseArgs({
   },
 });
 
+/** `--ranker-thread false` serves with predictions on the event loop. */
+const rankerThread = flags['ranker-thread'] !== 'false';
+
 const S = { users: 60_000, items: 50_000, cats: 1000, dim: 16, history: 50, graphDim: 64, seed: 7 } as const;
 const BENCH_USERS = 2000;
 /** Requests per raw-inference batch: 10 × 100 candidates, about what the micro-batcher joins under load (its cap is 2000). */
@@ -173,7 +176,7 @@ async function runWorker(): Promise<void> {
   const { setTfThreads } = await import('../infra/tf-threads.js');
   const settings = loadServeSettings(process.env, {
     registry: flags.registry!, ranker: 'bench-din', retrieval: 'bench-graph', itemIdPrefix: 'v', userIdPrefix: 'u', port: 0,
-    modelsChannel: '', pollSeconds: 0, allowLatest: true, annEf: Number(flags.ef), annM: Number(flags.m), numCandidates: 200, tfThreads: Number(flags['tf-threads']), rankerThread: flags['ranker-thread'] !== 'false', heapGrowingPercent: Number(flags['heap-growing-percent']),
+    modelsChannel: '', pollSeconds: 0, allowLatest: true, annEf: Number(flags.ef), annM: Number(flags.m), numCandidates: 200, tfThreads: Number(flags['tf-threads']), rankerThread, heapGrowingPercent: Number(flags['heap-growing-percent']),
     onlineStore: flags.online === 'redis' ? 'redis' : 'memory', decisions: flags.decisions === 'kafka' ? 'kafka' : 'memory',
   });
   setTfThreads(settings.tfThreads);
@@ -389,7 +392,7 @@ async function main(): Promise<void> {
     console.error(`[serve] HNSW recall on ${flags['ann-items']} × ${S.graphDim}…`);
     const ann = await annRecall();
     console.error(`[serve] build ${ann.build_seconds} s, recall@100 ${ann.recall_at_100} at ef ${ann.ef}; ${ann.hnsw_ms_per_query} ms/query vs exact ${ann.exact_ms_per_query} ms`);
-    console.log(JSON.stringify({ bench: 'serve', tf_threads: Number(flags['tf-threads']), ranker_thread: flags['ranker-thread'] !== 'false', heap_growing_percent: Number(flags['heap-growing-percent']), server_node_flags: flags['server-node-flags'], online: flags.online, decisions: flags.decisions, seconds: Number(flags.seconds), connections: Number(flags.connections), serve_ann_build_seconds: round(ready.annBuildSeconds), serve_ann_index: ready.annIndex, serve_ann_recall_at_100: round(ready.annRecall, 4), serving, runs, ann, loadavg_1m: round(loadavg()[0]!, 1) }));
+    console.log(JSON.stringify({ bench: 'serve', tf_threads: Number(flags['tf-threads']), ranker_thread: rankerThread, heap_growing_percent: Number(flags['heap-growing-percent']), server_node_flags: flags['server-node-flags'], online: flags.online, decisions: flags.decisions, seconds: Number(flags.seconds), connections: Number(flags.connections), serve_ann_build_seconds: round(ready.annBuildSeconds), serve_ann_index: ready.annIndex, serve_ann_recall_at_100: round(ready.annRecall, 4), serving, runs, ann, loadavg_1m: round(loadavg()[0]!, 1) }));
   } finally {
     rmSync(registry, { recursive: true, force: true });
   }

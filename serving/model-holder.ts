@@ -174,7 +174,7 @@ export class ModelHolder {
         precision: this.options.precision,
         thread: this.options.rankerThread ?? false,
         onThreadFailure: (error) => {
-          metrics?.rankerThreadFailures.inc();
+          metrics?.rankerThreadFailures.inc({ when: 'serving' });
           log.error({ model: rankerVersion.model, version: rankerVersion.version, err: error.message }, 'the ranker thread died: predictions run on the event loop until the next version loads');
         },
       });
@@ -191,8 +191,10 @@ export class ModelHolder {
         throw error;
       }
       ranker = newRanker;
-      if (newRanker?.threadProblem) metrics?.rankerThreadFailures.inc({ when: 'start' });
-      if (newRanker?.threadProblem) log.warn({ model: rankerVersion.model, version: rankerVersion.version, err: newRanker.threadProblem }, 'the ranker thread did not start: predictions run on the event loop');
+      if (newRanker?.threadProblem) {
+        metrics?.rankerThreadFailures.inc({ when: 'start' });
+        log.warn({ model: rankerVersion.model, version: rankerVersion.version, err: newRanker.threadProblem }, 'the ranker thread did not start: predictions run on the event loop');
+      }
       const next: ModelBundle = { ranker: newRanker ?? old!.ranker, retrieval: retrievalVersion ? newRetrieval ?? old!.retrieval : null, loadedAt: Date.now() };
       const mismatch = checkItemOverlap(next, this.options.allowItemMismatch ?? false);
       if (mismatch) log.warn({ ranker: next.ranker.served, retrieval: next.retrieval?.served }, mismatch);

@@ -13,6 +13,7 @@ import { saveCtrModel } from '../../../models/ctr-artifact/model-artifact.js';
 import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
 import type { RankerHandle } from '../../../serving/model-bundle.js';
 import { ModelHolder } from '../../../serving/model-holder.js';
+import type { RankerThread } from '../../../serving/ranker-thread.js';
 import { ServingMetrics } from '../../../serving/serving-metrics.js';
 import { flipFirstByte } from '../../helpers/registry-fixtures.js';
 import { publishRandomGraph, tinySplits, trainTinyCtr } from '../../helpers/serving-fixtures.js';
@@ -94,6 +95,20 @@ for (const rankerThread of [false, true]) describe(`hot reload (ModelHolder${ran
     assert.equal(ranker.isDisposed, true);
     await waitFor(() => !ranker.threaded, { what: 'the ranker thread to exit' });
   });
+
+  if (rankerThread) {
+    it('a ranker thread that dies while serving is counted (when="serving") and the event loop takes over', async () => {
+      await publish();
+      await publishRandomGraph(root, 'graph');
+      await holder.start();
+      const expected = await score();
+      const { ranker } = holder.current!;
+      await (ranker as unknown as { thread: RankerThread }).thread.terminate();
+      await waitFor(() => !ranker.threaded, { what: 'the thread failure to be seen' });
+      assert.match(await metrics.registry.getSingleMetricAsString('serving_ranker_thread_failures_total'), /serving_ranker_thread_failures_total\{when="serving"\} 1/);
+      assert.deepEqual([...await score()], [...expected]);
+    });
+  }
 
   it('a version that fails to load leaves the old one serving', async () => {
     await publish();
