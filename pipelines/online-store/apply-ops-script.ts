@@ -21,9 +21,12 @@
  * KEYS[1] watermark hash, KEYS[2] the partition's seen-ids hash. ARGV:
  * partition, expected, last offset, max history length, the window in
  * offsets (0: none), the chunk's ids as a JSON array ('' for none), then the
- * chunk: [increments, last times, histories, attributes] with
- *   increments  [key, field, delta, ...]
- *   last times  [key, ts, ...] (a counters hash's `last_ts` only ever grows)
+ * chunk: [counters, histories, attributes] with
+ *   counters    [key, ts, n, field, delta (n pairs), ...]: per entity its
+ *               counters hash, the latest interaction time ('' for none: a
+ *               hash's `last_ts` only ever grows) and its increments, so a
+ *               key travels once and its hash is written while in cache
+ *               (docs/benchmarks/ingest.md has the A/B)
  *   histories   [key, [ts, member, ...], ...]
  *   attributes  [key, ts, [field, json value, ...], ...]
  * Returns 1 when applied, 0 when the watermark differed (nothing written).
@@ -34,19 +37,23 @@ local current = redis.call('HGET', wmKey, ARGV[1])
 if (current or '-1') ~= ARGV[2] then return 0 end
 local maxLen = tonumber(ARGV[4])
 local chunk = cjson.decode(ARGV[7])
-local inc = chunk[1]
-for j = 1, #inc, 3 do redis.call('HINCRBY', inc[j], inc[j + 1], inc[j + 2]) end
-local lastTs = chunk[2]
-for j = 1, #lastTs, 2 do
-  local cur = tonumber(redis.call('HGET', lastTs[j], 'last_ts'))
-  if (not cur) or cur < tonumber(lastTs[j + 1]) then redis.call('HSET', lastTs[j], 'last_ts', lastTs[j + 1]) end
+local counters = chunk[1]
+local j = 1
+while j <= #counters do
+  local key, ts, n = counters[j], counters[j + 1], counters[j + 2]
+  for f = j + 3, j + 1 + 2 * n, 2 do redis.call('HINCRBY', key, counters[f], counters[f + 1]) end
+  if ts ~= '' then
+    local cur = tonumber(redis.call('HGET', key, 'last_ts'))
+    if (not cur) or cur < tonumber(ts) then redis.call('HSET', key, 'last_ts', ts) end
+  end
+  j = j + 3 + 2 * n
 end
-local hist = chunk[3]
+local hist = chunk[2]
 for j = 1, #hist, 2 do
   redis.call('ZADD', hist[j], unpack(hist[j + 1]))
   redis.call('ZREMRANGEBYRANK', hist[j], 0, -(maxLen + 1))
 end
-local attrs = chunk[4]
+local attrs = chunk[3]
 for j = 1, #attrs, 3 do
   local key, ts, fields = attrs[j], attrs[j + 1], attrs[j + 2]
   -- A _ts that is not a number (written as an attribute before such names were refused) counts as absent: an error here would fail every later update of the entity.

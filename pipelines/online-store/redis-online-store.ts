@@ -167,16 +167,23 @@ export class RedisOnlineWriter {
 
   private args(partition: number, chunk: PartitionChunk): (string | number)[] {
     const { ops } = chunk;
-    const increments: (string | number)[] = [];
+    // Per entity: key, latest time, increments (the script's layout, apply-ops-script.ts).
+    const counters: (string | number)[] = [];
+    let timed = 0;
     for (const [ref, fields] of ops.counters) {
       const { kind, id } = parseEntityRef(ref);
-      const key = this.keys.counters(kind, id);
-      for (const [field, delta] of fields) increments.push(key, field, delta);
+      const ts = ops.lastTs.get(ref);
+      if (ts !== undefined) timed++;
+      counters.push(this.keys.counters(kind, id), ts === undefined ? '' : String(ts), fields.size);
+      for (const [field, delta] of fields) counters.push(field, delta);
     }
-    const lastTs: string[] = [];
-    for (const [ref, ts] of ops.lastTs) {
-      const { kind, id } = parseEntityRef(ref);
-      lastTs.push(this.keys.counters(kind, id), String(ts));
+    // Times of entities without increments (none from events, but ops are general).
+    if (timed < ops.lastTs.size) {
+      for (const [ref, ts] of ops.lastTs) {
+        if (ops.counters.has(ref)) continue;
+        const { kind, id } = parseEntityRef(ref);
+        counters.push(this.keys.counters(kind, id), String(ts), 0);
+      }
     }
     const histories: (string | string[])[] = [];
     for (const [userId, entries] of ops.sequences) {
@@ -196,7 +203,7 @@ export class RedisOnlineWriter {
     const ids = this.dedupeWindow > 0 ? chunk.ids ?? [] : [];
     // One field per chunk, its ids as one JSON string: Redis stores a string per chunk, not an entry per event.
     return [partition, chunk.expected, chunk.last, this.maxHistory, this.dedupeWindow, ids.length > 0 ? JSON.stringify(ids) : '',
-      JSON.stringify([increments, lastTs, histories, attributes])];
+      JSON.stringify([counters, histories, attributes])];
   }
 }
 

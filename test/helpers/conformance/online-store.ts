@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Event, InteractionEvent } from '../../../features/events/event-schema.js';
 import { MemoryOnlineStore } from '../../../pipelines/online-store/memory-online-store.js';
-import { opsOf, type OnlineOps, type OnlineStoreSpec } from '../../../pipelines/online-store/online-ops.js';
+import { entityRef, opsOf, type OnlineOps, type OnlineStoreSpec } from '../../../pipelines/online-store/online-ops.js';
 import { emptyCounters, type OnlineStoreReader } from '../../../pipelines/online-store/online-store.js';
 
 /** A fresh, empty store for `spec`, and how ingestion writes to it. */
@@ -81,6 +81,20 @@ export function onlineStoreConformance(name: string, open: (spec: OnlineStoreSpe
       assert.deepEqual(items.get('i1')!.counters, { counts: { impression: 4, 'impression:pos': 2, click: 1, 'click:pos': 1 }, lastTs: T0 + 30 });
       assert.deepEqual(items.get('i2')!.counters, { counts: { rating: 1 }, lastTs: T0 + 5 });
       assert.deepEqual((await store.user('u2')).counters, { counts: { impression: 1 }, lastTs: T0 + 30 });
+    });
+
+    it('applies counters without a time and a time without counters, each alone', async () => {
+      const { store, apply } = await fresh();
+      await apply(opsOf(CONFORMANCE_SPEC, [interaction('click', 'u1', 'i1', 10, 1)]));
+      const ops = opsOf(CONFORMANCE_SPEC, []);
+      ops.counters.set(entityRef('user', 'u1'), new Map([['click', 2]]));
+      ops.lastTs.set(entityRef('item', 'i1'), T0 + 40);
+      ops.lastTs.set(entityRef('item', 'i9'), T0 + 50);
+      await apply(ops);
+      assert.deepEqual((await store.user('u1')).counters, { counts: { click: 3, 'click:pos': 1 }, lastTs: T0 + 10 });
+      const items = await store.items(['i1', 'i9']);
+      assert.deepEqual(items.get('i1')!.counters, { counts: { click: 1, 'click:pos': 1 }, lastTs: T0 + 40 });
+      assert.deepEqual(items.get('i9')!.counters, { counts: {}, lastTs: T0 + 50 });
     });
 
     it('keeps the behaviour sequence newest first, at most maxLength, across chunks; limit cuts it', async () => {
