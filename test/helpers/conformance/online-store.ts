@@ -86,14 +86,23 @@ export function onlineStoreConformance(name: string, open: (spec: OnlineStoreSpe
     it('applies counters without a time and a time without counters, each alone', async () => {
       const { store, apply } = await fresh();
       await apply(opsOf(CONFORMANCE_SPEC, [interaction('click', 'u1', 'i1', 10, 1)]));
-      const ops = opsOf(CONFORMANCE_SPEC, []);
+      await apply(opsOf(CONFORMANCE_SPEC, [interaction('click', 'u3', 'i3', 60, 0)]));
+      const ops = opsOf(CONFORMANCE_SPEC, [interaction('click', 'u2', 'i2', 30, 0)]);
       ops.counters.set(entityRef('user', 'u1'), new Map([['click', 2]]));
       ops.lastTs.set(entityRef('item', 'i1'), T0 + 40);
       ops.lastTs.set(entityRef('item', 'i9'), T0 + 50);
+      // Older than what i3 holds: its last_ts stays.
+      ops.lastTs.set(entityRef('item', 'i3'), T0 + 20);
+      ops.counters.set(entityRef('user', 'u4'), new Map());
+      ops.lastTs.set(entityRef('user', 'u4'), T0 + 70);
       await apply(ops);
       assert.deepEqual((await store.user('u1')).counters, { counts: { click: 3, 'click:pos': 1 }, lastTs: T0 + 10 });
-      const items = await store.items(['i1', 'i9']);
+      assert.deepEqual((await store.user('u2')).counters, { counts: { click: 1 }, lastTs: T0 + 30 });
+      assert.deepEqual((await store.user('u4')).counters, { counts: {}, lastTs: T0 + 70 });
+      const items = await store.items(['i1', 'i2', 'i3', 'i9']);
       assert.deepEqual(items.get('i1')!.counters, { counts: { click: 1, 'click:pos': 1 }, lastTs: T0 + 40 });
+      assert.deepEqual(items.get('i2')!.counters, { counts: { click: 1 }, lastTs: T0 + 30 });
+      assert.deepEqual(items.get('i3')!.counters, { counts: { click: 1 }, lastTs: T0 + 60 });
       assert.deepEqual(items.get('i9')!.counters, { counts: {}, lastTs: T0 + 50 });
     });
 
