@@ -29,7 +29,7 @@ import type { Redis } from 'ioredis';
 import { syntheticCatalog, syntheticImpressions } from '../features/datasets/synthetic.js';
 import type { Event } from '../features/events/event-schema.js';
 import { loadFeatureSpec } from '../features/spec/feature-spec.js';
-import type { SqlClient } from '../infra/clickhouse/clickhouse-client.js';
+import type { SqlClient } from '../infra/clickhouse/sql-client.js';
 import { tabSeparated } from '../infra/clickhouse/tab-separated.js';
 import { eventKey, eventsKind } from '../pipelines/ingest/events-kind.js';
 import { IngestMetrics } from '../pipelines/ingest/ingest-metrics.js';

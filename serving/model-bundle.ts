@@ -21,9 +21,19 @@ export interface RankerLoadOptions {
   precision: Precision;
   /** Predict in a worker thread (ranker-thread.ts) instead of on the event loop. @default false */
   thread?: boolean;
-  /** Called if the thread dies while serving; predictions go on in-process. */
-  onThreadFailure?: (error: Error) => void;
+  /**
+   * Called when the thread dies while serving (`serving`) or a new one fails
+   * to start in its place (`restart`); predictions go on in-process meanwhile.
+   */
+  onThreadFailure?: (error: Error, when: 'serving' | 'restart') => void;
+  /** Called when a new thread took over from one that died. */
+  onThreadRestarted?: () => void;
+  /** Waits before starting a new thread after a failure: from `firstMs`, doubling up to `maxMs`. @default { firstMs: 1000, maxMs: 60000 } */
+  threadRestart?: { firstMs: number; maxMs: number };
 }
+
+/** A thread that served this long before dying is restarted after the shortest wait again: it was no crash loop. */
+const THREAD_STABLE_MS = 60_000;
 
 /**
  * A loaded CTR model. Reference-counted: requests hold it while they use it,
@@ -35,9 +45,15 @@ export class RankerHandle {
   private refs = 0;
   private retired = false;
   private disposed = false;
+  private thread: RankerThread | undefined;
+  private threadSince = 0;
+  private restartDelayMs: number;
+  private restartTimer: NodeJS.Timeout | undefined;
 
   /** `threadProblem`: why a requested thread is not running (it failed to start); in-process prediction serves instead. */
-  constructor(readonly served: ServedVersion, readonly scorer: CtrScorer, private readonly thread?: RankerThread, readonly threadProblem?: string) {}
+  private constructor(readonly served: ServedVersion, readonly scorer: CtrScorer, private readonly options: RankerLoadOptions, readonly threadProblem?: string) {
+    this.restartDelayMs = this.restartPolicy.firstMs;
+  }
 
   get model(): CtrModel {
     return this.scorer.model;
@@ -48,16 +64,23 @@ export class RankerHandle {
     return this.thread !== undefined && this.thread.failure === undefined;
   }
 
-  static async load(served: ServedVersion, { precision, thread = false, onThreadFailure }: RankerLoadOptions): Promise<RankerHandle> {
-    const started = thread
-      ? RankerThread.start({ dir: served.dir, precision }, onThreadFailure ? { onFailure: onThreadFailure } : {}).then((t) => ({ thread: t }), (error: unknown) => ({ problem: errorMessage(error) }))
+  static async load(served: ServedVersion, options: RankerLoadOptions): Promise<RankerHandle> {
+    let handle: RankerHandle | undefined;
+    let first: RankerThread | undefined;
+    // A failure before the handle exists is seen when the handle adopts the thread.
+    const onFailure = (error: Error) => { if (first) handle?.threadFailed(first, error); };
+    const started = options.thread
+      ? RankerThread.start({ dir: served.dir, precision: options.precision }, { onFailure }).then((t) => ({ thread: (first = t) }), (error: unknown) => ({ problem: errorMessage(error) }))
       : undefined;
     let model: CtrModel | undefined;
     try {
       ({ model } = await loadCtrModel(served.dir));
-      const scorer = CtrScorer.fromModel(model, precision);
+      const scorer = CtrScorer.fromModel(model, options.precision);
       const outcome = await started;
-      return new RankerHandle(served, scorer, outcome && 'thread' in outcome ? outcome.thread : undefined, outcome && 'problem' in outcome ? outcome.problem : undefined);
+      handle = new RankerHandle(served, scorer, options, outcome && 'problem' in outcome ? outcome.problem : undefined);
+      if (outcome && 'thread' in outcome) handle.adopt(outcome.thread);
+      else if (outcome) handle.scheduleRestart();
+      return handle;
     } catch (error) {
       // Nothing half-loaded stays behind: a registry poll retries the same version.
       model?.dispose();
@@ -69,12 +92,13 @@ export class RankerHandle {
 
   /** Click probabilities for an encoded batch: in the ranker thread while it lives, else in-process. */
   async predict(batch: EncodedBatch): Promise<Float32Array> {
-    if (this.threaded) {
+    const thread = this.thread;
+    if (thread && thread.failure === undefined) {
       try {
-        return await this.thread!.predict(batch);
+        return await thread.predict(batch);
       } catch (error) {
         // A batch the thread could not score is an error; one it died holding is scored here.
-        if (this.thread!.failure === undefined) throw error;
+        if (thread.failure === undefined) throw error;
       }
     }
     return this.scorer.model.predict(batch);
@@ -99,9 +123,57 @@ export class RankerHandle {
     return this.disposed;
   }
 
+  private get restartPolicy(): { firstMs: number; maxMs: number } {
+    return this.options.threadRestart ?? { firstMs: 1000, maxMs: 60_000 };
+  }
+
+  private adopt(thread: RankerThread): void {
+    this.thread = thread;
+    this.threadSince = Date.now();
+    // Failed already while the handle was being made: its callback found no handle to tell.
+    if (thread.failure) this.threadFailed(thread, thread.failure);
+  }
+
+  /** The serving thread died: predictions run here until a new thread, started after a backoff, takes over. */
+  private threadFailed(thread: RankerThread, error: Error): void {
+    if (thread !== this.thread || this.retired || this.disposed) return;
+    this.options.onThreadFailure?.(error, 'serving');
+    if (Date.now() - this.threadSince >= THREAD_STABLE_MS) this.restartDelayMs = this.restartPolicy.firstMs;
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (this.restartTimer || this.retired || this.disposed) return;
+    const delay = this.restartDelayMs;
+    this.restartDelayMs = Math.min(this.restartPolicy.maxMs, delay * 2);
+    this.restartTimer = setTimeout(() => void this.restart(), delay);
+    this.restartTimer.unref();
+  }
+
+  private async restart(): Promise<void> {
+    let thread: RankerThread;
+    try {
+      thread = await RankerThread.start({ dir: this.served.dir, precision: this.options.precision }, { onFailure: (error) => this.threadFailed(thread, error) });
+    } catch (error) {
+      this.restartTimer = undefined;
+      if (this.retired || this.disposed) return;
+      this.options.onThreadFailure?.(error instanceof Error ? error : new Error(String(error)), 'restart');
+      this.scheduleRestart();
+      return;
+    }
+    this.restartTimer = undefined;
+    if (this.retired || this.disposed) {
+      await thread.close();
+      return;
+    }
+    this.adopt(thread);
+    if (this.thread === thread && thread.failure === undefined) this.options.onThreadRestarted?.();
+  }
+
   private maybeDispose(): void {
     if (this.retired && this.refs <= 0 && !this.disposed) {
       this.disposed = true;
+      clearTimeout(this.restartTimer);
       void this.thread?.close();
       this.scorer.model.dispose();
     }

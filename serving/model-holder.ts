@@ -19,6 +19,8 @@ export interface ModelHolderOptions {
   precision: Precision;
   /** Run the ranker's predictions in a worker thread (ranker-thread.ts). @default false */
   rankerThread?: boolean;
+  /** Waits before a new ranker thread replaces one that died: from `firstMs`, doubling up to `maxMs`. @default { firstMs: 1000, maxMs: 60000 } */
+  rankerThreadRestart?: { firstMs: number; maxMs: number };
   retrievalOptions: RetrievalOptions;
   /**
    * Serve a model's newest version when it has no serving alias. Off, such a
@@ -173,10 +175,16 @@ export class ModelHolder {
       const rankerLoad = rankerSame ? undefined : RankerHandle.load(rankerVersion, {
         precision: this.options.precision,
         thread: this.options.rankerThread ?? false,
-        onThreadFailure: (error) => {
-          metrics?.rankerThreadFailures.inc({ when: 'serving' });
-          log.error({ model: rankerVersion.model, version: rankerVersion.version, err: error.message }, 'the ranker thread died: predictions run on the event loop until the next version loads');
+        onThreadFailure: (error, when) => {
+          metrics?.rankerThreadFailures.inc({ when });
+          log.error({ model: rankerVersion.model, version: rankerVersion.version, err: error.message, when },
+            when === 'serving' ? 'the ranker thread died: predictions run on the event loop until a new thread starts' : 'a new ranker thread did not start: predictions go on on the event loop; trying again later');
         },
+        onThreadRestarted: () => {
+          metrics?.rankerThreadRestarts.inc();
+          log.info({ model: rankerVersion.model, version: rankerVersion.version }, 'a new ranker thread took over the predictions');
+        },
+        ...(this.options.rankerThreadRestart ? { threadRestart: this.options.rankerThreadRestart } : {}),
       });
       let newRanker: RankerHandle | undefined;
       let newRetrieval: Retrieval | undefined;
@@ -193,7 +201,7 @@ export class ModelHolder {
       ranker = newRanker;
       if (newRanker?.threadProblem) {
         metrics?.rankerThreadFailures.inc({ when: 'start' });
-        log.warn({ model: rankerVersion.model, version: rankerVersion.version, err: newRanker.threadProblem }, 'the ranker thread did not start: predictions run on the event loop');
+        log.warn({ model: rankerVersion.model, version: rankerVersion.version, err: newRanker.threadProblem }, 'the ranker thread did not start: predictions run on the event loop until a new thread starts (tried after a wait)');
       }
       const next: ModelBundle = { ranker: newRanker ?? old!.ranker, retrieval: retrievalVersion ? newRetrieval ?? old!.retrieval : null, loadedAt: Date.now() };
       const mismatch = checkItemOverlap(next, this.options.allowItemMismatch ?? false);

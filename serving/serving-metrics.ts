@@ -66,8 +66,13 @@ export class ServingMetrics {
   });
   readonly rankerThreadFailures = new Counter({
     name: 'serving_ranker_thread_failures_total',
-    help: 'Ranker threads that did not start or died while serving (when: start, serving); predictions then run on the event loop until the next version loads',
+    help: 'Ranker threads that did not start with their version (when: start), died while serving (serving), or did not start in place of one that died (restart); predictions run on the event loop meanwhile',
     labelNames: ['when'] as const,
+    registers: [this.registry],
+  });
+  readonly rankerThreadRestarts = new Counter({
+    name: 'serving_ranker_thread_restarts_total',
+    help: 'New ranker threads that took over the predictions from one that died (after a wait of 1 s, doubling up to 60 s, while they keep dying)',
     registers: [this.registry],
   });
   readonly annBuildSeconds = new Gauge({

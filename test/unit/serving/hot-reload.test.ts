@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { logger } from '../../../infra/logger.js';
@@ -107,6 +107,61 @@ for (const rankerThread of [false, true]) describe(`hot reload (ModelHolder${ran
       await waitFor(() => !ranker.threaded, { what: 'the thread failure to be seen' });
       assert.match(await metrics.registry.getSingleMetricAsString('serving_ranker_thread_failures_total'), /serving_ranker_thread_failures_total\{when="serving"\} 1/);
       assert.deepEqual([...await score()], [...expected]);
+    });
+
+    it('a new ranker thread takes over from one that died, after waits that grow while new ones fail to start', async () => {
+      const dir = await publish();
+      await publishRandomGraph(root, 'graph');
+      const restarting = new ModelHolder({
+        registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', rankerThread: true, log: logger('test'), metrics, allowLatest: true,
+        retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
+        rankerThreadRestart: { firstMs: 20, maxMs: 80 },
+      });
+      try {
+        await restarting.start();
+        const { ranker } = restarting.current!;
+        const threadOf = (handle: RankerHandle) => (handle as unknown as { thread: RankerThread }).thread;
+        const first = threadOf(ranker);
+        const bundle = restarting.acquire();
+        const expected = await predictWith(bundle.ranker, REQUEST);
+        restarting.release(bundle);
+        const failures = async () => metrics.registry.getSingleMetricAsString('serving_ranker_thread_failures_total');
+        // New threads cannot load while the version's files are away: each try fails and is counted.
+        renameSync(dir, `${dir}.away`);
+        await first.terminate();
+        await waitFor(async () => /when="restart"\} [3-9]/.test(await failures()), { what: 'three failed restarts' });
+        assert.equal(ranker.threaded, false);
+        assert.deepEqual([...await predictWith(ranker, REQUEST)], [...expected]);
+        renameSync(`${dir}.away`, dir);
+        await waitFor(() => ranker.threaded, { what: 'a new thread to take over' });
+        assert.notEqual(threadOf(ranker), first);
+        assert.match(await failures(), /when="serving"\} 1/);
+        assert.match(await metrics.registry.getSingleMetricAsString('serving_ranker_thread_restarts_total'), /serving_ranker_thread_restarts_total 1/);
+        assert.deepEqual([...await predictWith(ranker, REQUEST)], [...expected]);
+        await restarting.close();
+        assert.equal(ranker.isDisposed, true);
+        await waitFor(() => !ranker.threaded, { what: 'the new thread to exit' });
+      } finally {
+        await restarting.close();
+      }
+    });
+
+    it('no new thread is started for a ranker retired while it waited', async () => {
+      await publish();
+      await publishRandomGraph(root, 'graph');
+      const restarting = new ModelHolder({
+        registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', rankerThread: true, log: logger('test'), metrics, allowLatest: true,
+        retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
+        rankerThreadRestart: { firstMs: 300, maxMs: 300 },
+      });
+      await restarting.start();
+      const { ranker } = restarting.current!;
+      await (ranker as unknown as { thread: RankerThread }).thread.terminate();
+      await waitFor(() => !ranker.threaded, { what: 'the thread failure to be seen' });
+      await restarting.close();
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(ranker.threaded, false);
+      assert.doesNotMatch(await metrics.registry.getSingleMetricAsString('serving_ranker_thread_restarts_total'), /total [1-9]/);
     });
   }
 
