@@ -24,16 +24,25 @@ export interface RankerLoadOptions {
   /**
    * Called when the thread dies while serving (`serving`) or a new one fails
    * to start in its place (`restart`); predictions go on in-process meanwhile.
+   * `retryInMs`: when a new thread will be tried (undefined: none will, the
+   * handle is retired).
    */
-  onThreadFailure?: (error: Error, when: 'serving' | 'restart') => void;
-  /** Called when a new thread took over from one that died. */
+  onThreadFailure?: (error: Error, when: 'serving' | 'restart', retryInMs: number | undefined) => void;
+  /** Called when a new thread took over from one that died or did not start. */
   onThreadRestarted?: () => void;
-  /** Waits before starting a new thread after a failure: from `firstMs`, doubling up to `maxMs`. @default { firstMs: 1000, maxMs: 60000 } */
-  threadRestart?: { firstMs: number; maxMs: number };
+  /**
+   * Waits before starting a new thread after a failure: from `firstMs`,
+   * doubling up to `maxMs`; back to `firstMs` after a thread that lived
+   * `stableMs` (no crash loop). @default { firstMs: 1000, maxMs: 60000, stableMs: 60000 }
+   */
+  threadRestart?: ThreadRestartPolicy;
 }
 
-/** A thread that served this long before dying is restarted after the shortest wait again: it was no crash loop. */
-const THREAD_STABLE_MS = 60_000;
+export interface ThreadRestartPolicy {
+  firstMs: number;
+  maxMs: number;
+  stableMs?: number;
+}
 
 /**
  * A loaded CTR model. Reference-counted: requests hold it while they use it,
@@ -50,7 +59,7 @@ export class RankerHandle {
   private restartDelayMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
 
-  /** `threadProblem`: why a requested thread is not running (it failed to start); in-process prediction serves instead. */
+  /** `threadProblem`: why the thread requested with the version did not start (in-process prediction served until a new one did). */
   private constructor(readonly served: ServedVersion, readonly scorer: CtrScorer, private readonly options: RankerLoadOptions, readonly threadProblem?: string) {
     this.restartDelayMs = this.restartPolicy.firstMs;
   }
@@ -116,6 +125,7 @@ export class RankerHandle {
   /** No new requests will take it; disposed when the last one releases it. */
   retire(): void {
     this.retired = true;
+    clearTimeout(this.restartTimer);
     this.maybeDispose();
   }
 
@@ -123,8 +133,8 @@ export class RankerHandle {
     return this.disposed;
   }
 
-  private get restartPolicy(): { firstMs: number; maxMs: number } {
-    return this.options.threadRestart ?? { firstMs: 1000, maxMs: 60_000 };
+  private get restartPolicy(): Required<ThreadRestartPolicy> {
+    return { firstMs: 1000, maxMs: 60_000, stableMs: 60_000, ...this.options.threadRestart };
   }
 
   private adopt(thread: RankerThread): void {
@@ -136,38 +146,43 @@ export class RankerHandle {
 
   /** The serving thread died: predictions run here until a new thread, started after a backoff, takes over. */
   private threadFailed(thread: RankerThread, error: Error): void {
-    if (thread !== this.thread || this.retired || this.disposed) return;
-    this.options.onThreadFailure?.(error, 'serving');
-    if (Date.now() - this.threadSince >= THREAD_STABLE_MS) this.restartDelayMs = this.restartPolicy.firstMs;
-    this.scheduleRestart();
+    if (thread !== this.thread || this.disposed) return;
+    if (Date.now() - this.threadSince >= this.restartPolicy.stableMs) this.restartDelayMs = this.restartPolicy.firstMs;
+    // A retired handle still drains its requests (in-process now) and reports the death, but starts no thread.
+    this.options.onThreadFailure?.(error, 'serving', this.retired ? undefined : this.scheduleRestart());
   }
 
-  private scheduleRestart(): void {
-    if (this.restartTimer || this.retired || this.disposed) return;
+  /** Schedules a new thread's start; returns the wait. */
+  private scheduleRestart(): number | undefined {
+    if (this.retired || this.disposed) return undefined;
     const delay = this.restartDelayMs;
     this.restartDelayMs = Math.min(this.restartPolicy.maxMs, delay * 2);
+    clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => void this.restart(), delay);
     this.restartTimer.unref();
+    return delay;
   }
 
   private async restart(): Promise<void> {
+    if (this.retired || this.disposed) return;
     let thread: RankerThread;
     try {
       thread = await RankerThread.start({ dir: this.served.dir, precision: this.options.precision }, { onFailure: (error) => this.threadFailed(thread, error) });
     } catch (error) {
-      this.restartTimer = undefined;
       if (this.retired || this.disposed) return;
-      this.options.onThreadFailure?.(error instanceof Error ? error : new Error(String(error)), 'restart');
-      this.scheduleRestart();
+      this.options.onThreadFailure?.(error instanceof Error ? error : new Error(String(error)), 'restart', this.scheduleRestart());
       return;
     }
-    this.restartTimer = undefined;
-    if (this.retired || this.disposed) {
-      await thread.close();
-      return;
+    try {
+      if (this.retired || this.disposed) {
+        await thread.close();
+        return;
+      }
+      this.adopt(thread);
+      if (this.thread === thread && thread.failure === undefined) this.options.onThreadRestarted?.();
+    } catch {
+      // Only a caller's callback can throw here: the new thread is in place either way.
     }
-    this.adopt(thread);
-    if (this.thread === thread && thread.failure === undefined) this.options.onThreadRestarted?.();
   }
 
   private maybeDispose(): void {

@@ -4,7 +4,7 @@ import type { Redis } from '../infra/redis/redis-client.js';
 import type { ModelRegistry } from '../pipelines/registry/model-registry.js';
 import { RegistryError } from '../pipelines/registry/registry-errors.js';
 import type { Precision } from '../models/ctr/ctr-scorer.js';
-import { RankerHandle, Retrieval, type ModelBundle, type RetrievalOptions, type ServedVersion } from './model-bundle.js';
+import { RankerHandle, Retrieval, type ModelBundle, type RetrievalOptions, type ServedVersion, type ThreadRestartPolicy } from './model-bundle.js';
 import type { ServingMetrics } from './serving-metrics.js';
 import { ServiceUnavailableError } from './http-errors.js';
 import { checkItemOverlap } from './item-overlap.js';
@@ -19,8 +19,8 @@ export interface ModelHolderOptions {
   precision: Precision;
   /** Run the ranker's predictions in a worker thread (ranker-thread.ts). @default false */
   rankerThread?: boolean;
-  /** Waits before a new ranker thread replaces one that died: from `firstMs`, doubling up to `maxMs`. @default { firstMs: 1000, maxMs: 60000 } */
-  rankerThreadRestart?: { firstMs: number; maxMs: number };
+  /** Waits before a new ranker thread replaces one that died (model-bundle.ts). @default { firstMs: 1000, maxMs: 60000, stableMs: 60000 } */
+  rankerThreadRestart?: ThreadRestartPolicy;
   retrievalOptions: RetrievalOptions;
   /**
    * Serve a model's newest version when it has no serving alias. Off, such a
@@ -175,10 +175,11 @@ export class ModelHolder {
       const rankerLoad = rankerSame ? undefined : RankerHandle.load(rankerVersion, {
         precision: this.options.precision,
         thread: this.options.rankerThread ?? false,
-        onThreadFailure: (error, when) => {
+        onThreadFailure: (error, when, retryInMs) => {
           metrics?.rankerThreadFailures.inc({ when });
-          log.error({ model: rankerVersion.model, version: rankerVersion.version, err: error.message, when },
-            when === 'serving' ? 'the ranker thread died: predictions run on the event loop until a new thread starts' : 'a new ranker thread did not start: predictions go on on the event loop; trying again later');
+          const next = retryInMs === undefined ? 'the version is being replaced' : `a new thread is tried in ${(retryInMs / 1000).toFixed(1)} s`;
+          log.error({ model: rankerVersion.model, version: rankerVersion.version, err: error.message, when, retryInMs },
+            `${when === 'serving' ? 'the ranker thread died' : 'a new ranker thread did not start'}: predictions run on the event loop; ${next}`);
         },
         onThreadRestarted: () => {
           metrics?.rankerThreadRestarts.inc();

@@ -24,6 +24,7 @@ const CLOSE_MS = 5_000;
  * handle scores in-process.
  */
 const DEADLINE_MS = 10_000;
+const START_TIMEOUT_MS = 120_000;
 
 interface Pending {
   resolve: (scores: Float32Array) => void;
@@ -36,6 +37,8 @@ export interface RankerThreadOptions {
   onFailure?: (error: Error) => void;
   /** @default 10000 */
   deadlineMs?: number;
+  /** A thread not ready (model loaded and warmed) within this is stopped and the start rejects. @default 120000 */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -65,26 +68,35 @@ export class RankerThread {
   }
 
   /** Starts the thread and resolves once it has loaded and warmed the model; rejects with the reason it could not. */
-  static async start(setup: RankerThreadSetup, { onFailure = () => {}, deadlineMs = DEADLINE_MS }: RankerThreadOptions = {}): Promise<RankerThread> {
+  static async start(setup: RankerThreadSetup, { onFailure = () => {}, deadlineMs = DEADLINE_MS, startTimeoutMs = START_TIMEOUT_MS }: RankerThreadOptions = {}): Promise<RankerThread> {
     const worker = startModuleWorker(import.meta.url, 'ranker-thread-entry', `
       parentPort.postMessage({ type: 'failed', error: String((error && error.message) || error) });
       parentPort.close();`, { workerData: setup });
     return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        worker.off('error', early).off('exit', exited).off('message', ready);
+      };
       const early = (error: Error): void => {
-        worker.off('message', ready);
+        settle();
         reject(error);
       };
       const ready = (message: FromRankerThread): void => {
         if (message.type === 'ready') {
-          worker.off('error', early).off('exit', exited).off('message', ready);
+          settle();
           resolve(new RankerThread(worker, onFailure, deadlineMs));
         } else if (message.type === 'failed') {
-          worker.off('error', early).off('exit', exited).off('message', ready);
+          settle();
           void worker.terminate();
           reject(new Error(`the ranker thread could not load ${setup.dir}: ${message.error}`));
         }
       };
       const exited = (code: number): void => early(new Error(`the ranker thread exited (code ${code}) before it was ready`));
+      // A thread stuck loading would otherwise hold the process and its memory with nobody to close it.
+      const timer = setTimeout(() => {
+        void worker.terminate();
+        early(new Error(`the ranker thread was not ready within ${startTimeoutMs} ms (stopped)`));
+      }, startTimeoutMs);
       worker.on('message', ready).once('error', early).once('exit', exited);
     });
   }

@@ -72,7 +72,7 @@ export class ServingMetrics {
   });
   readonly rankerThreadRestarts = new Counter({
     name: 'serving_ranker_thread_restarts_total',
-    help: 'New ranker threads that took over the predictions from one that died (after a wait of 1 s, doubling up to 60 s, while they keep dying)',
+    help: 'New ranker threads that took over the predictions from one that died or did not start (after a wait of 1 s, doubling up to 60 s while tries fail or new threads die within a minute)',
     registers: [this.registry],
   });
   readonly annBuildSeconds = new Gauge({

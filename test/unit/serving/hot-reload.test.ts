@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { logger } from '../../../infra/logger.js';
@@ -11,9 +11,9 @@ import { CtrScorer, requestExamples, type ScoreRequest } from '../../../models/c
 import { saveCtrDelta } from '../../../models/ctr-artifact/delta-artifact.js';
 import { saveCtrModel } from '../../../models/ctr-artifact/model-artifact.js';
 import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
-import type { RankerHandle } from '../../../serving/model-bundle.js';
+import { RankerHandle } from '../../../serving/model-bundle.js';
 import { ModelHolder } from '../../../serving/model-holder.js';
-import type { RankerThread } from '../../../serving/ranker-thread.js';
+import { RankerThread } from '../../../serving/ranker-thread.js';
 import { ServingMetrics } from '../../../serving/serving-metrics.js';
 import { flipFirstByte } from '../../helpers/registry-fixtures.js';
 import { publishRandomGraph, tinySplits, trainTinyCtr } from '../../helpers/serving-fixtures.js';
@@ -146,22 +146,81 @@ for (const rankerThread of [false, true]) describe(`hot reload (ModelHolder${ran
       }
     });
 
-    it('no new thread is started for a ranker retired while it waited', async () => {
+    /** Watches RankerThread.start until `restore()`: how many starts began, and the threads they made. */
+    const watchStarts = () => {
+      const original = RankerThread.start;
+      const watch = { begun: 0, made: [] as RankerThread[], restore: () => { RankerThread.start = original; } };
+      RankerThread.start = async (...args: Parameters<typeof RankerThread.start>) => {
+        watch.begun++;
+        const thread = await original.apply(RankerThread, args);
+        watch.made.push(thread);
+        return thread;
+      };
+      return watch;
+    };
+
+    it('no new thread is started for a ranker retired while it waited, and one that loads after the ranker was retired is closed', async () => {
       await publish();
       await publishRandomGraph(root, 'graph');
-      const restarting = new ModelHolder({
-        registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', rankerThread: true, log: logger('test'), metrics, allowLatest: true,
-        retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
-        rankerThreadRestart: { firstMs: 300, maxMs: 300 },
-      });
-      await restarting.start();
-      const { ranker } = restarting.current!;
-      await (ranker as unknown as { thread: RankerThread }).thread.terminate();
-      await waitFor(() => !ranker.threaded, { what: 'the thread failure to be seen' });
-      await restarting.close();
-      await new Promise((resolve) => setTimeout(resolve, 600));
-      assert.equal(ranker.threaded, false);
+      for (const [firstMs, closeAfter] of [[300, 'the failure'], [1, 'the start began']] as const) {
+        const restarting = new ModelHolder({
+          registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', rankerThread: true, log: logger('test'), metrics, allowLatest: true,
+          retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
+          rankerThreadRestart: { firstMs, maxMs: firstMs },
+        });
+        await restarting.start();
+        const { ranker } = restarting.current!;
+        const starts = watchStarts();
+        try {
+          await (ranker as unknown as { thread: RankerThread }).thread.terminate();
+          await waitFor(() => !ranker.threaded, { what: 'the thread failure to be seen' });
+          if (closeAfter === 'the start began') await waitFor(() => starts.begun > 0, { what: 'a new thread to begin loading' });
+          await restarting.close();
+          // Longer than the wait and than a thread's start (~0.7 s here).
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+          assert.equal(ranker.threaded, false, closeAfter);
+          assert.equal(starts.begun, closeAfter === 'the start began' ? 1 : 0, closeAfter);
+          assert.equal(starts.made.length, starts.begun, closeAfter);
+          for (const thread of starts.made) assert.ok(thread.failure, `${closeAfter}: a thread that loaded after the ranker was retired is closed`);
+        } finally {
+          starts.restore();
+          await restarting.close();
+        }
+      }
       assert.doesNotMatch(await metrics.registry.getSingleMetricAsString('serving_ranker_thread_restarts_total'), /total [1-9]/);
+    });
+
+    it('waits 1×, 2×, 4× … up to the cap between tries, from the first wait again only after a thread that lived long enough', async () => {
+      const dir = await publish();
+      const served = { model: 'din', version: 1, dir, via: 'latest' as const };
+      for (const stableMs of [60_000, 0]) {
+        const failures: [string, number | undefined][] = [];
+        let restarts = 0;
+        const ranker = await RankerHandle.load(served, {
+          precision: 'float', thread: true, threadRestart: { firstMs: 20, maxMs: 80, stableMs },
+          onThreadFailure: (_error, when, retryInMs) => failures.push([when, retryInMs]),
+          onThreadRestarted: () => restarts++,
+        });
+        try {
+          renameSync(dir, `${dir}.away`);
+          await (ranker as unknown as { thread: RankerThread }).thread.terminate();
+          await waitFor(() => failures.length >= 5, { what: 'five failures', timeoutMs: 60_000 });
+          renameSync(`${dir}.away`, dir);
+          assert.deepEqual(failures.slice(0, 5), [['serving', 20], ['restart', 40], ['restart', 80], ['restart', 80], ['restart', 80]]);
+          await waitFor(() => ranker.threaded, { what: 'a new thread', timeoutMs: 60_000 });
+          assert.equal(restarts, 1);
+          const before = failures.length;
+          await (ranker as unknown as { thread: RankerThread }).thread.terminate();
+          await waitFor(() => failures.length > before, { what: 'the new thread\'s failure' });
+          // Died young (crash loop): the wait stays at the cap; after a life of stableMs (0 here) it starts over.
+          assert.deepEqual(failures[before], ['serving', stableMs === 0 ? 20 : 80], `stableMs ${stableMs}`);
+          await waitFor(() => ranker.threaded, { what: 'another new thread', timeoutMs: 60_000 });
+        } finally {
+          if (existsSync(`${dir}.away`)) renameSync(`${dir}.away`, dir);
+          ranker.retire();
+        }
+        await waitFor(() => !ranker.threaded, { what: 'the thread to exit' });
+      }
     });
   }
 

@@ -81,6 +81,10 @@ describe('the ranker thread', function () {
     await assert.rejects(RankerThread.start({ dir: path.join(registry, 'no-such-model'), precision: 'float' }), /the ranker thread could not load .*no-such-model/);
   });
 
+  it('a thread not ready within its start timeout is stopped and the start refused', async () => {
+    await assert.rejects(RankerThread.start({ dir: served.dir, precision: 'float' }, { startTimeoutMs: 1 }), /the ranker thread was not ready within 1 ms \(stopped\)/);
+  });
+
   it('a retired handle stops its thread, so the process can exit', async () => {
     const handle = await RankerHandle.load(served, { precision: 'float', thread: true });
     const thread = (handle as unknown as { thread: RankerThread }).thread;
