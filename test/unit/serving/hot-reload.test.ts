@@ -12,7 +12,7 @@ import { saveCtrDelta } from '../../../models/ctr-artifact/delta-artifact.js';
 import { saveCtrModel } from '../../../models/ctr-artifact/model-artifact.js';
 import { ModelRegistry } from '../../../pipelines/registry/model-registry.js';
 import { RankerHandle } from '../../../serving/model-bundle.js';
-import { ModelHolder } from '../../../serving/model-holder.js';
+import { ModelHolder, type ModelHolderOptions } from '../../../serving/model-holder.js';
 import { RankerThread } from '../../../serving/ranker-thread.js';
 import { ServingMetrics } from '../../../serving/serving-metrics.js';
 import { flipFirstByte } from '../../helpers/registry-fixtures.js';
@@ -38,6 +38,12 @@ for (const rankerThread of [false, true]) describe(`hot reload (ModelHolder${ran
     }
   };
 
+  const newHolder = (options: Partial<ModelHolderOptions> = {}) => new ModelHolder({
+    registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', rankerThread, log: logger('test'), metrics, allowLatest: true,
+    retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
+    ...options,
+  });
+
   before(() => {
     model = trainTinyCtr();
   });
@@ -46,10 +52,7 @@ for (const rankerThread of [false, true]) describe(`hot reload (ModelHolder${ran
   beforeEach(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'hot-reload-'));
     metrics = new ServingMetrics();
-    holder = new ModelHolder({
-      registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', rankerThread, log: logger('test'), metrics, allowLatest: true,
-      retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
-    });
+    holder = newHolder();
   });
   afterEach(async () => {
     await holder.close();
@@ -112,11 +115,7 @@ for (const rankerThread of [false, true]) describe(`hot reload (ModelHolder${ran
     it('a new ranker thread takes over from one that died, after waits that grow while new ones fail to start', async () => {
       const dir = await publish();
       await publishRandomGraph(root, 'graph');
-      const restarting = new ModelHolder({
-        registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', rankerThread: true, log: logger('test'), metrics, allowLatest: true,
-        retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
-        rankerThreadRestart: { firstMs: 20, maxMs: 80 },
-      });
+      const restarting = newHolder({ rankerThreadRestart: { firstMs: 20, maxMs: 80 } });
       try {
         await restarting.start();
         const { ranker } = restarting.current!;
@@ -163,11 +162,7 @@ for (const rankerThread of [false, true]) describe(`hot reload (ModelHolder${ran
       await publish();
       await publishRandomGraph(root, 'graph');
       for (const [firstMs, closeAfter] of [[300, 'the failure'], [1, 'the start began']] as const) {
-        const restarting = new ModelHolder({
-          registry: new ModelRegistry(root), ranker: 'din', retrieval: 'graph', precision: 'float', rankerThread: true, log: logger('test'), metrics, allowLatest: true,
-          retrievalOptions: { ann: 'hnsw', ef: 50, m: 8, itemIdPrefix: 'i', userIdPrefix: 'u' },
-          rankerThreadRestart: { firstMs, maxMs: firstMs },
-        });
+        const restarting = newHolder({ rankerThreadRestart: { firstMs, maxMs: firstMs } });
         await restarting.start();
         const { ranker } = restarting.current!;
         const starts = watchStarts();
