@@ -56,11 +56,13 @@ export class RankerHandle {
   private disposed = false;
   private thread: RankerThread | undefined;
   private threadSince = 0;
+  private readonly restartPolicy: Required<ThreadRestartPolicy>;
   private restartDelayMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
 
   /** `threadProblem`: why the thread requested with the version did not start (in-process prediction served until a new one did). */
   private constructor(readonly served: ServedVersion, readonly scorer: CtrScorer, private readonly options: RankerLoadOptions, readonly threadProblem?: string) {
+    this.restartPolicy = { firstMs: 1000, maxMs: 60_000, stableMs: 60_000, ...options.threadRestart };
     this.restartDelayMs = this.restartPolicy.firstMs;
   }
 
@@ -131,10 +133,6 @@ export class RankerHandle {
 
   get isDisposed(): boolean {
     return this.disposed;
-  }
-
-  private get restartPolicy(): Required<ThreadRestartPolicy> {
-    return { firstMs: 1000, maxMs: 60_000, stableMs: 60_000, ...this.options.threadRestart };
   }
 
   private adopt(thread: RankerThread): void {
