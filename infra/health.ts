@@ -45,9 +45,15 @@ export function checkServices(config: ServicesConfig): Promise<HealthReport[]> {
     }),
     timed('redis', async () => {
       const redis = createRedis(config.redis, { maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 2000 });
+      // Without a listener ioredis prints connection errors as unhandled; the
+      // first one says why better than the command's "Connection is closed".
+      let connectError: Error | undefined;
+      redis.on('error', (error: Error) => { connectError ??= error; });
       try {
         const info = await redis.info('server');
         return `${config.redis.url} (redis ${/redis_version:(\S+)/.exec(info)?.[1]})`;
+      } catch (error) {
+        throw connectError ?? error;
       } finally {
         redis.disconnect();
       }
