@@ -1,7 +1,7 @@
 import { tf } from '../../infra/tf.js';
 import { CtrModel } from '../ctr/ctr-model.js';
 import type { Embedded } from '../ctr/embedded-batch.js';
-import { maskedMean, single } from '../ctr/pooling.js';
+import { maskedMean } from '../ctr/pooling.js';
 import { Mlp } from '../layers/mlp.js';
 import type { Tensor } from '../layers/params.js';
 
@@ -17,7 +17,7 @@ export class DnnModel extends CtrModel {
 
   protected logits(embedded: Embedded, training: boolean): Tensor {
     const features = this.partNames().map((name) =>
-      embedded.masks[name] ? maskedMean(embedded.part(name), embedded.masks[name]!, embedded.lengths[name]!) : single(embedded.part(name)));
+      embedded.masks[name] ? maskedMean(embedded.part(name), embedded.masks[name]!, embedded.lengths[name]!) : embedded.single(name));
     return tf.squeeze(this.mlp.apply(tf.concat(features, 1), training), [1]);
   }
 

@@ -2,7 +2,7 @@ import { tf } from '../../infra/tf.js';
 import type { LayoutConfig } from '../ctr/ctr-config.js';
 import { CtrModel } from '../ctr/ctr-model.js';
 import type { Embedded } from '../ctr/embedded-batch.js';
-import { maskedMean, single } from '../ctr/pooling.js';
+import { maskedMean } from '../ctr/pooling.js';
 import type { Variable, Tensor } from '../layers/params.js';
 
 /**
@@ -28,7 +28,7 @@ export class LrModel extends CtrModel {
 
   protected logits(embedded: Embedded): Tensor {
     const terms = this.partNames().map((name) =>
-      embedded.masks[name] ? maskedMean(embedded.part(name), embedded.masks[name]!, embedded.lengths[name]!) : single(embedded.part(name)));
+      embedded.masks[name] ? maskedMean(embedded.part(name), embedded.masks[name]!, embedded.lengths[name]!) : embedded.single(name));
     return tf.add(tf.sum(tf.concat(terms, 1), 1), this.bias);
   }
 }

@@ -6,7 +6,3 @@ export function maskedMean(parts: Tensor, mask: Tensor, lengths: Tensor): Tensor
   return tf.div(tf.sum(tf.mul(parts, tf.expandDims(mask, 2)), 1), lengths);
 }
 
-/** A single-valued part [B, 1, D] → [B, D]. */
-export function single(part: Tensor): Tensor {
-  return tf.squeeze(part, [1]);
-}

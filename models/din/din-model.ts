@@ -1,7 +1,7 @@
 import { tf } from '../../infra/tf.js';
 import { CtrModel } from '../ctr/ctr-model.js';
 import type { Embedded } from '../ctr/embedded-batch.js';
-import { maskedMean, single } from '../ctr/pooling.js';
+import { maskedMean } from '../ctr/pooling.js';
 import { Mlp } from '../layers/mlp.js';
 import type { Tensor } from '../layers/params.js';
 import { ValidationError } from '../../infra/errors.js';
@@ -40,10 +40,10 @@ export class DinModel extends CtrModel {
   }
 
   protected logits(embedded: Embedded, training: boolean): Tensor {
-    const query = tf.concat(this.itemParts.map((p) => single(embedded.part(p.candidate))), 1);
+    const query = tf.concat(this.itemParts.map((p) => embedded.single(p.candidate)), 1);
     const interest = this.attention.poolHistory(query, embedded, this.itemParts.map((p) => p.history), training);
     const others = this.otherParts.map((name) =>
-      embedded.masks[name] ? maskedMean(embedded.part(name), embedded.masks[name]!, embedded.lengths[name]!) : single(embedded.part(name)));
+      embedded.masks[name] ? maskedMean(embedded.part(name), embedded.masks[name]!, embedded.lengths[name]!) : embedded.single(name));
     return tf.squeeze(this.mlp.apply(tf.concat([...others, query, interest], 1), training), [1]);
   }
 
