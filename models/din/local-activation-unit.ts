@@ -208,13 +208,13 @@ export class LocalActivationUnit {
     const pooled = runs.map((run) => {
       if (run.count === 0) return tf.zeros([run.size, D]);
       const pairs = run.size * run.count;
-      const q = tf.slice(query, [run.start, 0], [run.size, D]);
-      const k = tf.slice(behaviours, [run.offset, 0], [run.count, D]);
+      const q = rowsOf(query, run.start, run.size);
+      const k = rowsOf(behaviours, run.offset, run.count);
       const z = tf.add(
         tf.add(
           tf.reshape(matMul(tf.reshape(tf.mul(tf.expandDims(q, 1), tf.expandDims(k, 0)), [pairs, D]), product), [run.size, run.count, units]),
-          tf.expandDims(tf.slice(candidateTerm, [run.start, 0], [run.size, units]), 1)),
-        tf.expandDims(tf.slice(behaviourTerm, [run.offset, 0], [run.count, units]), 0));
+          tf.expandDims(rowsOf(candidateTerm, run.start, run.size), 1)),
+        tf.expandDims(rowsOf(behaviourTerm, run.offset, run.count), 0));
       let weights = tf.reshape(this.upperLayers(tf.reshape(z, [pairs, units])), [run.size, run.count]);
       if (this.norm === 'length') weights = tf.div(weights, run.count);
       if (this.norm === 'softmax') weights = tf.softmax(weights);
@@ -318,4 +318,9 @@ function segmentSoftmax(scores: Tensor, example: Int32Array, exampleOf: Tensor, 
   for (let i = 0; i < example.length; i++) if (s[i]! > max[example[i]!]!) max[example[i]!] = s[i]!;
   const e = tf.exp(tf.sub(scores, tf.tensor2d(Float32Array.from(example, (b) => max[b]!), [example.length, 1])));
   return tf.div(e, gatherUntaped(segmentSumUntaped(e, exampleOf, examples), exampleOf));
+}
+
+/** Rows [start, start + count) of a 2-D tensor; the tensor itself when that is all of it (one request's run: no op to dispatch). */
+function rowsOf(x: Tensor, start: number, count: number): Tensor {
+  return start === 0 && count === x.shape[0] ? x : tf.slice(x, [start, 0], [count, x.shape[1]!]);
 }
