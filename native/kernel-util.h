@@ -115,5 +115,6 @@ int register_prelu_ops();
 int register_pairs_ops();
 int register_dice_ops();
 int register_scatter_ops();
+int register_shared_pairs_ops();
 
 }  // namespace recsys

@@ -20,7 +20,8 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   static bool registered = false;
   if (!registered) {
     if (recsys::register_prelu_ops() != TF_OK || recsys::register_pairs_ops() != TF_OK ||
-        recsys::register_dice_ops() != TF_OK || recsys::register_scatter_ops() != TF_OK) {
+        recsys::register_dice_ops() != TF_OK || recsys::register_scatter_ops() != TF_OK ||
+        recsys::register_shared_pairs_ops() != TF_OK) {
       napi_throw_error(env, nullptr, "could not register the Recsys* ops with TensorFlow");
       return nullptr;
     }

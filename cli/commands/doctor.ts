@@ -15,7 +15,7 @@ export function registerDoctor(program: Command): void {
         console.log(`ok    tensorflow  backend ${tf.getBackend()}, tfjs ${tf.version.tfjs}, libtensorflow ${nativeTfVersion()}`);
         // Missing kernels cost speed, not results: the layers compose TensorFlow's own ops instead.
         ok &&= customOps.loaded;
-        console.log(customOps.loaded ? 'ok    our ops     RecsysPRelu, RecsysDice, RecsysPairsInput, RecsysScatterRows and their gradients (build/native/recsys_ops.node)' : `FAIL  our ops     ${customOps.reason}`);
+        console.log(customOps.loaded ? 'ok    our ops     RecsysPRelu, RecsysDice, RecsysPairsInput, RecsysScatterRows and their gradients; RecsysPairProducts, RecsysAddPairTerms (inference) (build/native/recsys_ops.node)' : `FAIL  our ops     ${customOps.reason}`);
       } catch (error) {
         ok = false;
         console.log(`FAIL  tensorflow  ${errorMessage(error)}`);

@@ -2,7 +2,7 @@ import { tf } from '../../infra/tf.js';
 import { gatherUntaped, matMulUntaped, segmentSumUntaped } from '../../features/embedding/index.js';
 import { isDifferentiable, type ActivationKind, type DifferentiableActivation } from '../layers/activations.js';
 import { activationBackward, backwardDense, Mlp } from '../layers/mlp.js';
-import { pairsInput, pairsInputGrad } from './pairs-input.js';
+import { addPairTerms, pairProducts, pairsInput, pairsInputGrad } from './pairs-input.js';
 import type { ParamStore, Tensor } from '../layers/params.js';
 import type { BehaviourRun, Embedded } from '../ctr/embedded-batch.js';
 
@@ -149,14 +149,13 @@ export class LocalActivationUnit {
    * candidate and k·Wk once per behaviour; only the product term and the
    * upper layers run per (candidate, behaviour) pair.
    */
-  private splitFirstLayer(query: Tensor2D, behaviours: Tensor2D): { candidateTerm: Tensor; behaviourTerm: Tensor; product: Tensor; units: number } {
+  private splitFirstLayer(query: Tensor2D, behaviours: Tensor2D): { candidateTerm: Tensor; behaviourTerm: Tensor; product: Tensor } {
     const first = this.mlp.dense[0]!;
     const [w1, w2, w3, w4] = tf.split(first.kernel, 4, 0);
     return {
       candidateTerm: tf.add(matMul(query, tf.add(w1!, w3!)), first.bias),
       behaviourTerm: matMul(behaviours, tf.sub(w2!, w3!)),
       product: w4!,
-      units: first.kernel.shape[1]!,
     };
   }
 
@@ -204,18 +203,13 @@ export class LocalActivationUnit {
    */
   private sharedPool(query: Tensor2D, behaviours: Tensor2D, runs: readonly BehaviourRun[]): Tensor {
     const D = query.shape[1];
-    const { candidateTerm, behaviourTerm, product, units } = this.splitFirstLayer(query, behaviours);
+    const { candidateTerm, behaviourTerm, product } = this.splitFirstLayer(query, behaviours);
     const pooled = runs.map((run) => {
       if (run.count === 0) return tf.zeros([run.size, D]);
-      const pairs = run.size * run.count;
       const q = rowsOf(query, run.start, run.size);
       const k = rowsOf(behaviours, run.offset, run.count);
-      const z = tf.add(
-        tf.add(
-          tf.reshape(matMul(tf.reshape(tf.mul(tf.expandDims(q, 1), tf.expandDims(k, 0)), [pairs, D]), product), [run.size, run.count, units]),
-          tf.expandDims(rowsOf(candidateTerm, run.start, run.size), 1)),
-        tf.expandDims(rowsOf(behaviourTerm, run.offset, run.count), 0));
-      let weights = tf.reshape(this.upperLayers(tf.reshape(z, [pairs, units])), [run.size, run.count]);
+      const z = addPairTerms(matMul(pairProducts(q, k), product), rowsOf(candidateTerm, run.start, run.size), rowsOf(behaviourTerm, run.offset, run.count));
+      let weights = tf.reshape(this.upperLayers(z), [run.size, run.count]);
       if (this.norm === 'length') weights = tf.div(weights, run.count);
       if (this.norm === 'softmax') weights = tf.softmax(weights);
       return matMul(weights, k);

@@ -25,3 +25,26 @@ export function pairsInputGrad(dx: Tensor, q: Tensor, k: Tensor, dkExtra: Tensor
   const [dxq, dxk, dxqk] = tf.split(dx, 3, 1);
   return { dq: tf.add(dxq!, tf.mul(dxqk!, k)), dk: tf.add(tf.add(dxk!, tf.mul(dxqk!, q)), dkExtra) };
 }
+
+/**
+ * Every (candidate, behaviour) pair of a run that shares one history, as a
+ * block: q [B, D] and k [L, D] → q[i] ⊙ k[j] at row i·L + j ([B·L, D]). With
+ * our kernels loaded, one pass (RecsysPairProducts); otherwise a broadcasting
+ * Mul. Inference only.
+ */
+export function pairProducts(q: Tensor, k: Tensor): Tensor {
+  if (customOps.loaded) return runNativeOp('RecsysPairProducts', () => [], [q, k])!;
+  return tf.reshape(tf.mul(tf.expandDims(q, 1), tf.expandDims(k, 0)), [q.shape[0]! * k.shape[0]!, q.shape[1]!]);
+}
+
+/**
+ * The block's first-layer pre-activations: p [B·L, U] (the product term) plus
+ * each pair's candidate term c [B, U] and behaviour term b [L, U], added in
+ * that order ((p + c[i]) + b[j], as the broadcasting Adds did). With our
+ * kernels loaded, one pass (RecsysAddPairTerms). Inference only.
+ */
+export function addPairTerms(p: Tensor, c: Tensor, b: Tensor): Tensor {
+  if (customOps.loaded) return runNativeOp('RecsysAddPairTerms', () => [], [p, c, b])!;
+  const [B, L, U] = [c.shape[0]!, b.shape[0]!, p.shape[1]!];
+  return tf.reshape(tf.add(tf.add(tf.reshape(p, [B, L, U]), tf.expandDims(c, 1)), tf.expandDims(b, 0)), [B * L, U]);
+}

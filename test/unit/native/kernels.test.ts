@@ -65,7 +65,7 @@ describe('our PReLU kernels (native, RecsysPRelu / RecsysPReluGrad)', () => {
 describe('without our kernels (PReLU, Dice, the attention unit\'s pair input, the gather gradient)', () => {
   const fixture = path.join(import.meta.dirname, 'fixtures/kernels-both-ways.ts');
   interface Run {
-    loaded: boolean; y: number[]; inference: number[]; dz: number[]; dalpha: number[]; pairs: number[]; dq: number[]; dk: number[];
+    loaded: boolean; y: number[]; inference: number[]; dz: number[]; dalpha: number[]; pairs: number[]; blockProducts: number[]; blockTerms: number[]; dq: number[]; dk: number[];
     diceY: number[]; diceDz: number[]; diceDalpha: number[]; diceMean: number[]; diceVariance: number[]; diceInference: number[]; diceInference3d: number[]; gatherGrad: number[];
   }
   /** Within `rel` of each other, relative to the larger magnitude in the array (sums taken in another order). */
@@ -92,6 +92,10 @@ describe('without our kernels (PReLU, Dice, the attention unit\'s pair input, th
     assert.deepEqual(a.pairs, b.pairs);
     assert.deepEqual(a.dq, b.dq);
     assert.deepEqual(a.dk, b.dk);
+    assert.equal(a.blockProducts.length, 30 * 4);
+    assert.deepEqual(a.blockProducts, b.blockProducts);
+    assert.equal(a.blockTerms.length, 30 * 3);
+    assert.deepEqual(a.blockTerms, b.blockTerms);
     assert.equal(a.gatherGrad.length, 9 * 4);
     assert.deepEqual(a.gatherGrad, b.gatherGrad);
     // Dice's kernels sum in double and take exp four lanes at a time: close, not equal.
@@ -151,6 +155,50 @@ describe('our pair-input kernels (RecsysPairsInput / RecsysPairsInputGrad)', () 
     tf.tidy(() => {
       assert.throws(() => runNativeOp('RecsysPairsInput', () => [], [tf.zeros([4, 3]), tf.zeros([4, 2])]), /q and k must be float32 matrices of one shape/);
       assert.throws(() => runNativeOpOutputs('RecsysPairsInputGrad', () => [], [tf.zeros([4, 8]), tf.zeros([4, 3]), tf.zeros([4, 3]), tf.zeros([4, 3])], 2), /dx must be float32 \[N, 3D\]/);
+    });
+  });
+});
+
+describe('our shared-history pair kernels (RecsysPairProducts / RecsysAddPairTerms)', () => {
+  const random = mulberry32(13);
+  const values = (count: number) => Float32Array.from({ length: count }, () => (random() - 0.5) * 3);
+
+  it('equal the broadcasting TensorFlow ops they replace, bit for bit, and the formulas element by element', () => {
+    const [b, l, d, u] = [7, 5, 3, 4];
+    const q = values(b * d);
+    const k = values(l * d);
+    const p = values(b * l * u);
+    const c = values(b * u);
+    const bt = values(l * u);
+    const [x, z, xTf, zTf] = tf.tidy(() => {
+      const [qt, kt, pt, ct, btt] = [tf.tensor2d(q, [b, d]), tf.tensor2d(k, [l, d]), tf.tensor2d(p, [b * l, u]), tf.tensor2d(c, [b, u]), tf.tensor2d(bt, [l, u])];
+      return [
+        runNativeOp('RecsysPairProducts', () => [], [qt, kt])!,
+        runNativeOp('RecsysAddPairTerms', () => [], [pt, ct, btt])!,
+        tf.reshape(tf.mul(tf.expandDims(qt, 1), tf.expandDims(kt, 0)), [b * l, d]),
+        tf.reshape(tf.add(tf.add(tf.reshape(pt, [b, l, u]), tf.expandDims(ct, 1)), tf.expandDims(btt, 0)), [b * l, u]),
+      ];
+    });
+    assert.deepEqual(x.shape, [b * l, d]);
+    assert.deepEqual(z.shape, [b * l, u]);
+    assert.deepEqual(Array.from(x.dataSync()), Array.from(xTf.dataSync()));
+    assert.deepEqual(Array.from(z.dataSync()), Array.from(zTf.dataSync()));
+    const xs = x.dataSync();
+    const zs = z.dataSync();
+    for (let i = 0; i < b; i++) {
+      for (let j = 0; j < l; j++) {
+        for (let e = 0; e < d; e++) assert.equal(xs[(i * l + j) * d + e], Math.fround(q[i * d + e]! * k[j * d + e]!));
+        for (let e = 0; e < u; e++) assert.equal(zs[(i * l + j) * u + e], Math.fround(Math.fround(p[(i * l + j) * u + e]! + c[i * u + e]!) + bt[j * u + e]!));
+      }
+    }
+    tf.dispose([x, z, xTf, zTf]);
+  });
+
+  it('refuse mismatched shapes with a message', () => {
+    tf.tidy(() => {
+      assert.throws(() => runNativeOp('RecsysPairProducts', () => [], [tf.zeros([4, 3]), tf.zeros([5, 2])]), /q \[B, D\] and k \[L, D\] must be float32 matrices of one width/);
+      assert.throws(() => runNativeOp('RecsysAddPairTerms', () => [], [tf.zeros([12, 3]), tf.zeros([4, 3]), tf.zeros([2, 3])]), /p \[B\*L, U\], c \[B, U\] and b \[L, U\]/);
+      assert.throws(() => runNativeOp('RecsysAddPairTerms', () => [], [tf.zeros([8, 3]), tf.zeros([4, 2]), tf.zeros([2, 3])]), /RecsysAddPairTerms/);
     });
   });
 });
