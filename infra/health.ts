@@ -11,13 +11,22 @@ export interface HealthReport {
   ms: number;
 }
 
+/** A service that accepts connections but never answers (paused, wedged, something else on its port) must not hold the report. */
+const CHECK_DEADLINE_MS = 10_000;
+
 async function timed(name: string, check: () => Promise<string>): Promise<HealthReport> {
   const start = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_DEADLINE_MS / 1000} s`)), CHECK_DEADLINE_MS);
+  });
   try {
-    const detail = await check();
+    const detail = await Promise.race([check(), deadline]);
     return { name, ok: true, detail, ms: Math.round(performance.now() - start) };
   } catch (error) {
     return { name, ok: false, detail: errorMessage(error), ms: Math.round(performance.now() - start) };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -25,7 +34,7 @@ async function timed(name: string, check: () => Promise<string>): Promise<Health
 export function checkServices(config: ServicesConfig): Promise<HealthReport[]> {
   return Promise.all([
     timed('kafka', async () => {
-      const admin = createKafka(config.kafka, { retry: { retries: 1 }, connectionTimeout: 2000 }).admin();
+      const admin = createKafka(config.kafka, { retry: { retries: 1 }, connectionTimeout: 2000, requestTimeout: 3000, authenticationTimeout: 3000 }).admin();
       await admin.connect();
       try {
         const cluster = await admin.describeCluster();
@@ -44,7 +53,7 @@ export function checkServices(config: ServicesConfig): Promise<HealthReport[]> {
       }
     }),
     timed('redis', async () => {
-      const redis = createRedis(config.redis, { maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 2000 });
+      const redis = createRedis(config.redis, { maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 3000 });
       // Without a listener ioredis prints connection errors as unhandled; the
       // first one says why better than the command's "Connection is closed".
       let connectError: Error | undefined;

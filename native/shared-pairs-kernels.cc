@@ -14,6 +14,8 @@
  * The same float operations in the same order as the TF ops they replace, so
  * the results are the same bit for bit.
  */
+#include <cstdint>
+
 #include "kernel-util.h"
 
 namespace recsys {
@@ -30,6 +32,10 @@ void pair_products_compute(void *, TF_OpKernelContext *ctx) {
     return;
   }
   const int64_t b = TF_Dim(q, 0), l = TF_Dim(k, 0), d = TF_Dim(q, 1);
+  if (l != 0 && b > INT64_MAX / l) {
+    fail(ctx, "RecsysPairProducts: B * L overflows");
+    return;
+  }
   const int64_t dims[2] = {b * l, d};
   TF_Tensor *x = owned.keep(output_with(ctx, 0, dims, 2));
   if (!x) return;
@@ -51,7 +57,7 @@ void add_pair_terms_compute(void *, TF_OpKernelContext *ctx) {
   TF_Tensor *p = owned.keep(input(ctx, 0)), *c = owned.keep(input(ctx, 1)), *bt = owned.keep(input(ctx, 2));
   if (!p || !c || !bt) return;
   if (!is_float_matrix(p) || !is_float_matrix(c) || !is_float_matrix(bt) || TF_Dim(c, 1) != TF_Dim(p, 1) || TF_Dim(bt, 1) != TF_Dim(p, 1)
-      || TF_Dim(p, 0) != TF_Dim(c, 0) * TF_Dim(bt, 0)) {
+      || (TF_Dim(bt, 0) != 0 && TF_Dim(c, 0) > INT64_MAX / TF_Dim(bt, 0)) || TF_Dim(p, 0) != TF_Dim(c, 0) * TF_Dim(bt, 0)) {
     fail(ctx, "RecsysAddPairTerms: p [B*L, U], c [B, U] and b [L, U] must be float32 matrices");
     return;
   }

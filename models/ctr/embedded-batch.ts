@@ -20,7 +20,7 @@ export interface Embedded {
   size: number;
   /** A part's embeddings, [size, width, dim], gathered when first asked for. */
   part(name: string): Tensor3D;
-  /** A single-valued part's embeddings, [size, dim]: `part` without its width axis, and without the reshapes. */
+  /** A single-valued part's embeddings, [size, dim]: `part` without its width axis, and without the reshapes. Cached like `part`: the caller's tidy disposes it, not the caller. */
   single(name: string): Tensor2D;
   /** list part name → [size, width], 1 for a value, 0 for padding */
   masks: Record<string, Tensor2D>;
@@ -169,9 +169,8 @@ export function embedBatch({ plans, lookup, rows, masks, size, training, masking
       return value;
     },
     single: (name) => {
-      const rows = flatPart(name);
-      if (where.get(name)!.width !== 1) throw new ValidationError(`${name} is a list input, not a single value`);
-      return rows;
+      if (where.has(name) && where.get(name)!.width !== 1) throw new ValidationError(`${name} is a list input, not a single value`);
+      return flatPart(name);
     },
     masks: {},
     lengths: {},

@@ -1,3 +1,4 @@
+// integration services: redis
 import assert from 'node:assert/strict';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { loadServicesConfig } from '../../../infra/config.js';

@@ -1,3 +1,4 @@
+// integration services: none
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { nativeTfVersion, tf } from '../../../infra/tf.js';

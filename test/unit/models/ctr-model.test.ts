@@ -106,6 +106,9 @@ describe('CTR models on a small synthetic stream', function () {
         assert.ok(Math.abs(inBatch - alone) < 1e-5, `shared-history batch ${inBatch} vs alone ${alone}`);
         assert.ok(Math.abs(separately[i]! - alone) < 1e-5, `interleaved batch ${separately[i]} vs alone ${alone}`);
       });
+      // One request alone: its run is the whole batch (no slicing).
+      const single = model.predict(splits.encoder.encode(requestExamples(requests[0]!, attributes)));
+      single.forEach((p, c) => assert.ok(Math.abs(p - batched[c]!) < 1e-5, `one request ${p} vs in a batch of three ${batched[c]}`));
       // The users differ, so the check above compared different histories' scores too.
       assert.notEqual(batched[0], batched[2 * candidates.length]);
       model.dispose();

@@ -194,6 +194,14 @@ describe('our shared-history pair kernels (RecsysPairProducts / RecsysAddPairTer
     tf.dispose([x, z, xTf, zTf]);
   });
 
+  it('give empty blocks for no candidates or no behaviours', () => {
+    tf.tidy(() => {
+      assert.deepEqual(runNativeOp('RecsysPairProducts', () => [], [tf.zeros([0, 3]), tf.zeros([5, 3])])!.shape, [0, 3]);
+      assert.deepEqual(runNativeOp('RecsysPairProducts', () => [], [tf.zeros([4, 3]), tf.zeros([0, 3])])!.shape, [0, 3]);
+      assert.deepEqual(runNativeOp('RecsysAddPairTerms', () => [], [tf.zeros([0, 2]), tf.zeros([4, 2]), tf.zeros([0, 2])])!.shape, [0, 2]);
+    });
+  });
+
   it('refuse mismatched shapes with a message', () => {
     tf.tidy(() => {
       assert.throws(() => runNativeOp('RecsysPairProducts', () => [], [tf.zeros([4, 3]), tf.zeros([5, 2])]), /q \[B, D\] and k \[L, D\] must be float32 matrices of one width/);
