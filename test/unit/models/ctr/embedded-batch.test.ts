@@ -11,15 +11,21 @@ describe('embedded batch: single-valued parts', () => {
   const encoder = new FeatureEncoder(dinBenchSpec('embedded-batch-test', 4), {
     user_id: vocabularyOfRows(12, 'u'), item_id: vocabularyOfRows(20, 'v'), category: vocabularyOfRows(6, 'c'),
   });
-  const model = createCtrModel(encoder, { type: 'din', seed: 3, embedding: { kind: 'per-field', dim: 8 } });
-  const history = ['v1', 'v2', 'v3'].map((item_id, j) => ({ item_id, ts: 100 - j }));
-  const batch = encoder.encode(requestExamples({ userId: 'u4', history, candidates: ['v5', 'v6', 'v1'], ts: 200 }, (id) => ({ category: `c${Number(id.slice(1)) % 4}` })));
-  // Everything the embedding makes is freed with this scope, as a model's tidy frees it.
-  tf.engine().startScope();
-  const lookup = model.layout.lookup(layoutIds(model.plans, batch));
-  const masks = listMasks(model.plans, batch);
-  const rows = lookup.tables.map((t, i) => tf.tensor2d(t.rows, [t.unique.length, model.layout.tables[i]!.dim]));
-  const embedded = embedBatch({ plans: model.plans, lookup, rows, masks, size: batch.size, training: false, masking: undefined });
+  let model: ReturnType<typeof createCtrModel>;
+  let masks: ReturnType<typeof listMasks>;
+  let embedded: ReturnType<typeof embedBatch>;
+  before(() => {
+    // Everything the embedding makes is freed with this scope, as a model's tidy frees it. In a
+    // hook, not at load time: a scope opened while mocha loads files would take other files' tensors.
+    model = createCtrModel(encoder, { type: 'din', seed: 3, embedding: { kind: 'per-field', dim: 8 } });
+    tf.engine().startScope();
+    const history = ['v1', 'v2', 'v3'].map((item_id, j) => ({ item_id, ts: 100 - j }));
+    const batch = encoder.encode(requestExamples({ userId: 'u4', history, candidates: ['v5', 'v6', 'v1'], ts: 200 }, (id) => ({ category: `c${Number(id.slice(1)) % 4}` })));
+    const lookup = model.layout.lookup(layoutIds(model.plans, batch));
+    masks = listMasks(model.plans, batch);
+    const rows = lookup.tables.map((t, i) => tf.tensor2d(t.rows, [t.unique.length, model.layout.tables[i]!.dim]));
+    embedded = embedBatch({ plans: model.plans, lookup, rows, masks, size: batch.size, training: false, masking: undefined });
+  });
   after(() => {
     tf.engine().endScope();
     disposeMasks(masks);
