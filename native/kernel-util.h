@@ -79,6 +79,8 @@ inline void same_shape_as_input(TF_ShapeInferenceContext *ctx, int in, int out, 
   TF_DeleteShapeHandle(shape);
 }
 
+inline bool is_float_matrix(const TF_Tensor *t) { return TF_TensorType(t) == TF_FLOAT && TF_NumDims(t) == 2; }
+
 inline const float *floats(const TF_Tensor *t) { return static_cast<const float *>(TF_TensorData(t)); }
 inline float *floats(TF_Tensor *t) { return static_cast<float *>(TF_TensorData(t)); }
 

@@ -19,7 +19,7 @@ namespace recsys {
 namespace {
 
 bool is_matrix(const TF_Tensor *t, int64_t rows, int64_t cols) {
-  return TF_TensorType(t) == TF_FLOAT && TF_NumDims(t) == 2 && TF_Dim(t, 0) == rows && TF_Dim(t, 1) == cols;
+  return is_float_matrix(t) && TF_Dim(t, 0) == rows && TF_Dim(t, 1) == cols;
 }
 
 void pairs_input_compute(void *, TF_OpKernelContext *ctx) {

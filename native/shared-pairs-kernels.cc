@@ -21,8 +21,6 @@
 namespace recsys {
 namespace {
 
-bool is_float_matrix(const TF_Tensor *t) { return TF_TensorType(t) == TF_FLOAT && TF_NumDims(t) == 2; }
-
 void pair_products_compute(void *, TF_OpKernelContext *ctx) {
   Owned owned;
   TF_Tensor *q = owned.keep(input(ctx, 0)), *k = owned.keep(input(ctx, 1));
