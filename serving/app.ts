@@ -7,8 +7,9 @@ import { errorHandler } from './http-error-handler.js';
 import { UnauthorizedError } from './http-errors.js';
 import type { ModelHolder } from './model-holder.js';
 import {
-  EntityEmbeddingsRequestSchema, FeatureEmbeddingsRequestSchema, FieldParam, IdParam, PromoteRequestSchema, RecommendRequestSchema, ScoreRequestSchema, ValueParam,
+  EntityEmbeddingsRequestSchema, FeatureEmbeddingsRequestSchema, FieldParam, IdParam, PromoteRequestSchema, ValueParam,
 } from './request-schemas.js';
+import { parseRecommendRequest, parseScoreRequest } from './request-check.js';
 import type { ServingMetrics } from './serving-metrics.js';
 import type { ServingService } from './serving-service.js';
 
@@ -73,11 +74,11 @@ export function createApp(options: AppOptions): Express {
   });
 
   app.post('/v1/score', async (req, res) => {
-    const body = ScoreRequestSchema.parse(req.body);
+    const body = parseScoreRequest(req.body);
     res.json(await options.service.score(body, requestId(res)));
   });
   app.post('/v1/recommend', async (req, res) => {
-    const body = RecommendRequestSchema.parse(req.body);
+    const body = parseRecommendRequest(req.body);
     res.json(await options.service.recommend(body, requestId(res), res.locals.clientRequestId as string | undefined));
   });
 
