@@ -234,19 +234,24 @@ async function runWorker(): Promise<void> {
   const { createServer } = await import('node:http');
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
-  const gcs = { count: 0, ms: 0 };
+  // Scavenges too: each one means a young generation's worth allocated on the event loop, so their count per request tracks its garbage.
+  const gcs = { count: 0, ms: 0, minor: 0, minorMs: 0 };
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      if ((entry as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
-      gcs.count++;
-      gcs.ms += entry.duration;
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gcs.count++;
+        gcs.ms += entry.duration;
+      } else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        gcs.minor++;
+        gcs.minorMs += entry.duration;
+      }
     }
   }).observe({ entryTypes: ['gc'] });
   const stats = createServer((_req, res) => {
-    res.end(JSON.stringify({ loop_delay_max_ms: loopDelay.max / 1e6, major_gcs: gcs.count, major_gc_ms: gcs.ms }));
+    res.end(JSON.stringify({ loop_delay_max_ms: loopDelay.max / 1e6, major_gcs: gcs.count, major_gc_ms: gcs.ms, minor_gcs: gcs.minor, minor_gc_ms: gcs.minorMs }));
     loopDelay.reset();
-    gcs.count = 0;
-    gcs.ms = 0;
+    Object.assign(gcs, { count: 0, ms: 0, minor: 0, minorMs: 0 });
   }).listen(0, '127.0.0.1');
   await new Promise((resolve) => stats.once('listening', resolve));
   const statsUrl = `http://127.0.0.1:${(stats.address() as AddressInfo).port}/`;
@@ -281,7 +286,7 @@ async function annRecall(): Promise<{ data: string; items: number; dim: number; 
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
-interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; target_rps: number | null; rps: number; p50_ms: number; p90_ms?: number; p99_ms: number; max_ms?: number; send_lag_p99_ms?: number; slowest?: { at_s: number; ms: number }[]; generator_loop_delay_max_ms?: number; requests: number; non2xx: number; errors: number; major_gcs?: number; major_gc_ms?: number; server_loop_delay_max_ms?: number; decision_writes_over_25ms?: number }
+interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; target_rps: number | null; rps: number; p50_ms: number; p90_ms?: number; p99_ms: number; max_ms?: number; send_lag_p99_ms?: number; slowest?: { at_s: number; ms: number }[]; generator_loop_delay_max_ms?: number; requests: number; non2xx: number; errors: number; major_gcs?: number; major_gc_ms?: number; minor_gcs?: number; minor_gc_ms?: number; server_loop_delay_max_ms?: number; decision_writes_over_25ms?: number }
 
 /**
  * The server's runtime during a run, from the bench's stats port (reset on
@@ -289,13 +294,13 @@ interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; tar
  * longest delay — a stall inside the server shows there, one in the load
  * generator does not; and decision writes over 25 ms from its /metrics.
  */
-async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs: number; majorGcMs: number; loopDelayMaxMs: number; decisionWrites: number; decisionWritesOver25Ms: number }> {
+async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs: number; majorGcMs: number; minorGcs: number; minorGcMs: number; loopDelayMaxMs: number; decisionWrites: number; decisionWritesOver25Ms: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const sum = (line: RegExp) => text.split('\n').filter((l) => line.test(l)).reduce((total, l) => total + Number(l.split(' ').pop()), 0);
-  const stats = await (await fetch(statsUrl)).json() as { loop_delay_max_ms: number; major_gcs: number; major_gc_ms: number };
+  const stats = await (await fetch(statsUrl)).json() as { loop_delay_max_ms: number; major_gcs: number; major_gc_ms: number; minor_gcs: number; minor_gc_ms: number };
   const decisionWrites = sum(/^serving_decision_write_seconds_count\{/);
   return {
-    majorGcs: stats.major_gcs, majorGcMs: stats.major_gc_ms, loopDelayMaxMs: stats.loop_delay_max_ms,
+    majorGcs: stats.major_gcs, majorGcMs: stats.major_gc_ms, minorGcs: stats.minor_gcs, minorGcMs: stats.minor_gc_ms, loopDelayMaxMs: stats.loop_delay_max_ms,
     decisionWrites, decisionWritesOver25Ms: decisionWrites - sum(/^serving_decision_write_seconds_bucket\{le="0\.025"/),
   };
 }
@@ -362,9 +367,11 @@ async function main(): Promise<void> {
       const after = await serverRuntime(ready.url, ready.statsUrl);
       r.major_gcs = after.majorGcs;
       r.major_gc_ms = round(after.majorGcMs, 1);
+      r.minor_gcs = after.minorGcs;
+      r.minor_gc_ms = round(after.minorGcMs, 1);
       r.server_loop_delay_max_ms = round(after.loopDelayMaxMs, 1);
       if (after.decisionWrites > before.decisionWrites) r.decision_writes_over_25ms = after.decisionWritesOver25Ms - before.decisionWritesOver25Ms;
-      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors; server: ${r.major_gcs} full GCs (${r.major_gc_ms} ms paused), event-loop delay max ${r.server_loop_delay_max_ms} ms${r.decision_writes_over_25ms !== undefined ? `, ${r.decision_writes_over_25ms} decision writes over 25 ms` : ''}${r.generator_loop_delay_max_ms !== undefined ? `; generator's event-loop delay max ${r.generator_loop_delay_max_ms} ms` : ''}${r.slowest ? `; slowest (s into the run: ms) ${r.slowest.map((x) => `${x.at_s}: ${x.ms}`).join(', ')}` : ''}`);
+      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors; server: ${r.major_gcs} full GCs (${r.major_gc_ms} ms paused), ${r.minor_gcs} scavenges (${r.minor_gc_ms} ms), event-loop delay max ${r.server_loop_delay_max_ms} ms${r.decision_writes_over_25ms !== undefined ? `, ${r.decision_writes_over_25ms} decision writes over 25 ms` : ''}${r.generator_loop_delay_max_ms !== undefined ? `; generator's event-loop delay max ${r.generator_loop_delay_max_ms} ms` : ''}${r.slowest ? `; slowest (s into the run: ms) ${r.slowest.map((x) => `${x.at_s}: ${x.ms}`).join(', ')}` : ''}`);
       runs.push(r);
       return r;
     };

@@ -117,19 +117,3 @@ export function parseDecision(raw: Uint8Array | string, maxBytes = MAX_DECISION_
   if (!result.success) return { ok: false, reason: `invalid decision record: ${formatIssues(result.error).join('; ')}` };
   return { ok: true, record: result.data };
 }
-
-export type EncodedDecision = { ok: true; json: string; bytes: number } | { ok: false; reason: string; tooLarge: boolean };
-
-/**
- * What a writer checks before a record leaves: the schema and size limit
- * ingestion applies (parseDecision), so a record that was served is never
- * dead-lettered afterwards. Returns the JSON to write.
- */
-export function encodeDecision(record: DecisionRecord, maxBytes = MAX_DECISION_BYTES): EncodedDecision {
-  const result = DecisionRecordSchema.safeParse(record);
-  if (!result.success) return { ok: false, reason: `invalid decision record: ${formatIssues(result.error).join('; ')}`, tooLarge: false };
-  const json = JSON.stringify(record);
-  const bytes = Buffer.byteLength(json);
-  if (bytes > maxBytes) return { ok: false, reason: `the decision record would be ${bytes} bytes, over the ${maxBytes}-byte limit`, tooLarge: true };
-  return { ok: true, json, bytes };
-}

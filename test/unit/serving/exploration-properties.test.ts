@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createRng } from '../../../features/math/rng.js';
-import { encodeDecision, EXPLORATION_BOUNDS, ExplorationSchema, parseDecision, type Exploration } from '../../../pipelines/decisions/decision-record.js';
+import { EXPLORATION_BOUNDS, ExplorationSchema, parseDecision, type Exploration } from '../../../pipelines/decisions/decision-record.js';
+import { encodeDecision } from '../../../pipelines/decisions/encode-decision.js';
 import { buildDecision } from '../../../serving/decision-builder.js';
 import { explore, nextPositionProbabilities } from '../../../serving/exploration.js';
 
