@@ -32,8 +32,9 @@ function isIdList(v: unknown, min: number, max: number): v is string[] {
   return true;
 }
 
+/** What JSON.parse makes; anything else (a Date with own keys…) is left to zod. */
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
 
 /** Keys in the schema's order, present ones only, as zod builds its result. */
@@ -43,6 +44,8 @@ export function checkScoreRequest(body: unknown): ScoreRequestBody | undefined {
   let candidates: unknown;
   let history: unknown;
   for (const key in body) {
+    // zod keeps a key given as undefined in its result; JSON never gives one, so zod may have those.
+    if (body[key] === undefined) return undefined;
     switch (key) {
       case 'user_id': userId = body[key]; break;
       case 'candidates': candidates = body[key]; break;
@@ -60,6 +63,7 @@ export function checkRecommendRequest(body: unknown): RecommendRequestBody | und
   if (!isPlainObject(body)) return undefined;
   const seen: Record<string, unknown> = {};
   for (const key in body) {
+    if (body[key] === undefined) return undefined;
     switch (key) {
       case 'user_id':
       case 'k':

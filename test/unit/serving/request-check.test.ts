@@ -92,6 +92,17 @@ describe('serving request checks (the fast path beside zod)', () => {
     assert.deepEqual(checkRecommendRequest({ num_candidates: 200, k: 50, user_id: 'u1' }), { user_id: 'u1', k: 50, num_candidates: 200 });
   });
 
+  it('leave to zod what JSON never gives: keys set to undefined, objects that are not plain', () => {
+    const candidates = ['v1'];
+    assert.equal(checkScoreRequest({ user_id: 'u1', candidates, history: undefined }), undefined);
+    assert.equal(checkRecommendRequest({ user_id: 'u1', num_candidates: undefined }), undefined);
+    assert.equal(checkRecommendRequest({ user_id: 'u1', exclude: undefined }), undefined);
+    assert.deepEqual(parseScoreRequest({ user_id: 'u1', candidates, history: undefined }), ScoreRequestSchema.parse({ user_id: 'u1', candidates, history: undefined }));
+    const date = Object.assign(new Date(0), { user_id: 'u1', candidates });
+    assert.equal(checkScoreRequest(date), undefined);
+    assert.throws(() => parseScoreRequest(date));
+  });
+
   it('leave refusals to zod, so the messages are zod\'s', () => {
     for (const [parse, schema, b] of [
       [parseScoreRequest, ScoreRequestSchema, { user_id: 'u1', candidates: [] }],

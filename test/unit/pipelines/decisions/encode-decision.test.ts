@@ -68,6 +68,27 @@ describe('the decision check before a record is written (beside zod)', () => {
     assert.ok(refused > 1000, `only ${refused} refused records generated`);
   });
 
+  it('refuses what the random slots rarely make: a shown item twice, attribute bounds, more than 1,000 items', () => {
+    const base = sampleDecision();
+    const many = Array.from({ length: 1001 }, (_, i) => ({ item_id: `i${i}`, score: 0.5, retrieval_score: null }));
+    const refused: [string, unknown][] = [
+      ['a shown item twice', { ...base, k: 3, shown: [...base.shown, { ...base.shown[0]!, position: 2 }] }],
+      ['an empty context key', { ...base, context: { '': 'x' } }],
+      ['a 129-character context key', { ...base, context: { ['k'.repeat(129)]: 'x' } }],
+      ['a 1,025-character context value', { ...base, context: { device: 'x'.repeat(1025) } }],
+      ['a 257-character string in a context list', { ...base, context: { tags: ['x'.repeat(257)] } }],
+      ['257 strings in a context list', { ...base, context: { tags: Array.from({ length: 257 }, () => 'a') } }],
+      ['a user attribute out of bounds', { ...base, features: { history: [], user: { name: 'x'.repeat(1025) } } }],
+      ['1,001 candidates', { ...base, candidates: many, shown: [] }],
+      ['1,001 shown', { ...base, k: 1000, candidates: many.slice(0, 1000), shown: Array.from({ length: 1001 }, (_, position) => ({ item_id: 'i0', position, score: 0.5, propensity: 1 })) }],
+      ['1,001 history items', { ...base, features: { history: Array.from({ length: 1001 }, (_, i) => `i${i}`), user: {} } }],
+    ];
+    for (const [name, record] of refused) {
+      assert.equal(DecisionRecordSchema.safeParse(record).success, false, `zod refuses ${name}`);
+      assert.equal(isValidDecision(record), false, name);
+    }
+  });
+
   it('leaves refusals to zod: encodeDecision gives zod\'s reason', () => {
     for (const bad of BAD_DECISIONS) {
       let value: unknown;
