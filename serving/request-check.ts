@@ -1,5 +1,6 @@
+import { isId } from '../features/events/event-check.js';
 import { MAX_CANDIDATES } from '../pipelines/decisions/decision-record.js';
-import { RecommendRequestSchema, ScoreRequestSchema, type RecommendRequestBody, type ScoreRequestBody } from './request-schemas.js';
+import { MAX_HISTORY, RecommendRequestSchema, ScoreRequestSchema, type RecommendRequestBody, type ScoreRequestBody } from './request-schemas.js';
 
 /**
  * The score and recommend schemas (request-schemas.ts) as straight-line code
@@ -22,8 +23,6 @@ export function parseRecommendRequest(body: unknown): RecommendRequestBody {
   return checkRecommendRequest(body) ?? RecommendRequestSchema.parse(body);
 }
 
-const MAX_HISTORY = 1000;
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 256;
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_CANDIDATES;
 
 function isIdList(v: unknown, min: number, max: number): v is string[] {

@@ -5,8 +5,9 @@ import { ExplorationSchema, MAX_CANDIDATES } from '../pipelines/decisions/decisi
 const Id = z.string().min(1, 'must not be empty').max(256, 'longer than 256 characters');
 const AttributeValue = z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.array(z.string().max(256)).max(256)]);
 const Attributes = z.record(z.string().min(1).max(128), AttributeValue).refine((a) => Object.keys(a).length <= 256, 'at most 256 attributes');
+export const MAX_HISTORY = 1000;
 /** Newest first: item ids, or {item_id, ts} with event times in epoch ms. */
-const History = z.array(z.union([Id, z.object({ item_id: Id, ts: z.number().int().nonnegative() }).strict()])).max(1000);
+const History = z.array(z.union([Id, z.object({ item_id: Id, ts: z.number().int().nonnegative() }).strict()])).max(MAX_HISTORY);
 
 export const ScoreRequestSchema = z.object({
   user_id: Id,

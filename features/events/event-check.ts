@@ -28,7 +28,8 @@ export function checkEvent(json: Record<string, unknown>, keys?: { n: number }):
 }
 
 const ID_MAX = 256;
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= ID_MAX;
+/** An id as every schema bounds it (events, requests, decision records): 1 to 256 UTF-16 units. */
+export const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= ID_MAX;
 const isTs = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1e12 && v <= MAX_EVENT_TS;
 
 function checkInteraction(json: Record<string, unknown>, keys: { n: number } | undefined): Event | undefined {

@@ -1,3 +1,4 @@
+import { isId } from '../../features/events/event-check.js';
 import { formatIssues } from '../../infra/config.js';
 import { CLIENT_REQUEST_ID, DecisionRecordSchema, EXPLORATION_BOUNDS, MAX_CANDIDATES, MAX_DECISION_BYTES, type DecisionRecord } from './decision-record.js';
 
@@ -46,10 +47,12 @@ export function isValidDecision(d: unknown): boolean {
       default: return false;
     }
   }
-  // Required keys: a missing one reads as undefined and fails its check above only if it was enumerated.
-  for (const key of ['request_id', 'user_id', 'ts', 'models', 'exploration', 'k', 'candidates', 'shown']) if (!(key in d)) return false;
+  // A missing required key is never enumerated above, so it is looked for here.
+  for (const key of REQUIRED) if (!(key in d)) return false;
   return candidatesAndShown(d.candidates as unknown[], d.shown as unknown[], d.k as number);
 }
+
+const REQUIRED = ['request_id', 'user_id', 'ts', 'models', 'exploration', 'k', 'candidates', 'shown'] as const;
 
 /** The records' items and the refinements over them: unique candidates; shown ⊆ candidates, unique, at positions 0, 1, 2…, at most k. */
 function candidatesAndShown(candidates: unknown[], shown: unknown[], k: number): boolean {
@@ -124,7 +127,6 @@ function isAttributeValue(v: unknown): boolean {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
-const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 256;
 const isInteger = (v: unknown): v is number => Number.isInteger(v);
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
