@@ -4,7 +4,7 @@ import { loadCtrModel } from '../models/ctr-artifact/model-artifact.js';
 import { loadGraphEmbeddings, type LoadedGraphEmbeddings } from '../models/graph/graph-artifact.js';
 import { ExactIndex, type AnnIndex } from './ann-index.js';
 import { buildHnswInWorker } from './hnsw-worker-build.js';
-import { RankerThread } from './ranker-thread.js';
+import { RankerThread, type GcPause } from './ranker-thread.js';
 import { errorMessage } from '../infra/errors.js';
 import type { EncodedBatch } from '../features/spec/feature-encoder.js';
 
@@ -30,6 +30,8 @@ export interface RankerLoadOptions {
   onThreadFailure?: (error: Error, when: 'serving' | 'restart', retryInMs: number | undefined) => void;
   /** Called when a new thread took over from one that died or did not start. */
   onThreadRestarted?: () => void;
+  /** Called for each garbage collection that paused the thread (its heap is its own). */
+  onThreadGc?: (pause: GcPause) => void;
   /**
    * Waits before starting a new thread after a failure: from `firstMs`,
    * doubling up to `maxMs`; back to `firstMs` after a thread that lived
@@ -81,7 +83,7 @@ export class RankerHandle {
     // A failure before the handle exists is seen when the handle adopts the thread.
     const onFailure = (error: Error) => { if (first) handle?.threadFailed(first, error); };
     const started = options.thread
-      ? RankerThread.start({ dir: served.dir, precision: options.precision }, { onFailure }).then((t) => ({ thread: (first = t) }), (error: unknown) => ({ problem: errorMessage(error) }))
+      ? RankerThread.start({ dir: served.dir, precision: options.precision }, { onFailure, ...(options.onThreadGc ? { onGc: options.onThreadGc } : {}) }).then((t) => ({ thread: (first = t) }), (error: unknown) => ({ problem: errorMessage(error) }))
       : undefined;
     let model: CtrModel | undefined;
     try {
@@ -165,7 +167,10 @@ export class RankerHandle {
     if (this.retired || this.disposed) return;
     let thread: RankerThread;
     try {
-      thread = await RankerThread.start({ dir: this.served.dir, precision: this.options.precision }, { onFailure: (error) => this.threadFailed(thread, error) });
+      thread = await RankerThread.start({ dir: this.served.dir, precision: this.options.precision }, {
+        onFailure: (error) => this.threadFailed(thread, error),
+        ...(this.options.onThreadGc ? { onGc: this.options.onThreadGc } : {}),
+      });
     } catch (error) {
       if (this.retired || this.disposed) return;
       this.options.onThreadFailure?.(error instanceof Error ? error : new Error(String(error)), 'restart', this.scheduleRestart());

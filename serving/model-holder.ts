@@ -6,6 +6,7 @@ import { RegistryError } from '../pipelines/registry/registry-errors.js';
 import type { Precision } from '../models/ctr/ctr-scorer.js';
 import { RankerHandle, Retrieval, type ModelBundle, type RetrievalOptions, type ServedVersion, type ThreadRestartPolicy } from './model-bundle.js';
 import type { ServingMetrics } from './serving-metrics.js';
+import type { GcPause } from './ranker-thread.js';
 import { ServiceUnavailableError } from './http-errors.js';
 import { checkItemOverlap } from './item-overlap.js';
 import type { FoldInMessage, FoldInStore } from '../pipelines/fold-in/fold-in-store.js';
@@ -185,6 +186,7 @@ export class ModelHolder {
           metrics?.rankerThreadRestarts.inc();
           log.info({ model: rankerVersion.model, version: rankerVersion.version }, 'a new ranker thread took over the predictions');
         },
+        ...(metrics ? { onThreadGc: ({ kind, seconds }: GcPause) => metrics.rankerThreadGc.observe({ kind }, seconds) } : {}),
         ...(this.options.rankerThreadRestart ? { threadRestart: this.options.rankerThreadRestart } : {}),
       });
       let newRanker: RankerHandle | undefined;

@@ -10,8 +10,17 @@ export interface RankerThreadSetup {
 }
 
 export type ToRankerThread = { type: 'predict'; id: number; batch: EncodedBatch } | { type: 'close' };
+/** V8's kinds of collection, as `PerformanceEntry.detail.kind` tells them. */
+export type GcKind = 'minor' | 'major' | 'incremental' | 'weak-callbacks';
+/** One pause of the thread's own heap (a worker has a heap of its own, unseen by the event loop's GC metrics). */
+export interface GcPause {
+  kind: GcKind;
+  seconds: number;
+}
+
 export type FromRankerThread =
   | { type: 'ready' }
+  | { type: 'gc'; pauses: GcPause[] }
   | { type: 'failed'; error: string }
   | { type: 'scores'; id: number; scores: Float32Array }
   | { type: 'error'; id: number; error: string };
@@ -35,6 +44,8 @@ interface Pending {
 export interface RankerThreadOptions {
   /** Called if the thread dies (or is stopped for missing a deadline) while serving. */
   onFailure?: (error: Error) => void;
+  /** Called for each garbage collection that paused the thread: a prediction in it waits that long. */
+  onGc?: (pause: GcPause) => void;
   /** @default 10000 */
   deadlineMs?: number;
   /** A thread not ready (model loaded and warmed) within this is stopped and the start rejects. @default 120000 */
@@ -58,7 +69,12 @@ export class RankerThread {
   private failed: Error | undefined;
   private closing = false;
 
-  private constructor(private readonly worker: Worker, private readonly onFailure: (error: Error) => void, private readonly deadlineMs: number) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly onFailure: (error: Error) => void,
+    private readonly onGc: (pause: GcPause) => void,
+    private readonly deadlineMs: number,
+  ) {
     worker.on('message', (message: FromRankerThread) => this.receive(message));
     worker.on('error', (error) => this.fail(error));
     worker.on('messageerror', (error) => this.stop(new Error(`a reply of the ranker thread could not be read: ${error.message}`)));
@@ -68,7 +84,7 @@ export class RankerThread {
   }
 
   /** Starts the thread and resolves once it has loaded and warmed the model; rejects with the reason it could not. */
-  static async start(setup: RankerThreadSetup, { onFailure = () => {}, deadlineMs = DEADLINE_MS, startTimeoutMs = START_TIMEOUT_MS }: RankerThreadOptions = {}): Promise<RankerThread> {
+  static async start(setup: RankerThreadSetup, { onFailure = () => {}, onGc = () => {}, deadlineMs = DEADLINE_MS, startTimeoutMs = START_TIMEOUT_MS }: RankerThreadOptions = {}): Promise<RankerThread> {
     const worker = startModuleWorker(import.meta.url, 'ranker-thread-entry', `
       parentPort.postMessage({ type: 'failed', error: String((error && error.message) || error) });
       parentPort.close();`, { workerData: setup });
@@ -84,7 +100,7 @@ export class RankerThread {
       const ready = (message: FromRankerThread): void => {
         if (message.type === 'ready') {
           settle();
-          resolve(new RankerThread(worker, onFailure, deadlineMs));
+          resolve(new RankerThread(worker, onFailure, onGc, deadlineMs));
         } else if (message.type === 'failed') {
           settle();
           void worker.terminate();
@@ -157,6 +173,10 @@ export class RankerThread {
   }
 
   private receive(message: FromRankerThread): void {
+    if (message.type === 'gc') {
+      for (const pause of message.pauses) this.onGc(pause);
+      return;
+    }
     if (message.type !== 'scores' && message.type !== 'error') return;
     const pending = this.settle(message.id);
     if (!pending) return;

@@ -75,6 +75,13 @@ export class ServingMetrics {
     help: 'New ranker threads that took over the predictions from one that died or did not start (after a wait of 1 s, doubling up to 60 s while tries fail or new threads die within a minute)',
     registers: [this.registry],
   });
+  readonly rankerThreadGc = new Histogram({
+    name: 'serving_ranker_thread_gc_seconds',
+    help: 'Garbage-collection pauses of the ranker thread\'s own heap, by V8 kind (minor: a scavenge; major: a full GC\'s pause): a prediction in the thread waits that long. The event loop\'s are nodejs_gc_duration_seconds',
+    labelNames: ['kind'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+    registers: [this.registry],
+  });
   readonly annBuildSeconds = new Gauge({
     name: 'serving_ann_build_seconds',
     help: 'Time to build the retrieval index of the serving version',

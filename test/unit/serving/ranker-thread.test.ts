@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { RankerHandle, type ServedVersion } from '../../../serving/model-bundle.js';
-import { RankerThread } from '../../../serving/ranker-thread.js';
+import { RankerThread, type GcPause } from '../../../serving/ranker-thread.js';
 import { requestExamples } from '../../../models/ctr/ctr-scorer.js';
 import { publishTinyDin, tinySplits } from '../../helpers/serving-fixtures.js';
 
@@ -83,6 +83,27 @@ describe('the ranker thread', function () {
 
   it('a thread not ready within its start timeout is stopped and the start refused', async () => {
     await assert.rejects(RankerThread.start({ dir: served.dir, precision: 'float' }, { startTimeoutMs: 1 }), /the ranker thread was not ready within 1 ms \(stopped\)/);
+  });
+
+  it('reports the pauses of the thread\'s own heap, which the event loop\'s GC metrics do not see', async () => {
+    const pauses: GcPause[] = [];
+    const handle = await RankerHandle.load(served, { precision: 'float', thread: true, onThreadGc: (pause) => pauses.push(pause) });
+    try {
+      const batch = batchFor(handle);
+      // Each prediction leaves garbage in the thread's young generation (the batch's copy, the tensors' objects): a scavenge comes.
+      const deadline = Date.now() + 60_000;
+      let predictions = 0;
+      while (!pauses.some((p) => p.kind === 'minor') && Date.now() < deadline) {
+        await handle.predict(batch);
+        predictions++;
+      }
+      const scavenge = pauses.find((p) => p.kind === 'minor');
+      assert.ok(scavenge, `no scavenge of the thread reported after ${predictions} predictions`);
+      assert.ok(scavenge.seconds > 0 && scavenge.seconds < 1, `a scavenge of ${scavenge.seconds} s`);
+      for (const p of pauses) assert.ok(['minor', 'major', 'incremental', 'weak-callbacks'].includes(p.kind), p.kind);
+    } finally {
+      handle.retire();
+    }
   });
 
   it('a retired handle stops its thread, so the process can exit', async () => {
