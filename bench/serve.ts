@@ -230,7 +230,8 @@ async function runWorker(): Promise<void> {
   // The bench's own window into the server process, since the last read: its event loop's longest delay and
   // its full GCs (counted here: prom-client's nodejs_gc_duration_seconds reads only the first entry of each
   // batch the observer delivers, and misses most of them).
-  const { monitorEventLoopDelay, PerformanceObserver, constants } = await import('node:perf_hooks');
+  const { monitorEventLoopDelay, PerformanceObserver } = await import('node:perf_hooks');
+  const { gcKind } = await import('../infra/gc-kind.js');
   const { createServer } = await import('node:http');
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
@@ -238,11 +239,11 @@ async function runWorker(): Promise<void> {
   const gcs = { count: 0, ms: 0, minor: 0, minorMs: 0 };
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
-      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+      const kind = gcKind(entry);
+      if (kind === 'major') {
         gcs.count++;
         gcs.ms += entry.duration;
-      } else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+      } else if (kind === 'minor') {
         gcs.minor++;
         gcs.minorMs += entry.duration;
       }
@@ -286,16 +287,18 @@ async function annRecall(): Promise<{ data: string; items: number; dim: number; 
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
-interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; target_rps: number | null; rps: number; p50_ms: number; p90_ms?: number; p99_ms: number; max_ms?: number; send_lag_p99_ms?: number; slowest?: { at_s: number; ms: number }[]; generator_loop_delay_max_ms?: number; requests: number; non2xx: number; errors: number; major_gcs?: number; major_gc_ms?: number; minor_gcs?: number; minor_gc_ms?: number; ranker_thread_minor_gcs?: number; ranker_thread_minor_gc_ms?: number; ranker_thread_major_gcs?: number; ranker_thread_major_gc_ms?: number; server_loop_delay_max_ms?: number; decision_writes_over_25ms?: number }
+interface LoadResult { route: string; generator: 'open-loop' | 'autocannon'; target_rps: number | null; rps: number; p50_ms: number; p90_ms?: number; p99_ms: number; max_ms?: number; send_lag_p99_ms?: number; slowest?: { at_s: number; ms: number }[]; generator_loop_delay_max_ms?: number; requests: number; non2xx: number; errors: number; major_gcs?: number; major_gc_ms?: number; minor_gcs?: number; minor_gc_ms?: number; ranker_thread_minor_gcs?: number; ranker_thread_minor_gc_ms?: number; ranker_thread_major_gcs?: number; ranker_thread_major_gc_ms?: number; requests_per_prediction?: number; server_loop_delay_max_ms?: number; decision_writes_over_25ms?: number }
 
 /**
  * The server's runtime during a run, from the bench's stats port (reset on
  * every read): full (mark-compact) GCs and their pauses, and the event loop's
  * longest delay — a stall inside the server shows there, one in the load
  * generator does not; and from its /metrics (cumulative) decision writes
- * over 25 ms and the ranker thread's GC pauses (its heap is its own).
+ * over 25 ms, the ranker thread's GC pauses (its heap is its own) and the
+ * requests per prediction (micro-batching: fewer at a lower rate, so each
+ * pays more of a prediction's fixed cost).
  */
-async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs: number; majorGcMs: number; minorGcs: number; minorGcMs: number; loopDelayMaxMs: number; decisionWrites: number; decisionWritesOver25Ms: number; ranker: { minor: number; minorMs: number; major: number; majorMs: number } }> {
+async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs: number; majorGcMs: number; minorGcs: number; minorGcMs: number; loopDelayMaxMs: number; decisionWrites: number; decisionWritesOver25Ms: number; ranker: { minor: number; minorMs: number; major: number; majorMs: number }; predictions: number; scoredRequests: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const sum = (line: RegExp) => text.split('\n').filter((l) => line.test(l)).reduce((total, l) => total + Number(l.split(' ').pop()), 0);
   const stats = await (await fetch(statsUrl)).json() as { loop_delay_max_ms: number; major_gcs: number; major_gc_ms: number; minor_gcs: number; minor_gc_ms: number };
@@ -303,6 +306,7 @@ async function serverRuntime(url: string, statsUrl: string): Promise<{ majorGcs:
   return {
     majorGcs: stats.major_gcs, majorGcMs: stats.major_gc_ms, minorGcs: stats.minor_gcs, minorGcMs: stats.minor_gc_ms, loopDelayMaxMs: stats.loop_delay_max_ms,
     decisionWrites, decisionWritesOver25Ms: decisionWrites - sum(/^serving_decision_write_seconds_bucket\{le="0\.025"/),
+    predictions: sum(/^serving_model_calls_total /), scoredRequests: sum(/^serving_scored_requests_total /),
     ranker: {
       minor: sum(/^serving_ranker_thread_gc_seconds_count\{kind="minor"/), minorMs: 1000 * sum(/^serving_ranker_thread_gc_seconds_sum\{kind="minor"/),
       major: sum(/^serving_ranker_thread_gc_seconds_count\{kind="major"/), majorMs: 1000 * sum(/^serving_ranker_thread_gc_seconds_sum\{kind="major"/),
@@ -376,13 +380,14 @@ async function main(): Promise<void> {
       r.minor_gc_ms = round(after.minorGcMs, 1);
       r.server_loop_delay_max_ms = round(after.loopDelayMaxMs, 1);
       if (after.decisionWrites > before.decisionWrites) r.decision_writes_over_25ms = after.decisionWritesOver25Ms - before.decisionWritesOver25Ms;
+      if (after.predictions > before.predictions) r.requests_per_prediction = round((after.scoredRequests - before.scoredRequests) / (after.predictions - before.predictions));
       if (rankerThread) {
         r.ranker_thread_minor_gcs = after.ranker.minor - before.ranker.minor;
         r.ranker_thread_minor_gc_ms = round(after.ranker.minorMs - before.ranker.minorMs, 1);
         r.ranker_thread_major_gcs = after.ranker.major - before.ranker.major;
         r.ranker_thread_major_gc_ms = round(after.ranker.majorMs - before.ranker.majorMs, 1);
       }
-      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors; server: ${r.major_gcs} full GCs (${r.major_gc_ms} ms paused), ${r.minor_gcs} scavenges (${r.minor_gc_ms} ms), event-loop delay max ${r.server_loop_delay_max_ms} ms${rankerThread ? `; ranker thread: ${r.ranker_thread_major_gcs} full GCs (${r.ranker_thread_major_gc_ms} ms paused), ${r.ranker_thread_minor_gcs} scavenges (${r.ranker_thread_minor_gc_ms} ms)` : ''}${r.decision_writes_over_25ms !== undefined ? `, ${r.decision_writes_over_25ms} decision writes over 25 ms` : ''}${r.generator_loop_delay_max_ms !== undefined ? `; generator's event-loop delay max ${r.generator_loop_delay_max_ms} ms` : ''}${r.slowest ? `; slowest (s into the run: ms) ${r.slowest.map((x) => `${x.at_s}: ${x.ms}`).join(', ')}` : ''}`);
+      console.error(`[serve] ${route} ${rate ? `at ${rate} req/s (open loop)` : `unthrottled (${flags.connections} connections)`}: ${r.rps} req/s, p50 ${r.p50_ms} ms,${r.p90_ms !== undefined ? ` p90 ${r.p90_ms} ms,` : ''} p99 ${r.p99_ms} ms,${r.max_ms !== undefined ? ` max ${r.max_ms} ms,` : ''} ${r.non2xx} non-2xx, ${r.errors} errors; server: ${r.major_gcs} full GCs (${r.major_gc_ms} ms paused), ${r.minor_gcs} scavenges (${r.minor_gc_ms} ms), event-loop delay max ${r.server_loop_delay_max_ms} ms${r.requests_per_prediction !== undefined ? `; ${r.requests_per_prediction} requests per prediction` : ''}${rankerThread ? `; ranker thread: ${r.ranker_thread_major_gcs} full GCs (${r.ranker_thread_major_gc_ms} ms paused), ${r.ranker_thread_minor_gcs} scavenges (${r.ranker_thread_minor_gc_ms} ms)` : ''}${r.decision_writes_over_25ms !== undefined ? `, ${r.decision_writes_over_25ms} decision writes over 25 ms` : ''}${r.generator_loop_delay_max_ms !== undefined ? `; generator's event-loop delay max ${r.generator_loop_delay_max_ms} ms` : ''}${r.slowest ? `; slowest (s into the run: ms) ${r.slowest.map((x) => `${x.at_s}: ${x.ms}`).join(', ')}` : ''}`);
       runs.push(r);
       return r;
     };

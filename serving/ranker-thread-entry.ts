@@ -1,11 +1,12 @@
 // The ranker thread (ranker-thread.ts): loads the served CTR model from its
 // artifact, warms it, then answers predictions in the order they come.
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../infra/errors.js';
+import { gcKind } from '../infra/gc-kind.js';
 import { loadCtrModel } from '../models/ctr-artifact/model-artifact.js';
 import { CtrScorer } from '../models/ctr/ctr-scorer.js';
-import type { FromRankerThread, GcKind, RankerThreadSetup, ToRankerThread } from './ranker-thread.js';
+import type { FromRankerThread, RankerThreadSetup, ToRankerThread } from './ranker-thread.js';
 
 const port = parentPort!;
 const { dir, precision } = workerData as RankerThreadSetup;
@@ -16,16 +17,11 @@ scorer.score({ userId: 'warm-up', history: [], candidates: ['warm-up'] });
 
 const reply = (message: FromRankerThread): void => port.postMessage(message);
 
-const GC_KINDS: Record<number, GcKind> = {
-  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
-  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
-  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
-  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak-callbacks',
-};
+// Started once the model is warm: pauses of loading and warming delay no request.
 // Every entry of a delivery (prom-client's own GC metric reads only the first of each), one message per delivery.
 const gcObserver = new PerformanceObserver((list) => {
   const pauses = list.getEntries().flatMap((entry) => {
-    const kind = GC_KINDS[(entry as { detail?: { kind?: number } }).detail?.kind ?? -1];
+    const kind = gcKind(entry);
     return kind ? [{ kind, seconds: entry.duration / 1000 }] : [];
   });
   if (pauses.length > 0) reply({ type: 'gc', pauses });

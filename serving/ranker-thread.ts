@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { GcKind } from '../infra/gc-kind.js';
 import { startModuleWorker } from '../infra/module-worker.js';
 import type { EncodedBatch } from '../features/spec/feature-encoder.js';
 import type { Precision } from '../models/ctr/ctr-scorer.js';
@@ -10,8 +11,6 @@ export interface RankerThreadSetup {
 }
 
 export type ToRankerThread = { type: 'predict'; id: number; batch: EncodedBatch } | { type: 'close' };
-/** V8's kinds of collection, as `PerformanceEntry.detail.kind` tells them. */
-export type GcKind = 'minor' | 'major' | 'incremental' | 'weak-callbacks';
 /** One pause of the thread's own heap (a worker has a heap of its own, unseen by the event loop's GC metrics). */
 export interface GcPause {
   kind: GcKind;

@@ -77,9 +77,9 @@ export class ServingMetrics {
   });
   readonly rankerThreadGc = new Histogram({
     name: 'serving_ranker_thread_gc_seconds',
-    help: 'Garbage-collection pauses of the ranker thread\'s own heap, by V8 kind (minor: a scavenge; major: a full GC\'s pause): a prediction in the thread waits that long. The event loop\'s are nodejs_gc_duration_seconds',
+    help: 'Garbage-collection pauses of the ranker thread\'s own heap, by V8 kind (minor: a scavenge; major: a full GC\'s final pause; incremental: a step of its marking; weakcb: weak callbacks): a prediction in the thread waits that long. The event loop\'s are nodejs_gc_duration_seconds',
     labelNames: ['kind'] as const,
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],
   });
   readonly annBuildSeconds = new Gauge({

@@ -137,6 +137,14 @@ for (const rankerThread of [false, true]) describe(`hot reload (ModelHolder${ran
         assert.match(await failures(), /when="serving"\} 1/);
         assert.match(await metrics.registry.getSingleMetricAsString('serving_ranker_thread_restarts_total'), /serving_ranker_thread_restarts_total 1/);
         assert.deepEqual([...await predictWith(ranker, REQUEST)], [...expected]);
+        // The new thread's GC pauses reach the metric as the first's did.
+        const threadPauses = async () => (await metrics.registry.getSingleMetricAsString('serving_ranker_thread_gc_seconds')).split('\n')
+          .filter((line) => line.startsWith('serving_ranker_thread_gc_seconds_count')).reduce((n, line) => n + Number(line.split(' ').pop()), 0);
+        const pausesBefore = await threadPauses();
+        await waitFor(async () => {
+          for (let i = 0; i < 200; i++) await predictWith(ranker, REQUEST);
+          return (await threadPauses()) > pausesBefore;
+        }, { timeoutMs: 60_000, intervalMs: 0, what: 'a GC pause of the new thread in serving_ranker_thread_gc_seconds' });
         await restarting.close();
         assert.equal(ranker.isDisposed, true);
         await waitFor(() => !ranker.threaded, { what: 'the new thread to exit' });

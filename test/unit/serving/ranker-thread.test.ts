@@ -100,7 +100,6 @@ describe('the ranker thread', function () {
       const scavenge = pauses.find((p) => p.kind === 'minor');
       assert.ok(scavenge, `no scavenge of the thread reported after ${predictions} predictions`);
       assert.ok(scavenge.seconds > 0 && scavenge.seconds < 1, `a scavenge of ${scavenge.seconds} s`);
-      for (const p of pauses) assert.ok(['minor', 'major', 'incremental', 'weak-callbacks'].includes(p.kind), p.kind);
     } finally {
       handle.retire();
     }
