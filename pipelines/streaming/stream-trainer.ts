@@ -156,7 +156,18 @@ export class StreamTrainer {
         model, builder, ledger: new OffsetLedger(state.ledger), progressive: new ProgressiveMetrics(config.progressive.window, state.progressive),
         counters: state.counters, publishState: state.publish, store, startedFrom: { kind: 'checkpoint', dir: checkpoint.dir },
       });
-      log.info({ checkpoint: checkpoint.dir, positions: Object.fromEntries(trainer.ledger.positions()), trained: state.counters.trained }, 'resuming from checkpoint');
+      log.info({ checkpoint: checkpoint.dir, positions: Object.fromEntries(trainer.ledger.positions()), trained: state.counters.trained, lastVersion: state.publish.lastVersion }, 'resuming from checkpoint');
+      // A version is published, then checkpointed: a crash between the two leaves the registry a version the
+      // checkpoint does not know. The next version continues the checkpoint's line (a delta's parent is its
+      // last version), so that one is superseded, and its events are trained again from the checkpoint.
+      const latest = await options.registry.resolve(`${config.name}@latest`).catch((error: unknown) => {
+        if (error instanceof RegistryError) return null;
+        throw error;
+      });
+      if (latest && latest.version > (state.publish.lastVersion ?? 0)) {
+        log.warn({ checkpoint: checkpoint.dir, checkpointVersion: state.publish.lastVersion, latest: latest.version },
+          `the registry holds ${config.name} v${latest.version}, newer than this checkpoint's last version (${state.publish.lastVersion === null ? 'none' : `v${state.publish.lastVersion}`}): published after the checkpoint was written; the next version continues from the checkpoint and supersedes it`);
+      }
       return trainer.startShadow(state.shadow ?? undefined);
     }
     const fresh = (model: CtrModel, ledger: OffsetLedger, publishState: PublishState, startedFrom: StartedFrom) => new StreamTrainer(config, options, {

@@ -329,17 +329,23 @@ describe('cluster: streaming training through kill -9 (Kafka RF 3, min ISR 2)', 
     assert.equal(final.startedFrom.kind, 'checkpoint');
     const { highs } = await assertTrainedExactlyOnce(env, events, synthetic, final);
 
-    // Where the second run resumed: the checkpoint's offsets, at or after the last version the first run published.
-    const [resumed] = logLines<{ positions: Record<string, number>; trained: number }>(second, 'resuming from checkpoint');
+    // Where the second run resumed: the checkpoint's offsets, at or after the last version the checkpoint knew.
+    const [resumed] = logLines<{ positions: Record<string, number>; trained: number; lastVersion: number | null }>(second, 'resuming from checkpoint');
     assert.ok(resumed, 'the second run logs the checkpoint it resumed from');
     assert.ok(resumed.trained >= checkpointed.counters.trained && resumed.trained < final.counters.trained, 'resumed mid-stream from the newest checkpoint');
-    const lastVersion = firstVersions.at(-1)!;
+    const known = firstVersions.filter((v) => v.version <= (resumed.lastVersion ?? 0));
+    const lastVersion = known.at(-1)!;
+    assert.equal(lastVersion?.version, resumed.lastVersion, 'the checkpoint names a version the first run published');
     for (const [p, offset] of Object.entries(lastVersion.offsets)) assert.ok(resumed.positions[p]! >= offset, `partition ${p}: resumed at ${resumed.positions[p]}, before v${lastVersion.version}'s ${offset}`);
+    // The kill can land between a publish and its checkpoint: that version is then superseded, and said so.
+    const superseded = firstVersions.length - known.length;
+    assert.ok(superseded <= 1, `${superseded} versions published after the checkpoint the second run resumed from`);
+    assert.equal(second.stderr.some((line) => line.includes('newer than this checkpoint')), superseded > 0, 'the second run warns of a version its checkpoint does not know, and only then');
     const secondVersions = logLines<Published>(second, 'published');
     assert.ok(secondVersions.length >= 1);
-    // The next version continues the first run's line: a delta's parent is the last version the checkpoint knew.
+    // The next version continues the checkpoint's line: a delta's parent is the last version the checkpoint knew.
     if (secondVersions[0]!.kind === 'delta') assert.equal(secondVersions[0]!.parent, lastVersion.version);
-    assertVersionsAdvance([...firstVersions, ...secondVersions], highs);
+    assertVersionsAdvance([...known, ...secondVersions], highs);
 
     // The first run's examples up to its checkpoint, then the second run's: each impression once.
     assert.ok(scoredBeforeKill.length >= resumed.trained, `the first run's scores file has ${scoredBeforeKill.length} lines, the checkpoint covers ${resumed.trained}`);

@@ -117,6 +117,30 @@ describe('streaming trainer (no Kafka)', function () {
     third.dispose();
   });
 
+  it('a crash between a publish and its checkpoint: the restart continues the checkpoint\'s line, and the version it did not know is superseded', async () => {
+    const dir = tempDir();
+    const config = smallStreamConfig(dir);
+    const first = await open(config, dir);
+    first.consume(records.slice(0, 1500));
+    const v1 = await first.publish();
+    await first.checkpoint();
+    first.consume(records.slice(1500, 2500));
+    const v2 = await first.publish();
+    // "Crashes" before v2's checkpoint.
+    first.dispose();
+    assert.deepEqual([v1.version, v2.version, v2.parent], [1, 2, 1]);
+
+    const second = await open(config, dir);
+    assert.equal(second.startedFrom.kind, 'checkpoint');
+    assert.deepEqual([...second.positions()], [[0, 1500]]);
+    second.consume(records.slice(1500, 2600));
+    const v3 = await second.publish();
+    second.dispose();
+    // A delta on v2 would add these rows to weights that already hold v2's training of the same events.
+    assert.deepEqual([v3.version, v3.kind, v3.parent], [3, 'delta', 1]);
+    assert.deepEqual(v3.offsets, { 0: 2600 });
+  });
+
   it('a jump inside what a fetch from the next offset returned is a hole in the log (compaction): recorded, not sought back to', async () => {
     const dir = tempDir();
     const trainer = await open(smallStreamConfig(dir), dir);
