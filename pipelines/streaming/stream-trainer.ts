@@ -11,6 +11,7 @@ import { createCtrModel } from '../../models/create-model.js';
 import type { CtrModel } from '../../models/ctr/ctr-model.js';
 import { loadCtrModel } from '../../models/ctr-artifact/model-artifact.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
+import type { ResolvedModel } from '../registry/registry-types.js';
 import { RegistryError } from '../registry/registry-errors.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { OffsetLedger, type SkipReason } from './offset-ledger.js';
@@ -160,10 +161,7 @@ export class StreamTrainer {
       // A version is published, then checkpointed: a crash between the two leaves the registry a version the
       // checkpoint does not know. The next version continues the checkpoint's line (a delta's parent is its
       // last version), so that one is superseded, and its events are trained again from the checkpoint.
-      const latest = await options.registry.resolve(`${config.name}@latest`).catch((error: unknown) => {
-        if (error instanceof RegistryError) return null;
-        throw error;
-      });
+      const latest = await latestVersion(options.registry, config.name);
       if (latest && latest.version > (state.publish.lastVersion ?? 0)) {
         log.warn({ checkpoint: checkpoint.dir, checkpointVersion: state.publish.lastVersion, latest: latest.version },
           `the registry holds ${config.name} v${latest.version}, newer than this checkpoint's last version (${state.publish.lastVersion === null ? 'none' : `v${state.publish.lastVersion}`}): published after the checkpoint was written; the next version continues from the checkpoint and supersedes it`);
@@ -176,10 +174,7 @@ export class StreamTrainer {
     });
     const publish: PublishState = { lastVersion: null, deltasSinceFull: 0, examplesSincePublish: 0, published: 0 };
     if (config.initFrom === 'latest') {
-      const latest = await options.registry.resolve(`${config.name}@latest`).catch((error: unknown) => {
-        if (error instanceof RegistryError) return null;
-        throw error;
-      });
+      const latest = await latestVersion(options.registry, config.name);
       if (latest) {
         const { model, manifest } = await loadCtrModel(latest.dir, { trainable: true });
         const ledger = new OffsetLedger();
@@ -502,4 +497,12 @@ export function checkStreamingSpec(spec: FeatureSpec): void {
   if (fixed.length > 0) {
     throw new ValidationError(`streaming training needs hashed vocabularies (vocabularies grow with the stream): set "vocab": {"type": "hash"} on ${fixed.join(', ')}`);
   }
+}
+
+/** The model's newest version in the registry; null when it has none. */
+function latestVersion(registry: ModelRegistry, name: string): Promise<ResolvedModel | null> {
+  return registry.resolve(`${name}@latest`).catch((error: unknown) => {
+    if (error instanceof RegistryError) return null;
+    throw error;
+  });
 }
